@@ -1,0 +1,153 @@
+// createDb(): drizzle over postgres.js when a DATABASE_URL is given, else over embedded
+// PGlite with a data directory. Both run the same committed migrations at start-up.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+
+export { schema };
+export * from './schema/index.ts';
+export { and, asc, desc, eq, inArray, isNull, isNotNull, ne, or, sql, count, gt, lt } from 'drizzle-orm';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction or the database itself: domain functions accept either. */
+export type DbOrTx = Parameters<Parameters<Db['transaction']>[0]>[0] | Db;
+
+export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../migrations');
+
+export type DbOptions =
+  | { url: string; max?: number }
+  | { dataDir: string }
+  /** in-memory PGlite, for tests */
+  | { memory: true };
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Cheap liveness check used by /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The database could not be reached or opened; the message is one line, fit for a human. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** Serialises migrations across processes sharing one Postgres. */
+const MIGRATION_LOCK = 7_301_733;
+
+export async function createDb(options: DbOptions): Promise<Database> {
+  if ('url' in options) return openPostgres(options.url, options.max ?? 10);
+  return openPglite('dataDir' in options ? options.dataDir : undefined);
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  let where: string;
+  try {
+    const u = new URL(url);
+    where = `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    throw new DatabaseUnavailableError('DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  const options = { max: 1, connect_timeout: 10, onnotice: () => {} } as const;
+  const migrator = postgres(url, options);
+  try {
+    await migrator`select 1`;
+  } catch (error) {
+    await migrator.end({ timeout: 0 }).catch(() => {});
+    throw new DatabaseUnavailableError(`cannot connect to Postgres at ${where}: ${describe(error)}`);
+  }
+  try {
+    await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migratePostgres(drizzlePostgres(migrator), { migrationsFolder });
+    await migrator`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+  } finally {
+    await migrator.end({ timeout: 5 });
+  }
+  const client = postgres(url, { ...options, max });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    ping: async () => {
+      await client`select 1`;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let releaseLock = () => {};
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    releaseLock = lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir ?? 'memory://');
+  } catch (error) {
+    releaseLock();
+    throw new DatabaseUnavailableError(`cannot open the embedded database in ${dataDir}: ${describe(error)}`);
+  }
+  await migratePglite(drizzlePglite(client), { migrationsFolder });
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
+  };
+}
+
+/**
+ * PGlite is single-process: a second process opening the same directory corrupts it.
+ * A pid file turns that into a clear error instead.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lock = path.join(dataDir, 'cellmark.pid');
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new DatabaseUnavailableError(
+        `the embedded database in ${dataDir} is in use by another Cellmark process (pid ${pid}); stop it or set CELLMARK_DATA_DIR`,
+      );
+    }
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length) return describe(error.errors[0]);
+  const e = error as { code?: string; message?: string };
+  return [e.code, e.message].filter(Boolean).join(' ') || String(error);
+}
+
+/** Liveness query usable on any Db. */
+export async function selectOne(db: Db): Promise<void> {
+  await db.execute(sql`select 1`);
+}

@@ -1,0 +1,7 @@
+// The whole schema, one aggregate per file.
+export * from './auth.ts';
+export * from './teams.ts';
+export * from './tokens.ts';
+export * from './runs.ts';
+export * from './reports.ts';
+export * from './relations.ts';

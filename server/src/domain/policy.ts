@@ -1,0 +1,65 @@
+// The one place that decides who may do what. Every tRPC procedure and the collab
+// websocket ask here; nothing else compares roles.
+import { and, eq, memberships, projects, reports, runs, type Db, type Role } from '@cellmark/db';
+import { DomainError } from './errors.ts';
+
+export interface Actor {
+  userId: string;
+  /** how the actor authenticated: a browser session or an extension API token */
+  via: 'session' | 'token';
+}
+
+/** What an action needs. Roles are cumulative: owner ⊃ admin ⊃ editor ⊃ viewer. */
+export type Permission = 'read' | 'write' | 'admin' | 'own';
+
+const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
+const needs: Record<Permission, number> = { read: 0, write: 1, admin: 2, own: 3 };
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return rank[role] >= needs[permission];
+}
+
+export async function roleIn(db: Db, actor: Actor, teamId: string): Promise<Role | null> {
+  const [row] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.teamId, teamId), eq(memberships.userId, actor.userId)));
+  return row?.role ?? null;
+}
+
+export async function requireTeam(db: Db, actor: Actor, teamId: string, permission: Permission): Promise<Role> {
+  const role = await roleIn(db, actor, teamId);
+  if (!role) throw new DomainError('FORBIDDEN', 'you are not a member of this team');
+  if (!roleAllows(role, permission)) {
+    throw new DomainError('FORBIDDEN', `this needs ${permission} permission; your role in this team is ${role}`);
+  }
+  return role;
+}
+
+export type ProjectRow = typeof projects.$inferSelect;
+
+export async function requireProject(
+  db: Db,
+  actor: Actor,
+  projectId: string,
+  permission: Permission,
+): Promise<{ project: ProjectRow; role: Role }> {
+  const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
+  if (!project) throw new DomainError('NOT_FOUND', `project ${projectId} does not exist`);
+  const role = await requireTeam(db, actor, project.teamId, permission);
+  return { project, role };
+}
+
+export async function requireRun(db: Db, actor: Actor, runId: string, permission: Permission) {
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  if (!run) throw new DomainError('NOT_FOUND', `run ${runId} does not exist`);
+  const { project, role } = await requireProject(db, actor, run.projectId, permission);
+  return { run, project, role };
+}
+
+export async function requireReport(db: Db, actor: Actor, reportId: string, permission: Permission) {
+  const [report] = await db.select().from(reports).where(eq(reports.id, reportId));
+  if (!report || report.deletedAt) throw new DomainError('NOT_FOUND', `report ${reportId} does not exist`);
+  const { project, role } = await requireProject(db, actor, report.projectId, permission);
+  return { report, project, role, canWrite: roleAllows(role, 'write') };
+}

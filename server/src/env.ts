@@ -1,0 +1,60 @@
+// Environment, read and validated once. Nothing else in the server reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const bytes = z.coerce.number().int().positive();
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Postgres connection string; when absent, embedded PGlite under CELLMARK_DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  CELLMARK_DATA_DIR: z.string().default('.cellmark'),
+  /** Public origin used in links and auth callbacks, e.g. https://cellmark.example.com */
+  CELLMARK_PUBLIC_URL: z.url().optional(),
+  /** Secret for session signing; required in production, generated per data dir locally. */
+  CELLMARK_SECRET: z.string().min(32, 'CELLMARK_SECRET must be at least 32 characters').optional(),
+  /** Serve the web UI with `next dev` (hot reload) instead of the production build. */
+  CELLMARK_DEV: bool.default(false),
+  /** Do not mount the web UI at all (API-only process; tests). */
+  CELLMARK_NO_WEB: bool.default(false),
+  CELLMARK_ALLOW_SIGNUP: bool.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CELLMARK_MAX_BODY_BYTES: bytes.default(32 * 1024 * 1024),
+  CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
+  CELLMARK_MAX_OUTPUT_BYTES: bytes.default(8 * 1024 * 1024),
+  CELLMARK_MAX_CELLS_PER_BATCH: bytes.default(500),
+  /** Grace period for in-flight requests at shutdown. */
+  CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type Env = z.infer<typeof schema> & { dataDir: string; publicUrl: string };
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new EnvError(`invalid environment: ${issues}`);
+  }
+  const env = parsed.data;
+  if (env.NODE_ENV === 'production' && !env.CELLMARK_SECRET) {
+    throw new EnvError('invalid environment: CELLMARK_SECRET is required when NODE_ENV=production');
+  }
+  return {
+    ...env,
+    dataDir: path.resolve(env.CELLMARK_DATA_DIR),
+    publicUrl: (env.CELLMARK_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+  };
+}
