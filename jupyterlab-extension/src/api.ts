@@ -1,0 +1,132 @@
+// The Cellmark server's ingest procedures as typed calls. The wire shapes here are
+// the server contract; transport and error mapping live in request.ts.
+import { CellmarkError, FetchLike, IServerConfig, trpcRequest } from './request';
+
+export interface IUser {
+  id: string;
+  name: string;
+  email: string;
+}
+
+export interface IStartRunInput {
+  /** "team-slug/project-slug" */
+  project: string;
+  /** Generated once per kernel session and resent on retry, so retries are idempotent. */
+  clientKey: string;
+  notebookPath: string;
+  kernelName: string | null;
+  startedAt: string;
+}
+
+export interface IRunInfo {
+  runId: string;
+  name: string;
+  /** Path on the server, e.g. "/t/<team>/<project>/runs/<runId>". */
+  url: string;
+}
+
+export interface IStreamOutput {
+  output_type: 'stream';
+  name: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface IMimeOutput {
+  output_type: 'execute_result' | 'display_data';
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  execution_count?: number | null;
+}
+
+export interface IErrorOutput {
+  output_type: 'error';
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+/** An output in nbformat shape. */
+export type IOutput = IStreamOutput | IMimeOutput | IErrorOutput;
+
+export type ExecutionStatus = 'ok' | 'error' | 'aborted';
+
+export interface IExecutionError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+/** One executed cell as `ingest.cells` takes it. */
+export interface ICellExecution {
+  /** The execute_request msg_id; the server deduplicates on it. */
+  executionKey: string;
+  cellId: string | null;
+  executionCount: number | null;
+  source: string;
+  outputs: IOutput[];
+  status: ExecutionStatus;
+  error: IExecutionError | null;
+  startedAt: string;
+  endedAt: string;
+}
+
+export type RunEndStatus = 'finished' | 'crashed';
+
+export interface IEndRunInput {
+  runId: string;
+  status: RunEndStatus;
+  endedAt: string;
+}
+
+/** What the shipper needs from the server; a fake implements it in tests. */
+export interface IIngestApi {
+  startRun(input: IStartRunInput): Promise<IRunInfo>;
+  appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }>;
+  endRun(input: IEndRunInput): Promise<void>;
+}
+
+/** The server holds at most this many cells per `ingest.cells` call. */
+export const MAX_CELLS_PER_BATCH = 500;
+
+export class CellmarkApi implements IIngestApi {
+  /**
+   * @param config read on every call, so a corrected token applies to the next retry.
+   */
+  constructor(
+    private readonly config: () => IServerConfig,
+    private readonly fetchImpl?: FetchLike
+  ) {}
+
+  async whoami(): Promise<IUser> {
+    const data = await this.call<{ user?: IUser }>('ingest.whoami', 'GET');
+    if (!data || typeof data.user?.id !== 'string') {
+      throw new CellmarkError('bad-response', 'unexpected response to ingest.whoami: no user');
+    }
+    return data.user;
+  }
+
+  async startRun(input: IStartRunInput): Promise<IRunInfo> {
+    const data = await this.call<Partial<IRunInfo>>('ingest.startRun', 'POST', input);
+    if (!data || typeof data.runId !== 'string' || typeof data.url !== 'string') {
+      throw new CellmarkError('bad-response', 'unexpected response to ingest.startRun: no runId/url');
+    }
+    return { runId: data.runId, name: data.name ?? data.runId, url: data.url };
+  }
+
+  async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
+    const data = await this.call<{ accepted?: number }>('ingest.cells', 'POST', { runId, cells });
+    return { accepted: data?.accepted ?? cells.length };
+  }
+
+  async endRun(input: IEndRunInput): Promise<void> {
+    await this.call<unknown>('ingest.endRun', 'POST', input);
+  }
+
+  private call<T>(procedure: string, method: 'GET' | 'POST', input?: unknown): Promise<T> {
+    return trpcRequest<T>(this.config(), procedure, {
+      method,
+      input,
+      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {})
+    });
+  }
+}

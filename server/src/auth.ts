@@ -1,0 +1,52 @@
+// Accounts and browser sessions: better-auth (email + password) on our drizzle schema.
+// Passwords and session cookies are entirely better-auth's; we only read the session.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import path from 'node:path';
+import { accounts, type Db, sessions, users, verifications } from '@cellmark/db';
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { fromNodeHeaders } from 'better-auth/node';
+import type { Env } from './env.ts';
+
+export function createAuth(db: Db, env: Env, secret: string) {
+  return betterAuth({
+    appName: 'Cellmark',
+    baseURL: env.publicUrl,
+    basePath: '/api/auth',
+    secret,
+    database: drizzleAdapter(db, { provider: 'pg', usePlural: true, schema: { users, sessions, accounts, verifications } }),
+    emailAndPassword: {
+      enabled: true,
+      autoSignIn: true,
+      minPasswordLength: 8,
+      disableSignUp: !env.CELLMARK_ALLOW_SIGNUP,
+    },
+    // Same-origin UI; also accept the loopback spellings a local user may type.
+    trustedOrigins: [env.publicUrl, `http://localhost:${env.PORT}`, `http://127.0.0.1:${env.PORT}`],
+    telemetry: { enabled: false },
+    logger: { disabled: env.NODE_ENV === 'test' },
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+export async function sessionUser(auth: Auth, headers: IncomingHttpHeaders) {
+  const session = await auth.api.getSession({ headers: fromNodeHeaders(headers) });
+  return session?.user ?? null;
+}
+
+/**
+ * The signing secret: from the environment in deployments; for local use, generated once
+ * and kept in the data directory so sessions survive restarts.
+ */
+export function resolveSecret(env: Env): string {
+  if (env.CELLMARK_SECRET) return env.CELLMARK_SECRET;
+  const file = path.join(env.dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(env.dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,109 @@
+// Teams, memberships and projects.
+import { and, asc, eq, memberships, projects, type Db, type Role, teams, users } from '@cellmark/db';
+import { DomainError } from './errors.ts';
+import { type Actor, requireTeam } from './policy.ts';
+
+export function slugify(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^\w\s-]/g, '')
+    .trim()
+    .replace(/[\s_]+/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, 48);
+  return slug.replace(/^-|-$/g, '') || 'untitled';
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; cause?: { code?: string } };
+  return e.code === '23505' || e.cause?.code === '23505';
+}
+
+export async function createTeam(db: Db, actor: Actor, input: { name: string; slug?: string }) {
+  const slug = input.slug ?? slugify(input.name);
+  try {
+    return await db.transaction(async (tx) => {
+      const [team] = await tx.insert(teams).values({ name: input.name, slug }).returning();
+      await tx.insert(memberships).values({ teamId: team!.id, userId: actor.userId, role: 'owner' });
+      return team!;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `a team with the slug "${slug}" already exists`);
+    throw error;
+  }
+}
+
+export async function listMyTeams(db: Db, actor: Actor) {
+  return db
+    .select({ id: teams.id, slug: teams.slug, name: teams.name, role: memberships.role })
+    .from(memberships)
+    .innerJoin(teams, eq(teams.id, memberships.teamId))
+    .where(eq(memberships.userId, actor.userId))
+    .orderBy(asc(teams.name));
+}
+
+export async function getTeamBySlug(db: Db, actor: Actor, slug: string) {
+  const [team] = await db.select().from(teams).where(eq(teams.slug, slug));
+  if (!team) throw new DomainError('NOT_FOUND', `team "${slug}" does not exist`);
+  const role = await requireTeam(db, actor, team.id, 'read');
+  return { ...team, role };
+}
+
+export async function listMembers(db: Db, actor: Actor, teamId: string) {
+  await requireTeam(db, actor, teamId, 'read');
+  return db
+    .select({ userId: users.id, name: users.name, email: users.email, role: memberships.role })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.teamId, teamId))
+    .orderBy(asc(users.name));
+}
+
+export async function addMember(db: Db, actor: Actor, input: { teamId: string; email: string; role: Role }) {
+  const actorRole = await requireTeam(db, actor, input.teamId, 'admin');
+  if (input.role === 'owner' && actorRole !== 'owner') throw new DomainError('FORBIDDEN', 'only an owner can add another owner');
+  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, input.email.toLowerCase()));
+  if (!user) throw new DomainError('NOT_FOUND', `no user with the email ${input.email}; they need to sign up first`);
+  await db
+    .insert(memberships)
+    .values({ teamId: input.teamId, userId: user.id, role: input.role })
+    .onConflictDoUpdate({ target: [memberships.teamId, memberships.userId], set: { role: input.role } });
+  return { userId: user.id, role: input.role };
+}
+
+export async function createProject(db: Db, actor: Actor, input: { teamId: string; name: string; slug?: string; description?: string }) {
+  await requireTeam(db, actor, input.teamId, 'admin');
+  const slug = input.slug ?? slugify(input.name);
+  try {
+    const [project] = await db
+      .insert(projects)
+      .values({ teamId: input.teamId, name: input.name, slug, description: input.description ?? '' })
+      .returning();
+    return project!;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `this team already has a project with the slug "${slug}"`);
+    throw error;
+  }
+}
+
+export async function listProjects(db: Db, actor: Actor, teamId: string) {
+  await requireTeam(db, actor, teamId, 'read');
+  return db.select().from(projects).where(eq(projects.teamId, teamId)).orderBy(asc(projects.name));
+}
+
+/** Resolves "team/project" slugs (what users type into the extension settings). */
+export async function findProjectByPath(db: Db, actor: Actor, projectPath: string) {
+  const [teamSlug, projectSlug, ...rest] = projectPath.split('/');
+  if (!teamSlug || !projectSlug || rest.length) {
+    throw new DomainError('INVALID_INPUT', `project must look like "team-slug/project-slug", got "${projectPath}"`);
+  }
+  const [row] = await db
+    .select({ project: projects, team: teams })
+    .from(projects)
+    .innerJoin(teams, eq(teams.id, projects.teamId))
+    .where(and(eq(teams.slug, teamSlug), eq(projects.slug, projectSlug)));
+  if (!row) throw new DomainError('NOT_FOUND', `project "${projectPath}" does not exist`);
+  const role = await requireTeam(db, actor, row.team.id, 'read');
+  return { ...row, role };
+}

@@ -1,0 +1,172 @@
+// The one HTTP server: tRPC, auth, health, metrics, the collab websocket and the web UI,
+// all on one port. Built from already-open dependencies so tests can start it on port 0.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { toNodeHandler } from 'better-auth/node';
+import type { Auth } from '../auth.ts';
+import { attachCollab, type Collab } from '../collab/server.ts';
+import { DomainError, httpStatusOf } from '../domain/errors.ts';
+import type { Env } from '../env.ts';
+import type { Logger } from '../logger.ts';
+import { createContextFactory } from '../trpc/init.ts';
+import { appRouter } from '../trpc/router.ts';
+import type { Database } from '@cellmark/db';
+import { readBody } from './body.ts';
+import { createMetrics, routeFamily } from './metrics.ts';
+
+export interface AppOptions {
+  env: Env;
+  logger: Logger;
+  database: Database;
+  auth: Auth;
+}
+
+export interface CellmarkServer {
+  server: http.Server;
+  /** http://host:port once listening */
+  url: string;
+  collab: Collab;
+  close(): Promise<void>;
+}
+
+type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function webDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('@cellmark/web/package.json'));
+}
+
+export async function startServer(options: AppOptions): Promise<CellmarkServer> {
+  const { env, logger, database, auth } = options;
+  const metrics = createMetrics();
+  const server = http.createServer();
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/api/trpc/',
+    createContext: createContextFactory({ database, auth, env, logger }),
+    onError: ({ error, path: procedure }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure }, 'tRPC error');
+    },
+  });
+  const authHandler = toNodeHandler(auth);
+  const collab = attachCollab(server, { database, auth, logger, metrics });
+
+  let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
+  if (!env.CELLMARK_NO_WEB) {
+    const { default: createNext } = await import('next');
+    const dev = env.CELLMARK_DEV;
+    const app = createNext({ dev, dir: webDir(), hostname: 'localhost', port: env.PORT, httpServer: server });
+    await app.prepare().catch((error: Error) => {
+      if (!dev && /production build|\.next/.test(error.message)) {
+        throw new Error(`the web UI is not built (${webDir()}/.next is missing): run "npm run build" first, or start with CELLMARK_DEV=1`);
+      }
+      throw error;
+    });
+    next = { handle: app.getRequestHandler() as NextRequestHandler, close: () => app.close() };
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequests.observe({ route: routeFamily(pathname), method: req.method ?? '', status: String(res.statusCode) }, seconds);
+    });
+    route(req, res, pathname).catch((error: unknown) => {
+      logger.error({ err: error, path: pathname }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal server error' } });
+      else res.destroy();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    if (pathname === '/healthz') {
+      try {
+        await database.ping();
+        return sendJson(res, 200, { status: 'ok', database: database.kind });
+      } catch (error) {
+        return sendJson(res, 503, { status: 'unavailable', database: database.kind, error: (error as Error).message });
+      }
+    }
+    if (pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return res.end(await metrics.registry.metrics());
+    }
+    if (pathname.startsWith('/api/auth/')) return authHandler(req, res);
+    if (pathname.startsWith('/api/trpc/')) return handleTrpc(req, res, pathname);
+    if (next) return next.handle(req, res);
+    return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });
+  }
+
+  async function handleTrpc(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    const procedures = pathname.slice('/api/trpc/'.length).split(',');
+    // The extension runs on JupyterLab's origin and authenticates with a bearer token
+    // (never cookies), so ingest may be called cross-origin; nothing else may.
+    if (procedures.every((p) => p.startsWith('ingest.'))) {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type');
+      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader('access-control-max-age', '600');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204);
+        return res.end();
+      }
+    }
+    if (req.method === 'POST') {
+      try {
+        (req as IncomingMessage & { body?: string }).body = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        const status = httpStatusOf[error.code];
+        const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+        res.setHeader('connection', 'close');
+        return sendJson(res, status, { error: { message: error.message, code: -32600, data: { code, httpStatus: status, path: procedures[0] } } });
+      }
+    }
+    return trpc(req, res);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, env.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  const url = `http://${env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      // Stop accepting; let in-flight requests finish; then end long-lived sockets.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // keep-alive connections become idle as their last request finishes
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.closeIdleConnections();
+      await collab.close();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, env.CELLMARK_SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([drained, grace]);
+      clearInterval(sweep);
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await drained;
+      await next?.close().catch(() => {});
+    })());
+
+  return { server, url, collab, close };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}

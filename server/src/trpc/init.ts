@@ -1,0 +1,91 @@
+// tRPC setup: context, error mapping and the three kinds of procedure
+// (public, signed-in browser session, extension API token).
+import type { IncomingMessage } from 'node:http';
+import type { Database } from '@cellmark/db';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import { type Auth, sessionUser } from '../auth.ts';
+import type { Env } from '../env.ts';
+import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
+import type { Actor } from '../domain/policy.ts';
+import type { IngestLimits } from '../domain/runs.ts';
+import { authenticateToken } from '../domain/tokens.ts';
+import type { Logger } from '../logger.ts';
+
+export interface AppDeps {
+  database: Database;
+  auth: Auth;
+  env: Env;
+  logger: Logger;
+}
+
+export function createContextFactory(deps: AppDeps) {
+  const limits: IngestLimits = {
+    maxSourceBytes: deps.env.CELLMARK_MAX_SOURCE_BYTES,
+    maxOutputBytes: deps.env.CELLMARK_MAX_OUTPUT_BYTES,
+    maxCellsPerBatch: deps.env.CELLMARK_MAX_CELLS_PER_BATCH,
+  };
+  return ({ req }: { req: IncomingMessage }) => ({ ...deps, db: deps.database.db, limits, req });
+}
+
+export type Context = ReturnType<ReturnType<typeof createContextFactory>>;
+
+const trpcCodeOf: Record<DomainErrorCode, TRPCError['code']> = {
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  INVALID_INPUT: 'BAD_REQUEST',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
+
+/** "cells.0.status: Invalid option…; runId: Invalid UUID" — names every bad field. */
+export function describeZodError(error: ZodError): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || 'input'}: ${i.message}`).join('; ');
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : null;
+    return {
+      ...shape,
+      message: zodError ? `invalid input: ${describeZodError(zodError)}` : shape.message,
+      data: { ...shape.data, stack: undefined, fields: zodError ? zodError.issues.map((i) => i.path.join('.')) : undefined },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Domain errors become tRPC errors (and so HTTP statuses) in exactly one place. */
+const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof DomainError) {
+      throw new TRPCError({ code: trpcCodeOf[cause.code], message: cause.message, cause });
+    }
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const sessionProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const user = await sessionUser(ctx.auth, ctx.req.headers);
+  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in required' });
+  const actor: Actor = { userId: user.id, via: 'session' };
+  return next({ ctx: { ...ctx, actor, user } });
+});
+
+export const tokenProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const header = ctx.req.headers.authorization;
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!match) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing API token: send "Authorization: Bearer <token>" (create one under Settings → API tokens)' });
+  }
+  const { actor, user } = await authenticateToken(ctx.db, match[1]!);
+  return next({ ctx: { ...ctx, actor, user } });
+});

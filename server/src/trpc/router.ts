@@ -1,0 +1,19 @@
+// The whole API. The web app imports only `type AppRouter` from here.
+import { router } from './init.ts';
+import { meRouter, projectsRouter, setupRouter, teamsRouter, tokensRouter } from './routers/accounts.ts';
+import { ingestRouter } from './routers/ingest.ts';
+import { reportsRouter } from './routers/reports.ts';
+import { runsRouter } from './routers/runs.ts';
+
+export const appRouter = router({
+  setup: setupRouter,
+  me: meRouter,
+  teams: teamsRouter,
+  projects: projectsRouter,
+  tokens: tokensRouter,
+  runs: runsRouter,
+  reports: reportsRouter,
+  ingest: ingestRouter,
+});
+
+export type AppRouter = typeof appRouter;
