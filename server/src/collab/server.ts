@@ -112,7 +112,7 @@ export interface Collab {
 
 export function attachCollab(
   server: Server,
-  deps: { database: Database; auth: Auth; logger: Logger; metrics: Metrics; store?: ReportStore },
+  deps: { database: Database; auth: Auth; logger: Logger; metrics: Metrics; store?: ReportStore | undefined },
 ): Collab {
   const { database, auth, logger, metrics } = deps;
   const store = deps.store ?? createPostgresReportStore(database.db);

@@ -8,6 +8,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { toNodeHandler } from 'better-auth/node';
 import type { Auth } from '../auth.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
+import type { ReportStore } from '../collab/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
 import type { Env } from '../env.ts';
 import type { Logger } from '../logger.ts';
@@ -22,6 +23,8 @@ export interface AppOptions {
   logger: Logger;
   database: Database;
   auth: Auth;
+  /** replaces the Postgres report store (tests wrap it to observe ordering) */
+  reportStore?: ReportStore;
 }
 
 export interface CellmarkServer {
@@ -57,7 +60,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     },
   });
   const authHandler = toNodeHandler(auth);
-  const collab = attachCollab(server, { database, auth, logger, metrics });
+  const collab = attachCollab(server, { database, auth, logger, metrics, store: options.reportStore });
 
   let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
   if (!env.CELLMARK_NO_WEB) {

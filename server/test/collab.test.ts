@@ -1,0 +1,140 @@
+// Reports over /collab/<reportId> with real y-websocket clients and raw sockets.
+import { count, eq, reportUpdates } from '@cellmark/db';
+import * as encoding from 'lib0/encoding';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import { createPostgresReportStore } from '../src/collab/store.ts';
+import { eventually, signUp, startTestServer, type TestServer, type TestUser, userWithProject } from './helpers.ts';
+
+let server: TestServer;
+let owner: Awaited<ReturnType<typeof userWithProject>>;
+let editor: TestUser;
+let viewer: TestUser;
+let reportId: string;
+const providers: WebsocketProvider[] = [];
+
+function socketClass(cookie?: string) {
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { headers: cookie ? { cookie } : {} });
+    }
+  };
+}
+
+function connect(user: { cookie: string }, id = reportId) {
+  return connectTo(server, user, id);
+}
+
+function connectTo(target: { url: string }, user: { cookie: string }, id: string) {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(`${target.url.replace('http', 'ws')}/collab`, id, doc, {
+    WebSocketPolyfill: socketClass(user.cookie) as never,
+    disableBc: true,
+  });
+  providers.push(provider);
+  return { doc, text: doc.getText('content'), provider };
+}
+
+function rawSocket(cookie: string | undefined, id = reportId) {
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/collab/${id}`, { headers: cookie ? { cookie } : {} });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return { ws, closed };
+}
+
+async function storedUpdates() {
+  const [row] = await server.database.db.select({ n: count() }).from(reportUpdates).where(eq(reportUpdates.reportId, reportId));
+  return row!.n;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  owner = await userWithProject(server, 'owner');
+  editor = await signUp(server, 'editor');
+  viewer = await signUp(server, 'viewer');
+  await owner.api.teams.addMember.mutate({ teamId: owner.team.id, email: editor.email, role: 'editor' });
+  await owner.api.teams.addMember.mutate({ teamId: owner.team.id, email: viewer.email, role: 'viewer' });
+  ({ id: reportId } = await owner.api.reports.create.mutate({ projectId: owner.project.id, title: 'Notes' }));
+});
+afterAll(async () => {
+  providers.forEach((p) => p.destroy());
+  await server?.dispose();
+});
+
+describe('collab', () => {
+  it('two editors converge, and the text survives a server restart', async () => {
+    const a = connect(owner);
+    const b = connect(editor);
+    await eventually(() => expect(a.provider.synced && b.provider.synced).toBe(true));
+    a.text.insert(0, 'hello ');
+    b.text.insert(0, 'world ');
+    await eventually(() => {
+      expect(a.text.toString()).toBe(b.text.toString());
+      expect(a.text.toString()).toMatch(/hello/);
+      expect(a.text.toString()).toMatch(/world/);
+    });
+    const final = a.text.toString();
+    a.provider.destroy();
+    b.provider.destroy();
+
+    server = await server.restart();
+    const c = connect(viewer);
+    await eventually(() => expect(c.text.toString()).toBe(final));
+  });
+
+  it('refuses a viewer\'s crafted update with 4403 and stores nothing', async () => {
+    const before = await storedUpdates();
+    const { ws, closed } = rawSocket(viewer.cookie);
+    await new Promise((resolve) => ws.once('message', resolve)); // server's sync step 1
+    const forged = new Y.Doc();
+    forged.getText('content').insert(0, 'vandalism');
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, 0);
+    syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(forged));
+    ws.send(encoding.toUint8Array(encoder));
+    expect((await closed).code).toBe(4403);
+    expect(await storedUpdates()).toBe(before);
+    const check = connect(owner);
+    await eventually(() => expect(check.provider.synced).toBe(true));
+    expect(check.text.toString()).not.toMatch(/vandalism/);
+  });
+
+  it('closes with named codes: 4401 signed out, 4403 other team, 4404 unknown report', async () => {
+    expect((await rawSocket(undefined).closed).code).toBe(4401);
+    const outsider = await userWithProject(server, 'outsider');
+    expect((await rawSocket(outsider.cookie).closed).code).toBe(4403);
+    expect((await rawSocket(owner.cookie, '00000000-0000-4000-8000-000000000000').closed).code).toBe(4404);
+    expect((await rawSocket(owner.cookie, 'not-a-uuid').closed).code).toBe(4404);
+  });
+
+});
+
+describe('durability', () => {
+  it('relays an update only after Postgres has stored it', async () => {
+    let release!: () => void;
+    let gate: Promise<void> | null = null;
+    const gated = await startTestServer({}, undefined, (database) => {
+      const real = createPostgresReportStore(database.db);
+      return { load: real.load, append: async (...args) => { await gate; return real.append(...args); } };
+    });
+    try {
+      const alice = await userWithProject(gated, 'alice');
+      const { id } = await alice.api.reports.create.mutate({ projectId: alice.project.id, title: 'Gated' });
+      const a = connectTo(gated, alice, id);
+      const b = connectTo(gated, alice, id);
+      await eventually(() => expect(a.provider.synced && b.provider.synced).toBe(true));
+      gate = new Promise((r) => (release = r));
+      a.text.insert(0, 'persist me');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(b.text.toString()).toBe(''); // not relayed while the write is pending
+      const [stored] = await gated.database.db.select({ n: count() }).from(reportUpdates).where(eq(reportUpdates.reportId, id));
+      expect(stored!.n).toBe(0);
+      release();
+      await eventually(() => expect(b.text.toString()).toBe('persist me'));
+    } finally {
+      await gated.dispose();
+    }
+  });
+});

@@ -1,0 +1,128 @@
+// Starts a real Cellmark server (API only, no web UI) on port 0 over a test database,
+// and gives tests real HTTP clients: a browser-like session and an API-token client.
+import { randomBytes } from 'node:crypto';
+import type { Database } from '@cellmark/db';
+import { createTestDb } from '@cellmark/db/testing';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { createAuth } from '../src/auth.ts';
+import type { ReportStore } from '../src/collab/store.ts';
+import { loadEnv } from '../src/env.ts';
+import { startServer, type CellmarkServer } from '../src/http/app.ts';
+import { createLogger } from '../src/logger.ts';
+import type { AppRouter } from '../src/trpc/router.ts';
+
+export interface TestServer extends CellmarkServer {
+  database: Database;
+  /** stops the HTTP server only; the database stays for a restart */
+  stopHttp(): Promise<void>;
+  restart(): Promise<TestServer>;
+  dispose(): Promise<void>;
+}
+
+export function testEnv(overrides: Record<string, string> = {}) {
+  return loadEnv({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CELLMARK_NO_WEB: '1',
+    CELLMARK_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    LOG_LEVEL: 'silent',
+    CELLMARK_SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  });
+}
+
+export async function startTestServer(
+  overrides: Record<string, string> = {},
+  existing?: Database,
+  reportStore?: (database: Database) => ReportStore,
+): Promise<TestServer> {
+  const database = existing ?? (await createTestDb());
+  const env = testEnv(overrides);
+  const auth = createAuth(database.db, { ...env }, env.CELLMARK_SECRET!);
+  const server = await startServer({ env, logger: createLogger(env.LOG_LEVEL), database, auth, reportStore: reportStore?.(database) });
+  const self: TestServer = {
+    ...server,
+    database,
+    stopHttp: () => server.close(),
+    restart: async () => {
+      await server.close();
+      return startTestServer(overrides, database, reportStore);
+    },
+    dispose: async () => {
+      await server.close();
+      await database.close();
+    },
+  };
+  return self;
+}
+
+export function trpcClient(baseUrl: string, headers: Record<string, string> = {}) {
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/api/trpc`, headers: () => headers })] });
+}
+
+export type Client = ReturnType<typeof trpcClient>;
+
+export interface TestUser {
+  id: string;
+  email: string;
+  cookie: string;
+  api: Client;
+}
+
+let counter = 0;
+
+/** Signs up through better-auth's real HTTP endpoint and keeps the session cookie. */
+export async function signUp(server: { url: string }, name = `user${++counter}`): Promise<TestUser> {
+  const email = `${name}-${randomBytes(3).toString('hex')}@example.test`;
+  const res = await fetch(`${server.url}/api/auth/sign-up/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: server.url },
+    body: JSON.stringify({ name, email, password: 'correct horse battery' }),
+  });
+  if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { user: { id: string } };
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  return { id: body.user.id, email, cookie, api: trpcClient(server.url, { cookie, origin: server.url }) };
+}
+
+/** A user with a team, a project and an API token, like the quick start makes. */
+export async function userWithProject(server: { url: string }, name?: string) {
+  const user = await signUp(server, name);
+  const teamName = `${name ?? 'team'} ${randomBytes(3).toString('hex')}`;
+  const { team, project } = await user.api.setup.createWorkspace.mutate({ teamName, projectName: 'Vision' });
+  const { token } = await user.api.tokens.create.mutate({ name: 'lab' });
+  const ingest = trpcClient(server.url, { authorization: `Bearer ${token}` });
+  return { ...user, team, project, token, ingest, projectPath: `${team.slug}/${project.slug}` };
+}
+
+/** Raw HTTP for what clients cannot send (bad bytes, wrong types). */
+export async function post(url: string, procedure: string, body: string | Uint8Array, token?: string) {
+  const res = await fetch(`${url}/api/trpc/${procedure}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as { error?: { message: string; data: { code: string } } } };
+}
+
+export function errorOf(error: unknown) {
+  if (!(error instanceof TRPCClientError)) throw error;
+  return { message: error.message, code: error.data?.code as string, status: error.data?.httpStatus as number };
+}
+
+/** Retries an assertion until it passes or the deadline passes (no sleeps in tests). */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
