@@ -144,6 +144,7 @@ function isAlive(pid: number): boolean {
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length) return describe(error.errors[0]);
   const e = error as { code?: string; message?: string };
+  if (e.message && e.code && e.message.includes(e.code)) return e.message;
   return [e.code, e.message].filter(Boolean).join(' ') || String(error);
 }
 

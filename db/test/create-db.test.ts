@@ -33,7 +33,7 @@ describe('createDb', () => {
   it('reports an unreachable Postgres in one line', async () => {
     const error = await createDb({ url: 'postgres://nobody:x@127.0.0.1:1/nothing' }).catch((e) => e);
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
-    expect(error.message).toMatch(/^cannot connect to Postgres at 127\.0\.0\.1:1\/nothing: ECONNREFUSED/);
+    expect(error.message).toMatch(/^cannot connect to Postgres at 127\.0\.0\.1:1\/nothing: connect ECONNREFUSED/);
     expect(error.message).not.toContain('\n');
   });
 

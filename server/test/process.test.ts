@@ -1,0 +1,72 @@
+// The real server process: start-up failures, graceful shutdown with a request in flight.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { eventually } from './helpers.ts';
+
+const main = path.resolve(import.meta.dirname, '../src/main.ts');
+
+function startProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', CELLMARK_NO_WEB: '1', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('server process', () => {
+  it('exits non-zero with one clear line when DATABASE_URL is unreachable', async () => {
+    const p = startProcess({ DATABASE_URL: 'postgres://cellmark:x@127.0.0.1:9/cellmark', PORT: '0' });
+    expect(await p.exited).toBe(1);
+    expect(p.err().trim().split('\n')).toEqual(['cellmark: cannot connect to Postgres at 127.0.0.1:9/cellmark: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9']);
+  });
+
+  it('rejects an invalid environment in one line', async () => {
+    const p = startProcess({ PORT: 'eighty' });
+    expect(await p.exited).toBe(1);
+    expect(p.err()).toMatch(/^cellmark: invalid environment: PORT: /);
+    expect(p.err().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('on SIGTERM finishes the request in flight, closes the database and exits 0', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-proc-'));
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const p = startProcess({ CELLMARK_DATA_DIR: dataDir, PORT: port });
+    const base = `http://127.0.0.1:${port}`;
+    await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), 30_000);
+
+    // A slow upload: headers now, body later, SIGTERM in between.
+    const body = JSON.stringify({ runId: '00000000-0000-4000-8000-000000000000', cells: [] });
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${base}/api/trpc/ingest.cells`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        p.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 200);
+    });
+    const { status, text } = await response;
+    expect(status).toBe(401); // a complete, real answer, not a reset connection
+    expect(text).toMatch(/missing API token/);
+    expect(await p.exited).toBe(0);
+    expect(existsSync(path.join(dataDir, 'pgdata', 'cellmark.pid'))).toBe(false); // database closed
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  }, 60_000);
+});
