@@ -26,7 +26,7 @@ describe('server process', () => {
   it('exits non-zero with one clear line when DATABASE_URL is unreachable', async () => {
     const p = startProcess({ DATABASE_URL: 'postgres://cellmark:x@127.0.0.1:9/cellmark', PORT: '0' });
     expect(await p.exited).toBe(1);
-    expect(p.err().trim().split('\n')).toEqual(['cellmark: cannot connect to Postgres at 127.0.0.1:9/cellmark: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9']);
+    expect(p.err().trim().split('\n')).toEqual(['cellmark: cannot connect to Postgres at 127.0.0.1:9/cellmark: connect ECONNREFUSED 127.0.0.1:9']);
   });
 
   it('rejects an invalid environment in one line', async () => {
