@@ -1,0 +1,231 @@
+// Builds one execution record per execute_request from raw kernel messages, as
+// seen on IKernelConnection.anyMessage. Pure: no JupyterLab, no timers, no I/O,
+// so it is tested with protocol messages as they come over the wire.
+//
+// An execution is complete when both its iopub `status: idle` and its shell
+// `execute_reply` have arrived; the protocol does not order the two channels.
+import type { ExecutionStatus, ICellExecution, IExecutionError } from '../api';
+import {
+  asString,
+  asStringArray,
+  DEFAULT_LIMITS,
+  IOutputLimits,
+  limitText,
+  limitTraceback,
+  OutputCollector
+} from './outputs';
+
+/** The parts of a Jupyter message the recorder reads (KernelMessage.IMessage fits). */
+export interface IKernelMessageLike {
+  readonly channel?: string;
+  readonly header: { readonly msg_id: string; readonly msg_type: string; readonly date?: string };
+  readonly parent_header: { readonly msg_id?: string } | Record<string, never>;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly content: unknown;
+}
+
+export type MessageDirection = 'send' | 'recv';
+
+export interface IRecorderOptions {
+  limits?: IOutputLimits;
+  /** Cap for the recorded source; the server rejects larger ones. */
+  maxSourceBytes?: number;
+  now?: () => Date;
+}
+
+interface IPending {
+  executionKey: string;
+  cellId: string | null;
+  source: string;
+  requestedAt: string;
+  startedAt: string | null;
+  executionCount: number | null;
+  outputs: OutputCollector;
+  reply: { status: ExecutionStatus; error: IExecutionError | null } | null;
+  endedAt: string | null;
+  /** When the first of idle/reply arrived, to give up waiting for the other. */
+  halfDoneAt: number | null;
+}
+
+export class ExecutionRecorder {
+  private readonly pending = new Map<string, IPending>();
+  private readonly limits: IOutputLimits;
+  private readonly maxSourceBytes: number;
+  private readonly now: () => Date;
+
+  constructor(options: IRecorderOptions = {}) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.maxSourceBytes = options.maxSourceBytes ?? 512 * 1024;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Executions requested and not yet complete. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Feed one message; returns the executions it completed (usually none or one). */
+  handle(msg: IKernelMessageLike, direction: MessageDirection): ICellExecution[] {
+    const type = msg.header.msg_type;
+    if (direction === 'send') {
+      if (type === 'execute_request') {
+        this.onExecuteRequest(msg);
+      }
+      return [];
+    }
+    const parentId = (msg.parent_header as { msg_id?: string }).msg_id;
+    const entry = parentId === undefined ? undefined : this.pending.get(parentId);
+    if (!entry) {
+      return [];
+    }
+    const content = asRecord(msg.content);
+    switch (type) {
+      case 'status':
+        if (content.execution_state === 'busy') {
+          entry.startedAt ??= isoDate(msg.header.date, this.now);
+        } else if (content.execution_state === 'idle') {
+          entry.endedAt = isoDate(msg.header.date, this.now);
+          return this.completeIfDone(entry);
+        }
+        return [];
+      case 'execute_input':
+        if (typeof content.execution_count === 'number') {
+          entry.executionCount = content.execution_count;
+        }
+        return [];
+      case 'execute_reply':
+        entry.reply = replyOf(content, this.limits.maxTextBytes);
+        if (entry.executionCount === null && typeof content.execution_count === 'number') {
+          entry.executionCount = content.execution_count;
+        }
+        return this.completeIfDone(entry);
+      default:
+        entry.outputs.add(type, msg.content);
+        return [];
+    }
+  }
+
+  /**
+   * Complete executions that got one of idle/reply but not the other within
+   * `graceMs` (a lost message must not hold a record forever).
+   */
+  expireStale(graceMs: number): ICellExecution[] {
+    const cutoff = this.now().getTime() - graceMs;
+    const done: ICellExecution[] = [];
+    for (const entry of [...this.pending.values()]) {
+      if (entry.halfDoneAt !== null && entry.halfDoneAt <= cutoff) {
+        done.push(this.finish(entry, entry.reply ?? this.guessReply(entry)));
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Complete every execution still in flight, e.g. when the kernel died or was
+   * restarted: those that got a reply keep it, the others count as aborted.
+   */
+  abandonAll(): ICellExecution[] {
+    const endedAt = this.now().toISOString();
+    return [...this.pending.values()].map(entry => {
+      entry.endedAt ??= endedAt;
+      return this.finish(entry, entry.reply ?? { status: 'aborted', error: null });
+    });
+  }
+
+  private onExecuteRequest(msg: IKernelMessageLike): void {
+    const content = asRecord(msg.content);
+    // Silent and history-less requests are the frontend's own probes
+    // (completion, inspection, widgets), not the user's executions.
+    if (content.silent === true || content.store_history === false) {
+      return;
+    }
+    const cellId = msg.metadata?.cellId;
+    this.pending.set(msg.header.msg_id, {
+      executionKey: msg.header.msg_id,
+      cellId: typeof cellId === 'string' && cellId ? cellId : null,
+      source: limitText(asString(content.code), this.maxSourceBytes),
+      requestedAt: isoDate(msg.header.date, this.now),
+      startedAt: null,
+      executionCount: null,
+      outputs: new OutputCollector(this.limits),
+      reply: null,
+      endedAt: null,
+      halfDoneAt: null
+    });
+  }
+
+  private completeIfDone(entry: IPending): ICellExecution[] {
+    if (entry.reply && entry.endedAt !== null) {
+      return [this.finish(entry, entry.reply)];
+    }
+    entry.halfDoneAt ??= this.now().getTime();
+    return [];
+  }
+
+  /** Without a reply, an error output is the best evidence of the status. */
+  private guessReply(entry: IPending): NonNullable<IPending['reply']> {
+    const error = entry.outputs.result().find(o => o.output_type === 'error');
+    if (error && error.output_type === 'error') {
+      return {
+        status: 'error',
+        error: { ename: error.ename, evalue: error.evalue, traceback: error.traceback }
+      };
+    }
+    return { status: 'ok', error: null };
+  }
+
+  private finish(entry: IPending, reply: NonNullable<IPending['reply']>): ICellExecution {
+    this.pending.delete(entry.executionKey);
+    const startedAt = entry.startedAt ?? entry.requestedAt;
+    const endedAt = entry.endedAt ?? this.now().toISOString();
+    return {
+      executionKey: entry.executionKey,
+      cellId: entry.cellId,
+      executionCount: entry.executionCount,
+      source: entry.source,
+      outputs: entry.outputs.result(),
+      status: reply.status,
+      error: reply.error,
+      startedAt,
+      // Kernel and browser clocks can disagree; never end before the start.
+      endedAt: endedAt < startedAt ? startedAt : endedAt
+    };
+  }
+}
+
+function replyOf(
+  content: Record<string, unknown>,
+  maxTextBytes: number
+): NonNullable<IPending['reply']> {
+  if (content.status === 'error') {
+    return {
+      status: 'error',
+      error: {
+        ename: limitText(asString(content.ename), maxTextBytes),
+        evalue: limitText(asString(content.evalue), maxTextBytes),
+        traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes)
+      }
+    };
+  }
+  if (content.status === 'aborted') {
+    return { status: 'aborted', error: null };
+  }
+  return { status: 'ok', error: null };
+}
+
+/** Message dates as ISO 8601 UTC; a missing or odd date falls back to now. */
+function isoDate(value: string | undefined, now: () => Date): string {
+  if (value) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) {
+      return parsed.toISOString();
+    }
+  }
+  return now().toISOString();
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
