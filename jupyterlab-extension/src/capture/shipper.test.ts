@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { IStartRunInput } from '../api';
+import { cell, FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
+import { Shipper } from './shipper';
+
+function start(clientKey: string): IStartRunInput {
+  return {
+    project: 'team/proj',
+    clientKey,
+    notebookPath: 'analysis.ipynb',
+    kernelName: 'python3',
+    startedAt: '2025-03-04T10:00:00.000Z'
+  };
+}
+
+describe('Shipper', () => {
+  let api: FakeIngestApi;
+  let shipper: Shipper;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    api = new FakeIngestApi();
+    shipper = new Shipper({ api, random: () => 1 });
+  });
+
+  afterEach(() => {
+    shipper.dispose();
+    vi.useRealTimers();
+  });
+
+  it('starts the run, sends cells in one debounced batch, then ends the run', async () => {
+    void shipper.startRun(start('key-1'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun']);
+    expect(shipper.runInfo('key-1')?.name).toBe('run-1');
+
+    void shipper.addCells('key-1', [cell('a')]);
+    await vi.advanceTimersByTimeAsync(100);
+    void shipper.addCells('key-1', [cell('b')]);
+    void shipper.addCells('key-1', [cell('c')]);
+    expect(shipper.pending).toBe(3);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells']);
+    expect(api.acceptedKeys()).toEqual(['a', 'b', 'c']);
+    expect(shipper.pending).toBe(0);
+
+    void shipper.endRun('key-1', 'finished', '2025-03-04T11:00:00.000Z');
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls[2]).toMatchObject({
+      op: 'endRun',
+      input: { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T11:00:00.000Z' }
+    });
+    expect(shipper.runInfo('key-1')).toBeNull();
+  });
+
+  it('loses nothing through a server outage and backs off exponentially', async () => {
+    let down = true;
+    api.failWith = () => (down ? unreachable() : null);
+    const errors: Array<string | null> = [];
+    shipper.changed.connect(() => errors.push(shipper.error?.message ?? null));
+
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', [cell('a'), cell('b')]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls).toHaveLength(1);
+    expect(shipper.error?.message).toBe('Cellmark server unreachable at http://cellmark.test');
+
+    await vi.advanceTimersByTimeAsync(999);
+    expect(api.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(api.calls).toHaveLength(2); // after 1 s
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(api.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(api.calls).toHaveLength(3); // after 2 s more
+
+    // New cells during the outage wait for the backoff instead of hammering the server.
+    void shipper.addCells('key-1', [cell('c')]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(api.calls).toHaveLength(3);
+
+    down = false;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(api.acceptedKeys()).toEqual(['a', 'b', 'c']);
+    expect(shipper.pending).toBe(0);
+    expect(shipper.error).toBeNull();
+    // Every retry used the same clientKey, so the server created one run.
+    const starts = api.calls.filter(c => c.op === 'startRun');
+    expect(new Set(starts.map(c => (c.op === 'startRun' ? c.input.clientKey : '')))).toEqual(new Set(['key-1']));
+    expect(errors.filter(e => e !== null).length).toBeGreaterThan(0);
+    expect(errors[errors.length - 1]).toBeNull();
+  });
+
+  it('caps the backoff', async () => {
+    shipper.dispose();
+    shipper = new Shipper({ api, random: () => 1, initialBackoffMs: 1000, maxBackoffMs: 4000 });
+    api.failWith = () => unreachable();
+    void shipper.startRun(start('key-1'));
+    await vi.advanceTimersByTimeAsync(0 + 1000 + 2000 + 4000);
+    expect(api.calls).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(api.calls).toHaveLength(5);
+  });
+
+  it('keeps a rejected batch and retries it only after retryNow (settings changed)', async () => {
+    let token = 'revoked';
+    api.failWith = call => (token === 'revoked' && call.op === 'cells' ? httpError(401, 'API token revoked') : null);
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', [cell('a')]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(shipper.error?.message).toBe('token rejected (401): API token revoked');
+    const attempts = api.calls.length;
+
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(api.calls.length).toBe(attempts); // no retry loop against a 401
+    // New executions queue behind the parked batch instead of hitting the server again.
+    void shipper.addCells('key-1', [cell('b')]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.length).toBe(attempts);
+    expect(shipper.pending).toBe(2);
+
+    token = 'fixed';
+    shipper.retryNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.acceptedKeys()).toEqual(['a', 'b']);
+    expect(shipper.error).toBeNull();
+    expect(shipper.pending).toBe(0);
+  });
+
+  it('does not let one parked run block another', async () => {
+    api.failWith = call => (call.op === 'cells' && call.cells[0]?.executionKey === 'bad' ? httpError(400, 'cells.0.source: too big') : null);
+    void shipper.startRun(start('key-1'));
+    void shipper.startRun(start('key-2'));
+    void shipper.addCells('key-1', [cell('bad')]);
+    void shipper.addCells('key-2', [cell('good')]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.acceptedKeys()).toEqual(['good']);
+    expect(shipper.error?.message).toBe('invalid data (400): cells.0.source: too big');
+    expect(shipper.pending).toBe(1);
+  });
+
+  it('sends at most 500 cells per request', async () => {
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', Array.from({ length: 1200 }, (_, i) => cell(`k${i}`)));
+    await vi.advanceTimersByTimeAsync(300);
+    const sizes = api.calls.flatMap(c => (c.op === 'cells' ? [c.cells.length] : []));
+    expect(sizes).toEqual([500, 500, 200]);
+  });
+
+  it('halves the batch when the server says it is too large', async () => {
+    api.failWith = call => (call.op === 'cells' && call.cells.length > 2 ? httpError(413, 'request body too large') : null);
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', Array.from({ length: 10 }, (_, i) => cell(`k${i}`)));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.acceptedKeys()).toHaveLength(10);
+    expect(shipper.error).toBeNull();
+  });
+
+  it('sends nothing while not configured, and everything once configured', async () => {
+    let configured = false;
+    shipper.dispose();
+    shipper = new Shipper({ api, canSend: () => configured });
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', [cell('a')]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(api.calls).toHaveLength(0);
+    expect(shipper.error).toBeNull();
+
+    configured = true;
+    shipper.retryNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.acceptedKeys()).toEqual(['a']);
+  });
+
+  it('sends cells recorded before the run was accepted, in order, before endRun', async () => {
+    api.failWith = call => (call.op === 'startRun' && api.calls.length < 2 ? httpError(503, 'starting up') : null);
+    void shipper.startRun(start('key-1'));
+    void shipper.addCells('key-1', [cell('a')]);
+    void shipper.addCells('key-1', [cell('b')]);
+    void shipper.endRun('key-1', 'crashed', '2025-03-04T10:05:00.000Z');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(api.calls.map(c => `${c.op}${c.failed ? '!' : ''}`)).toEqual(['startRun!', 'startRun!', 'startRun', 'cells', 'endRun']);
+    expect(api.acceptedKeys()).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,64 @@
+// An in-memory Cellmark ingest API that records calls and can be told to fail.
+import type { ICellExecution, IEndRunInput, IIngestApi, IRunInfo, IStartRunInput } from '../api';
+import { CellmarkError, errorForStatus } from '../request';
+
+export type Call =
+  | { op: 'startRun'; input: IStartRunInput }
+  | { op: 'cells'; runId: string; cells: ICellExecution[] }
+  | { op: 'endRun'; input: IEndRunInput };
+
+type Recorded = Call & { failed?: boolean };
+
+export class FakeIngestApi implements IIngestApi {
+  readonly calls: Recorded[] = [];
+  /** Decides per call whether it fails; return null to succeed. */
+  failWith: (call: Call) => CellmarkError | null = () => null;
+  private runs = 0;
+
+  async startRun(input: IStartRunInput): Promise<IRunInfo> {
+    this.check({ op: 'startRun', input });
+    this.runs += 1;
+    const runId = `00000000-0000-4000-8000-${String(this.runs).padStart(12, '0')}`;
+    return { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
+  }
+
+  async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
+    this.check({ op: 'cells', runId, cells });
+    return { accepted: cells.length };
+  }
+
+  async endRun(input: IEndRunInput): Promise<void> {
+    this.check({ op: 'endRun', input });
+  }
+
+  /** Cells the server accepted, in order. */
+  acceptedKeys(): string[] {
+    return this.calls.flatMap(c => (c.op === 'cells' && !c.failed ? c.cells.map(x => x.executionKey) : []));
+  }
+
+  private check(call: Call): void {
+    const error = this.failWith(call);
+    this.calls.push(Object.assign(call, { failed: error !== null }));
+    if (error) {
+      throw error;
+    }
+  }
+}
+
+export const unreachable = () => new CellmarkError('unreachable', 'Cellmark server unreachable at http://cellmark.test');
+export const httpError = (status: number, message = 'nope') => errorForStatus(status, message);
+
+export function cell(key: string, overrides: Partial<ICellExecution> = {}): ICellExecution {
+  return {
+    executionKey: key,
+    cellId: null,
+    executionCount: 1,
+    source: 'x = 1',
+    outputs: [],
+    status: 'ok',
+    error: null,
+    startedAt: '2025-03-04T10:00:00.000Z',
+    endedAt: '2025-03-04T10:00:01.000Z',
+    ...overrides
+  };
+}
