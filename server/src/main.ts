@@ -30,6 +30,9 @@ main().catch((error: unknown) => {
   // Expected start-up failures get one clear line, not a stack trace.
   if (error instanceof DatabaseUnavailableError || error instanceof EnvError) {
     process.stderr.write(`cellmark: ${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    const e = error as NodeJS.ErrnoException & { port?: number };
+    process.stderr.write(`cellmark: port ${e.port ?? ''} is already in use; stop the other process or set PORT\n`);
   } else {
     process.stderr.write(`cellmark: failed to start: ${(error as Error)?.stack ?? String(error)}\n`);
   }

@@ -1,0 +1,248 @@
+// `npm start`: build what is needed, start Cellmark on its embedded Postgres and, when
+// Python is available, a JupyterLab with the extension already configured against it.
+// Local use only: it creates a local user and token on first run, which a deployment
+// (NODE_ENV=production, or --no-bootstrap) never does.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const args = new Set(process.argv.slice(2));
+const withLab = !args.has('--no-lab');
+const deployment = process.env.NODE_ENV === 'production' || args.has('--no-bootstrap');
+const port = Number(process.env.PORT ?? 3000);
+const labPort = Number(process.env.CELLMARK_LAB_PORT ?? 8888);
+const dataDir = path.resolve(root, process.env.CELLMARK_DATA_DIR ?? '.cellmark');
+const venv = path.join(root, '.venv');
+const serverUrl = `http://localhost:${port}`;
+const children: ChildProcess[] = [];
+
+function log(message: string) {
+  process.stdout.write(`\x1b[36mcellmark\x1b[0m ${message}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`cellmark: ${message}\n`);
+  for (const child of children) child.kill('SIGTERM');
+  process.exit(1);
+}
+
+function run(command: string, argv: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}) {
+  const result = spawnSync(command, argv, { cwd: root, env: options.env ?? process.env, stdio: options.quiet ? 'pipe' : 'inherit', encoding: 'utf8' });
+  if (result.status !== 0) {
+    if (options.quiet) process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+    fail(`"${command} ${argv.join(' ')}" failed (exit ${result.status ?? result.signal})`);
+  }
+  return result.stdout ?? '';
+}
+
+/** A secret kept in the data dir, so sessions survive restarts of the local server. */
+function localSecret(): string {
+  const file = path.join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) fail('the server exited during start-up (see above)');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  fail(`the server did not become healthy within ${timeoutMs / 1000} s`);
+}
+
+interface LocalCredentials {
+  email: string;
+  password: string;
+  token: string;
+  project: string;
+}
+
+/** First run only: creates the local user, team, project and token through the public API. */
+async function bootstrap(): Promise<LocalCredentials | null> {
+  const file = path.join(dataDir, 'local-credentials.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalCredentials;
+  const status = (await (await fetch(`${serverUrl}/api/trpc/setup.status`)).json()) as { result: { data: { needsFirstUser: boolean } } };
+  if (!status.result.data.needsFirstUser) return null;
+  const email = 'you@localhost.test';
+  const password = randomBytes(12).toString('base64url');
+  const signUp = await fetch(`${serverUrl}/api/auth/sign-up/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: serverUrl },
+    body: JSON.stringify({ name: 'Local user', email, password }),
+  });
+  if (!signUp.ok) fail(`could not create the local user: ${signUp.status} ${await signUp.text()}`);
+  const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const call = async <T>(procedure: string, input: unknown): Promise<T> => {
+    const res = await fetch(`${serverUrl}/api/trpc/${procedure}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: serverUrl },
+      body: JSON.stringify(input),
+    });
+    const body = (await res.json()) as { result?: { data: T }; error?: { message: string } };
+    if (!body.result) fail(`${procedure} failed: ${body.error?.message}`);
+    return body.result.data;
+  };
+  const { team, project } = await call<{ team: { slug: string }; project: { slug: string } }>('setup.createWorkspace', {
+    teamName: 'Local',
+    projectName: 'Notebooks',
+  });
+  const { token } = await call<{ token: string }>('tokens.create', { name: 'local JupyterLab' });
+  const credentials = { email, password, token, project: `${team.slug}/${project.slug}` };
+  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return credentials;
+}
+
+/** Hash of the extension's sources, to rebuild and reinstall only when they changed. */
+function extensionFingerprint(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const full = path.join(dir, entry);
+      if (['node_modules', 'lib', 'labextension', '__pycache__', '.ipynb_checkpoints'].includes(entry)) continue;
+      if (statSync(full).isDirectory()) walk(full);
+      else hash.update(full).update(readFileSync(full));
+    }
+  };
+  walk(path.join(root, 'jupyterlab-extension'));
+  return hash.digest('hex');
+}
+
+function python(): string | null {
+  for (const candidate of ['python3', 'python']) {
+    if (spawnSync(candidate, ['--version'], { stdio: 'ignore' }).status === 0) return candidate;
+  }
+  return null;
+}
+
+function prepareLab(): boolean {
+  const py = python();
+  if (!py) {
+    log('python3 not found: starting the server only (install Python 3.9+ for the bundled JupyterLab)');
+    return false;
+  }
+  const bin = path.join(venv, 'bin');
+  const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, VIRTUAL_ENV: venv };
+  if (!existsSync(path.join(bin, 'jupyter-lab'))) {
+    log('creating .venv with JupyterLab (first run only, about a minute)…');
+    run(py, ['-m', 'venv', venv]);
+    run(path.join(bin, 'pip'), ['install', '--quiet', '--disable-pip-version-check', 'jupyterlab>=4.6,<4.7'], { env });
+  }
+  const stamp = path.join(dataDir, 'extension-fingerprint');
+  const fingerprint = extensionFingerprint();
+  const installed = existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint;
+  if (!installed) {
+    log('building and installing the JupyterLab extension…');
+    run('npm', ['run', 'build:prod', '-w', '@cellmark/jupyterlab'], { env, quiet: true });
+    run(path.join(bin, 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--force-reinstall', '--no-deps', './jupyterlab-extension'], { env });
+    writeFileSync(stamp, fingerprint);
+  }
+  return true;
+}
+
+function startLab(credentials: LocalCredentials | null): { url: string } {
+  const bin = path.join(venv, 'bin');
+  const notebooks = path.resolve(root, process.env.CELLMARK_NOTEBOOK_DIR ?? path.join(dataDir, 'notebooks'));
+  mkdirSync(notebooks, { recursive: true });
+  // Settings for the extension, applied as JupyterLab defaults for this venv only.
+  const settingsDir = path.join(venv, 'share', 'jupyter', 'lab', 'settings');
+  mkdirSync(settingsDir, { recursive: true });
+  const overrides = credentials
+    ? { '@cellmark/jupyterlab:plugin': { serverUrl, apiToken: credentials.token, project: credentials.project } }
+    : { '@cellmark/jupyterlab:plugin': { serverUrl } };
+  writeFileSync(path.join(settingsDir, 'overrides.json'), JSON.stringify(overrides, null, 2));
+  const labToken = randomBytes(16).toString('hex');
+  const argv = [
+    'lab',
+    '--no-browser',
+    `--port=${labPort}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.root_dir=${notebooks}`,
+    `--IdentityProvider.token=${labToken}`,
+  ];
+  if (process.getuid?.() === 0) argv.push('--allow-root');
+  const lab = spawn(path.join(bin, 'jupyter'), argv, {
+    cwd: notebooks,
+    env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(lab);
+  let lastLines = '';
+  lab.stderr!.on('data', (d: Buffer) => (lastLines = (lastLines + d.toString()).slice(-4000)));
+  lab.on('exit', (code) => {
+    if (!shuttingDown) {
+      process.stderr.write(lastLines);
+      log(`JupyterLab exited (${code}); the server keeps running`);
+    }
+  });
+  return { url: `http://localhost:${labPort}/lab?token=${labToken}` };
+}
+
+let shuttingDown = false;
+
+async function main() {
+  log('building the web UI (cached after the first time)…');
+  run('npx', ['turbo', 'run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], {
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1' },
+  });
+  const labReady = withLab && prepareLab();
+
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      CELLMARK_DATA_DIR: dataDir,
+      CELLMARK_SECRET: process.env.CELLMARK_SECRET ?? localSecret(),
+      CELLMARK_PUBLIC_URL: process.env.CELLMARK_PUBLIC_URL ?? serverUrl,
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(server);
+  server.on('exit', (code) => {
+    if (!shuttingDown) fail(`the server exited (${code})`);
+  });
+  const started = Date.now();
+  await waitForHealth(serverUrl, server);
+  log(`server healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const credentials = deployment ? null : await bootstrap();
+  const lab = labReady ? startLab(credentials) : null;
+
+  const lines = ['', `  Cellmark    ${serverUrl}`];
+  if (credentials) lines.push(`  sign in     ${credentials.email} / ${credentials.password}   (kept in ${path.relative(root, path.join(dataDir, 'local-credentials.json'))})`);
+  else if (!deployment) lines.push('  sign in     with the account you created on first run');
+  if (lab) {
+    lines.push(`  JupyterLab  ${lab.url}`);
+    if (credentials) lines.push(`              recording to ${credentials.project} with a local API token`);
+    else lines.push('              set an API token in Settings → Cellmark to record runs');
+  }
+  lines.push('', '  Ctrl-C stops everything.', '');
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log('stopping…');
+    const exits = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r)));
+    for (const child of children) child.kill('SIGTERM');
+    void Promise.all(exits).then(() => process.exit(0));
+  });
+}
+
+main().catch((error: unknown) => fail((error as Error).message));
