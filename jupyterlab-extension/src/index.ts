@@ -1,0 +1,22 @@
+// @cellmark/jupyterlab: records every executed notebook cell as a Cellmark run.
+// Each plugin does one thing; see the files in plugins/.
+import { JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { capturePlugin } from './plugins/capture';
+import { commandsPlugin } from './plugins/commands';
+import { notificationsPlugin } from './plugins/notifications';
+import { settingsPlugin } from './plugins/settings';
+import { statusItemPlugin } from './plugins/status-item';
+
+export { CommandIDs } from './command-ids';
+export { ICellmarkCapture, ICellmarkSettings } from './tokens';
+export type { ICaptureState } from './tokens';
+
+const plugins: JupyterFrontEndPlugin<any>[] = [
+  settingsPlugin,
+  capturePlugin,
+  statusItemPlugin,
+  commandsPlugin,
+  notificationsPlugin
+];
+
+export default plugins;

@@ -1,0 +1,78 @@
+// Stand-ins for the JupyterLab objects capture uses (kernel connection, session
+// context, notebook tracker), driven by tests.
+import { Signal } from '@lumino/signaling';
+import type { IKernelMessageLike } from '../capture/execution-recorder';
+import { busy, executeInput, executeReplyOk, executeRequest, idle, stream } from './kernel-messages';
+
+/** The parts of IKernelConnection that capture uses. */
+export class FakeKernel {
+  readonly anyMessage = new Signal<this, { msg: IKernelMessageLike; direction: 'send' | 'recv' }>(this);
+  readonly statusChanged = new Signal<this, string>(this);
+  status = 'idle';
+  constructor(readonly name = 'python3') {}
+
+  setStatus(status: string): void {
+    this.status = status;
+    this.statusChanged.emit(status);
+  }
+
+  /** A whole execution as the kernel connection sees it. */
+  run(code: string, count: number, cellId = 'cell-1'): IKernelMessageLike {
+    const req = executeRequest(code, { cellId });
+    this.anyMessage.emit({ msg: req, direction: 'send' });
+    for (const msg of [busy(req), executeInput(req, code, count), stream(req, `${count}\n`), executeReplyOk(req, count), idle(req)]) {
+      this.anyMessage.emit({ msg, direction: 'recv' });
+    }
+    return req;
+  }
+
+  /** Only the request and busy: an execution still running. */
+  startLong(code: string): IKernelMessageLike {
+    const req = executeRequest(code, { cellId: 'long' });
+    this.anyMessage.emit({ msg: req, direction: 'send' });
+    this.anyMessage.emit({ msg: busy(req), direction: 'recv' });
+    return req;
+  }
+}
+
+export class FakeSessionContext {
+  readonly kernelChanged = new Signal<this, { name: 'kernel'; oldValue: FakeKernel | null; newValue: FakeKernel | null }>(this);
+  readonly disposed = new Signal<this, void>(this);
+  path = 'work/analysis.ipynb';
+  session: { kernel: FakeKernel | null } | null = null;
+
+  setKernel(kernel: FakeKernel | null): void {
+    const oldValue = this.session?.kernel ?? null;
+    this.session = kernel ? { kernel } : null;
+    this.kernelChanged.emit({ name: 'kernel', oldValue, newValue: kernel });
+  }
+}
+
+export class FakePanel {
+  readonly sessionContext = new FakeSessionContext();
+  readonly disposed = new Signal<this, void>(this);
+
+  dispose(): void {
+    this.disposed.emit();
+    this.sessionContext.disposed.emit();
+  }
+}
+
+export class FakeTracker {
+  readonly currentChanged = new Signal<this, FakePanel | null>(this);
+  readonly widgetAdded = new Signal<this, FakePanel>(this);
+  readonly panels: FakePanel[] = [];
+  currentWidget: FakePanel | null = null;
+
+  forEach(fn: (panel: FakePanel) => void): void {
+    this.panels.forEach(fn);
+  }
+
+  open(panel = new FakePanel()): FakePanel {
+    this.panels.push(panel);
+    this.widgetAdded.emit(panel);
+    this.currentWidget = panel;
+    this.currentChanged.emit(panel);
+    return panel;
+  }
+}
