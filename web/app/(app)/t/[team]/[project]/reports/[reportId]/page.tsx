@@ -1,0 +1,27 @@
+// /t/[team]/[project]/reports/[reportId]: a live report (title + collaboratively edited text).
+'use client';
+import { useQuery } from '@tanstack/react-query';
+import { useParams, usePathname } from 'next/navigation';
+import { ErrorBox, Loading } from '@/components/query-state.tsx';
+import { ReportEditor } from '@/components/report/report-editor.tsx';
+import { ReportTitle } from '@/components/report/report-title.tsx';
+import { useTRPC } from '@/lib/trpc.ts';
+
+export default function ReportPage() {
+  const { reportId } = useParams<{ reportId: string }>();
+  const pathname = usePathname();
+  const trpc = useTRPC();
+  const report = useQuery(trpc.reports.get.queryOptions({ reportId }));
+
+  if (report.isPending) return <main className="page page-narrow"><Loading /></main>;
+  if (report.isError) return <main className="page page-narrow"><ErrorBox error={report.error} /></main>;
+
+  return (
+    <main className="page page-narrow">
+      <div className="page-head report-title">
+        <ReportTitle reportId={report.data.id} projectId={report.data.projectId} title={report.data.title} canWrite={report.data.canWrite} />
+      </div>
+      <ReportEditor key={report.data.id} reportId={report.data.id} canWrite={report.data.canWrite} path={pathname} />
+    </main>
+  );
+}

@@ -1,0 +1,129 @@
+// The runs of a project as a sortable table (every column sorts by clicking its header).
+'use client';
+import {
+  type ColumnDef,
+  flexRender,
+  getCoreRowModel,
+  getSortedRowModel,
+  type SortingState,
+  useReactTable,
+} from '@tanstack/react-table';
+import Link from 'next/link';
+import { useMemo, useState } from 'react';
+import { StatusBadge } from '@/components/status-badge.tsx';
+import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
+import type { Outputs } from '@/lib/trpc.ts';
+import { useNow } from '@/lib/use-now.ts';
+
+export type RunRow = Outputs['runs']['list'][number];
+
+function columns(base: string, now: number): ColumnDef<RunRow>[] {
+  return [
+    {
+      id: 'name',
+      header: 'Name',
+      accessorFn: (r) => r.name.toLowerCase(),
+      cell: ({ row }) => (
+        <Link href={`${base}/runs/${row.original.id}`} className="list-link">
+          {row.original.name}
+        </Link>
+      ),
+    },
+    {
+      id: 'notebook',
+      header: 'Notebook',
+      accessorFn: (r) => r.notebookPath,
+      cell: ({ row }) => (
+        <span className="mono truncate" title={row.original.notebookPath} style={{ display: 'inline-block' }}>
+          {row.original.notebookPath}
+        </span>
+      ),
+    },
+    { id: 'user', header: 'User', accessorFn: (r) => r.user.name.toLowerCase(), cell: ({ row }) => row.original.user.name },
+    {
+      id: 'status',
+      header: 'Status',
+      accessorFn: (r) => r.status,
+      cell: ({ row }) => <StatusBadge status={row.original.status} />,
+    },
+    {
+      id: 'started',
+      header: 'Started',
+      accessorFn: (r) => new Date(r.startedAt).getTime(),
+      cell: ({ row }) => <span title={exactTime(row.original.startedAt)}>{relativeTime(row.original.startedAt, now)}</span>,
+    },
+    {
+      id: 'duration',
+      header: 'Duration',
+      // unknown durations (crashed without an end) sort below every known one
+      accessorFn: (r) => runDurationMs(r, now) ?? -1,
+      cell: ({ getValue }) => {
+        const ms = getValue<number>();
+        return ms < 0 ? <span className="muted">—</span> : formatDuration(ms);
+      },
+      meta: { numeric: true },
+    },
+    { id: 'cells', header: 'Cells', accessorFn: (r) => r.cellCount, meta: { numeric: true } },
+  ];
+}
+
+export function RunsTable({ runs, base }: { runs: RunRow[]; base: string }) {
+  const anyRunning = runs.some((r) => r.status === 'running');
+  const now = useNow(1000, anyRunning);
+  const [sorting, setSorting] = useState<SortingState>([{ id: 'started', desc: true }]);
+  const cols = useMemo(() => columns(base, now), [base, now]);
+  const table = useReactTable({
+    data: runs,
+    columns: cols,
+    state: { sorting },
+    onSortingChange: setSorting,
+    getCoreRowModel: getCoreRowModel(),
+    getSortedRowModel: getSortedRowModel(),
+    getRowId: (r) => r.id,
+  });
+
+  return (
+    <div className="card table-wrap">
+      <table className="table" data-testid="runs-table">
+        <thead>
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => {
+                const sorted = header.column.getIsSorted();
+                const numeric = (header.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                return (
+                  <th
+                    key={header.id}
+                    className={`sortable${numeric ? ' num' : ''}`}
+                    aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
+                    onClick={header.column.getToggleSortingHandler()}
+                    data-column={header.column.id}
+                  >
+                    {flexRender(header.column.columnDef.header, header.getContext())}
+                    <span className="sort" aria-hidden="true">
+                      {sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : ''}
+                    </span>
+                  </th>
+                );
+              })}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.map((row) => (
+            <tr key={row.id} data-testid="run-row" data-run-id={row.id} data-status={row.original.status}>
+              {row.getVisibleCells().map((cell) => {
+                const numeric = (cell.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                return (
+                  <td key={cell.id} className={numeric ? 'num' : undefined} data-column={cell.column.id}>
+                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

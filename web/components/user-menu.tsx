@@ -1,0 +1,55 @@
+// The signed-in user's menu in the header: who you are, API tokens, sign out.
+'use client';
+import { useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useEffect, useRef, useState } from 'react';
+import { authClient } from '@/lib/auth-client.ts';
+
+export function UserMenu({ user }: { user: { name: string; email: string } }) {
+  const ref = useRef<HTMLDetailsElement>(null);
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [signingOut, setSigningOut] = useState(false);
+
+  useEffect(() => {
+    // <details> stays open on outside clicks; close it like a menu would.
+    const onClick = (event: MouseEvent) => {
+      if (ref.current?.open && !ref.current.contains(event.target as Node)) ref.current.open = false;
+    };
+    document.addEventListener('click', onClick);
+    return () => document.removeEventListener('click', onClick);
+  }, []);
+
+  async function signOut() {
+    setSigningOut(true);
+    try {
+      await authClient().signOut();
+    } finally {
+      queryClient.clear();
+      router.replace('/sign-in');
+    }
+  }
+
+  const initials = (user.name || user.email).trim().slice(0, 1).toUpperCase();
+  return (
+    <details className="user-menu" ref={ref} data-testid="user-menu">
+      <summary aria-label="User menu">
+        <span className="avatar">{initials}</span>
+        <span className="small">{user.name}</span>
+      </summary>
+      <div className="menu" role="menu">
+        <div className="menu-info">
+          <div>{user.name}</div>
+          <div className="muted small">{user.email}</div>
+        </div>
+        <Link href="/settings/tokens" role="menuitem" onClick={() => ref.current && (ref.current.open = false)}>
+          API tokens
+        </Link>
+        <button type="button" role="menuitem" onClick={signOut} disabled={signingOut} data-testid="sign-out">
+          {signingOut ? 'Signing out…' : 'Sign out'}
+        </button>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,11 @@
+// Next.js config for the Cellmark web UI, served by @cellmark/server on the same port.
+import type { NextConfig } from 'next';
+
+const config: NextConfig = {
+  // One copy of yjs: the server-rendering bundle must not inline its own (DESIGN trap 1).
+  serverExternalPackages: ['yjs'],
+  poweredByHeader: false,
+  reactStrictMode: true,
+};
+
+export default config;
