@@ -101,6 +101,28 @@ describe('collab', () => {
     expect(check.text.toString()).not.toMatch(/vandalism/);
   });
 
+  it('answers clients that speak before their authorization finished', async () => {
+    // y-websocket sends sync step 1 as soon as the socket opens; it must not be dropped.
+    // Twenty at once make authorization slower than the first message.
+    const sockets = Array.from({ length: 20 }, () => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/collab/${reportId}`, { headers: { cookie: owner.cookie } });
+      const received: Uint8Array[] = [];
+      ws.on('message', (m: Buffer) => received.push(new Uint8Array(m)));
+      ws.on('open', () => {
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, 0);
+        syncProtocol.writeSyncStep1(encoder, new Y.Doc());
+        ws.send(encoding.toUint8Array(encoder));
+      });
+      return { ws, received };
+    });
+    // [0 = sync, 1 = step 2]: the reply to our step 1
+    await eventually(() => {
+      for (const { received } of sockets) expect(received.some((m) => m[0] === 0 && m[1] === 1)).toBe(true);
+    });
+    sockets.forEach(({ ws }) => ws.close());
+  });
+
   it('closes with named codes: 4401 signed out, 4403 other team, 4404 unknown report', async () => {
     expect((await rawSocket(undefined).closed).code).toBe(4401);
     const outsider = await userWithProject(server, 'outsider');

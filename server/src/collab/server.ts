@@ -133,8 +133,16 @@ export function attachCollab(
     const match = PATH.exec(pathname);
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!match) return ws.close(closeCodeOf.NOT_FOUND, 'no such report');
+      // Clients speak first (sync step 1) without waiting for us: keep what arrives
+      // while we authorize, or it is lost.
+      const early: Uint8Array[] = [];
+      const buffer = (data: Buffer) => early.push(new Uint8Array(data));
+      ws.on('message', buffer);
       authorize(req, match[1]!.toLowerCase()).then(
-        (access) => join(ws, access),
+        (access) => {
+          ws.off('message', buffer);
+          join(ws, access, early);
+        },
         (error: unknown) => {
           if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
           else {
@@ -156,7 +164,7 @@ export function attachCollab(
     return room;
   }
 
-  function join(ws: WebSocket, access: CollabAccess) {
+  function join(ws: WebSocket, access: CollabAccess, early: Uint8Array[]) {
     metrics.collabConnections.inc({ access: access.canWrite ? 'write' : 'read' });
     const room = roomFor(access.reportId);
     const conn: Connection = { access, clientIds: new Set() };
@@ -171,8 +179,7 @@ export function attachCollab(
       logger.error({ err: error, reportId: access.reportId }, 'report could not be loaded');
       ws.close(1011, 'report could not be loaded');
     });
-    ws.on('message', (data: Buffer) => {
-      const message = new Uint8Array(data);
+    const receive = (message: Uint8Array) => {
       queue = queue.then(() => handle(ws, room, conn, message)).catch((error: unknown) => {
         if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
         else {
@@ -180,7 +187,9 @@ export function attachCollab(
           ws.close(1003, 'malformed message');
         }
       });
-    });
+    };
+    early.forEach(receive);
+    ws.on('message', (data: Buffer) => receive(new Uint8Array(data)));
     let alive = true;
     ws.on('pong', () => (alive = true));
     const ping = setInterval(() => {
