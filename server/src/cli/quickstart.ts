@@ -205,7 +205,8 @@ async function main() {
       NODE_ENV: 'production',
       PORT: String(port),
       CELLMARK_DATA_DIR: dataDir,
-      CELLMARK_SECRET: process.env.CELLMARK_SECRET ?? localSecret(),
+      // a deployment must bring its own secret (the server refuses to start without one)
+      CELLMARK_SECRET: process.env.CELLMARK_SECRET ?? (deployment ? undefined : localSecret()),
       CELLMARK_PUBLIC_URL: process.env.CELLMARK_PUBLIC_URL ?? serverUrl,
       NEXT_TELEMETRY_DISABLED: '1',
     },
