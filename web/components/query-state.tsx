@@ -28,5 +28,9 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
 /** Renders the error of whichever mutation or query failed last, if any. */
 export function FormError({ error }: { error: unknown }) {
   if (!error) return null;
-  return <ErrorBox error={error} />;
+  return (
+    <div className="alert alert-error" role="alert" data-testid="form-error">
+      {errorMessage(error)}
+    </div>
+  );
 }

@@ -73,7 +73,7 @@ export default function SetupPage() {
         </fieldset>
         {accountCreated && error ? <div className="alert alert-info">Your account was created; fix the workspace and try again.</div> : null}
         {error ? (
-          <div className="alert alert-error" role="alert">
+          <div className="alert alert-error" role="alert" data-testid="form-error">
             {error}
           </div>
         ) : null}

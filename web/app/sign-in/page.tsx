@@ -46,7 +46,7 @@ function SignInForm() {
         <Field label="Email" name="email" type="email" autoComplete="email" required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
         {error ? (
-          <div className="alert alert-error" role="alert">
+          <div className="alert alert-error" role="alert" data-testid="form-error">
             {error}
           </div>
         ) : null}

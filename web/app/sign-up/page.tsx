@@ -54,7 +54,7 @@ function SignUpForm() {
           <Field label="Email" name="email" type="email" autoComplete="email" required />
           <Field label="Password" name="password" type="password" autoComplete="new-password" required minLength={8} hint="At least 8 characters." />
           {error ? (
-            <div className="alert alert-error" role="alert">
+            <div className="alert alert-error" role="alert" data-testid="form-error">
               {error}
             </div>
           ) : null}

@@ -34,7 +34,7 @@ function columns(base: string, now: number): ColumnDef<RunRow>[] {
       header: 'Notebook',
       accessorFn: (r) => r.notebookPath,
       cell: ({ row }) => (
-        <span className="mono truncate" title={row.original.notebookPath} style={{ display: 'inline-block' }}>
+        <span className="mono truncate" title={row.original.notebookPath}>
           {row.original.notebookPath}
         </span>
       ),
@@ -91,6 +91,12 @@ export function RunsTable({ runs, base }: { runs: RunRow[]; base: string }) {
               {group.headers.map((header) => {
                 const sorted = header.column.getIsSorted();
                 const numeric = (header.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                // right-aligned headers carry the arrow on the left so the label lines up with the numbers
+                const arrow = (
+                  <span className="sort" aria-hidden="true">
+                    {sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : ''}
+                  </span>
+                );
                 return (
                   <th
                     key={header.id}
@@ -99,10 +105,9 @@ export function RunsTable({ runs, base }: { runs: RunRow[]; base: string }) {
                     onClick={header.column.getToggleSortingHandler()}
                     data-column={header.column.id}
                   >
+                    {numeric ? arrow : null}
                     {flexRender(header.column.columnDef.header, header.getContext())}
-                    <span className="sort" aria-hidden="true">
-                      {sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : ''}
-                    </span>
+                    {numeric ? null : arrow}
                   </th>
                 );
               })}

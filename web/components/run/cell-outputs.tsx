@@ -10,7 +10,7 @@ type CellError = NonNullable<Cell['error']>;
 function ErrorOutput({ error }: { error: CellError }) {
   const traceback = error.traceback.map(stripAnsi).join('\n');
   return (
-    <pre className="output error" data-testid="cell-output" data-output-type="error">
+    <pre className="output error" data-output-type="error">
       <strong>{`${error.ename}: ${error.evalue}`}</strong>
       {traceback ? `\n\n${traceback}` : ''}
     </pre>
@@ -20,7 +20,7 @@ function ErrorOutput({ error }: { error: CellError }) {
 function OutputView({ output }: { output: Output }) {
   if (output.output_type === 'stream') {
     return (
-      <pre className={`output ${output.name}`} data-testid="cell-output" data-output-type="stream">
+      <pre className={`output ${output.name}`} data-output-type="stream">
         {terminalText(output.text)}
       </pre>
     );
@@ -29,14 +29,14 @@ function OutputView({ output }: { output: Output }) {
   const text = joinText(output.data['text/plain']);
   if (text !== null) {
     return (
-      <pre className="output" data-testid="cell-output" data-output-type={output.output_type}>
+      <pre className="output" data-output-type={output.output_type}>
         {stripAnsi(text)}
       </pre>
     );
   }
   const types = Object.keys(output.data);
   return (
-    <div className="output-note" data-testid="cell-output" data-output-type={output.output_type}>
+    <div className="output-note" data-output-type={output.output_type}>
       {types.length ? `${types.join(', ')} output (not shown here)` : 'empty output'}
     </div>
   );
@@ -48,7 +48,8 @@ export function CellOutputs({ cell }: { cell: Cell }) {
   const extraError = cell.error && !outputs.some((o) => o.output_type === 'error') ? cell.error : null;
   if (!outputs.length && !extraError) return null;
   return (
-    <div className="outputs">
+    // One container per cell, so tests can read all of a cell's output text at once.
+    <div className="outputs" data-testid="cell-output">
       {outputs.map((output, i) => (
         <OutputView key={i} output={output} />
       ))}
