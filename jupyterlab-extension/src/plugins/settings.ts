@@ -1,4 +1,4 @@
-// Loads the Cellmark settings (schema/settings.json) and keeps them current
+// Loads the Cellmark settings (schema/plugin.json) and keeps them current
 // for the other plugins as the user edits them in the Settings Editor.
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -6,7 +6,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { configFromSettings, DEFAULT_CONFIG, ICellmarkConfig } from '../config';
 import { ICellmarkSettings } from '../tokens';
 
-export const SETTINGS_PLUGIN_ID = '@cellmark/jupyterlab:settings';
+// ':plugin' pairs with schema/plugin.json; the quickstart writes overrides under this id.
+export const SETTINGS_PLUGIN_ID = '@cellmark/jupyterlab:plugin';
 
 class CellmarkSettings implements ICellmarkSettings {
   private _config: ICellmarkConfig = DEFAULT_CONFIG;
