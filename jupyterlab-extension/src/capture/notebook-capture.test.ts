@@ -119,6 +119,7 @@ describe('NotebookCapture', () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
+    await vi.advanceTimersByTimeAsync(0); // the server created the run
     kernel.setStatus('autorestarting');
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'end 1 crashed']);
@@ -128,6 +129,7 @@ describe('NotebookCapture', () => {
     create();
     const first = new FakeKernel();
     context.setKernel(first);
+    await vi.advanceTimersByTimeAsync(0); // the server created the run
     const second = new FakeKernel('julia-1.10');
     context.setKernel(second);
     first.run('old()', 1);
@@ -158,6 +160,7 @@ describe('NotebookCapture', () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
+    await vi.advanceTimersByTimeAsync(0); // the server created the run
     config = { ...CONFIGURED, project: 'team/other' };
     capture.refresh();
     capture.refresh(); // a second change event with the same values starts nothing
@@ -170,6 +173,7 @@ describe('NotebookCapture', () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
+    await vi.advanceTimersByTimeAsync(0); // the server created the run
     config = null;
     capture.refresh();
     kernel.run('private()', 1);
@@ -180,9 +184,22 @@ describe('NotebookCapture', () => {
   it('ends the run as finished when the notebook closes', async () => {
     create();
     context.setKernel(new FakeKernel());
+    await vi.advanceTimersByTimeAsync(0); // the server created the run
     context.disposed.emit();
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'end 1 finished']);
     expect(capture.isDisposed).toBe(true);
+  });
+
+  it('sends nothing for a kernel session that ended before its run was created and ran nothing', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.setStatus('restarting'); // before the shipper sent startRun
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual([]);
+    kernel.setStatus('idle');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-2']);
   });
 });

@@ -182,4 +182,35 @@ describe('Shipper', () => {
     expect(api.calls.map(c => `${c.op}${c.failed ? '!' : ''}`)).toEqual(['startRun!', 'startRun!', 'startRun', 'cells', 'endRun']);
     expect(api.acceptedKeys()).toEqual(['a', 'b']);
   });
+
+  it('creates a not-yet-created run in the corrected project', async () => {
+    let project = 'team/typo';
+    shipper.dispose();
+    shipper = new Shipper({ api, project: () => project });
+    api.failWith = call =>
+      call.op === 'startRun' && call.input.project === 'team/typo' ? httpError(403, 'no access to team/typo') : null;
+    void shipper.startRun({ ...start('key-1'), project: 'team/typo' });
+    void shipper.addCells('key-1', [cell('a')]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(shipper.error?.message).toBe('forbidden (403): no access to team/typo');
+
+    project = 'team/proj';
+    shipper.retryNow();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.filter(c => !c.failed).map(c => (c.op === 'startRun' ? c.input.project : c.op))).toEqual(['team/proj', 'cells']);
+    expect(shipper.error).toBeNull();
+  });
+
+  it('drops a run that ended before it was created and recorded nothing', async () => {
+    api.failWith = () => unreachable();
+    void shipper.startRun(start('key-1'));
+    void shipper.endRun('key-1', 'finished', '2025-03-04T10:01:00.000Z');
+    await vi.advanceTimersByTimeAsync(300);
+    const attempts = api.calls.length;
+    api.failWith = () => null;
+    shipper.retryNow();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(api.calls.length).toBe(attempts); // nothing left to send
+    expect(shipper.error).toBeNull();
+  });
 });

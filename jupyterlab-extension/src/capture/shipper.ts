@@ -20,6 +20,11 @@ export interface IShipperOptions {
   outbox?: IOutbox;
   /** False while the settings are incomplete: nothing is sent, nothing fails. */
   canSend?: () => boolean;
+  /**
+   * The project setting now. A run the server has not created yet is created in
+   * the current project, so fixing a mistyped project rescues what was recorded.
+   */
+  project?: () => string;
   debounceMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -32,6 +37,7 @@ export interface IShipperOptions {
 type StepResult =
   | { kind: 'idle' }
   | { kind: 'sent' }
+  | { kind: 'dropped' }
   | { kind: 'failed'; error: CellmarkError; batchSize: number };
 
 export interface IRunStartedArgs {
@@ -43,6 +49,7 @@ export class Shipper implements IDisposable {
   private readonly api: IIngestApi;
   private readonly outbox: IOutbox;
   private readonly canSend: () => boolean;
+  private readonly project: () => string;
   private readonly debounceMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -72,6 +79,7 @@ export class Shipper implements IDisposable {
     this.api = options.api;
     this.outbox = options.outbox ?? new MemoryOutbox();
     this.canSend = options.canSend ?? (() => true);
+    this.project = options.project ?? (() => '');
     this.debounceMs = options.debounceMs ?? 300;
     this.initialBackoffMs = options.initialBackoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
@@ -213,6 +221,9 @@ export class Shipper implements IDisposable {
       if (result.kind === 'idle') {
         continue;
       }
+      if (result.kind === 'dropped') {
+        return true;
+      }
       if (result.kind === 'sent') {
         this.succeeded();
         return true;
@@ -241,7 +252,13 @@ export class Shipper implements IDisposable {
     let batchSize = 0;
     try {
       if (!entry.run) {
-        const run = await this.api.startRun(entry.start);
+        if (entry.end && (await this.outbox.peekCells(key, { maxCells: 1, maxBytes: 1 })).length === 0) {
+          // Ended before the server ever created it, and nothing was recorded:
+          // creating an empty run now would only add noise.
+          await this.outbox.removeRun(key);
+          return { kind: 'dropped' };
+        }
+        const run = await this.api.startRun({ ...entry.start, project: this.project() || entry.start.project });
         await this.outbox.updateRun(key, { run });
         this.runInfos.set(key, run);
         this._runStarted.emit({ clientKey: key, run });

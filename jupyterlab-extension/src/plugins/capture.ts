@@ -24,7 +24,8 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       api,
       // The seam for the persistent (IndexedDB) outbox.
       outbox: new MemoryOutbox(),
-      canSend: () => missingSettings(settings.config).length === 0
+      canSend: () => missingSettings(settings.config).length === 0,
+      project: () => settings.config.project
     });
     const service = new CaptureService({
       settings,
