@@ -5,7 +5,7 @@ import type { IUser } from '../api';
 import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
 import { CellmarkError } from '../request';
 import { FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
-import { FakeKernel, FakeTracker } from '../test-support/fake-lab';
+import { FakeKernel, FakePanel, FakeTracker } from '../test-support/fake-lab';
 import type { ICellmarkSettings } from '../tokens';
 import { CaptureService } from './capture-service';
 import { Shipper } from './shipper';
@@ -136,5 +136,26 @@ describe('CaptureService', () => {
     panel.dispose();
     await vi.advanceTimersByTimeAsync(300);
     expect(api.calls.map(c => c.op)).toEqual(['startRun', 'endRun']);
+  });
+
+  it('records a notebook open in two views once', async () => {
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create();
+    const first = tracker.open();
+    const kernel = new FakeKernel();
+    first.sessionContext.setKernel(kernel);
+    const second = tracker.open(new FakePanel(first.sessionContext));
+    await vi.advanceTimersByTimeAsync(0);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells']);
+    const cells = api.calls[1];
+    expect(cells?.op === 'cells' ? cells.cells.length : 0).toBe(1);
+
+    second.dispose(false); // closing one view keeps recording
+    expect(service.state.run?.name).toBe('run-1');
+    first.dispose();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
   });
 });

@@ -1,6 +1,7 @@
 // Ties capture together for the whole Lab: one NotebookCapture per open
 // notebook, one shipper for the server, the token check, and the state the
 // status bar shows (for the current notebook).
+import type { ISessionContext } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -27,7 +28,11 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   private readonly shipper: Shipper;
   private readonly whoami: () => Promise<IUser>;
   private readonly recheckDelaysMs: number[];
-  private readonly captures = new Map<NotebookPanel, NotebookCapture>();
+  /**
+   * By session context, not by panel: "New View for Notebook" opens a second
+   * panel on the same session, which must not record every execution twice.
+   */
+  private readonly captures = new Map<ISessionContext, { capture: NotebookCapture; panels: Set<NotebookPanel> }>();
   private readonly _stateChanged = new Signal<this, ICaptureState>(this);
   private user: IUser | null = null;
   private checkError: CellmarkError | null = null;
@@ -61,7 +66,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   get state(): ICaptureState {
     const config = this.settings.config;
     const panel = this.tracker.currentWidget;
-    const capture = panel ? this.captures.get(panel) : undefined;
+    const capture = panel ? this.captures.get(panel.sessionContext)?.capture : undefined;
     const run = capture?.run ?? null;
     return {
       enabled: config.enabled,
@@ -89,7 +94,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
     }
     this._isDisposed = true;
     this.clearRecheck();
-    for (const capture of this.captures.values()) {
+    for (const { capture } of this.captures.values()) {
       capture.dispose();
     }
     this.captures.clear();
@@ -101,26 +106,36 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   }
 
   private onPanelAdded(_: INotebookTracker, panel: NotebookPanel): void {
-    if (this.captures.has(panel)) {
+    const sessionContext = panel.sessionContext;
+    let entry = this.captures.get(sessionContext);
+    if (!entry) {
+      const capture = new NotebookCapture({
+        sessionContext,
+        shipper: this.shipper,
+        config: () => this.recordingConfig()
+      });
+      capture.changed.connect(this.emit, this);
+      entry = { capture, panels: new Set() };
+      this.captures.set(sessionContext, entry);
+    }
+    if (entry.panels.has(panel)) {
       return;
     }
-    const capture = new NotebookCapture({
-      sessionContext: panel.sessionContext,
-      shipper: this.shipper,
-      config: () => this.recordingConfig()
-    });
-    this.captures.set(panel, capture);
-    capture.changed.connect(this.emit, this);
+    entry.panels.add(panel);
+    const owner = entry;
     panel.disposed.connect(() => {
-      capture.dispose();
-      this.captures.delete(panel);
+      owner.panels.delete(panel);
+      if (owner.panels.size === 0) {
+        owner.capture.dispose();
+        this.captures.delete(sessionContext);
+      }
       this.emit();
     });
     this.emit();
   }
 
   private onSettingsChanged(): void {
-    for (const capture of this.captures.values()) {
+    for (const { capture } of this.captures.values()) {
       capture.refresh();
     }
     this.checkToken();

@@ -49,12 +49,17 @@ export class FakeSessionContext {
 }
 
 export class FakePanel {
-  readonly sessionContext = new FakeSessionContext();
   readonly disposed = new Signal<this, void>(this);
 
-  dispose(): void {
+  /** Pass another panel's session context for a second view of one notebook. */
+  constructor(readonly sessionContext = new FakeSessionContext()) {}
+
+  /** Closing a view disposes the widget; the context goes when its last view does. */
+  dispose(disposeContext = true): void {
     this.disposed.emit();
-    this.sessionContext.disposed.emit();
+    if (disposeContext) {
+      this.sessionContext.disposed.emit();
+    }
   }
 }
 
