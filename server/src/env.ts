@@ -32,6 +32,8 @@ const schema = z.object({
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
   CELLMARK_MAX_OUTPUT_BYTES: bytes.default(8 * 1024 * 1024),
   CELLMARK_MAX_CELLS_PER_BATCH: bytes.default(500),
+  /** How often open report connections are pinged and their session/role re-checked. */
+  CELLMARK_COLLAB_REAUTH_MS: z.coerce.number().int().min(100).default(30_000),
   /** Grace period for in-flight requests at shutdown. */
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });

@@ -1,5 +1,5 @@
 // Reports over /collab/<reportId> with real y-websocket clients and raw sockets.
-import { count, eq, reportUpdates } from '@cellmark/db';
+import { count, eq, reports, reportUpdates } from '@cellmark/db';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -123,6 +123,19 @@ describe('collab', () => {
     sockets.forEach(({ ws }) => ws.close());
   });
 
+  it("moves the report's updatedAt when its content is edited", async () => {
+    const past = new Date(Date.now() - 3600_000);
+    await server.database.db.update(reports).set({ updatedAt: past }).where(eq(reports.id, reportId));
+    const a = connect(owner);
+    await eventually(() => expect(a.provider.synced).toBe(true));
+    a.text.insert(0, 'edit ');
+    await eventually(async () => {
+      const [row] = await server.database.db.select({ updatedAt: reports.updatedAt }).from(reports).where(eq(reports.id, reportId));
+      expect(row!.updatedAt.getTime()).toBeGreaterThan(past.getTime() + 3000_000);
+    });
+    a.provider.destroy();
+  });
+
   it('closes with named codes: 4401 signed out, 4403 other team, 4404 unknown report', async () => {
     expect((await rawSocket(undefined).closed).code).toBe(4401);
     const outsider = await userWithProject(server, 'outsider');
@@ -158,5 +171,50 @@ describe('durability', () => {
     } finally {
       await gated.dispose();
     }
+  });
+});
+
+describe('live connections follow session and role changes', () => {
+  let fast: TestServer;
+  beforeAll(async () => {
+    fast = await startTestServer({ CELLMARK_COLLAB_REAUTH_MS: '200' });
+  });
+  afterAll(() => fast?.dispose());
+
+  function socketTo(cookie: string, id: string) {
+    const ws = new WebSocket(`${fast.url.replace('http', 'ws')}/collab/${id}`, { headers: { cookie } });
+    return { ws, closed: new Promise<number>((r) => ws.on('close', (code) => r(code))) };
+  }
+
+  it('closes 4401 once the session is signed out', async () => {
+    const alice = await userWithProject(fast, 'alice');
+    const { id } = await alice.api.reports.create.mutate({ projectId: alice.project.id, title: 'Live' });
+    const { ws, closed } = socketTo(alice.cookie, id);
+    await new Promise((r) => ws.once('message', r));
+    const signOut = await fetch(`${fast.url}/api/auth/sign-out`, { method: 'POST', headers: { cookie: alice.cookie, origin: fast.url } });
+    expect(signOut.status).toBe(200);
+    expect(await closed).toBe(4401);
+  });
+
+  it('refuses writes (4403) once an editor is demoted to viewer', async () => {
+    const alice = await userWithProject(fast, 'alice');
+    const bob = await signUp(fast, 'bob');
+    await alice.api.teams.addMember.mutate({ teamId: alice.team.id, email: bob.email, role: 'editor' });
+    const { id } = await alice.api.reports.create.mutate({ projectId: alice.project.id, title: 'Live' });
+    const { ws, closed } = socketTo(bob.cookie, id);
+    await new Promise((r) => ws.once('message', r));
+    await alice.api.teams.addMember.mutate({ teamId: alice.team.id, email: bob.email, role: 'viewer' });
+    const doc = new Y.Doc();
+    let code = 0;
+    void closed.then((c) => (code = c));
+    // keep typing until the server notices the demotion
+    await eventually(() => {
+      doc.getText('content').insert(0, 'x');
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, 0);
+      syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(doc));
+      if (ws.readyState === WebSocket.OPEN) ws.send(encoding.toUint8Array(encoder));
+      expect(code).toBe(4403);
+    });
   });
 });

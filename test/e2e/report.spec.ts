@@ -41,6 +41,7 @@ test('two people co-edit a report, and it survives a restart', async ({ browser 
 
   await ta.click();
   await pa.keyboard.type('Ada was here. ');
+  await expect(tb).toHaveValue(/Ada was here\. /); // type after Ada's text, not into it
   await tb.click();
   await pb.keyboard.press('End');
   await pb.keyboard.type('Bob too.');

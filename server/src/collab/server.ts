@@ -31,6 +31,7 @@ export interface CollabAccess {
 }
 
 interface Connection {
+  /** re-checked every interval: roles and sessions change while a report is open */
   access: CollabAccess;
   /** awareness client ids this socket controls, removed when it leaves */
   clientIds: Set<number>;
@@ -112,12 +113,21 @@ export interface Collab {
 
 export function attachCollab(
   server: Server,
-  deps: { database: Database; auth: Auth; logger: Logger; metrics: Metrics; store?: ReportStore | undefined },
+  deps: {
+    database: Database;
+    auth: Auth;
+    logger: Logger;
+    metrics: Metrics;
+    store?: ReportStore | undefined;
+    /** how often a live connection's session and role are checked again (and pinged) */
+    reauthorizeMs?: number | undefined;
+  },
 ): Collab {
   const { database, auth, logger, metrics } = deps;
   const store = deps.store ?? createPostgresReportStore(database.db);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const rooms = new Map<string, Room>();
+  const reauthorizeMs = deps.reauthorizeMs ?? PING_INTERVAL_MS;
 
   async function authorize(req: IncomingMessage, reportId: string): Promise<CollabAccess> {
     const user = await sessionUser(auth, req.headers);
@@ -141,7 +151,7 @@ export function attachCollab(
       authorize(req, match[1]!.toLowerCase()).then(
         (access) => {
           ws.off('message', buffer);
-          join(ws, access, early);
+          join(ws, access, early, () => authorize(req, access.reportId));
         },
         (error: unknown) => {
           if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
@@ -164,7 +174,7 @@ export function attachCollab(
     return room;
   }
 
-  function join(ws: WebSocket, access: CollabAccess, early: Uint8Array[]) {
+  function join(ws: WebSocket, access: CollabAccess, early: Uint8Array[], reauthorize: () => Promise<CollabAccess>) {
     metrics.collabConnections.inc({ access: access.canWrite ? 'write' : 'read' });
     const room = roomFor(access.reportId);
     const conn: Connection = { access, clientIds: new Set() };
@@ -196,7 +206,15 @@ export function attachCollab(
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
-    }, PING_INTERVAL_MS);
+      // A signed-out session or a removed member loses the live connection too, and a
+      // changed role takes effect, within one interval.
+      reauthorize().then(
+        (now) => (conn.access = now),
+        (error: unknown) => {
+          if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
+        },
+      );
+    }, reauthorizeMs);
     ws.on('close', () => {
       clearInterval(ping);
       room.conns.delete(ws);

@@ -1,6 +1,6 @@
 // Where report documents live: an append-only log of Yjs updates per report.
 // Small interface so compaction (and other backends) slot in behind it.
-import { asc, type Db, eq, reportUpdates } from '@cellmark/db';
+import { and, asc, type Db, eq, lt, reports, reportUpdates, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 
 export interface ReportStore {
@@ -22,7 +22,14 @@ export function createPostgresReportStore(db: Db): ReportStore {
       return Y.mergeUpdates(rows.map((r) => new Uint8Array(r.update)));
     },
     async append(reportId, update, userId) {
-      await db.insert(reportUpdates).values({ reportId, update, userId });
+      await db.transaction(async (tx) => {
+        await tx.insert(reportUpdates).values({ reportId, update, userId });
+        // "updated" in report lists follows edits; at most one row write per 10 s of typing
+        await tx
+          .update(reports)
+          .set({ updatedAt: sql`now()` })
+          .where(and(eq(reports.id, reportId), lt(reports.updatedAt, sql`now() - interval '10 seconds'`)));
+      });
     },
   };
 }

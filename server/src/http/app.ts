@@ -60,7 +60,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     },
   });
   const authHandler = toNodeHandler(auth);
-  const collab = attachCollab(server, { database, auth, logger, metrics, store: options.reportStore });
+  const collab = attachCollab(server, { database, auth, logger, metrics, store: options.reportStore, reauthorizeMs: env.CELLMARK_COLLAB_REAUTH_MS });
 
   let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
   if (!env.CELLMARK_NO_WEB) {
