@@ -151,16 +151,18 @@ function prepareLab(): boolean {
   return true;
 }
 
-function startLab(credentials: LocalCredentials | null): { url: string } {
+async function startLab(credentials: LocalCredentials | null): Promise<{ url: string }> {
   const bin = path.join(venv, 'bin');
   const notebooks = path.resolve(root, process.env.CELLMARK_NOTEBOOK_DIR ?? path.join(dataDir, 'notebooks'));
   mkdirSync(notebooks, { recursive: true });
   // Settings for the extension, applied as JupyterLab defaults for this venv only.
   const settingsDir = path.join(venv, 'share', 'jupyter', 'lab', 'settings');
   mkdirSync(settingsDir, { recursive: true });
-  const overrides = credentials
-    ? { '@cellmark/jupyterlab:plugin': { serverUrl, apiToken: credentials.token, project: credentials.project } }
-    : { '@cellmark/jupyterlab:plugin': { serverUrl } };
+  const overrides = {
+    '@cellmark/jupyterlab:plugin': credentials ? { serverUrl, apiToken: credentials.token, project: credentials.project } : { serverUrl },
+    // works offline: no "get news?" prompt, no update checks against the internet
+    '@jupyterlab/apputils-extension:notification': { fetchNews: 'false', checkForUpdates: false },
+  };
   writeFileSync(path.join(settingsDir, 'overrides.json'), JSON.stringify(overrides, null, 2));
   const labToken = randomBytes(16).toString('hex');
   const argv = [
@@ -186,7 +188,16 @@ function startLab(credentials: LocalCredentials | null): { url: string } {
       log(`JupyterLab exited (${code}); the server keeps running`);
     }
   });
-  return { url: `http://localhost:${labPort}/lab?token=${labToken}` };
+  const base = `http://localhost:${labPort}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (lab.exitCode !== null) fail(`JupyterLab exited during start-up:\n${lastLines}`);
+    if (Date.now() > deadline) fail(`JupyterLab did not answer on ${base} within 120 s:\n${lastLines}`);
+    const ok = await fetch(`${base}/api/status?token=${labToken}`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { url: `${base}/lab?token=${labToken}` };
 }
 
 let shuttingDown = false;
@@ -221,7 +232,7 @@ async function main() {
   log(`server healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const credentials = deployment ? null : await bootstrap();
-  const lab = labReady ? startLab(credentials) : null;
+  const lab = labReady ? await startLab(credentials) : null;
 
   const lines = ['', `  Cellmark    ${serverUrl}`];
   if (credentials) lines.push(`  sign in     ${credentials.email} / ${credentials.password}   (kept in ${path.relative(root, path.join(dataDir, 'local-credentials.json'))})`);

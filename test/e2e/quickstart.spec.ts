@@ -1,0 +1,116 @@
+// `npm start` as a newcomer meets it: server + JupyterLab come up configured, a cell run in
+// the printed JupyterLab shows up in the printed Cellmark, and everything survives a restart.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { freePort, repoRoot, waitFor } from './support/cellmark.ts';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  cellmarkUrl: string;
+  labUrl: string;
+  email: string;
+  password: string;
+  ms: number;
+}
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-quickstart-'));
+let ports: { server: number; lab: number };
+let current: Started | null = null;
+
+function quickstartEnv() {
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(ports.server), CELLMARK_LAB_PORT: String(ports.lab), CELLMARK_DATA_DIR: dataDir };
+  delete env.DATABASE_URL;
+  delete env.NODE_ENV;
+  return env as unknown as NodeJS.ProcessEnv;
+}
+
+async function npmStart(): Promise<Started> {
+  const started = Date.now();
+  // exactly what `npm start` runs, with ports and data dir of our own
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/src/cli/quickstart.ts')], {
+    cwd: repoRoot,
+    env: quickstartEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+    return /JupyterLab {2}http/.test(output);
+  }, 'npm start to print its URLs', 300_000);
+  const cellmarkUrl = /Cellmark {4}(http\S+)/.exec(output)![1]!;
+  const labUrl = /JupyterLab {2}(http\S+)/.exec(output)![1]!;
+  const [, email, password] = /sign in {5}(\S+) \/ (\S+)/.exec(output)!;
+  return { child, output: () => output, cellmarkUrl, labUrl, email: email!, password: password!, ms: Date.now() - started };
+}
+
+async function stop(started: Started) {
+  const exited = new Promise<number | null>((r) => started.child.once('exit', r));
+  started.child.kill('SIGINT');
+  expect(await exited).toBe(0);
+}
+
+test.afterAll(async () => {
+  if (current && current.child.exitCode === null) current.child.kill('SIGKILL');
+});
+
+test('npm start: JupyterLab records into Cellmark out of the box, and data survives a restart', async ({ browser }) => {
+  ports = { server: await freePort(), lab: await freePort() };
+  current = await npmStart();
+  test.info().annotations.push({ type: 'timing', description: `npm start ready (server + JupyterLab) in ${current.ms} ms` });
+  expect(current.cellmarkUrl).toBe(`http://localhost:${ports.server}`);
+  expect(current.email).toBe('you@localhost.test');
+
+  // A notebook in the printed JupyterLab, with nothing configured by hand.
+  const lab = await browser.newPage();
+  const labToken = new URL(current.labUrl).searchParams.get('token')!;
+  const labBase = new URL(current.labUrl).origin;
+  const put = await fetch(`${labBase}/api/contents/hello.ipynb?token=${labToken}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'notebook',
+      content: { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: [{ id: 'hello', cell_type: 'code', metadata: {}, source: 'print("hello from the quick start")', outputs: [], execution_count: null }] },
+    }),
+  });
+  expect(put.status).toBe(201);
+  await lab.goto(current.labUrl.replace('/lab?', '/lab/tree/hello.ipynb?'));
+  const status = lab.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' });
+  await expect(status).toBeVisible({ timeout: 60_000 });
+  await expect(status).not.toContainText(/not configured|⚠|starting/, { timeout: 60_000 });
+  await expect(lab.locator('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget', { hasText: /Idle/ }).first()).toBeVisible({ timeout: 60_000 });
+  const cell = lab.locator('.jp-NotebookPanel .jp-Cell').first();
+  await cell.locator('.jp-InputArea-editor').click();
+  await lab.keyboard.press('Control+Enter');
+  await expect(cell.locator('.jp-InputArea-prompt')).toHaveText('[1]:');
+
+  // The printed sign-in works, and the run is there.
+  const context = await browser.newContext();
+  const web = await context.newPage();
+  await web.goto(current.cellmarkUrl);
+  await web.getByLabel('Email').fill(current.email);
+  await web.getByLabel('Password').fill(current.password);
+  await web.getByRole('button', { name: 'Sign in' }).click();
+  await web.getByRole('link', { name: 'Notebooks' }).click();
+  const rows = web.getByTestId('run-row');
+  await expect(rows).toHaveCount(1, { timeout: 30_000 });
+  await expect(rows.first()).toContainText('hello.ipynb');
+  await rows.first().getByRole('link').first().click();
+  await expect(web.getByTestId('cell')).toHaveCount(1, { timeout: 30_000 });
+  await expect(web.getByTestId('cell-output')).toContainText('hello from the quick start');
+  const runUrl = web.url();
+
+  await stop(current);
+  await expect(fetch(`${current.cellmarkUrl}/healthz`)).rejects.toThrow();
+
+  // Same data dir: same account, same run.
+  current = await npmStart();
+  await web.goto(runUrl);
+  await expect(web.getByTestId('cell-output')).toContainText('hello from the quick start');
+  await stop(current);
+});
