@@ -17,7 +17,8 @@ interface Started {
   ms: number;
 }
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-quickstart-'));
+// a data dir that does not exist yet, as on a fresh checkout
+const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'cellmark-quickstart-')), '.cellmark');
 let ports: { server: number; lab: number };
 let current: Started | null = null;
 

@@ -203,6 +203,7 @@ async function startLab(credentials: LocalCredentials | null): Promise<{ url: st
 let shuttingDown = false;
 
 async function main() {
+  mkdirSync(dataDir, { recursive: true });
   log('building the web UI (cached after the first time)…');
   run('npx', ['turbo', 'run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], {
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1' },
