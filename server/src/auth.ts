@@ -10,6 +10,9 @@ import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { fromNodeHeaders } from 'better-auth/node';
 import type { Env } from './env.ts';
 
+/** Set by the HTTP layer from the socket address (see http/app.ts), never taken from clients. */
+export const CLIENT_IP_HEADER = 'x-cellmark-client-ip';
+
 export function createAuth(db: Db, env: Env, secret: string) {
   return betterAuth({
     appName: 'Cellmark',
@@ -26,6 +29,7 @@ export function createAuth(db: Db, env: Env, secret: string) {
     // Same-origin UI; also accept the loopback spellings a local user may type.
     trustedOrigins: [env.publicUrl, `http://localhost:${env.PORT}`, `http://127.0.0.1:${env.PORT}`],
     telemetry: { enabled: false },
+    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] } },
     logger: { disabled: env.NODE_ENV === 'test' },
   });
 }

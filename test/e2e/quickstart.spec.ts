@@ -36,6 +36,7 @@ async function npmStart(): Promise<Started> {
     cwd: repoRoot,
     env: quickstartEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so a failed test can kill server and JupyterLab too
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -57,7 +58,7 @@ async function stop(started: Started) {
 }
 
 test.afterAll(async () => {
-  if (current && current.child.exitCode === null) current.child.kill('SIGKILL');
+  if (current && current.child.exitCode === null) process.kill(-current.child.pid!, 'SIGKILL');
 });
 
 test('npm start: JupyterLab records into Cellmark out of the box, and data survives a restart', async ({ browser }) => {

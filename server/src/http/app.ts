@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { toNodeHandler } from 'better-auth/node';
-import type { Auth } from '../auth.ts';
+import { type Auth, CLIENT_IP_HEADER } from '../auth.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
 import type { ReportStore } from '../collab/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
@@ -103,7 +103,12 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return res.end(await metrics.registry.metrics());
     }
-    if (pathname.startsWith('/api/auth/')) return authHandler(req, res);
+    if (pathname.startsWith('/api/auth/')) {
+      // better-auth rate-limits sign-in per client address, which it reads from a header;
+      // set it from the socket ourselves so a client cannot choose its own bucket.
+      req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? 'unknown';
+      return authHandler(req, res);
+    }
     if (pathname.startsWith('/api/trpc/')) return handleTrpc(req, res, pathname);
     if (next) return next.handle(req, res);
     return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });
