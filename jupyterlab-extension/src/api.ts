@@ -16,6 +16,8 @@ export interface IStartRunInput {
   notebookPath: string;
   kernelName: string | null;
   startedAt: string;
+  /** The run this one continues: the run the kernel had before a restart. */
+  previousRunId?: string;
 }
 
 export interface IRunInfo {
@@ -48,7 +50,11 @@ export interface IErrorOutput {
 /** An output in nbformat shape. */
 export type IOutput = IStreamOutput | IMimeOutput | IErrorOutput;
 
-export type ExecutionStatus = 'ok' | 'error' | 'aborted';
+/**
+ * `running` is for the kernel side's early record; the frontend sends complete
+ * executions only. `interrupted` is an error whose ename is KeyboardInterrupt.
+ */
+export type ExecutionStatus = 'running' | 'ok' | 'error' | 'aborted' | 'interrupted';
 
 export interface IExecutionError {
   ename: string;
@@ -62,6 +68,8 @@ export interface ICellExecution {
   executionKey: string;
   cellId: string | null;
   executionCount: number | null;
+  /** Index of the cell in the notebook when the execute_request was sent. */
+  position: number | null;
   source: string;
   outputs: IOutput[];
   status: ExecutionStatus;
@@ -77,6 +85,25 @@ export interface IEndRunInput {
   status: RunEndStatus;
   endedAt: string;
 }
+
+/** `ingest.updateRun`: only the fields given change; `tags` replaces the set. */
+export interface IUpdateRunInput {
+  runId: string;
+  name?: string;
+  tags?: string[];
+  addTags?: string[];
+  removeTags?: string[];
+  notes?: string;
+}
+
+export interface IRunDetails {
+  name: string;
+  tags: string[];
+  notes: string | null;
+}
+
+/** Which capture path sent an `ingest.cells` batch; the server merges the two. */
+export const FRONTEND_ORIGIN = 'frontend';
 
 /** What the shipper needs from the server; a fake implements it in tests. */
 export interface IIngestApi {
@@ -114,8 +141,21 @@ export class CellmarkApi implements IIngestApi {
   }
 
   async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
-    const data = await this.call<{ accepted?: number }>('ingest.cells', 'POST', { runId, cells });
+    const data = await this.call<{ accepted?: number }>('ingest.cells', 'POST', {
+      runId,
+      origin: FRONTEND_ORIGIN,
+      cells
+    });
     return { accepted: data?.accepted ?? cells.length };
+  }
+
+  async updateRun(input: IUpdateRunInput): Promise<IRunDetails> {
+    const data = await this.call<Partial<IRunDetails> | null>('ingest.updateRun', 'POST', input);
+    return {
+      name: typeof data?.name === 'string' ? data.name : (input.name ?? ''),
+      tags: Array.isArray(data?.tags) ? data.tags.filter((t): t is string => typeof t === 'string') : (input.tags ?? []),
+      notes: typeof data?.notes === 'string' ? data.notes : null
+    };
   }
 
   async endRun(input: IEndRunInput): Promise<void> {

@@ -49,6 +49,7 @@ describe('ExecutionRecorder', () => {
         executionKey: req.header.msg_id,
         cellId: 'c0ffee00-1111-4222-8333-444455556666',
         executionCount: 1,
+        position: null,
         source: "print('hello')\n6 * 7",
         outputs: [
           { output_type: 'stream', name: 'stdout', text: 'hello\n' },
@@ -164,7 +165,7 @@ describe('ExecutionRecorder', () => {
     expect(execution?.cellId).toBeNull();
   });
 
-  it('replaces binary images by a note and keeps text representations', () => {
+  it('keeps rich MIME bundles whole, images as their base64 strings', () => {
     const recorder = new ExecutionRecorder();
     const req = executeRequest('plt.plot([1, 2])');
     const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
@@ -176,7 +177,7 @@ describe('ExecutionRecorder', () => {
         metadata: { 'image/png': { width: 640, height: 480 } },
         transient: {}
       }),
-      reply(req, 'iopub', 'display_data', { data: { 'image/jpeg': png }, metadata: {}, transient: {} }),
+      reply(req, 'iopub', 'display_data', { data: { 'image/jpeg': [png.slice(0, 10), png.slice(10)] }, metadata: {}, transient: {} }),
       reply(req, 'iopub', 'display_data', {
         data: { 'text/html': '<b>hi</b>', 'application/vnd.plotly.v1+json': { data: [] } },
         metadata: {},
@@ -185,12 +186,68 @@ describe('ExecutionRecorder', () => {
       executeReplyOk(req, 3),
       idle(req)
     ]);
-    expect(execution?.outputs.map(o => (o.output_type === 'display_data' ? o.data : o))).toEqual([
-      { 'text/plain': '<Figure size 640x480 with 1 Axes>' },
-      { 'text/plain': '<image/jpeg omitted>' },
-      { 'text/html': '<b>hi</b>', 'application/vnd.plotly.v1+json': { data: [] } }
+    expect(execution?.outputs).toEqual([
+      {
+        output_type: 'display_data',
+        data: { 'image/png': png, 'text/plain': '<Figure size 640x480 with 1 Axes>' },
+        metadata: { 'image/png': { width: 640, height: 480 } }
+      },
+      // nbformat's multi-line arrays arrive joined.
+      { output_type: 'display_data', data: { 'image/jpeg': png }, metadata: {} },
+      {
+        output_type: 'display_data',
+        data: { 'text/html': '<b>hi</b>', 'application/vnd.plotly.v1+json': { data: [] } },
+        metadata: {}
+      }
     ]);
-    expect(JSON.stringify(execution)).not.toContain(png);
+  });
+
+  it('records the cell position asked for when the request is sent', () => {
+    const asked: Array<string | null> = [];
+    let order = ['c0', 'c1', 'c2'];
+    const recorder = new ExecutionRecorder({
+      positionOf: cellId => {
+        asked.push(cellId);
+        const i = cellId === null ? -1 : order.indexOf(cellId);
+        return i < 0 ? null : i;
+      }
+    });
+    const first = executeRequest('a', { cellId: 'c2' });
+    const second = executeRequest('b', { cellId: 'gone' });
+    recorder.handle(first, 'send');
+    order = ['c2', 'c0', 'c1']; // moved while running: the position at send time counts
+    recorder.handle(second, 'send');
+    const done = feed(recorder, [busy(first), executeReplyOk(first, 1), idle(first), busy(second), executeReplyOk(second, 2), idle(second)]);
+    expect(done.map(e => e.position)).toEqual([2, null]);
+    expect(asked).toEqual(['c2', 'gone']);
+  });
+
+  it('records KeyboardInterrupt as interrupted and an aborted reply as aborted', () => {
+    const recorder = new ExecutionRecorder();
+    const req = executeRequest('time.sleep(100)');
+    const next = executeRequest('print(1)');
+    const [interrupted, aborted] = feed(recorder, [
+      req,
+      next,
+      busy(req),
+      reply(req, 'iopub', 'error', { ename: 'KeyboardInterrupt', evalue: '', traceback: ['KeyboardInterrupt'] }),
+      reply(req, 'shell', 'execute_reply', { status: 'error', ename: 'KeyboardInterrupt', evalue: '', traceback: ['KeyboardInterrupt'], execution_count: 4 }),
+      idle(req),
+      busy(next),
+      reply(next, 'shell', 'execute_reply', { status: 'aborted', execution_count: null }),
+      idle(next)
+    ]);
+    expect(interrupted).toMatchObject({ status: 'interrupted', error: { ename: 'KeyboardInterrupt' } });
+    expect(aborted).toMatchObject({ status: 'aborted', error: null });
+  });
+
+  it('guesses interrupted from the error output when the reply is lost', () => {
+    let now = new Date('2025-03-04T10:00:00.000Z');
+    const recorder = new ExecutionRecorder({ now: () => now });
+    const req = executeRequest('loop()');
+    feed(recorder, [req, busy(req), reply(req, 'iopub', 'error', { ename: 'KeyboardInterrupt', evalue: '', traceback: [] }), idle(req)]);
+    now = new Date('2025-03-04T10:00:10.000Z');
+    expect(recorder.expireStale(5000).map(e => e.status)).toEqual(['interrupted']);
   });
 
   it('merges consecutive stream chunks and applies carriage returns like a notebook', () => {
@@ -215,7 +272,7 @@ describe('ExecutionRecorder', () => {
   });
 
   it('caps a long stream with a truncation marker and keeps memory bounded', () => {
-    const recorder = new ExecutionRecorder({ limits: { maxTextBytes: 100, maxExecutionBytes: 10_000 } });
+    const recorder = new ExecutionRecorder({ limits: { maxTextBytes: 100, maxExecutionBytes: 10_000, maxOutputs: 100 } });
     const req = executeRequest('while True: print("x" * 9)');
     const messages = [req, busy(req)];
     for (let i = 0; i < 50; i++) {
@@ -232,7 +289,7 @@ describe('ExecutionRecorder', () => {
   });
 
   it('drops outputs past the per-execution budget and says how many', () => {
-    const recorder = new ExecutionRecorder({ limits: { maxTextBytes: 1000, maxExecutionBytes: 400 } });
+    const recorder = new ExecutionRecorder({ limits: { maxTextBytes: 1000, maxExecutionBytes: 400, maxOutputs: 100 } });
     const req = executeRequest('for i in range(20): display(i)');
     const messages = [req, busy(req)];
     for (let i = 0; i < 20; i++) {
@@ -245,7 +302,7 @@ describe('ExecutionRecorder', () => {
     expect(outputs.length).toBeLessThan(20);
     expect(last).toMatchObject({ output_type: 'display_data' });
     expect(last?.output_type === 'display_data' ? last.data['text/plain'] : '').toMatch(
-      /^<\d+ more outputs omitted: over 400 bytes for one execution>$/
+      /^\[Cellmark: \d+ more outputs not recorded: over 100 outputs or 400 bytes for one execution\]$/
     );
   });
 

@@ -5,15 +5,8 @@
 // An execution is complete when both its iopub `status: idle` and its shell
 // `execute_reply` have arrived; the protocol does not order the two channels.
 import type { ExecutionStatus, ICellExecution, IExecutionError } from '../api';
-import {
-  asString,
-  asStringArray,
-  DEFAULT_LIMITS,
-  IOutputLimits,
-  limitText,
-  limitTraceback,
-  OutputCollector
-} from './outputs';
+import { DEFAULT_LIMITS, IOutputLimits, OutputCollector } from './outputs';
+import { asRecord, asString, asStringArray, limitText, limitTraceback } from './outputs-text';
 
 /** The parts of a Jupyter message the recorder reads (KernelMessage.IMessage fits). */
 export interface IKernelMessageLike {
@@ -31,11 +24,20 @@ export interface IRecorderOptions {
   /** Cap for the recorded source; the server rejects larger ones. */
   maxSourceBytes?: number;
   now?: () => Date;
+  /**
+   * The cell's index in the notebook, asked when its execute_request is sent
+   * (the notebook may be reordered while it runs).
+   */
+  positionOf?: (cellId: string | null) => number | null;
 }
+
+/** The server's CELLMARK_MAX_SOURCE_BYTES is 1 MiB; leave room for the marker. */
+export const DEFAULT_MAX_SOURCE_BYTES = 1024 * 1024 - 1024;
 
 interface IPending {
   executionKey: string;
   cellId: string | null;
+  position: number | null;
   source: string;
   requestedAt: string;
   startedAt: string | null;
@@ -52,11 +54,24 @@ export class ExecutionRecorder {
   private readonly limits: IOutputLimits;
   private readonly maxSourceBytes: number;
   private readonly now: () => Date;
+  private readonly positionOf: (cellId: string | null) => number | null;
 
   constructor(options: IRecorderOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.maxSourceBytes = options.maxSourceBytes ?? 512 * 1024;
+    this.maxSourceBytes = options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES;
     this.now = options.now ?? (() => new Date());
+    this.positionOf = options.positionOf ?? (() => null);
+  }
+
+  /** Whether `msg` is an execution the recorder records (not a silent probe). */
+  static isRecordable(msg: IKernelMessageLike): boolean {
+    if (msg.header.msg_type !== 'execute_request') {
+      return false;
+    }
+    const content = asRecord(msg.content);
+    // Silent and history-less requests are the frontend's own probes
+    // (completion, inspection, widgets, Cellmark's activation), not the user's executions.
+    return content.silent !== true && content.store_history !== false;
   }
 
   /** Executions requested and not yet complete. */
@@ -133,16 +148,22 @@ export class ExecutionRecorder {
   }
 
   private onExecuteRequest(msg: IKernelMessageLike): void {
-    const content = asRecord(msg.content);
-    // Silent and history-less requests are the frontend's own probes
-    // (completion, inspection, widgets), not the user's executions.
-    if (content.silent === true || content.store_history === false) {
+    if (!ExecutionRecorder.isRecordable(msg)) {
       return;
     }
-    const cellId = msg.metadata?.cellId;
+    const content = asRecord(msg.content);
+    const rawCellId = msg.metadata?.cellId;
+    const cellId = typeof rawCellId === 'string' && rawCellId ? rawCellId : null;
+    let position: number | null = null;
+    try {
+      position = this.positionOf(cellId);
+    } catch {
+      // A notebook model in an odd state must not cost the execution record.
+    }
     this.pending.set(msg.header.msg_id, {
       executionKey: msg.header.msg_id,
-      cellId: typeof cellId === 'string' && cellId ? cellId : null,
+      cellId,
+      position,
       source: limitText(asString(content.code), this.maxSourceBytes),
       requestedAt: isoDate(msg.header.date, this.now),
       startedAt: null,
@@ -167,7 +188,7 @@ export class ExecutionRecorder {
     const error = entry.outputs.result().find(o => o.output_type === 'error');
     if (error && error.output_type === 'error') {
       return {
-        status: 'error',
+        status: statusForError(error.ename),
         error: { ename: error.ename, evalue: error.evalue, traceback: error.traceback }
       };
     }
@@ -182,6 +203,7 @@ export class ExecutionRecorder {
       executionKey: entry.executionKey,
       cellId: entry.cellId,
       executionCount: entry.executionCount,
+      position: entry.position,
       source: entry.source,
       outputs: entry.outputs.result(),
       status: reply.status,
@@ -198,10 +220,11 @@ function replyOf(
   maxTextBytes: number
 ): NonNullable<IPending['reply']> {
   if (content.status === 'error') {
+    const ename = asString(content.ename);
     return {
-      status: 'error',
+      status: statusForError(ename),
       error: {
-        ename: limitText(asString(content.ename), maxTextBytes),
+        ename: limitText(ename, maxTextBytes),
         evalue: limitText(asString(content.evalue), maxTextBytes),
         traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes)
       }
@@ -211,6 +234,11 @@ function replyOf(
     return { status: 'aborted', error: null };
   }
   return { status: 'ok', error: null };
+}
+
+/** An execution stopped by the user (Kernel → Interrupt) is not a failure of the code. */
+export function statusForError(ename: string): ExecutionStatus {
+  return ename === 'KeyboardInterrupt' ? 'interrupted' : 'error';
 }
 
 /** Message dates as ISO 8601 UTC; a missing or odd date falls back to now. */
@@ -224,8 +252,4 @@ function isoDate(value: string | undefined, now: () => Date): string {
   return now().toISOString();
 }
 
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyCarriageReturns, byteLength, filterMimeBundle, isTextMime, limitText, limitTraceback } from './outputs';
+import { applyCarriageReturns, byteLength, limitText, limitTraceback, normalizeMimeBundle, OutputCollector } from './outputs';
 
 describe('limitText', () => {
   it('leaves text within the cap alone', () => {
@@ -19,38 +19,110 @@ describe('limitText', () => {
   });
 });
 
-describe('isTextMime', () => {
-  it.each([
-    ['text/plain', true],
-    ['text/html', true],
-    ['text/markdown', true],
-    ['image/svg+xml', true],
-    ['application/json', true],
-    ['application/vnd.jupyter.widget-view+json', true],
-    ['application/javascript', true],
-    ['image/png', false],
-    ['image/jpeg', false],
-    ['application/pdf', false]
-  ])('%s → %s', (mime, expected) => {
-    expect(isTextMime(mime)).toBe(expected);
+describe('normalizeMimeBundle', () => {
+  it('keeps every MIME type, joining nbformat line arrays', () => {
+    expect(normalizeMimeBundle({ 'image/png': ['iVBO', 'Rw0K'], 'application/json': { a: [1] }, 'text/html': '<b>x</b>' })).toEqual({
+      'image/png': 'iVBORw0K',
+      'application/json': { a: [1] },
+      'text/html': '<b>x</b>'
+    });
   });
 });
 
-describe('filterMimeBundle', () => {
-  it('notes every omitted type when nothing textual is left', () => {
-    expect(filterMimeBundle({ 'image/png': 'AAAA', 'application/pdf': 'BBBB' }, 100)).toEqual({
-      'text/plain': '<image/png omitted>\n<application/pdf omitted>'
-    });
+/** A base64-looking string of exactly `bytes` characters. */
+const base64 = (bytes: number, fill = 'A') => fill.repeat(bytes);
+
+function display(collector: OutputCollector, data: Record<string, unknown>): void {
+  collector.add('display_data', { data, metadata: {}, transient: {} });
+}
+
+describe('OutputCollector within the per-execution limit', () => {
+  const MiB = 1024 * 1024;
+
+  it('keeps images while the execution is under 8 MiB', () => {
+    const collector = new OutputCollector();
+    display(collector, { 'image/png': base64(3 * MiB), 'text/plain': '<Figure 1>' });
+    display(collector, { 'image/png': base64(3 * MiB, 'B'), 'text/plain': '<Figure 2>' });
+    const outputs = collector.result();
+    expect(outputs).toHaveLength(2);
+    expect(outputs.map(o => (o.output_type === 'display_data' ? Object.keys(o.data) : []))).toEqual([
+      ['image/png', 'text/plain'],
+      ['image/png', 'text/plain']
+    ]);
+    expect(byteLength(JSON.stringify(outputs))).toBeLessThanOrEqual(8 * MiB);
   });
 
-  it('joins multi-line string arrays and caps each entry', () => {
-    const out = filterMimeBundle({ 'text/html': ['<p>', 'x'.repeat(50), '</p>'] }, 10);
-    expect(String(out['text/html'])).toMatch(/^<p>xxxxxxx\n\[… 47 more bytes/);
+  it('replaces the biggest values by a text/plain note saying what was dropped', () => {
+    const collector = new OutputCollector();
+    display(collector, { 'image/png': base64(2 * MiB), 'text/plain': '<Figure small>' });
+    display(collector, { 'image/png': base64(5 * MiB, 'B'), 'text/plain': '<Figure big>' });
+    collector.add('stream', { name: 'stdout', text: 'epoch 1 done\n' });
+    display(collector, { 'image/jpeg': base64(3 * MiB, 'C') }); // now 10 MiB: the 5 MiB image goes
+    const outputs = collector.result();
+    expect(byteLength(JSON.stringify(outputs))).toBeLessThanOrEqual(8 * MiB);
+    const [small, big, text, jpeg] = outputs;
+    expect(small).toMatchObject({ data: { 'image/png': base64(2 * MiB), 'text/plain': '<Figure small>' } });
+    expect(big?.output_type === 'display_data' ? Object.keys(big.data) : []).toEqual(['text/plain']);
+    expect(big?.output_type === 'display_data' ? big.data['text/plain'] : '').toBe(
+      "<Figure big>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's outputs are over the 8.0 MiB limit]"
+    );
+    expect(text).toEqual({ output_type: 'stream', name: 'stdout', text: 'epoch 1 done\n' });
+    expect(jpeg).toMatchObject({ data: { 'image/jpeg': base64(3 * MiB, 'C') } });
   });
 
-  it('drops JSON payloads over the cap with a size note', () => {
-    const out = filterMimeBundle({ 'application/json': { big: 'y'.repeat(100) }, 'text/plain': 'obj' }, 50);
-    expect(out).toEqual({ 'text/plain': 'obj' });
+  it('writes the note as text/plain when a bundle had none', () => {
+    const collector = new OutputCollector({ maxTextBytes: 1000, maxExecutionBytes: 50_000, maxOutputs: 10 });
+    display(collector, { 'image/png': base64(60_000) });
+    expect(collector.result()).toEqual([
+      {
+        output_type: 'display_data',
+        data: { 'text/plain': "[Cellmark: image/png (58.6 KiB) not recorded: this execution's outputs are over the 48.8 KiB limit]" },
+        metadata: {}
+      }
+    ]);
+  });
+
+  it('replaces an updated display that grew over the limit', () => {
+    const collector = new OutputCollector({ maxTextBytes: 1000, maxExecutionBytes: 50_000, maxOutputs: 10 });
+    collector.add('display_data', { data: { 'text/plain': 'loading' }, metadata: {}, transient: { display_id: 'd1' } });
+    collector.add('update_display_data', { data: { 'image/png': base64(70_000), 'text/plain': 'plot' }, metadata: {}, transient: { display_id: 'd1' } });
+    const [output] = collector.result();
+    expect(output?.output_type === 'display_data' ? Object.keys(output.data) : []).toEqual(['text/plain']);
+    expect(byteLength(JSON.stringify(collector.result()))).toBeLessThanOrEqual(50_000);
+  });
+
+  it('cuts a big stream to its head when it is the biggest value', () => {
+    const collector = new OutputCollector({ maxTextBytes: 40_000, maxExecutionBytes: 50_000, maxOutputs: 10 });
+    collector.add('stream', { name: 'stdout', text: 'x'.repeat(30_000) });
+    display(collector, { 'image/png': base64(20_000) });
+    const [stream, image] = collector.result();
+    expect(stream?.output_type === 'stream' ? stream.text : '').toMatch(/^x{2048}\n\[… 27952 more bytes not recorded by Cellmark\]$/);
+    expect(image).toMatchObject({ data: { 'image/png': base64(20_000) } });
+    // Later chunks of the cut stream are counted, not kept.
+    collector.add('stream', { name: 'stderr', text: 'e' });
+    expect(collector.result()).toHaveLength(3);
+  });
+
+  it('drops the latest outputs when only small values are left, and says how many', () => {
+    const collector = new OutputCollector({ maxTextBytes: 1000, maxExecutionBytes: 20_000, maxOutputs: 1000 });
+    for (let i = 0; i < 400; i++) {
+      display(collector, { 'text/plain': `value ${i}` });
+    }
+    const outputs = collector.result();
+    expect(byteLength(JSON.stringify(outputs))).toBeLessThanOrEqual(20_000);
+    const last = outputs[outputs.length - 1];
+    expect(last?.output_type === 'display_data' ? last.data['text/plain'] : '').toMatch(/^\[Cellmark: \d+ more outputs not recorded/);
+    expect(outputs[0]).toMatchObject({ data: { 'text/plain': 'value 0' } });
+  });
+
+  it('counts outputs over the output count limit', () => {
+    const collector = new OutputCollector({ maxTextBytes: 1000, maxExecutionBytes: 1_000_000, maxOutputs: 3 });
+    for (let i = 0; i < 5; i++) {
+      display(collector, { 'text/plain': String(i) });
+    }
+    const outputs = collector.result();
+    expect(outputs).toHaveLength(4);
+    expect(outputs[3]).toMatchObject({ data: { 'text/plain': expect.stringMatching(/^\[Cellmark: 2 more outputs/) } });
   });
 });
 

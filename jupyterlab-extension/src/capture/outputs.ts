@@ -1,107 +1,62 @@
-// Turns iopub output messages into nbformat outputs small enough to ship:
-// text MIME types are kept (each capped), binary payloads are replaced by a note,
-// consecutive stream chunks are merged the way notebooks store them.
+// Turns iopub output messages into the nbformat outputs of one execution: rich
+// MIME bundles kept whole (images as the base64 strings nbformat uses; the
+// server moves binary and large values into blobs), consecutive stream chunks
+// merged the way notebooks store them, and the whole within the server's
+// per-execution limit: over it, the biggest values become notes.
 import type { IErrorOutput, IMimeOutput, IOutput, IStreamOutput } from '../api';
+import { dropValue, formatBytes, jsonBytes, largestValue } from './output-budget';
+import {
+  applyCarriageReturns,
+  asRecord,
+  asString,
+  asStringArray,
+  byteLength,
+  limitText,
+  limitTraceback,
+  truncationMarker,
+  utf8Prefix
+} from './outputs-text';
+
+export {
+  applyCarriageReturns,
+  asString,
+  asStringArray,
+  byteLength,
+  limitText,
+  limitTraceback,
+  truncationMarker
+} from './outputs-text';
 
 export interface IOutputLimits {
-  /** Cap for one text value (a stream, one MIME entry, a traceback). */
+  /** Cap for one stream, evalue or traceback; bounds memory for a chatty loop. */
   maxTextBytes: number;
-  /** Cap for all outputs of one execution together; later outputs are dropped. */
+  /** All outputs of one execution as JSON (the server rejects more: CELLMARK_MAX_OUTPUT_BYTES). */
   maxExecutionBytes: number;
+  /** At most this many outputs per execution; later ones are counted in a note. */
+  maxOutputs: number;
 }
 
 export const DEFAULT_LIMITS: IOutputLimits = {
-  maxTextBytes: 256 * 1024,
-  maxExecutionBytes: 2 * 1024 * 1024
+  maxTextBytes: 1024 * 1024,
+  maxExecutionBytes: 8 * 1024 * 1024,
+  maxOutputs: 2000
 };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export function byteLength(text: string): number {
-  return encoder.encode(text).length;
-}
-
-export function truncationMarker(omittedBytes: number): string {
-  return `\n[… ${omittedBytes} more bytes not recorded by Cellmark]`;
-}
-
-/** Cut `text` to at most `maxBytes` of UTF-8 (on a character boundary) plus a marker. */
-export function limitText(text: string, maxBytes: number): string {
-  const bytes = encoder.encode(text);
-  if (bytes.length <= maxBytes) {
-    return text;
-  }
-  // A cut through a multi-byte character decodes to U+FFFD: drop it.
-  const kept = decoder.decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, '');
-  return kept + truncationMarker(bytes.length - byteLength(kept));
-}
-
-/** MIME types whose payload is text (or JSON) rather than base64 binary. */
-export function isTextMime(mime: string): boolean {
-  return (
-    mime.startsWith('text/') ||
-    mime.endsWith('+json') ||
-    mime.endsWith('+xml') ||
-    mime === 'application/json' ||
-    mime === 'application/javascript' ||
-    mime === 'application/xml'
-  );
-}
+/** Room kept for the closing "N more outputs" note and the array's brackets. */
+const RESERVE_BYTES = 1024;
+/** Room for the marker a cut stream gets in result(). */
+const STREAM_MARKER_BYTES = 64;
 
 /**
- * Keep text MIME entries (capped), drop binary ones. When something was dropped
- * and no text/plain remains, text/plain becomes a note such as "<image/png omitted>".
+ * A MIME bundle as nbformat stores it, with multi-line string arrays joined.
+ * Values are kept as they are: binary types are base64 strings already.
  */
-export function filterMimeBundle(
-  data: Record<string, unknown>,
-  maxTextBytes: number
-): Record<string, unknown> {
-  const kept: Record<string, unknown> = {};
-  const omitted: string[] = [];
+export function normalizeMimeBundle(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const [mime, value] of Object.entries(data)) {
-    if (!isTextMime(mime)) {
-      omitted.push(`<${mime} omitted>`);
-      continue;
-    }
-    if (typeof value === 'string') {
-      kept[mime] = limitText(value, maxTextBytes);
-    } else if (Array.isArray(value) && value.every(line => typeof line === 'string')) {
-      // nbformat allows multi-line strings as arrays of lines.
-      kept[mime] = limitText(value.join(''), maxTextBytes);
-    } else {
-      const size = byteLength(JSON.stringify(value) ?? '');
-      if (size <= maxTextBytes) {
-        kept[mime] = value;
-      } else {
-        omitted.push(`<${mime} omitted: ${size} bytes>`);
-      }
-    }
+    out[mime] = Array.isArray(value) && value.every(line => typeof line === 'string') ? value.join('') : value;
   }
-  if (omitted.length > 0 && kept['text/plain'] === undefined) {
-    kept['text/plain'] = omitted.join('\n');
-  }
-  return kept;
-}
-
-/** Collapse carriage-return overwrites ("progress 10%\rprogress 20%") per line. */
-export function applyCarriageReturns(text: string): string {
-  if (!text.includes('\r')) {
-    return text;
-  }
-  return text
-    .replace(/\r+\n/g, '\n')
-    .split('\n')
-    .map(line => {
-      const segments = line.split('\r');
-      const last = segments.length - 1;
-      // A trailing "\r" must survive: the next chunk will overwrite this line.
-      const trailing = segments[last] === '' && last > 0;
-      const parts = trailing ? segments.slice(0, last) : segments;
-      const merged = parts.reduce((acc, seg) => seg + acc.slice(seg.length), '');
-      return trailing ? `${merged}\r` : merged;
-    })
-    .join('\n');
+  return out;
 }
 
 /** The error output for an `error` message, traceback capped as a whole. */
@@ -114,53 +69,20 @@ export function errorOutput(content: Record<string, unknown>, maxTextBytes: numb
   };
 }
 
-export function limitTraceback(frames: string[], maxBytes: number): string[] {
-  const out: string[] = [];
-  let used = 0;
-  for (const [i, frame] of frames.entries()) {
-    const size = byteLength(frame);
-    if (used + size > maxBytes) {
-      const rest = frames.slice(i).reduce((n, f) => n + byteLength(f), 0);
-      out.push(`[… ${frames.length - i} more frames, ${rest} bytes, not recorded by Cellmark]`);
-      break;
-    }
-    out.push(frame);
-    used += size;
-  }
-  return out;
-}
-
-export function asString(value: unknown): string {
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (Array.isArray(value)) {
-    return value.map(asString).join('');
-  }
-  return value === undefined || value === null ? '' : String(value);
-}
-
-export function asStringArray(value: unknown): string[] {
-  return Array.isArray(value) ? value.map(asString) : [];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
 /**
- * The outputs of one execution as they arrive. Enforces both caps without ever
- * holding more than about the cap in memory, whatever the kernel prints.
+ * The outputs of one execution as they arrive. Enforces the caps as it goes,
+ * so it never holds much more than the limit, whatever the kernel sends.
  */
 export class OutputCollector {
   private readonly outputs: IOutput[] = [];
-  /** Bytes omitted from each stream output, by index. */
+  /** JSON bytes of each output (plus its comma). */
+  private readonly sizes: number[] = [];
+  private total = 0;
+  /** Bytes cut from each stream output, by index. */
   private readonly streamOmitted = new Map<number, number>();
+  /** UTF-8 bytes of each stream's text, by index. */
   private readonly streamBytes = new Map<number, number>();
   private readonly displayIds = new Map<string, number[]>();
-  private bytes = 0;
   private droppedOutputs = 0;
   private clearOnNext = false;
 
@@ -179,7 +101,7 @@ export class OutputCollector {
         this.flushPendingClear();
         const output: IMimeOutput = {
           output_type: msgType,
-          data: filterMimeBundle(asRecord(content.data), this.limits.maxTextBytes),
+          data: normalizeMimeBundle(asRecord(content.data)),
           metadata: asRecord(content.metadata)
         };
         if (msgType === 'execute_result') {
@@ -201,12 +123,12 @@ export class OutputCollector {
         for (const index of targets ?? []) {
           const target = this.outputs[index];
           if (target && target.output_type !== 'stream' && target.output_type !== 'error') {
-            const before = byteLength(JSON.stringify(target.data));
-            target.data = filterMimeBundle(asRecord(content.data), this.limits.maxTextBytes);
+            target.data = normalizeMimeBundle(asRecord(content.data));
             target.metadata = asRecord(content.metadata);
-            this.bytes += byteLength(JSON.stringify(target.data)) - before;
+            this.resize(index);
           }
         }
+        this.enforceBudget();
         break;
       }
       case 'error':
@@ -225,20 +147,20 @@ export class OutputCollector {
     }
   }
 
-  /** The outputs in nbformat shape, with markers where text was cut. */
+  /** The outputs in nbformat shape, with markers where something was cut. */
   result(): IOutput[] {
-    const result = this.outputs.map((output, index) => {
+    const result = this.outputs.map((output, index): IOutput => {
       const omitted = this.streamOmitted.get(index);
       if (output.output_type === 'stream' && omitted) {
         return { ...output, text: output.text + truncationMarker(omitted) };
       }
-      return output;
+      return output.output_type === 'stream' ? { ...output } : output;
     });
     if (this.droppedOutputs > 0) {
       result.push({
         output_type: 'display_data',
         data: {
-          'text/plain': `<${this.droppedOutputs} more outputs omitted: over ${this.limits.maxExecutionBytes} bytes for one execution>`
+          'text/plain': `[Cellmark: ${this.droppedOutputs} more outputs not recorded: over ${this.limits.maxOutputs} outputs or ${formatBytes(this.limits.maxExecutionBytes)} for one execution]`
         },
         metadata: {}
       });
@@ -271,40 +193,84 @@ export class OutputCollector {
     const head = output.text.slice(0, cut);
     const oldTail = output.text.slice(cut);
     const newTail = applyCarriageReturns(oldTail + chunk);
-    // Byte sizes are tracked incrementally: re-encoding the whole text on every
+    // Sizes are tracked incrementally: re-encoding the whole text on every
     // chunk would be quadratic for a loop that prints line by line.
-    const currentBytes = this.streamBytes.get(index) ?? 0;
-    const delta = byteLength(newTail) - byteLength(oldTail);
-    const streamBytes = currentBytes + delta;
-    const budget = Math.min(
-      this.limits.maxTextBytes,
-      this.limits.maxExecutionBytes - this.bytes + currentBytes
-    );
-    if (streamBytes <= budget) {
+    const textBytes = (this.streamBytes.get(index) ?? 0) + byteLength(newTail) - byteLength(oldTail);
+    if (textBytes <= this.limits.maxTextBytes) {
       output.text = head + newTail;
-      this.streamBytes.set(index, streamBytes);
-      this.bytes += delta;
-      return;
+      this.streamBytes.set(index, textBytes);
+      const delta = jsonBytes(newTail) - jsonBytes(oldTail);
+      this.sizes[index] = (this.sizes[index] ?? 0) + delta;
+      this.total += delta;
+    } else {
+      const kept = utf8Prefix(head + newTail, this.limits.maxTextBytes);
+      const keptBytes = byteLength(kept);
+      output.text = kept;
+      this.streamBytes.set(index, keptBytes);
+      this.streamOmitted.set(index, textBytes - keptBytes);
+      this.resize(index);
     }
-    const kept = encoder.encode(head + newTail).subarray(0, Math.max(0, budget));
-    const keptText = decoder.decode(kept).replace(/\uFFFD+$/, '');
-    const keptBytes = byteLength(keptText);
-    this.bytes += keptBytes - currentBytes;
-    output.text = keptText;
-    this.streamBytes.set(index, keptBytes);
-    this.streamOmitted.set(index, streamBytes - keptBytes);
+    this.enforceBudget();
   }
 
-  /** Append an output if the execution budget allows; returns its index. */
+  /** Append an output if the limits allow; returns its index. */
   private push(output: IOutput): number | null {
-    const size = byteLength(JSON.stringify(output));
-    if (this.bytes + size > this.limits.maxExecutionBytes) {
+    if (this.outputs.length >= this.limits.maxOutputs) {
       this.droppedOutputs += 1;
       return null;
     }
-    this.bytes += size;
     this.outputs.push(output);
-    return this.outputs.length - 1;
+    this.sizes.push(0);
+    const index = this.outputs.length - 1;
+    this.resize(index);
+    this.enforceBudget();
+    return index < this.outputs.length ? index : null;
+  }
+
+  private resize(index: number): void {
+    const output = this.outputs[index];
+    if (!output) {
+      return;
+    }
+    const marker = this.streamOmitted.has(index) ? STREAM_MARKER_BYTES : 0;
+    const size = jsonBytes(output) + 1 + marker;
+    this.total += size - (this.sizes[index] ?? 0);
+    this.sizes[index] = size;
+  }
+
+  /**
+   * Over the execution limit, replace the biggest value by a note, again and
+   * again; when only small values are left, drop the latest outputs.
+   */
+  private enforceBudget(): void {
+    const max = this.limits.maxExecutionBytes;
+    const budget = max - Math.min(RESERVE_BYTES, Math.floor(max / 8));
+    while (this.total > budget && this.outputs.length > 0) {
+      const ref = largestValue(this.outputs);
+      const output = ref ? this.outputs[ref.index] : undefined;
+      if (ref && output) {
+        const cut = dropValue(output, ref, this.limits.maxExecutionBytes);
+        if (output.output_type === 'stream') {
+          this.streamOmitted.set(ref.index, (this.streamOmitted.get(ref.index) ?? 0) + cut);
+          this.streamBytes.set(ref.index, byteLength(output.text));
+        }
+        this.resize(ref.index);
+        continue;
+      }
+      this.dropLast();
+    }
+  }
+
+  private dropLast(): void {
+    const index = this.outputs.length - 1;
+    this.outputs.pop();
+    this.total -= this.sizes.pop() ?? 0;
+    this.streamOmitted.delete(index);
+    this.streamBytes.delete(index);
+    for (const [id, indexes] of this.displayIds) {
+      this.displayIds.set(id, indexes.filter(i => i !== index));
+    }
+    this.droppedOutputs += 1;
   }
 
   private flushPendingClear(): void {
@@ -316,10 +282,11 @@ export class OutputCollector {
 
   private clear(): void {
     this.outputs.length = 0;
+    this.sizes.length = 0;
+    this.total = 0;
     this.streamOmitted.clear();
     this.streamBytes.clear();
     this.displayIds.clear();
-    this.bytes = 0;
     this.droppedOutputs = 0;
   }
 }

@@ -59,6 +59,7 @@ export function cell(key: string, overrides: Partial<ICellExecution> = {}): ICel
     error: null,
     startedAt: '2025-03-04T10:00:00.000Z',
     endedAt: '2025-03-04T10:00:01.000Z',
+    position: null,
     ...overrides
   };
 }
