@@ -32,13 +32,19 @@ const schema = z.object({
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
   CELLMARK_MAX_OUTPUT_BYTES: bytes.default(8 * 1024 * 1024),
   CELLMARK_MAX_CELLS_PER_BATCH: bytes.default(500),
+  /** Output values (images, long text) above this size are stored as blobs, not in the row. */
+  CELLMARK_OUTPUT_INLINE_BYTES: bytes.default(64 * 1024),
+  /** Running runs with no ingest or heartbeat for this long are finished. */
+  CELLMARK_RUN_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  /** Where blobs live when no object store is configured (default: <data dir>/blobs). */
+  CELLMARK_BLOB_DIR: z.string().optional(),
   /** How often open report connections are pinged and their session/role re-checked. */
   CELLMARK_COLLAB_REAUTH_MS: z.coerce.number().int().min(100).default(30_000),
   /** Grace period for in-flight requests at shutdown. */
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-export type Env = z.infer<typeof schema> & { dataDir: string; publicUrl: string };
+export type Env = z.infer<typeof schema> & { dataDir: string; blobDir: string; publicUrl: string };
 
 export class EnvError extends Error {
   override name = 'EnvError';
@@ -57,6 +63,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   return {
     ...env,
     dataDir: path.resolve(env.CELLMARK_DATA_DIR),
+    blobDir: path.resolve(env.CELLMARK_BLOB_DIR ?? path.join(env.CELLMARK_DATA_DIR, 'blobs')),
     publicUrl: (env.CELLMARK_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
   };
 }

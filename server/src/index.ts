@@ -2,6 +2,7 @@
 import { createDb, type Database } from '@cellmark/db';
 import path from 'node:path';
 import { createAuth, resolveSecret } from './auth.ts';
+import { createFsBlobStore } from './blobs/store.ts';
 import { type Env, loadEnv } from './env.ts';
 import { startServer, type CellmarkServer } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -22,7 +23,7 @@ export async function boot(env: Env = loadEnv(), logger: Logger = createLogger(e
   const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.dataDir, 'pgdata') });
   try {
     const auth = createAuth(database.db, env, resolveSecret(env));
-    const server = await startServer({ env, logger, database, auth });
+    const server = await startServer({ env, logger, database, auth, blobs: createFsBlobStore(env.blobDir) });
     const stop = async () => {
       await server.close();
       await database.close();

@@ -1,10 +1,14 @@
 // Starts a real Cellmark server (API only, no web UI) on port 0 over a test database,
 // and gives tests real HTTP clients: a browser-like session and an API-token client.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Database } from '@cellmark/db';
 import { createTestDb } from '@cellmark/db/testing';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { createAuth } from '../src/auth.ts';
+import { createFsBlobStore } from '../src/blobs/store.ts';
 import type { ReportStore } from '../src/collab/store.ts';
 import { loadEnv } from '../src/env.ts';
 import { startServer, type CellmarkServer } from '../src/http/app.ts';
@@ -40,7 +44,8 @@ export async function startTestServer(
   const database = existing ?? (await createTestDb());
   const env = testEnv(overrides);
   const auth = createAuth(database.db, { ...env }, env.CELLMARK_SECRET!);
-  const server = await startServer({ env, logger: createLogger(env.LOG_LEVEL), database, auth, reportStore: reportStore?.(database) });
+  const blobs = createFsBlobStore(mkdtempSync(path.join(tmpdir(), 'cellmark-test-blobs-')));
+  const server = await startServer({ env, logger: createLogger(env.LOG_LEVEL), database, auth, blobs, reportStore: reportStore?.(database) });
   const self: TestServer = {
     ...server,
     database,

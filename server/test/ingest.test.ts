@@ -65,7 +65,9 @@ describe('ingest', () => {
     expect(got.cells[0]!.outputs).toEqual([{ output_type: 'stream', name: 'stdout', text: '1\n' }]);
 
     await alice.ingest.ingest.endRun.mutate({ runId: run.runId, status: 'finished', endedAt: at(30) });
-    const [list] = await alice.api.runs.list.query({ projectId: alice.project.id });
+    const {
+      runs: [list],
+    } = await alice.api.runs.list.query({ projectId: alice.project.id });
     expect(list).toMatchObject({ id: run.runId, status: 'finished', cellCount: 3, notebookPath: 'train.ipynb' });
   });
 

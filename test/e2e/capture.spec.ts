@@ -2,7 +2,7 @@
 // extension; the run and its executions must arrive whole and in the order they ran.
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
-import { LabProcess, notebook } from './support/lab.ts';
+import { LabProcess, notebook, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
 let lab: LabProcess;
@@ -57,12 +57,7 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
     return app.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle';
   });
 
-  const prompt = (i: number) => cells.nth(i).locator('.jp-InputArea-prompt');
-  const run = async (i: number, count: number) => {
-    await cells.nth(i).locator('.jp-InputArea-editor').click();
-    await page.keyboard.press('Control+Enter');
-    await expect(prompt(i)).toHaveText(`[${count}]:`);
-  };
+  const run = (i: number, count: number) => runCell(cells.nth(i), count);
   await run(0, 1);
   await run(1, 2);
   await expect(cells.nth(1).locator('.jp-OutputArea-output')).toContainText('ValueError');
@@ -72,7 +67,7 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
   const auth = { cookie, origin: cellmark.url };
   let runId = '';
   await waitFor(async () => {
-    const runs = await cellmark.call<{ id: string; cellCount: number }[]>('runs.list', { projectId: project.id }, auth, 'query');
+    const { runs } = await cellmark.call<{ runs: { id: string; cellCount: number }[] }>('runs.list', { projectId: project.id }, auth, 'query');
     runId = runs[0]?.id ?? '';
     return runs.length === 1 && runs[0]!.cellCount === 4;
   }, 'four executions on the server', 30_000);

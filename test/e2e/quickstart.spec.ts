@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { freePort, repoRoot, waitFor } from './support/cellmark.ts';
+import { runCell } from './support/lab.ts';
 
 interface Started {
   child: ChildProcess;
@@ -87,9 +88,7 @@ test('npm start: JupyterLab records into Cellmark out of the box, and data survi
   await expect(status).not.toContainText(/not configured|⚠|starting/, { timeout: 60_000 });
   await expect(lab.locator('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget', { hasText: /Idle/ }).first()).toBeVisible({ timeout: 60_000 });
   const cell = lab.locator('.jp-NotebookPanel .jp-Cell').first();
-  await cell.locator('.jp-InputArea-editor').click();
-  await lab.keyboard.press('Control+Enter');
-  await expect(cell.locator('.jp-InputArea-prompt')).toHaveText('[1]:');
+  await runCell(cell, 1);
 
   // The printed sign-in works, and the run is there.
   const context = await browser.newContext();

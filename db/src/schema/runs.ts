@@ -1,12 +1,15 @@
 // Runs (one kernel session of one notebook) and the cells executed in them.
 // Metrics, artifacts and tables hang off runs.id in later migrations.
+import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  bigint,
   index,
   integer,
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
   uuid,
@@ -19,7 +22,8 @@ export const runStatuses = ['running', 'finished', 'crashed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 export const runStatusEnum = pgEnum('run_status', runStatuses);
 
-export const cellStatuses = ['ok', 'error', 'aborted'] as const;
+/** `running` until a path reports the end; `interrupted` is a KeyboardInterrupt. */
+export const cellStatuses = ['running', 'ok', 'error', 'aborted', 'interrupted'] as const;
 export type CellStatus = (typeof cellStatuses)[number];
 export const cellStatusEnum = pgEnum('cell_status', cellStatuses);
 
@@ -41,20 +45,66 @@ export const runs = pgTable(
     host: text('host'),
     status: runStatusEnum('status').notNull().default('running'),
     previousRunId: uuid('previous_run_id').references((): AnyPgColumn => runs.id, { onDelete: 'set null' }),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    notes: text('notes').notNull().default(''),
+    /** final value of every config key (denormalised from run_config for tables and filters) */
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    /** Python, packages, git, host, GPUs: sent once by the kernel side */
+    environment: jsonb('environment').$type<Record<string, unknown>>(),
+    /** what the kernel side said when it activated; null: no kernel-side capture */
+    kernel: jsonb('kernel').$type<Record<string, unknown>>(),
     startedAt: tstz('started_at').notNull(),
     endedAt: tstz('ended_at'),
+    /** last ingest or heartbeat; runs idle longer than the timeout are finished */
+    lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('runs_project_client_key_idx').on(t.projectId, t.clientKey),
     index('runs_project_started_idx').on(t.projectId, t.startedAt),
+    index('runs_running_activity_idx').on(t.lastActivityAt).where(sql`${t.status} = 'running'`),
+    index('runs_tags_idx').using('gin', t.tags),
   ],
+);
+
+/** Config values as executions changed them; runs.config holds the final values. */
+export const runConfig = pgTable(
+  'run_config',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    executionKey: text('execution_key').notNull(),
+    key: text('key').notNull(),
+    value: jsonb('value').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.executionKey, t.key] })],
+);
+
+/** Blobs a run's outputs refer to (access to a blob goes through a run the user can read). */
+export const runBlobs = pgTable(
+  'run_blobs',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    sha256: text('sha256').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    mediaType: text('media_type').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.sha256] })],
 );
 
 /** Text and rich outputs in nbformat shape (stream, execute_result, display_data, error). */
 export type CellOutput =
   | { output_type: 'stream'; name: 'stdout' | 'stderr'; text: string }
-  | { output_type: 'execute_result' | 'display_data'; data: Record<string, unknown>; execution_count?: number | null }
+  | {
+      output_type: 'execute_result' | 'display_data';
+      data: Record<string, unknown>;
+      metadata?: Record<string, unknown>;
+      execution_count?: number | null;
+    }
   | { output_type: 'error'; ename: string; evalue: string; traceback: string[] };
 
 export type CellError = { ename: string; evalue: string; traceback: string[] };
@@ -71,12 +121,16 @@ export const runCells = pgTable(
     /** nbformat cell id */
     cellId: text('cell_id'),
     executionCount: integer('execution_count'),
+    /** index of the cell in the notebook when it ran (frontend only) */
+    position: integer('position'),
     source: text('source').notNull(),
     outputs: jsonb('outputs').$type<CellOutput[]>().notNull().default([]),
     status: cellStatusEnum('status').notNull(),
     error: jsonb('error').$type<CellError>(),
     startedAt: tstz('started_at').notNull(),
-    endedAt: tstz('ended_at').notNull(),
+    endedAt: tstz('ended_at'),
+    /** which capture paths reported this execution: 'kernel', 'frontend' */
+    capturedBy: text('captured_by').array().notNull().default(sql`'{}'::text[]`),
     ...timestamps,
   },
   (t) => [

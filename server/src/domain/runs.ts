@@ -1,31 +1,11 @@
-// Runs and their executed cells: ingest from the extension (idempotent, all-or-nothing)
-// and the reads behind the runs table and the run page.
-import {
-  and,
-  asc,
-  type CellError,
-  type CellOutput,
-  type CellStatus,
-  type Db,
-  desc,
-  eq,
-
-  runCells,
-  runs,
-  sql,
-  teams,
-  users,
-} from '@cellmark/db';
+// Runs: lifecycle from the capture paths (start, end, heartbeat, kernel hello, environment,
+// name/tags/notes) and the reads behind the runs table and the run page.
+import { and, asc, type Db, desc, eq, ilike, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
+import { configHistory } from './executions.ts';
 import { type Actor, requireProject, requireRun } from './policy.ts';
 import { generateRunName } from './run-names.ts';
 import { findProjectByPath } from './teams.ts';
-
-export interface IngestLimits {
-  maxSourceBytes: number;
-  maxOutputBytes: number;
-  maxCellsPerBatch: number;
-}
 
 export interface StartRunInput {
   project: string;
@@ -35,6 +15,7 @@ export interface StartRunInput {
   host?: string | null | undefined;
   name?: string | null | undefined;
   startedAt: Date;
+  previousRunId?: string | null | undefined;
 }
 
 export function runUrl(teamSlug: string, projectSlug: string, runId: string) {
@@ -44,6 +25,12 @@ export function runUrl(teamSlug: string, projectSlug: string, runId: string) {
 export async function startRun(db: Db, actor: Actor, input: StartRunInput) {
   const { project, team, role } = await findProjectByPath(db, actor, input.project);
   if (role === 'viewer') throw new DomainError('FORBIDDEN', `your role in team "${team.slug}" is viewer; recording runs needs editor`);
+  if (input.previousRunId) {
+    const [previous] = await db.select({ projectId: runs.projectId, userId: runs.userId }).from(runs).where(eq(runs.id, input.previousRunId));
+    if (!previous || previous.projectId !== project.id || previous.userId !== actor.userId) {
+      throw new DomainError('INVALID_INPUT', 'previousRunId: not one of your runs in this project');
+    }
+  }
   // Idempotent on (project, clientKey): a retried start returns the run created the first time.
   const [inserted] = await db
     .insert(runs)
@@ -56,127 +43,111 @@ export async function startRun(db: Db, actor: Actor, input: StartRunInput) {
       kernelName: input.kernelName ?? null,
       host: input.host ?? null,
       startedAt: input.startedAt,
+      previousRunId: input.previousRunId ?? null,
     })
     .onConflictDoNothing({ target: [runs.projectId, runs.clientKey] })
     .returning();
   const run =
     inserted ??
     (await db.select().from(runs).where(and(eq(runs.projectId, project.id), eq(runs.clientKey, input.clientKey))))[0]!;
-  if (run.userId !== actor.userId) throw new DomainError('CONFLICT', 'this client key belongs to another user\'s run');
+  if (run.userId !== actor.userId) throw new DomainError('CONFLICT', "this client key belongs to another user's run");
   return { runId: run.id, name: run.name, url: runUrl(team.slug, project.slug, run.id) };
 }
 
-export interface CellInput {
-  executionKey: string;
-  cellId?: string | null | undefined;
-  executionCount?: number | null | undefined;
-  source: string;
-  outputs: CellOutput[];
-  status: CellStatus;
-  error?: CellError | null | undefined;
-  startedAt: Date;
-  endedAt: Date;
-}
-
-const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
-const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 3 : 1)} MiB`;
-
-/** Checks a whole batch before anything is written, naming the offending field. */
-export function validateCells(cells: CellInput[], limits: IngestLimits): void {
-  if (cells.length > limits.maxCellsPerBatch) {
-    throw new DomainError('INVALID_INPUT', `cells: ${cells.length} cells in one batch, over the limit of ${limits.maxCellsPerBatch}`);
-  }
-  cells.forEach((cell, i) => {
-    const sourceBytes = byteLength(cell.source);
-    if (sourceBytes > limits.maxSourceBytes) {
-      throw new DomainError(
-        'INVALID_INPUT',
-        `cells.${i}.source: ${mib(sourceBytes)}, over the limit of ${mib(limits.maxSourceBytes)} (CELLMARK_MAX_SOURCE_BYTES)`,
-      );
-    }
-    const outputBytes = byteLength(JSON.stringify(cell.outputs));
-    if (outputBytes > limits.maxOutputBytes) {
-      throw new DomainError(
-        'INVALID_INPUT',
-        `cells.${i}.outputs: ${mib(outputBytes)}, over the limit of ${mib(limits.maxOutputBytes)} (CELLMARK_MAX_OUTPUT_BYTES)`,
-      );
-    }
-    if (cell.endedAt < cell.startedAt) throw new DomainError('INVALID_INPUT', `cells.${i}.endedAt: before startedAt`);
-    const bad = malformedStringPath({ source: cell.source, outputs: cell.outputs, error: cell.error }, `cells.${i}`);
-    if (bad) throw new DomainError('INVALID_INPUT', `${bad}: not valid Unicode (unpaired surrogate)`);
-  });
-}
-
-/** JSON can carry lone surrogates ("\\ud800") that no UTF-8 column can store faithfully. */
-function malformedStringPath(value: unknown, at: string): string | null {
-  if (typeof value === 'string') return value.isWellFormed() ? null : at;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const bad = malformedStringPath(value[i], `${at}.${i}`);
-      if (bad) return bad;
-    }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      const bad = malformedStringPath(k, `${at}.${k}`) ?? malformedStringPath(v, `${at}.${k}`);
-      if (bad) return bad;
-    }
-  }
-  return null;
-}
-
-/** Postgres text and jsonb cannot hold U+0000; keep the rest of the text intact. */
-const NUL = /\u0000/g;
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(NUL, '\uFFFD') as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
-  }
-  return value;
-}
-
-export async function appendCells(db: Db, actor: Actor, runId: string, cells: CellInput[], limits: IngestLimits) {
-  validateCells(cells, limits);
+/** The run, checked writable by its owner (the capture paths act for the user who runs the kernel). */
+async function ownRun(db: Db, actor: Actor, runId: string) {
   const { run } = await requireRun(db, actor, runId, 'write');
-  if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'cells can only be added to your own runs');
-  if (!cells.length) return { accepted: 0 };
-  // One statement: the batch lands whole or not at all; a retried batch inserts nothing twice.
-  const rows = await db
-    .insert(runCells)
-    .values(
-      cells.map((c) => ({
-        runId,
-        executionKey: c.executionKey,
-        cellId: c.cellId ?? null,
-        executionCount: c.executionCount ?? null,
-        source: withoutNul(c.source),
-        outputs: withoutNul(c.outputs),
-        status: c.status,
-        error: c.error ? withoutNul(c.error) : null,
-        startedAt: c.startedAt,
-        endedAt: c.endedAt,
-      })),
-    )
-    .onConflictDoNothing({ target: [runCells.runId, runCells.executionKey] })
-    .returning({ id: runCells.id });
-  return { accepted: cells.length, inserted: rows.length };
+  if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can record into it");
+  return run;
 }
 
 export async function endRun(db: Db, actor: Actor, input: { runId: string; status: 'finished' | 'crashed'; endedAt: Date }) {
-  const { run } = await requireRun(db, actor, input.runId, 'write');
-  if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'only the run\'s owner can end it');
+  const run = await ownRun(db, actor, input.runId);
   if (run.status !== 'running') return { runId: run.id, status: run.status };
   await db.update(runs).set({ status: input.status, endedAt: input.endedAt }).where(eq(runs.id, run.id));
   return { runId: run.id, status: input.status };
 }
 
+export async function heartbeat(db: Db, actor: Actor, input: { runId: string }) {
+  await ownRun(db, actor, input.runId);
+  await db.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
+  return { ok: true };
+}
+
+export async function kernelHello(db: Db, actor: Actor, input: { runId: string; info: Record<string, unknown> }) {
+  await ownRun(db, actor, input.runId);
+  await db.update(runs).set({ kernel: input.info, lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
+  return { ok: true };
+}
+
+export const MAX_ENVIRONMENT_BYTES = 8 * 1024 * 1024;
+
+export async function setEnvironment(db: Db, actor: Actor, input: { runId: string; environment: Record<string, unknown> }) {
+  const size = Buffer.byteLength(JSON.stringify(input.environment));
+  if (size > MAX_ENVIRONMENT_BYTES) throw new DomainError('INVALID_INPUT', `environment: ${size} bytes, over the limit of ${MAX_ENVIRONMENT_BYTES}`);
+  await ownRun(db, actor, input.runId);
+  await db.update(runs).set({ environment: input.environment, lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
+  return { ok: true };
+}
+
+export interface RunEdit {
+  runId: string;
+  name?: string | undefined;
+  tags?: string[] | undefined;
+  addTags?: string[] | undefined;
+  removeTags?: string[] | undefined;
+  notes?: string | undefined;
+}
+
+export const MAX_TAGS = 50;
+
+/** Name, tags and notes: from the kernel API and commands (owner) or the web (editors). */
+export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {
+  const { run } = await requireRun(db, actor, edit.runId, 'write');
+  if (actor.via === 'token' && run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can change it from the kernel");
+  let tags = edit.tags ?? run.tags;
+  if (edit.addTags) tags = [...tags, ...edit.addTags.filter((t) => !tags.includes(t))];
+  if (edit.removeTags) tags = tags.filter((t) => !edit.removeTags!.includes(t));
+  tags = [...new Set(tags)];
+  if (tags.length > MAX_TAGS) throw new DomainError('INVALID_INPUT', `tags: ${tags.length} tags, over the limit of ${MAX_TAGS}`);
+  const [row] = await db
+    .update(runs)
+    .set({ name: edit.name ?? run.name, tags, notes: edit.notes ?? run.notes })
+    .where(eq(runs.id, run.id))
+    .returning({ name: runs.name, tags: runs.tags, notes: runs.notes });
+  return row!;
+}
+
+/** Finishes runs nobody has heard from for `idleMs` (a closed laptop, a killed browser). */
+export async function finishIdleRuns(db: Db, idleMs: number) {
+  const finished = await db
+    .update(runs)
+    .set({ status: 'finished', endedAt: runs.lastActivityAt })
+    .where(and(eq(runs.status, 'running'), lt(runs.lastActivityAt, sql`now() - make_interval(secs => ${idleMs / 1000})`)))
+    .returning({ id: runs.id });
+  return finished.length;
+}
+
+export interface RunFilter {
+  status?: RunStatus[] | undefined;
+  userId?: string | undefined;
+  notebook?: string | undefined;
+  tag?: string | undefined;
+  /** config key = value (compared as JSON, so 0.001 matches 0.001 and "adam" matches "adam") */
+  config?: { key: string; value: unknown }[] | undefined;
+}
+
 const cellCount = sql<number>`(select count(*)::int from ${runCells} where ${runCells.runId} = ${runs.id})`;
 
-export async function listRuns(db: Db, actor: Actor, projectId: string) {
+export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}) {
   await requireProject(db, actor, projectId, 'read');
-  return db
+  const where = [eq(runs.projectId, projectId)];
+  if (filter.status?.length) where.push(sql`${runs.status} = any(${sql.param(filter.status)}::run_status[])`);
+  if (filter.userId) where.push(eq(runs.userId, filter.userId));
+  if (filter.notebook) where.push(ilike(runs.notebookPath, `%${filter.notebook.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+  if (filter.tag) where.push(sql`${runs.tags} @> array[${filter.tag}]::text[]`);
+  for (const { key, value } of filter.config ?? []) where.push(sql`${runs.config} -> ${key} = ${JSON.stringify(value)}::jsonb`);
+  const rows = await db
     .select({
       id: runs.id,
       name: runs.name,
@@ -184,19 +155,23 @@ export async function listRuns(db: Db, actor: Actor, projectId: string) {
       status: runs.status,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
+      tags: runs.tags,
+      config: runs.config,
       user: { id: users.id, name: users.name },
       cellCount,
     })
     .from(runs)
     .innerJoin(users, eq(users.id, runs.userId))
-    .where(eq(runs.projectId, projectId))
+    .where(and(...where))
     .orderBy(desc(runs.startedAt))
     .limit(1000);
+  const configKeys = [...new Set(rows.flatMap((r) => Object.keys(r.config)))].sort();
+  return { runs: rows, configKeys };
 }
 
 export async function getRun(db: Db, actor: Actor, runId: string) {
-  const { run, project } = await requireRun(db, actor, runId, 'read');
-  const [[owner], [team], cells] = await Promise.all([
+  const { run, project, role } = await requireRun(db, actor, runId, 'read');
+  const [[owner], [team], cells, config, [previous], next] = await Promise.all([
     db.select({ id: users.id, name: users.name }).from(users).where(eq(users.id, run.userId)),
     db.select({ slug: teams.slug, name: teams.name }).from(teams).where(eq(teams.id, project.teamId)),
     db
@@ -205,12 +180,27 @@ export async function getRun(db: Db, actor: Actor, runId: string) {
       .where(eq(runCells.runId, runId))
       // Real execution order: kernel start time, then the kernel's own counter.
       .orderBy(asc(runCells.startedAt), sql`${runCells.executionCount} asc nulls last`, asc(runCells.createdAt)),
+    configHistory(db, runId),
+    run.previousRunId ? db.select({ id: runs.id, name: runs.name }).from(runs).where(eq(runs.id, run.previousRunId)) : Promise.resolve([]),
+    db.select({ id: runs.id, name: runs.name }).from(runs).where(eq(runs.previousRunId, runId)),
   ]);
+  const { clientKey: _k, ...rest } = run;
   return {
-    run: { ...run, user: owner ?? null },
+    run: { ...rest, user: owner ?? null, previous: previous ?? null, next: next[0] ?? null },
     project: { id: project.id, slug: project.slug, name: project.name },
     team: team!,
+    canWrite: role !== 'viewer',
+    /** what was captured: the kernel side adds config, environment and exact timing */
+    capture: { kernel: run.kernel !== null },
     cells: cells.map(({ runId: _r, createdAt: _c, updatedAt: _u, ...cell }) => cell),
+    configHistory: config,
   };
 }
 
+/** Whether `sha256` belongs to an output of a run the actor can read (blob downloads). */
+export async function requireRunBlob(db: Db, actor: Actor, runId: string, sha256: string) {
+  await requireRun(db, actor, runId, 'read');
+  const [blob] = await db.select().from(runBlobs).where(and(eq(runBlobs.runId, runId), eq(runBlobs.sha256, sha256)));
+  if (!blob) throw new DomainError('NOT_FOUND', 'no such blob in this run');
+  return blob;
+}

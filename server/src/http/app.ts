@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { toNodeHandler } from 'better-auth/node';
-import { type Auth, CLIENT_IP_HEADER } from '../auth.ts';
+import { type Auth, CLIENT_IP_HEADER, sessionUser } from '../auth.ts';
+import { type BlobStore, SHA256 } from '../blobs/store.ts';
+import { finishIdleRuns, requireRunBlob } from '../domain/runs.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
 import type { ReportStore } from '../collab/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
@@ -23,6 +25,7 @@ export interface AppOptions {
   logger: Logger;
   database: Database;
   auth: Auth;
+  blobs: BlobStore;
   /** replaces the Postgres report store (tests wrap it to observe ordering) */
   reportStore?: ReportStore;
 }
@@ -35,6 +38,8 @@ export interface CellmarkServer {
   close(): Promise<void>;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function webDir(): string {
@@ -42,7 +47,7 @@ export function webDir(): string {
 }
 
 export async function startServer(options: AppOptions): Promise<CellmarkServer> {
-  const { env, logger, database, auth } = options;
+  const { env, logger, database, auth, blobs } = options;
   const metrics = createMetrics();
   const server = http.createServer();
   const sockets = new Set<Socket>();
@@ -54,7 +59,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    createContext: createContextFactory({ database, auth, env, logger }),
+    createContext: createContextFactory({ database, auth, env, logger, blobs }),
     onError: ({ error, path: procedure }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure }, 'tRPC error');
     },
@@ -110,6 +115,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       return authHandler(req, res);
     }
     if (pathname.startsWith('/api/trpc/')) return handleTrpc(req, res, pathname);
+    if (pathname.startsWith('/api/blobs/')) return serveBlob(req, res, pathname);
     if (next) return next.handle(req, res);
     return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });
   }
@@ -142,6 +148,44 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     return trpc(req, res);
   }
 
+  /** GET /api/blobs/<sha256>?run=<runId>: an output blob of a run the signed-in user can read. */
+  async function serveBlob(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    const sha256 = pathname.slice('/api/blobs/'.length);
+    const runId = new URL(req.url ?? '', 'http://x').searchParams.get('run') ?? '';
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { message: 'blobs are read-only here' } });
+    if (!SHA256.test(sha256) || !UUID.test(runId)) return sendJson(res, 400, { error: { message: 'expected /api/blobs/<sha256>?run=<runId>' } });
+    try {
+      const user = await sessionUser(auth, req.headers);
+      if (!user) throw new DomainError('UNAUTHORIZED', 'sign in required');
+      const blob = await requireRunBlob(database.db, { userId: user.id, via: 'session' }, runId, sha256);
+      const stream = await blobs.open(sha256);
+      if (!stream) throw new DomainError('NOT_FOUND', 'blob content is missing from the store');
+      res.writeHead(200, {
+        'content-type': blob.mediaType,
+        'content-length': String(blob.size),
+        // content-addressed: the bytes behind a digest never change
+        'cache-control': 'private, max-age=31536000, immutable',
+        'x-content-type-options': 'nosniff',
+        // outputs are user content: never let a blob run script in our origin
+        'content-security-policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+      });
+      if (req.method === 'HEAD') return res.end();
+      stream.pipe(res);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      sendJson(res, httpStatusOf[error.code], { error: { message: error.message } });
+    }
+  }
+
+  // Runs whose kernel and browser went quiet are finished by the server (any process may do it).
+  const idleSweep = setInterval(() => {
+    finishIdleRuns(database.db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS).then(
+      (n) => n && logger.info({ finished: n }, 'finished idle runs'),
+      (error: unknown) => logger.warn({ err: error }, 'idle run sweep failed'),
+    );
+  }, Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS));
+  idleSweep.unref();
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(env.PORT, env.HOST, () => {
@@ -156,6 +200,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      clearInterval(idleSweep);
       // Stop accepting; let in-flight requests finish; then end long-lived sockets.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // keep-alive connections become idle as their last request finishes

@@ -8,12 +8,14 @@ import { type Auth, sessionUser } from '../auth.ts';
 import type { Env } from '../env.ts';
 import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
 import type { Actor } from '../domain/policy.ts';
-import type { IngestLimits } from '../domain/runs.ts';
+import type { BlobStore } from '../blobs/store.ts';
+import type { IngestLimits } from '../domain/executions.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import type { Logger } from '../logger.ts';
 
 export interface AppDeps {
   database: Database;
+  blobs: BlobStore;
   auth: Auth;
   env: Env;
   logger: Logger;
@@ -24,6 +26,7 @@ export function createContextFactory(deps: AppDeps) {
     maxSourceBytes: deps.env.CELLMARK_MAX_SOURCE_BYTES,
     maxOutputBytes: deps.env.CELLMARK_MAX_OUTPUT_BYTES,
     maxCellsPerBatch: deps.env.CELLMARK_MAX_CELLS_PER_BATCH,
+    outputInlineBytes: deps.env.CELLMARK_OUTPUT_INLINE_BYTES,
   };
   return ({ req }: { req: IncomingMessage }) => ({ ...deps, db: deps.database.db, limits, req });
 }

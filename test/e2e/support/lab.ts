@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { expect, type Locator } from '@playwright/test';
 import { freePort, repoRoot, waitFor } from './cellmark.ts';
 
 export const venvBin = path.join(process.env.CELLMARK_VENV ?? path.join(repoRoot, '.venv'), 'bin');
@@ -76,4 +77,27 @@ export class LabProcess {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+}
+
+/**
+ * Runs one notebook cell the way a person does (click into it, Ctrl+Enter) and waits for
+ * its prompt to show `[count]:`. A key press that lands before the editor has focus (slow
+ * machines) does nothing; then the prompt is still `[ ]:` and we press again. A queued or
+ * running cell shows `[*]:`, so nothing ever runs twice.
+ */
+export async function runCell(cell: Locator, count: number) {
+  const page = cell.page();
+  const prompt = cell.locator('.jp-InputArea-prompt');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = (await prompt.textContent())?.trim();
+    await cell.locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Control+Enter');
+    try {
+      await expect(prompt).not.toHaveText(before ?? '', { timeout: 3000 });
+      break;
+    } catch {
+      if ((await prompt.textContent())?.trim() !== before) break;
+    }
+  }
+  await expect(prompt).toHaveText(`[${count}]:`);
 }

@@ -15,7 +15,7 @@ import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/fo
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
 
-export type RunRow = Outputs['runs']['list'][number];
+export type RunRow = Outputs['runs']['list']['runs'][number];
 
 function columns(base: string, now: number): ColumnDef<RunRow>[] {
   return [

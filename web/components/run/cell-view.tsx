@@ -22,9 +22,13 @@ export function CellView({ cell }: { cell: Cell }) {
       <div className="cell-body">
         <div className="cell-head">
           <StatusBadge status={cell.status} />
-          <span title={`${exactTime(cell.startedAt)} → ${exactTime(cell.endedAt)}`}>
-            {formatDuration(durationBetween(cell.startedAt, cell.endedAt))}
-          </span>
+          {cell.endedAt ? (
+            <span title={`${exactTime(cell.startedAt)} → ${exactTime(cell.endedAt)}`}>
+              {formatDuration(durationBetween(cell.startedAt, cell.endedAt))}
+            </span>
+          ) : (
+            <span title={`started ${exactTime(cell.startedAt)}`}>running…</span>
+          )}
           <span className="spacer" />
           {cell.cellId ? <span className="mono">cell {cell.cellId.slice(0, 8)}</span> : null}
         </div>

@@ -1,16 +1,20 @@
-// What the JupyterLab extension (and later the kernel) calls, authenticated by API token.
+// What the capture paths call (JupyterLab frontend and kernel side), authenticated by API
+// token. The contract is docs/ingest-api.md.
 import { z } from 'zod';
-import { appendCells, endRun, startRun } from '../../domain/runs.ts';
+import { ingestExecutions } from '../../domain/executions.ts';
+import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const text = z.string();
+const mimeBundle = z.record(z.string(), z.unknown());
 
 const output = z.discriminatedUnion('output_type', [
   z.object({ output_type: z.literal('stream'), name: z.enum(['stdout', 'stderr']), text }),
   z.object({
     output_type: z.enum(['execute_result', 'display_data']),
-    data: z.record(z.string(), z.unknown()),
+    data: mimeBundle,
+    metadata: mimeBundle.optional(),
     execution_count: z.number().int().nullish(),
   }),
   z.object({ output_type: z.literal('error'), ename: text, evalue: text, traceback: z.array(text) }),
@@ -20,13 +24,18 @@ export const cellInput = z.object({
   executionKey: z.string().min(1).max(200),
   cellId: z.string().max(200).nullish(),
   executionCount: z.number().int().min(0).nullish(),
+  position: z.number().int().min(0).nullish(),
   source: text,
-  outputs: z.array(output).max(10_000),
-  status: z.enum(['ok', 'error', 'aborted']),
+  outputs: z.array(output).max(10_000).optional(),
+  status: z.enum(['running', 'ok', 'error', 'aborted', 'interrupted']),
   error: z.object({ ename: text, evalue: text, traceback: z.array(text) }).nullish(),
   startedAt: isoDate,
-  endedAt: isoDate,
+  endedAt: isoDate.nullish(),
+  config: z.record(z.string(), z.unknown()).optional(),
 });
+
+const runId = z.uuid();
+const tag = z.string().trim().min(1).max(64);
 
 export const ingestRouter = router({
   whoami: tokenProcedure.query(({ ctx }) => ({ user: ctx.user })),
@@ -41,15 +50,39 @@ export const ingestRouter = router({
         host: z.string().max(255).nullish(),
         name: z.string().min(1).max(200).nullish(),
         startedAt: isoDate,
+        previousRunId: runId.nullish(),
       }),
     )
     .mutation(({ ctx, input }) => startRun(ctx.db, ctx.actor, input)),
 
   cells: tokenProcedure
-    .input(z.object({ runId: z.uuid(), cells: z.array(cellInput) }))
-    .mutation(({ ctx, input }) => appendCells(ctx.db, ctx.actor, input.runId, input.cells, ctx.limits)),
+    .input(z.object({ runId, origin: z.enum(['kernel', 'frontend']).default('frontend'), cells: z.array(cellInput) }))
+    .mutation(({ ctx, input }) => ingestExecutions(ctx.db, ctx.blobs, ctx.actor, input, ctx.limits)),
 
   endRun: tokenProcedure
-    .input(z.object({ runId: z.uuid(), status: z.enum(['finished', 'crashed']), endedAt: isoDate }))
+    .input(z.object({ runId, status: z.enum(['finished', 'crashed']), endedAt: isoDate }))
     .mutation(({ ctx, input }) => endRun(ctx.db, ctx.actor, input)),
+
+  updateRun: tokenProcedure
+    .input(
+      z.object({
+        runId,
+        name: z.string().trim().min(1).max(200).optional(),
+        tags: z.array(tag).max(MAX_TAGS).optional(),
+        addTags: z.array(tag).max(MAX_TAGS).optional(),
+        removeTags: z.array(tag).max(MAX_TAGS).optional(),
+        notes: z.string().max(64 * 1024).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),
+
+  heartbeat: tokenProcedure.input(z.object({ runId, at: isoDate.optional() })).mutation(({ ctx, input }) => heartbeat(ctx.db, ctx.actor, input)),
+
+  kernelHello: tokenProcedure
+    .input(z.looseObject({ runId, language: z.string().max(100), implementation: z.string().max(200).optional(), cellmarkVersion: z.string().max(50).optional() }))
+    .mutation(({ ctx, input: { runId: id, ...info } }) => kernelHello(ctx.db, ctx.actor, { runId: id, info })),
+
+  environment: tokenProcedure
+    .input(z.object({ runId, environment: z.record(z.string(), z.unknown()) }))
+    .mutation(({ ctx, input }) => setEnvironment(ctx.db, ctx.actor, input)),
 });

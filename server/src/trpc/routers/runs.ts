@@ -1,9 +1,35 @@
-// Runs as the web UI reads them.
+// Runs as the web UI reads and edits them.
+import { runStatuses } from '@cellmark/db';
 import { z } from 'zod';
-import { getRun, listRuns } from '../../domain/runs.ts';
+import { getRun, listRuns, MAX_TAGS, updateRun } from '../../domain/runs.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 export const runsRouter = router({
-  list: sessionProcedure.input(z.object({ projectId: z.uuid() })).query(({ ctx, input }) => listRuns(ctx.db, ctx.actor, input.projectId)),
+  list: sessionProcedure
+    .input(
+      z.object({
+        projectId: z.uuid(),
+        filter: z
+          .object({
+            status: z.array(z.enum(runStatuses)).optional(),
+            userId: z.string().optional(),
+            notebook: z.string().max(500).optional(),
+            tag: z.string().max(64).optional(),
+            config: z.array(z.object({ key: z.string().min(1).max(250), value: z.unknown() })).max(20).optional(),
+          })
+          .optional(),
+      }),
+    )
+    .query(({ ctx, input }) => listRuns(ctx.db, ctx.actor, input.projectId, input.filter)),
   get: sessionProcedure.input(z.object({ runId: z.uuid() })).query(({ ctx, input }) => getRun(ctx.db, ctx.actor, input.runId)),
+  update: sessionProcedure
+    .input(
+      z.object({
+        runId: z.uuid(),
+        name: z.string().trim().min(1).max(200).optional(),
+        tags: z.array(z.string().trim().min(1).max(64)).max(MAX_TAGS).optional(),
+        notes: z.string().max(64 * 1024).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),
 });

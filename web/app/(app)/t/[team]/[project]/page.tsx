@@ -44,7 +44,7 @@ function ProjectView() {
       </div>
       <div className="tabs" role="tablist">
         <button type="button" role="tab" className="tab" aria-selected={tab === 'runs'} onClick={() => select('runs')} data-testid="tab-runs">
-          Runs{runs.data ? <span className="count">{runs.data.length}</span> : null}
+          Runs{runs.data ? <span className="count">{runs.data.runs.length}</span> : null}
         </button>
         <button type="button" role="tab" className="tab" aria-selected={tab === 'reports'} onClick={() => select('reports')} data-testid="tab-reports">
           Reports
@@ -54,8 +54,8 @@ function ProjectView() {
         <div role="tabpanel">
           {runs.isPending ? <Loading /> : null}
           {runs.isError ? <ErrorBox error={runs.error} /> : null}
-          {runs.data?.length === 0 ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
-          {runs.data?.length ? <RunsTable runs={runs.data} base={base} /> : null}
+          {runs.data?.runs.length === 0 ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
+          {runs.data?.runs.length ? <RunsTable runs={runs.data.runs} base={base} /> : null}
         </div>
       ) : (
         <div role="tabpanel">

@@ -1,0 +1,82 @@
+// Whatever order the two capture paths' records arrive in, the merged row is the same.
+import { describe, expect, it } from 'vitest';
+import { type ExecutionRecord, type MergedExecution, mergeExecution, type Origin } from './execution-merge.ts';
+
+const t = (ms: number) => new Date(Date.UTC(2026, 10, 26, 12, 0, 0, ms));
+const outputs = [{ output_type: 'stream' as const, name: 'stdout' as const, text: 'hi\n' }];
+
+const kernelRunning: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', executionCount: 7, source: 'x = 1', status: 'running', startedAt: t(10), endedAt: null };
+const frontend: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', executionCount: 7, position: 3, source: 'x = 1', outputs, status: 'ok', startedAt: t(0), endedAt: t(900) };
+
+function interleavings(a: [Origin, ExecutionRecord][], b: [Origin, ExecutionRecord][]): [Origin, ExecutionRecord][][] {
+  if (!a.length) return [b];
+  if (!b.length) return [a];
+  return [...interleavings(a.slice(1), b).map((rest) => [a[0]!, ...rest]), ...interleavings(a, b.slice(1)).map((rest) => [b[0]!, ...rest])];
+}
+
+function mergeAll(records: [Origin, ExecutionRecord][]): MergedExecution {
+  return records.reduce<MergedExecution | null>((prev, [origin, rec]) => mergeExecution(prev, rec, origin), null)!;
+}
+
+describe('mergeExecution', () => {
+  const scenarios: [string, ExecutionRecord, ExecutionRecord, Partial<MergedExecution>][] = [
+    ['ok', { ...kernelRunning, status: 'ok', endedAt: t(800) }, frontend, { status: 'ok', error: null }],
+    [
+      'error',
+      { ...kernelRunning, status: 'error', endedAt: t(800), error: { ename: 'ValueError', evalue: 'bad', traceback: ['k'] } },
+      { ...frontend, status: 'error', error: { ename: 'ValueError', evalue: 'bad', traceback: ['f'] } },
+      { status: 'error' },
+    ],
+    [
+      'interrupted',
+      { ...kernelRunning, status: 'interrupted', endedAt: t(800), error: { ename: 'KeyboardInterrupt', evalue: '', traceback: [] } },
+      { ...frontend, status: 'error', error: { ename: 'KeyboardInterrupt', evalue: '', traceback: [] } },
+      { status: 'interrupted' },
+    ],
+  ];
+
+  it.each(scenarios)('%s: every interleaving gives one row with kernel timing and frontend outputs', (_name, kernelFinal, front, expected) => {
+    const results = interleavings(
+      [
+        ['kernel', kernelRunning],
+        ['kernel', kernelFinal],
+      ],
+      [['frontend', front]],
+    ).map(mergeAll);
+    expect(results).toHaveLength(3);
+    for (const merged of results) {
+      expect(merged).toMatchObject({
+        ...expected,
+        startedAt: t(10),
+        endedAt: t(800),
+        position: 3,
+        outputs: front.outputs,
+        executionCount: 7,
+        capturedBy: ['frontend', 'kernel'],
+      });
+      expect(merged).toEqual(results[0]);
+    }
+  });
+
+  it('uses the frontend end time while the kernel has only said "running"', () => {
+    const merged = mergeAll([
+      ['kernel', kernelRunning],
+      ['frontend', frontend],
+    ]);
+    expect(merged).toMatchObject({ status: 'ok', startedAt: t(10), endedAt: t(900) });
+  });
+
+  it('lets a later record from the same origin replace its earlier status', () => {
+    expect(mergeAll([['kernel', kernelRunning], ['kernel', { ...kernelRunning, status: 'ok', endedAt: t(20) }]]).status).toBe('ok');
+  });
+
+  it('keeps a frontend-only record as it came (non-Python kernels)', () => {
+    expect(mergeAll([['frontend', frontend]])).toMatchObject({ startedAt: t(0), endedAt: t(900), position: 3, capturedBy: ['frontend'] });
+  });
+
+  it('is idempotent: the same record twice changes nothing', () => {
+    const once = mergeAll([['frontend', frontend], ['kernel', kernelRunning]]);
+    expect(mergeExecution(once, frontend, 'frontend')).toEqual(once);
+    expect(mergeExecution(once, kernelRunning, 'kernel')).toEqual(once);
+  });
+});
