@@ -1,0 +1,194 @@
+"""What notebook code uses: `cellmark.config`, `cellmark.run`, `cellmark.status()`,
+`cellmark.flush()`. When capture is not active nothing is sent; a warning says so."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, Iterable, Iterator, Optional
+
+from .session import SESSION
+
+MAX_NAME_CHARS = 200
+MAX_TAG_CHARS = 64
+MAX_TAGS = 50
+MAX_NOTES_BYTES = 64 * 1024
+
+
+class CellmarkWarning(UserWarning):
+    pass
+
+
+def _not_active(what: str) -> None:
+    warnings.warn(
+        f"cellmark: capture is not active in this kernel (the JupyterLab extension activates it), "
+        f"so {what} is not recorded",
+        CellmarkWarning, stacklevel=3,
+    )
+
+
+class Config(Mapping):
+    """The run's config as recorded so far; `update({...})` sets keys explicitly."""
+
+    def update(self, values: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
+        merged = dict(values or {}, **kwargs)
+        token = SESSION.sender.token if SESSION.sender is not None else None
+        _, skipped = SESSION.config.update(merged, forbidden=(token,) if token else ())
+        if skipped:
+            warnings.warn(f"cellmark: not recording {', '.join(map(repr, skipped))}: the name looks secret",
+                          CellmarkWarning, stacklevel=2)
+        if not SESSION.active:
+            _not_active("this config (it is kept and sent once capture is activated)")
+
+    def __getitem__(self, key: str) -> Any:
+        return SESSION.config.values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SESSION.config.values())
+
+    def __len__(self) -> int:
+        return len(SESSION.config.values())
+
+    def __repr__(self) -> str:
+        return f"cellmark.config({SESSION.config.values()!r})"
+
+
+def _check_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    out = []
+    for tag in tags:
+        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_CHARS:
+            raise ValueError(f"cellmark: a tag is a string of 1–{MAX_TAG_CHARS} characters, not {tag!r}")
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise ValueError(f"cellmark: at most {MAX_TAGS} tags")
+    return out
+
+
+def _update_run(change: dict[str, Any], what: str) -> bool:
+    if not SESSION.active or SESSION.run_id is None:
+        _not_active(what)
+        return False
+    SESSION.enqueue("ingest.updateRun", {"runId": SESSION.run_id, **change})
+    return True
+
+
+class Tags:
+    """The run's tags as this kernel knows them (the server's answer once it has one)."""
+
+    def _known(self) -> list[str]:
+        return list(SESSION.run_info.get("tags") or [])
+
+    def add(self, *tags: str) -> None:
+        new = _check_tags(tags)
+        if _update_run({"addTags": new}, "the tags"):
+            SESSION.run_info["tags"] = self._known() + [t for t in new if t not in self._known()]
+
+    def remove(self, *tags: str) -> None:
+        gone = _check_tags(tags)
+        if _update_run({"removeTags": gone}, "the tags"):
+            SESSION.run_info["tags"] = [t for t in self._known() if t not in gone]
+
+    def set(self, tags: Iterable[str]) -> None:
+        new = _check_tags(tags)
+        if _update_run({"tags": new}, "the tags"):
+            SESSION.run_info["tags"] = new
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known())
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._known()
+
+    def __len__(self) -> int:
+        return len(self._known())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, tuple, Tags)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"cellmark.run.tags({self._known()!r})"
+
+
+class Run:
+    """`cellmark.run.name = …`, `cellmark.run.tags.add(…)`, `cellmark.run.notes = …`."""
+
+    _tags = Tags()
+
+    @property
+    def id(self) -> Optional[str]:
+        return SESSION.run_id
+
+    @property
+    def name(self) -> Optional[str]:
+        return SESSION.run_info.get("name")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_CHARS:
+            raise ValueError(f"cellmark: a run name is a string of 1–{MAX_NAME_CHARS} characters")
+        if _update_run({"name": value}, "the run name"):
+            SESSION.run_info["name"] = value
+
+    @property
+    def tags(self) -> Tags:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        if value is not self._tags:  # `run.tags += …` style rebinding of the same object
+            self._tags.set(value)
+
+    @property
+    def notes(self) -> Optional[str]:
+        return SESSION.run_info.get("notes")
+
+    @notes.setter
+    def notes(self, value: str) -> None:
+        if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES:
+            raise ValueError("cellmark: notes are a string of at most 64 KiB")
+        if _update_run({"notes": value}, "the notes"):
+            SESSION.run_info["notes"] = value
+
+    def __repr__(self) -> str:
+        return f"cellmark.run(id={self.id!r}, name={self.name!r}, tags={list(self.tags)!r})"
+
+
+class Status(dict):
+    """`cellmark.status()`: a dict that prints as a short report."""
+
+    def __repr__(self) -> str:
+        if self["active"]:
+            head = f"Cellmark capture: active, run {self['runId']} on {self['serverUrl']}"
+        else:
+            head = "Cellmark capture: not active" + (f" (last run {self['runId']})" if self["runId"] else "")
+        lines = [head,
+                 f"  recorded executions: {self['recorded']}",
+                 f"  waiting to be sent: {self['pending']} (spool {self['spoolDir']})"]
+        if self["failed"]:
+            lines.append(f"  refused by the server: {self['failed']} (kept in {self['failedDir']})")
+        if self["sendingStopped"]:
+            lines.append(f"  sending stopped: {self['sendingStopped']}")
+        if self["retryInSeconds"]:
+            lines.append(f"  retrying in about {self['retryInSeconds']} s")
+        if self["lastError"]:
+            lines.append(f"  last error: {self['lastError']}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+config = Config()
+run = Run()
+
+
+def status() -> Status:
+    return Status(SESSION.status())
+
+
+def flush(timeout: float = 30.0) -> bool:
+    """Waits until everything recorded so far reached the server (or timeout); True if so."""
+    return SESSION.flush(timeout)

@@ -1,0 +1,80 @@
+"""One tRPC-over-HTTP call to the Cellmark server (stdlib urllib), failures sorted by what
+the caller should do: retry later, stop until a new token, or give up on this payload."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Any, Optional
+
+from .wire import dumps
+
+TIMEOUT_S = 30.0
+USER_AGENT = "cellmark-kernel"
+
+
+class CallError(Exception):
+    """kind: "transient" (network, 5xx, 408, 429), "unauthorized" (401), "permanent" (other 4xx)."""
+
+    def __init__(self, kind: str, message: str, status: Optional[int] = None, retry_after: Optional[float] = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+def _server_message(body: bytes) -> str:
+    try:
+        parsed = json.loads(body.decode("utf-8", "replace"))
+        err = parsed.get("error") if isinstance(parsed, dict) else None
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return err["message"]
+        if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+            return parsed["message"]
+    except Exception:
+        pass
+    return body.decode("utf-8", "replace").strip()[:500]
+
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def call(server_url: str, token: str, procedure: str, payload: Any = None, *, body: Optional[bytes] = None,
+         timeout: float = TIMEOUT_S) -> Any:
+    """POSTs a mutation and returns `result.data`, or raises CallError."""
+    url = f"{server_url.rstrip('/')}/api/trpc/{procedure}"
+    data = body if body is not None else dumps(payload)
+    request = urllib.request.Request(url, data=data, method="POST", headers={
+        "content-type": "application/json",
+        "authorization": f"Bearer {token}",
+        "user-agent": USER_AGENT,
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as e:
+        try:
+            raw_err = e.read()
+        except Exception:
+            raw_err = b""
+        message = f"{procedure}: HTTP {e.code}: {_server_message(raw_err) or e.reason}"
+        if e.code == 401:
+            raise CallError("unauthorized", message, e.code) from None
+        if e.code in (408, 429) or e.code >= 500:
+            raise CallError("transient", message, e.code, _retry_after(e.headers.get("retry-after"))) from None
+        raise CallError("permanent", message, e.code) from None
+    except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise CallError("transient", f"{procedure}: Cellmark server unreachable at {server_url}: {reason}") from None
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+        return parsed["result"]["data"] if isinstance(parsed, dict) and "result" in parsed else parsed
+    except Exception:
+        raise CallError("transient", f"{procedure}: the server's answer is not JSON: {raw[:200]!r}") from None

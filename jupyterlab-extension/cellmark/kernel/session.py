@@ -1,0 +1,291 @@
+"""The kernel side's one session: activation, the IPython hooks, hello, environment and
+heartbeat. Everything for the server goes through the spool; nothing here blocks a cell
+on the network.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import platform
+import sys
+import threading
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from . import client, environment, executions
+from .config_capture import ConfigTracker
+from .sender import Sender
+from .spool import Spool, default_root
+from .wire import now_iso
+
+HEARTBEAT_INTERVAL_S = 60.0
+EXIT_FLUSH_S = 3.0
+
+
+def cellmark_version() -> str:
+    try:
+        from .._version import __version__
+
+        return __version__
+    except Exception:
+        return "dev"
+
+
+def implementation() -> str:
+    return f"{sys.implementation.name} {platform.python_version()}"
+
+
+class JsonText(str):
+    """activate()'s answer: its text/plain in an execute_result is the JSON itself, unquoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+class KernelSession:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._atexit = False
+        self._clear()
+
+    def _clear(self) -> None:
+        self.active = False
+        self.server_url: Optional[str] = None
+        self.run_id: Optional[str] = None
+        self.notebook_path: Optional[str] = None
+        self.capture_config = True
+        self.shell: Any = None
+        self.spool: Optional[Spool] = None
+        self.sender: Optional[Sender] = None
+        self.config = ConfigTracker()
+        self.run_info: dict[str, Any] = {"name": None, "tags": None, "notes": None}
+        self.last_error: Optional[str] = None
+        self.recorded = 0
+        self._inflight: dict[int, Optional[tuple[str, dict]]] = {}  # id(ExecutionInfo) -> (run id, record)
+        self._hooks_on: Any = None  # the shell our hooks are registered with
+        self._heartbeat_stop: Optional[threading.Event] = None
+
+    # -- activation ----------------------------------------------------------------------
+
+    def activate(self, server_url: str, token: str, run_id: str, notebook_path: str = "",
+                 capture_config: bool = True, shell: Any = None) -> JsonText:
+        parts = urlsplit(server_url or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"cellmark: server_url must be an http(s) URL, not {server_url!r}")
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("cellmark: token is required")
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise ValueError("cellmark: run_id is required")
+        if shell is None:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        if shell is None:
+            raise RuntimeError("cellmark: activate() must run inside IPython (a Jupyter kernel)")
+        server_url = server_url.rstrip("/")
+        with self._lock:
+            root = default_root()
+            if self.sender is not None and (self.server_url != server_url or self.spool.root != root):
+                self._close_sender(EXIT_FLUSH_S)
+            if self.sender is None:
+                spool = Spool(server_url, root)
+                spool.open()
+                spool.adopt_leftovers()  # a previous kernel's unsent payloads for this server
+                self.spool = spool
+                self.sender = Sender(spool, server_url, on_result=self._on_result)
+                self.sender.start()
+            new_run = run_id != self.run_id
+            self.server_url, self.run_id = server_url, run_id
+            self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
+            if new_run:
+                self.config.new_run()
+                self.run_info = {"name": None, "tags": None, "notes": None}
+            self.sender.set_token(token)  # also sends what is pending (flush)
+            self._register_hooks(shell)
+            self.active = True
+            if new_run:
+                self.enqueue("ingest.kernelHello", {
+                    "runId": run_id, "language": "python",
+                    "implementation": implementation(), "cellmarkVersion": cellmark_version(),
+                })
+                threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
+                                 name="cellmark-environment", daemon=True).start()
+            self._start_heartbeat()
+            if not self._atexit:
+                atexit.register(self.shutdown)
+                self._atexit = True
+        return JsonText(json.dumps({"ok": True, "version": cellmark_version(), "implementation": implementation()}))
+
+    def deactivate(self) -> None:
+        """Stops recording (hooks off, no heartbeat); what is spooled is still sent."""
+        with self._lock:
+            self.active = False
+            self._unregister_hooks()
+            if self._heartbeat_stop is not None:
+                self._heartbeat_stop.set()
+                self._heartbeat_stop = None
+            self._inflight.clear()
+
+    def shutdown(self, flush_timeout: float = EXIT_FLUSH_S) -> None:
+        """Kernel exit: last chance to send; what is left stays spooled for the next kernel."""
+        self.deactivate()
+        with self._lock:
+            self._close_sender(flush_timeout)
+
+    def reset(self) -> None:
+        """Back to a never-activated state (tests); nothing is flushed."""
+        self.shutdown(flush_timeout=0)
+        with self._lock:
+            self._clear()
+
+    def _close_sender(self, flush_timeout: float) -> None:
+        if self.sender is None:
+            return
+        try:
+            if flush_timeout > 0:
+                self.sender.flush(flush_timeout)
+        finally:
+            self.sender.stop()
+            self.spool.close()
+            self.sender, self.spool = None, None
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _register_hooks(self, shell: Any) -> None:
+        if self._hooks_on is shell:
+            return
+        self._unregister_hooks()
+        shell.events.register("pre_run_cell", self._pre_run_cell)
+        shell.events.register("post_run_cell", self._post_run_cell)
+        self.shell = self._hooks_on = shell
+
+    def _unregister_hooks(self) -> None:
+        shell, self._hooks_on = self._hooks_on, None
+        if shell is None:
+            return
+        for event, fn in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
+            try:
+                shell.events.unregister(event, fn)
+            except ValueError:
+                pass
+
+    def _pre_run_cell(self, info: Any) -> None:
+        try:
+            if not self.active:
+                return
+            parent = executions.parent_message(self.shell)
+            # Nested run_cell calls inside a cell are part of that cell's execution.
+            if executions.is_silent(info, parent) or any(self._inflight.values()):
+                self._inflight[id(info)] = None
+                return
+            count = getattr(self.shell, "execution_count", None)
+            # IPython has already counted this execution when pre_run_cell fires.
+            count = count - 1 if isinstance(count, int) and count > 0 else None
+            record = executions.running_record(info, parent, count)
+            self._inflight[id(info)] = (self.run_id, record)
+            self.enqueue("ingest.cells", {"runId": self.run_id, "origin": "kernel", "cells": [record]})
+        except Exception as e:
+            self._error("pre_run_cell", e)
+
+    def _post_run_cell(self, result: Any) -> None:
+        try:
+            pending = self._inflight.pop(id(getattr(result, "info", None)), None)
+            if pending is None:
+                return
+            run_id, record = pending
+            count = getattr(result, "execution_count", None)
+            done = executions.finish(record, result, count if isinstance(count, int) else None)
+            forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
+            if self.capture_config:
+                hidden = getattr(self.shell, "user_ns_hidden", None)
+                done["config"] = self.config.changes(self.shell.user_ns, hidden, forbidden)
+            else:
+                done["config"] = self.config.changes(None)
+            self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [done]})
+            self.recorded += 1
+        except Exception as e:
+            self._error("post_run_cell", e)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def enqueue(self, procedure: str, payload: Any) -> None:
+        spool, sender = self.spool, self.sender
+        if spool is None or sender is None:
+            raise RuntimeError("cellmark capture is not active")
+        spool.append(procedure, payload)
+        sender.wake()
+
+    def _error(self, where: str, e: BaseException) -> None:
+        self.last_error = f"{where}: {type(e).__name__}: {e}"
+
+    def _on_result(self, procedure: str, payload: Any, result: Any) -> None:
+        if procedure == "ingest.updateRun" and isinstance(result, dict) and payload.get("runId") == self.run_id:
+            for key in ("name", "tags", "notes"):
+                if key in result:
+                    self.run_info[key] = result[key]
+
+    def _send_environment(self, run_id: str, notebook_path: str) -> None:
+        try:
+            env = environment.collect(notebook_path)
+            with self._lock:
+                if self.spool is not None:
+                    self.enqueue("ingest.environment", {"runId": run_id, "environment": env})
+        except Exception as e:
+            self._error("environment", e)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat_stop is not None:
+            return
+        stop = threading.Event()
+        self._heartbeat_stop = stop
+        threading.Thread(target=self._heartbeat_loop, args=(stop,), name="cellmark-heartbeat", daemon=True).start()
+
+    def _heartbeat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_INTERVAL_S):
+            sender, run_id = self.sender, self.run_id
+            if not self.active or sender is None or sender.token is None or sender.paused or run_id is None:
+                continue
+            try:
+                # Not spooled: a heartbeat only matters now; a late one says nothing.
+                client.call(sender.server_url, sender.token, "ingest.heartbeat", {"runId": run_id, "at": now_iso()})
+            except client.CallError as e:
+                if e.kind == "unauthorized":
+                    sender.pause(f"token rejected (401): {e.message}")
+                else:
+                    self.last_error = e.message
+            except Exception as e:
+                self._error("heartbeat", e)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        sender, spool = self.sender, self.spool
+        errors = [e for e in (sender.paused if sender else None, sender.last_error if sender else None, self.last_error) if e]
+        return {
+            "active": self.active,
+            "serverUrl": self.server_url,
+            "runId": self.run_id,
+            "notebookPath": self.notebook_path,
+            "captureConfig": self.capture_config,
+            "recorded": self.recorded,
+            "pending": spool.count() if spool else 0,
+            "failed": spool.failed_count() if spool else 0,
+            "failedDir": spool.failed_dir if spool else None,
+            "spoolDir": spool.server_dir if spool else default_root(),
+            "sendingStopped": sender.paused if sender else None,
+            "retryInSeconds": round(sender.backoff_s, 1) if sender and sender.backoff_s else None,
+            "lastSentAt": sender.last_sent_at if sender else None,
+            "lastError": errors[0] if errors else None,
+            "version": cellmark_version(),
+        }
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        sender = self.sender
+        return True if sender is None else sender.flush(timeout)
+
+
+SESSION = KernelSession()

@@ -1,0 +1,46 @@
+"""JSON as the server accepts it: UTC ISO timestamps, no lone surrogates, no NaN literals."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+# A Python str holds astral characters as single code points, so any surrogate code point
+# in it is unpaired; the server rejects those (400), which would lose the whole record.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def now_iso() -> str:
+    """Current time as ISO 8601 UTC with microseconds (the server keeps microseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def clean_text(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def clean(value: Any) -> Any:
+    """Replaces unpaired surrogates in every string of a JSON-shaped value (keys included)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """UTF-8 JSON; raises ValueError on NaN/Infinity (they must be strings by then)."""
+    return json.dumps(clean(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def cap_utf8(text: str, max_bytes: int, marker: str) -> str:
+    """Cuts text to at most max_bytes UTF-8 bytes (marker included) on a character boundary."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    room = max(0, max_bytes - len(marker.encode("utf-8")))
+    return data[:room].decode("utf-8", "ignore") + marker

@@ -1,0 +1,90 @@
+"""Shared fixtures: a private spool dir, a clean kernel session, IPython's shell, the fake
+ingest API for unit tests and the real Cellmark server for integration tests."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import cellmark
+from cellmark.kernel.session import SESSION
+
+from cellmark_server import Account, CellmarkServer
+from fake_server import FakeServer
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_sessionstart(session: Any) -> None:
+    # The venv may hold an installed copy of cellmark; these tests are about the working tree.
+    expected = HERE.parent / "cellmark"
+    actual = Path(cellmark.__file__).resolve().parent
+    if actual != expected:
+        raise pytest.UsageError(f"tests import cellmark from {actual}, expected {expected} (run pytest with this pyproject)")
+
+
+@pytest.fixture
+def spool_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "spool"
+    monkeypatch.setenv("CELLMARK_SPOOL_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def session(spool_root: Path):
+    """The kernel side's singleton, never activated, reset again afterwards."""
+    SESSION.reset()
+    yield SESSION
+    SESSION.reset()
+
+
+@pytest.fixture(scope="session")
+def ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
+@pytest.fixture
+def shell(ipython, session):
+    """IPython's shell with a clean namespace of user variables."""
+    ipython.reset(new_session=False)
+    return ipython
+
+
+@pytest.fixture
+def fake():
+    server = FakeServer()
+    yield server
+    server.close()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Retries an assertion until it passes or the deadline; returns check()'s value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def cellmark_server(tmp_path_factory: pytest.TempPathFactory):
+    server = CellmarkServer(tmp_path_factory.mktemp("cellmark-server") / "data")
+    try:
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(f"cannot start the Cellmark server: {e}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def account(cellmark_server: CellmarkServer) -> Account:
+    return Account(cellmark_server)
