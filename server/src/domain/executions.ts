@@ -1,5 +1,6 @@
 // Ingest of executions from both capture paths: validated as a whole batch, binary and
 // large outputs moved to blobs, then merged row by row in one transaction (all or nothing).
+import { isDeepStrictEqual } from 'node:util';
 import { and, type Db, eq, inArray, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
 import type { BlobStore } from '../blobs/store.ts';
 import { DomainError } from './errors.ts';
@@ -108,9 +109,8 @@ function toMerged(row: CellRow): MergedExecution {
   };
 }
 
-const same = (a: MergedExecution, b: MergedExecution) =>
-  JSON.stringify({ ...a, startedAt: a.startedAt.getTime(), endedAt: a.endedAt?.getTime() }) ===
-  JSON.stringify({ ...b, startedAt: b.startedAt.getTime(), endedAt: b.endedAt?.getTime() });
+/** jsonb hands objects back with its own key order, so compare structurally. */
+const same = (a: MergedExecution, b: MergedExecution) => isDeepStrictEqual(a, b);
 
 export async function ingestExecutions(
   db: Db,

@@ -1,6 +1,6 @@
 // Runs: lifecycle from the capture paths (start, end, heartbeat, kernel hello, environment,
 // name/tags/notes) and the reads behind the runs table and the run page.
-import { and, asc, type Db, desc, eq, ilike, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
+import { and, asc, type Db, desc, eq, ilike, inArray, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
 import { type Actor, requireProject, requireRun } from './policy.ts';
@@ -142,7 +142,7 @@ const cellCount = sql<number>`(select count(*)::int from ${runCells} where ${run
 export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}) {
   await requireProject(db, actor, projectId, 'read');
   const where = [eq(runs.projectId, projectId)];
-  if (filter.status?.length) where.push(sql`${runs.status} = any(${sql.param(filter.status)}::run_status[])`);
+  if (filter.status?.length) where.push(inArray(runs.status, filter.status));
   if (filter.userId) where.push(eq(runs.userId, filter.userId));
   if (filter.notebook) where.push(ilike(runs.notebookPath, `%${filter.notebook.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
   if (filter.tag) where.push(sql`${runs.tags} @> array[${filter.tag}]::text[]`);
