@@ -18,7 +18,8 @@ export type CellmarkErrorKind =
   | 'too-large'
   | 'busy'
   | 'server'
-  | 'bad-response';
+  | 'bad-response'
+  | 'storage';
 
 /** Short labels for the status bar; the full text is in `message`. */
 const SHORT: Record<CellmarkErrorKind, string> = {
@@ -31,7 +32,8 @@ const SHORT: Record<CellmarkErrorKind, string> = {
   'too-large': 'too large',
   busy: 'server busy',
   server: 'server error',
-  'bad-response': 'unexpected response'
+  'bad-response': 'unexpected response',
+  storage: 'cannot store'
 };
 
 export class CellmarkError extends Error {

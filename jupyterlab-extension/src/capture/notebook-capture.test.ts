@@ -1,19 +1,28 @@
 import type { ISessionContext } from '@jupyterlab/apputils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
-import { FakeIngestApi } from '../test-support/fake-api';
+import { FakeIngestApi, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakeSessionContext } from '../test-support/fake-lab';
+import type { IActivationParams, KernelCaptureState } from './kernel-activation';
+import { MemoryOutbox } from './outbox';
+import { SinglePageLiveness } from './page-liveness';
 import { NotebookCapture } from './notebook-capture';
 import { Shipper } from './shipper';
 
 const CONFIGURED: ICellmarkConfig = { ...DEFAULT_CONFIG, apiToken: 'cm_token', project: 'team/proj' };
+const runId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describe('NotebookCapture', () => {
   let api: FakeIngestApi;
+  let outbox: MemoryOutbox;
   let shipper: Shipper;
   let context: FakeSessionContext;
   let config: ICellmarkConfig | null;
+  let paused: boolean | null;
   let keys: number;
+  let activations: IActivationParams[];
+  let deactivations: number;
+  let activationAnswer: KernelCaptureState;
   let capture: NotebookCapture;
 
   function create(): NotebookCapture {
@@ -21,6 +30,15 @@ describe('NotebookCapture', () => {
       sessionContext: context as unknown as ISessionContext,
       shipper,
       config: () => config,
+      paused: () => paused,
+      positionOf: cellId => (cellId === 'cell-1' ? 4 : null),
+      activate: async (_kernel, params) => {
+        activations.push(params);
+        return activationAnswer;
+      },
+      deactivate: () => {
+        deactivations += 1;
+      },
       now: () => new Date('2025-03-04T12:00:00.000Z'),
       newKey: () => `client-key-${++keys}`
     });
@@ -30,7 +48,7 @@ describe('NotebookCapture', () => {
   const ops = () =>
     api.calls.map(c =>
       c.op === 'startRun'
-        ? `start ${c.input.clientKey}`
+        ? `start ${c.input.clientKey}${c.input.previousRunId ? ` after ${c.input.previousRunId.slice(-1)}` : ''}`
         : c.op === 'cells'
           ? `cells ${c.runId.slice(-1)} ${c.cells.map(x => x.source).join(',')}`
           : `end ${c.input.runId.slice(-1)} ${c.input.status}`
@@ -39,10 +57,15 @@ describe('NotebookCapture', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     api = new FakeIngestApi();
-    shipper = new Shipper({ api });
+    outbox = new MemoryOutbox();
+    shipper = new Shipper({ api, outbox, liveness: new SinglePageLiveness('this-page') });
     context = new FakeSessionContext();
     config = CONFIGURED;
+    paused = false;
     keys = 0;
+    activations = [];
+    deactivations = 0;
+    activationAnswer = { kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' };
   });
 
   afterEach(() => {
@@ -51,14 +74,14 @@ describe('NotebookCapture', () => {
     vi.useRealTimers();
   });
 
-  it('starts a run when the notebook gets a kernel and records its executions', async () => {
+  it('opens the run at the first execution on a kernel that was already running, with positions', async () => {
     create();
-    expect(capture.recording).toBe(false);
     const kernel = new FakeKernel();
     context.setKernel(kernel);
-    expect(capture.recording).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual([]); // opening a notebook runs nothing: no empty run
     kernel.run('a = 1', 1);
-    kernel.run('print(a)', 2);
+    kernel.run('print(a)', 2, 'cell-x');
     await vi.advanceTimersByTimeAsync(300);
 
     expect(api.calls[0]).toMatchObject({
@@ -72,33 +95,70 @@ describe('NotebookCapture', () => {
       }
     });
     expect(ops()).toEqual(['start client-key-1', 'cells 1 a = 1,print(a)']);
+    const cells = api.calls[1];
+    expect(cells?.op === 'cells' ? cells.cells.map(c => c.position) : []).toEqual([4, null]);
     expect(capture.run?.name).toBe('run-1');
   });
 
-  it('picks up a kernel that already exists when the notebook is tracked', async () => {
-    const kernel = new FakeKernel();
-    context.session = { kernel };
+  it('opens the run at once when the kernel starts while the notebook is open', async () => {
     create();
+    const kernel = new FakeKernel();
+    kernel.status = 'starting';
+    context.setKernel(kernel);
     await vi.advanceTimersByTimeAsync(0);
     expect(ops()).toEqual(['start client-key-1']);
   });
 
-  it('ends the run as finished on restart and starts a new one', async () => {
+  it('switches the kernel side on once the server created the run, and says how it stands', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    expect(activations).toEqual([]); // not before the run exists
+    await vi.advanceTimersByTimeAsync(0);
+    expect(activations).toEqual([
+      { serverUrl: 'http://localhost:3000', token: 'cm_token', runId: runId(1), notebookPath: 'work/analysis.ipynb', captureConfig: true }
+    ]);
+    expect(capture.kernelCapture).toEqual({ kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' });
+  });
+
+  it('ends the run as finished on restart and opens one that continues it', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    kernel.setStatus('restarting');
+    expect(capture.recording).toBe(false);
+    kernel.setStatus('starting');
+    kernel.setStatus('idle');
+    await vi.advanceTimersByTimeAsync(1000);
+    kernel.run('y = 2', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1', 'cells 2 y = 2']);
+    // The restarted kernel is a fresh process: its kernel side is activated for the new run.
+    expect(activations.map(a => a.runId)).toEqual([runId(1), runId(2)]);
+  });
+
+  it('links the restarted run even when the first was never created (server down)', async () => {
+    let down = true;
+    api.failWith = () => (down ? unreachable() : null);
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
     kernel.run('x = 1', 1);
     kernel.setStatus('restarting');
-    expect(capture.recording).toBe(false);
-    kernel.setStatus('starting');
     kernel.setStatus('idle');
     kernel.run('y = 2', 1);
+    await vi.advanceTimersByTimeAsync(500);
+    down = false;
+    shipper.retryNow();
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual([
+    expect(ops().filter((_, i) => !api.calls[i]?.failed)).toEqual([
       'start client-key-1',
       'cells 1 x = 1',
       'end 1 finished',
-      'start client-key-2',
+      'start client-key-2 after 1',
       'cells 2 y = 2'
     ]);
   });
@@ -115,28 +175,52 @@ describe('NotebookCapture', () => {
     expect(cells?.op === 'cells' ? cells.cells[0]?.status : '').toBe('aborted');
   });
 
-  it('treats an automatic restart after a crash as crashed', async () => {
+  it('treats an automatic restart after a crash as crashed, and continues it', async () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
-    await vi.advanceTimersByTimeAsync(0); // the server created the run
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
     kernel.setStatus('autorestarting');
+    kernel.setStatus('idle');
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-1', 'end 1 crashed']);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 crashed', 'start client-key-2 after 1']);
   });
 
-  it('follows a kernel change and ignores the old kernel afterwards', async () => {
+  it('follows a kernel change without linking, and ignores the old kernel afterwards', async () => {
     create();
     const first = new FakeKernel();
     context.setKernel(first);
-    await vi.advanceTimersByTimeAsync(0); // the server created the run
+    first.run('old()', 1);
+    await vi.advanceTimersByTimeAsync(0);
     const second = new FakeKernel('julia-1.10');
     context.setKernel(second);
-    first.run('old()', 1);
+    first.run('ignored()', 2);
     second.run('new()', 1);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-1', 'end 1 finished', 'start client-key-2', 'cells 2 new()']);
-    expect(api.calls[2]).toMatchObject({ input: { kernelName: 'julia-1.10' } });
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 old()', 'end 1 finished', 'start client-key-2', 'cells 2 new()']);
+    expect(api.calls[3]).toMatchObject({ input: { kernelName: 'julia-1.10' } });
+  });
+
+  it('continues the run of its kernel after a page reload (the page that had it is gone)', async () => {
+    const kernel = new FakeKernel();
+    await outbox.addRun({
+      clientKey: 'from-before-reload',
+      start: { project: 'team/proj', clientKey: 'from-before-reload', notebookPath: 'work/analysis.ipynb', kernelName: 'python3', startedAt: '2025-03-04T11:00:00.000Z' },
+      previousClientKey: null,
+      kernelId: kernel.id,
+      owner: 'page-before-reload',
+      createdAt: 1,
+      run: { runId: runId(7), name: 'calm-heron', url: `/t/team/proj/runs/${runId(7)}` },
+      end: null
+    });
+    context.session = { kernel };
+    create();
+    kernel.run('z = 3', 5);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(ops()).toEqual(['cells 7 z = 3']);
+    expect(capture.run?.name).toBe('calm-heron');
+    expect(activations.map(a => a.runId)).toEqual([runId(7)]);
   });
 
   it('does nothing until configured, then starts', async () => {
@@ -160,46 +244,110 @@ describe('NotebookCapture', () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
-    await vi.advanceTimersByTimeAsync(0); // the server created the run
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
     config = { ...CONFIGURED, project: 'team/other' };
     capture.refresh();
     capture.refresh(); // a second change event with the same values starts nothing
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-1', 'end 1 finished', 'start client-key-2']);
-    expect(api.calls[2]).toMatchObject({ input: { project: 'team/other' } });
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2']);
+    expect(api.calls[3]).toMatchObject({ input: { project: 'team/other' } });
   });
 
-  it('stops recording when switched off', async () => {
+  it('stops recording, and the kernel side, when switched off', async () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
-    await vi.advanceTimersByTimeAsync(0); // the server created the run
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
     config = null;
     capture.refresh();
-    kernel.run('private()', 1);
+    kernel.run('private()', 2);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-1', 'end 1 finished']);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished']);
+    expect(deactivations).toBe(1);
   });
 
-  it('ends the run as finished when the notebook closes', async () => {
-    create();
-    context.setKernel(new FakeKernel());
-    await vi.advanceTimersByTimeAsync(0); // the server created the run
-    context.disposed.emit();
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-1', 'end 1 finished']);
-    expect(capture.isDisposed).toBe(true);
-  });
-
-  it('sends nothing for a kernel session that ended before its run was created and ran nothing', async () => {
+  it('records nothing of a paused notebook; pausing ends the run, resuming starts one', async () => {
+    paused = true;
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
-    kernel.setStatus('restarting'); // before the shipper sent startRun
+    kernel.run('secret()', 1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual([]);
-    kernel.setStatus('idle');
+
+    paused = false;
+    capture.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ops()).toEqual(['start client-key-1']);
+    kernel.run('public()', 2);
+    paused = true;
+    capture.refresh();
+    kernel.run('secret_again()', 3);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(ops()).toEqual(['start client-key-2']);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 public()', 'end 1 finished']);
+    expect(deactivations).toBe(1);
+    expect(capture.recording).toBe(false);
+  });
+
+  it('waits while the notebook metadata is not loaded (pause unknown)', async () => {
+    paused = null;
+    create();
+    const kernel = new FakeKernel();
+    kernel.status = 'starting';
+    context.setKernel(kernel);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual([]);
+    paused = false;
+    capture.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ops()).toEqual(['start client-key-1']);
+  });
+
+  it('starts a new run on request: ends this one, continues it, re-activates the kernel side', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(capture.newRun()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1']);
+    expect(activations.map(a => a.runId)).toEqual([runId(1), runId(2)]);
+    expect(capture.run?.name).toBe('run-2');
+  });
+
+  it('ends the run as finished when the notebook closes, and stops the kernel side', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    context.disposed.emit();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished']);
+    expect(capture.isDisposed).toBe(true);
+    expect(deactivations).toBe(1);
+  });
+
+  it('sends nothing for a kernel session that ran nothing', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    await vi.advanceTimersByTimeAsync(0);
+    context.setKernel(null);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual([]);
+  });
+
+  it('reports a non-Python kernel as frontend capture only', async () => {
+    activationAnswer = { kind: 'not-python', language: 'julia' };
+    create();
+    const kernel = new FakeKernel('julia-1.10');
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(capture.kernelCapture).toEqual({ kind: 'not-python', language: 'julia' });
   });
 });

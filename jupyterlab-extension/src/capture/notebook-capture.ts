@@ -1,21 +1,41 @@
 // Follows one notebook's session: one Cellmark run per kernel session, every
-// execution recorded from the kernel connection's messages. A restart ends the
-// run as finished and starts a new one; a dead kernel ends it as crashed.
+// execution recorded from the kernel connection's messages.
+//
+// A run opens when the kernel starts (or restarts), or at the first execution
+// when the notebook opened on a kernel that was already running; a reloaded
+// page continues the run its kernel had. A restart ends the run `finished`
+// and opens one that continues it (previousRunId); a dead kernel ends it
+// `crashed`; closing the notebook or pausing capture ends it `finished`.
+// Once the server created the run, the kernel side is switched on for it.
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel } from '@jupyterlab/services';
 import { UUID } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
-import type { IRunInfo, RunEndStatus } from '../api';
+import type { ICellExecution, IRunInfo, RunEndStatus } from '../api';
 import type { ICellmarkConfig } from '../config';
 import { ExecutionRecorder, IKernelMessageLike } from './execution-recorder';
-import type { IRunStartedArgs, Shipper } from './shipper';
+import {
+  activateKernelSide,
+  deactivateKernelSide,
+  IActivationKernel,
+  IActivationParams,
+  KernelCaptureState
+} from './kernel-activation';
+import type { IRunChangedArgs, Shipper } from './shipper';
 
 export interface INotebookCaptureOptions {
   sessionContext: ISessionContext;
   shipper: Shipper;
   /** The settings to record with, or null when not configured or disabled. */
   config: () => ICellmarkConfig | null;
+  /** Capture paused for this notebook (its metadata); null while not known yet. */
+  paused?: () => boolean | null;
+  /** Index of a cell in the notebook, by cell id. */
+  positionOf?: (cellId: string | null) => number | null;
+  /** Switches the kernel side on; tests pass a fake. */
+  activate?: (kernel: IActivationKernel, params: IActivationParams) => Promise<KernelCaptureState>;
+  deactivate?: (kernel: IActivationKernel) => void;
   now?: () => Date;
   newKey?: () => string;
   /** How long to wait for the second of idle/execute_reply before giving up. */
@@ -30,19 +50,39 @@ const ENDING: Partial<Record<Kernel.Status, RunEndStatus>> = {
   autorestarting: 'crashed',
   dead: 'crashed'
 };
+/** Kernel states after which the next run continues the one that ended. */
+const RESTARTS: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>(['restarting', 'autorestarting']);
 const LIVE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>(['starting', 'idle', 'busy']);
 
 interface ISession {
-  clientKey: string;
+  /** Null until the run is opened (lazily, or after looking for one to continue). */
+  clientKey: string | null;
   recorder: ExecutionRecorder;
   serverUrl: string;
   project: string;
+  token: string;
+  /** Looking for a run of this kernel left by a reloaded page. */
+  resolving: boolean;
+  /** An execution started while resolving: open a run if none is found. */
+  wantsRun: boolean;
+  /** Executions completed before the run was known. */
+  buffer: ICellExecution[];
+  /** The run this session's run continues. */
+  previousClientKey: string | null;
+  kernelCapture: KernelCaptureState | null;
+  /** The server run id the kernel side was (or is being) activated for. */
+  activatedRunId: string | null;
+  ended: { status: RunEndStatus; at: string } | null;
 }
 
 export class NotebookCapture implements IDisposable {
   private readonly sessionContext: ISessionContext;
   private readonly shipper: Shipper;
   private readonly config: () => ICellmarkConfig | null;
+  private readonly paused: () => boolean | null;
+  private readonly positionOf: (cellId: string | null) => number | null;
+  private readonly activate: NonNullable<INotebookCaptureOptions['activate']>;
+  private readonly deactivate: NonNullable<INotebookCaptureOptions['deactivate']>;
   private readonly now: () => Date;
   private readonly newKey: () => string;
   private readonly staleGraceMs: number;
@@ -50,6 +90,10 @@ export class NotebookCapture implements IDisposable {
   private readonly _changed = new Signal<this, void>(this);
   private kernel: Kernel.IKernelConnection | null = null;
   private session: ISession | null = null;
+  /** Set when a restart ended a run: the next run continues it. */
+  private continues: string | null = null;
+  /** The kernel (re)started while watched, or a new run was asked for: open the run at once. */
+  private eager = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private _isDisposed = false;
 
@@ -57,6 +101,10 @@ export class NotebookCapture implements IDisposable {
     this.sessionContext = options.sessionContext;
     this.shipper = options.shipper;
     this.config = options.config;
+    this.paused = options.paused ?? (() => false);
+    this.positionOf = options.positionOf ?? (() => null);
+    this.activate = options.activate ?? activateKernelSide;
+    this.deactivate = options.deactivate ?? deactivateKernelSide;
     this.now = options.now ?? (() => new Date());
     // UUID.uuid4 also works outside secure contexts (Lab served over plain http).
     this.newKey = options.newKey ?? (() => UUID.uuid4());
@@ -65,11 +113,11 @@ export class NotebookCapture implements IDisposable {
 
     this.sessionContext.kernelChanged.connect(this.onKernelChanged, this);
     this.sessionContext.disposed.connect(this.onContextDisposed, this);
-    this.shipper.runStarted.connect(this.onRunStarted, this);
+    this.shipper.runChanged.connect(this.onRunChanged, this);
     this.attach(this.sessionContext.session?.kernel ?? null);
   }
 
-  /** Recording started or stopped, or the run got its name. */
+  /** Recording started or stopped, the run got its name, kernel capture changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -83,9 +131,20 @@ export class NotebookCapture implements IDisposable {
     return this.session !== null;
   }
 
+  /** The client key of the run being recorded, once opened. */
+  get clientKey(): string | null {
+    return this.session?.clientKey ?? null;
+  }
+
   /** The run being recorded, once the server created it. */
   get run(): IRunInfo | null {
-    return this.session ? this.shipper.runInfo(this.session.clientKey) : null;
+    const key = this.session?.clientKey;
+    return key ? this.shipper.runInfo(key) : null;
+  }
+
+  /** How the kernel side stands for the current run; null before a run. */
+  get kernelCapture(): KernelCaptureState | null {
+    return this.session?.kernelCapture ?? null;
   }
 
   get path(): string {
@@ -93,39 +152,62 @@ export class NotebookCapture implements IDisposable {
   }
 
   /**
-   * Settings changed: stop when no longer configured, start when newly
-   * configured, and start over when the server or project changed.
+   * Settings or the notebook's pause changed: stop when no longer allowed to
+   * record, start when newly allowed, start over when the server or project changed.
    */
   refresh(): void {
-    const config = this.config();
-    if (this.session) {
+    const config = this.allowedConfig();
+    const session = this.session;
+    if (session && (!config || config.serverUrl !== session.serverUrl || config.project !== session.project)) {
+      this.endSession('finished');
       if (!config) {
-        this.endSession('finished');
-      } else if (config.serverUrl !== this.session.serverUrl || config.project !== this.session.project) {
-        this.endSession('finished');
+        // Paused or switched off: the kernel side must stop sending too.
+        this.stopKernelSide();
       }
+      this.eager = true;
+    } else if (!session && config) {
+      this.eager = true;
     }
     this.maybeStartSession();
+  }
+
+  /** End the current run `finished` and start a new one for the same kernel session. */
+  newRun(): boolean {
+    if (!this.session || !this.kernel) {
+      return false;
+    }
+    this.endSession('finished', true);
+    this.eager = true;
+    this.maybeStartSession();
+    return this.session !== null;
   }
 
   dispose(): void {
     if (this._isDisposed) {
       return;
     }
+    const hadRun = this.session?.clientKey != null;
     this.endSession('finished');
+    if (hadRun) {
+      // The kernel may live on after the notebook closes; its run is over.
+      this.stopKernelSide();
+    }
     this.attach(null);
     this._isDisposed = true;
     this.sessionContext.kernelChanged.disconnect(this.onKernelChanged, this);
     this.sessionContext.disposed.disconnect(this.onContextDisposed, this);
-    this.shipper.runStarted.disconnect(this.onRunStarted, this);
+    this.shipper.runChanged.disconnect(this.onRunChanged, this);
     Signal.clearData(this);
   }
 
-  private onKernelChanged(
-    _: ISessionContext,
-    args: { newValue: Kernel.IKernelConnection | null }
-  ): void {
+  private allowedConfig(): ICellmarkConfig | null {
+    return this.paused() === false ? this.config() : null;
+  }
+
+  private onKernelChanged(_: ISessionContext, args: { newValue: Kernel.IKernelConnection | null }): void {
     this.endSession('finished');
+    this.continues = null;
+    this.eager = false;
     this.attach(args.newValue);
   }
 
@@ -142,6 +224,9 @@ export class NotebookCapture implements IDisposable {
     if (kernel) {
       kernel.anyMessage.connect(this.onMessage, this);
       kernel.statusChanged.connect(this.onStatus, this);
+      if (kernel.status === 'starting') {
+        this.eager = true;
+      }
       this.maybeStartSession();
     }
   }
@@ -149,62 +234,178 @@ export class NotebookCapture implements IDisposable {
   private onStatus(_: Kernel.IKernelConnection, status: Kernel.Status): void {
     const ending = ENDING[status];
     if (ending) {
-      this.endSession(ending);
+      this.endSession(ending, RESTARTS.has(status));
+      // A kernel that comes back after this was (re)started: its run opens at once.
+      this.eager = RESTARTS.has(status);
     } else if (LIVE.has(status)) {
+      if (status === 'starting') {
+        this.eager = true;
+      }
       this.maybeStartSession();
     }
   }
 
   private onMessage(_: Kernel.IKernelConnection, args: Kernel.IAnyMessageArgs): void {
-    if (!this.session) {
+    const session = this.session;
+    if (!session) {
       return;
     }
-    const done = this.session.recorder.handle(args.msg as IKernelMessageLike, args.direction);
-    if (done.length > 0) {
-      void this.shipper.addCells(this.session.clientKey, done);
+    const msg = args.msg as IKernelMessageLike;
+    if (args.direction === 'send' && session.clientKey === null && ExecutionRecorder.isRecordable(msg)) {
+      if (session.resolving) {
+        session.wantsRun = true;
+      } else {
+        this.openRun(session);
+      }
     }
+    this.ship(session, session.recorder.handle(msg, args.direction));
   }
 
-  private onRunStarted(_: Shipper, args: IRunStartedArgs): void {
-    if (args.clientKey === this.session?.clientKey) {
+  private onRunChanged(_: Shipper, args: IRunChangedArgs): void {
+    const session = this.session;
+    if (session && args.clientKey === session.clientKey) {
+      this.maybeActivate(session, args.run);
       this._changed.emit();
     }
   }
 
   private maybeStartSession(): void {
     const kernel = this.kernel;
-    const config = this.config();
+    const config = this.allowedConfig();
     if (this._isDisposed || this.session || !kernel || !config || ENDING[kernel.status]) {
       return;
     }
-    const clientKey = this.newKey();
-    this.session = {
-      clientKey,
-      recorder: new ExecutionRecorder({ now: this.now }),
+    const session: ISession = {
+      clientKey: null,
+      recorder: new ExecutionRecorder({ now: this.now, positionOf: this.positionOf }),
       serverUrl: config.serverUrl,
-      project: config.project
-    };
-    void this.shipper.startRun({
       project: config.project,
-      clientKey,
-      notebookPath: this.sessionContext.path,
-      kernelName: kernel.name || null,
-      startedAt: this.now().toISOString()
-    });
+      token: config.apiToken,
+      resolving: false,
+      wantsRun: false,
+      buffer: [],
+      previousClientKey: this.continues,
+      kernelCapture: null,
+      activatedRunId: null,
+      ended: null
+    };
+    this.session = session;
+    this.continues = null;
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    if (this.eager || session.previousClientKey !== null) {
+      this.eager = false;
+      this.openRun(session);
+    } else {
+      // Opened on a running kernel: a reloaded page continues that kernel's
+      // run; otherwise the run opens at the first execution.
+      session.resolving = true;
+      void this.shipper.resumeRun(kernel.id, config.project).then(
+        found => this.resolved(session, found),
+        () => this.resolved(session, null)
+      );
+    }
     this._changed.emit();
   }
 
-  private sweep(): void {
-    if (this.session) {
-      const done = this.session.recorder.expireStale(this.staleGraceMs);
-      if (done.length > 0) {
-        void this.shipper.addCells(this.session.clientKey, done);
+  private resolved(session: ISession, found: { clientKey: string; run: IRunInfo | null } | null): void {
+    session.resolving = false;
+    if (session.clientKey !== null) {
+      // Ended while looking, and opened a run for what it had recorded: a run
+      // this kernel had before ends with it.
+      if (found && session.ended) {
+        void this.shipper.endRun(found.clientKey, session.ended.status, session.ended.at);
       }
+      return;
+    }
+    if (found) {
+      session.clientKey = found.clientKey;
+      this.ship(session, session.buffer.splice(0));
+      if (session.ended) {
+        // The kernel went away while looking: the continued run ends with it.
+        void this.shipper.endRun(found.clientKey, session.ended.status, session.ended.at);
+      } else if (found.run) {
+        this.maybeActivate(session, found.run);
+      }
+    } else if (session.buffer.length > 0 || (session.wantsRun && !session.ended)) {
+      this.openRun(session);
+      if (session.ended && session.clientKey) {
+        void this.shipper.endRun(session.clientKey, session.ended.status, session.ended.at);
+      }
+    }
+    if (this.session === session) {
+      this._changed.emit();
     }
   }
 
-  private endSession(status: RunEndStatus): void {
+  private openRun(session: ISession): void {
+    const kernel = this.kernel;
+    const clientKey = this.newKey();
+    session.clientKey = clientKey;
+    session.kernelCapture = { kind: 'pending' };
+    void this.shipper.startRun({
+      start: {
+        project: session.project,
+        clientKey,
+        notebookPath: this.sessionContext.path,
+        kernelName: kernel?.name || null,
+        startedAt: this.now().toISOString()
+      },
+      kernelId: kernel?.id ?? null,
+      previousClientKey: session.previousClientKey
+    });
+    this.ship(session, session.buffer.splice(0));
+    this._changed.emit();
+  }
+
+  /** Switch the kernel side on for `run`, once per run id. */
+  private maybeActivate(session: ISession, run: IRunInfo): void {
+    const kernel = this.kernel;
+    if (!kernel || session.activatedRunId === run.runId || this.session !== session) {
+      return;
+    }
+    session.activatedRunId = run.runId;
+    session.kernelCapture = { kind: 'pending' };
+    void this.activate(kernel as unknown as IActivationKernel, {
+      serverUrl: session.serverUrl,
+      token: session.token,
+      runId: run.runId,
+      notebookPath: this.sessionContext.path,
+      captureConfig: true
+    }).then(state => {
+      if (this.session === session && session.activatedRunId === run.runId) {
+        session.kernelCapture = state;
+        this._changed.emit();
+      }
+    });
+  }
+
+  private stopKernelSide(): void {
+    const kernel = this.kernel;
+    if (kernel && !kernel.isDisposed && !ENDING[kernel.status]) {
+      this.deactivate(kernel as unknown as IActivationKernel);
+    }
+  }
+
+  private ship(session: ISession, cells: ICellExecution[]): void {
+    if (cells.length === 0) {
+      return;
+    }
+    if (session.clientKey === null) {
+      session.buffer.push(...cells);
+    } else {
+      void this.shipper.addCells(session.clientKey, cells);
+    }
+  }
+
+  private sweep(): void {
+    const session = this.session;
+    if (session) {
+      this.ship(session, session.recorder.expireStale(this.staleGraceMs));
+    }
+  }
+
+  /** End the current session's run; `continued` links the next run to it. */
+  private endSession(status: RunEndStatus, continued = false): void {
     const session = this.session;
     if (!session) {
       return;
@@ -214,11 +415,17 @@ export class NotebookCapture implements IDisposable {
       clearInterval(this.sweepTimer);
       this.sweepTimer = null;
     }
+    const at = this.now().toISOString();
+    session.ended = { status, at };
     const leftover = session.recorder.abandonAll();
-    if (leftover.length > 0) {
-      void this.shipper.addCells(session.clientKey, leftover);
+    if (session.clientKey === null && (leftover.length > 0 || session.buffer.length > 0 || session.wantsRun)) {
+      this.openRun(session);
     }
-    void this.shipper.endRun(session.clientKey, status, this.now().toISOString());
+    this.ship(session, leftover);
+    if (session.clientKey !== null) {
+      void this.shipper.endRun(session.clientKey, status, at);
+    }
+    this.continues = continued ? session.clientKey : null;
     this._changed.emit();
   }
 }

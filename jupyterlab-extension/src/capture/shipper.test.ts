@@ -1,7 +1,11 @@
+import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { IStartRunInput } from '../api';
 import { cell, FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
-import { Shipper } from './shipper';
+import { IndexedDbOutbox } from './idb-outbox';
+import { MemoryOutbox } from './outbox';
+import { SinglePageLiveness } from './page-liveness';
+import { IRunRequest, IShipperOptions, Shipper } from './shipper';
 
 function start(clientKey: string): IStartRunInput {
   return {
@@ -11,6 +15,10 @@ function start(clientKey: string): IStartRunInput {
     kernelName: 'python3',
     startedAt: '2025-03-04T10:00:00.000Z'
   };
+}
+
+function req(clientKey: string, overrides: Partial<IRunRequest> = {}): IRunRequest {
+  return { start: start(clientKey), kernelId: 'kernel-1', ...overrides };
 }
 
 describe('Shipper', () => {
@@ -29,7 +37,7 @@ describe('Shipper', () => {
   });
 
   it('starts the run, sends cells in one debounced batch, then ends the run', async () => {
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     await vi.advanceTimersByTimeAsync(0);
     expect(api.calls.map(c => c.op)).toEqual(['startRun']);
     expect(shipper.runInfo('key-1')?.name).toBe('run-1');
@@ -59,7 +67,7 @@ describe('Shipper', () => {
     const errors: Array<string | null> = [];
     shipper.changed.connect(() => errors.push(shipper.error?.message ?? null));
 
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a'), cell('b')]);
     await vi.advanceTimersByTimeAsync(0);
     expect(api.calls).toHaveLength(1);
@@ -95,7 +103,7 @@ describe('Shipper', () => {
     shipper.dispose();
     shipper = new Shipper({ api, random: () => 1, initialBackoffMs: 1000, maxBackoffMs: 4000 });
     api.failWith = () => unreachable();
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     await vi.advanceTimersByTimeAsync(0 + 1000 + 2000 + 4000);
     expect(api.calls).toHaveLength(4);
     await vi.advanceTimersByTimeAsync(4000);
@@ -105,7 +113,7 @@ describe('Shipper', () => {
   it('keeps a rejected batch and retries it only after retryNow (settings changed)', async () => {
     let token = 'revoked';
     api.failWith = call => (token === 'revoked' && call.op === 'cells' ? httpError(401, 'API token revoked') : null);
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a')]);
     await vi.advanceTimersByTimeAsync(300);
     expect(shipper.error?.message).toBe('token rejected (401): API token revoked');
@@ -129,8 +137,8 @@ describe('Shipper', () => {
 
   it('does not let one parked run block another', async () => {
     api.failWith = call => (call.op === 'cells' && call.cells[0]?.executionKey === 'bad' ? httpError(400, 'cells.0.source: too big') : null);
-    void shipper.startRun(start('key-1'));
-    void shipper.startRun(start('key-2'));
+    void shipper.startRun(req('key-1'));
+    void shipper.startRun(req('key-2'));
     void shipper.addCells('key-1', [cell('bad')]);
     void shipper.addCells('key-2', [cell('good')]);
     await vi.advanceTimersByTimeAsync(300);
@@ -140,7 +148,7 @@ describe('Shipper', () => {
   });
 
   it('sends at most 500 cells per request', async () => {
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', Array.from({ length: 1200 }, (_, i) => cell(`k${i}`)));
     await vi.advanceTimersByTimeAsync(300);
     const sizes = api.calls.flatMap(c => (c.op === 'cells' ? [c.cells.length] : []));
@@ -149,7 +157,7 @@ describe('Shipper', () => {
 
   it('halves the batch when the server says it is too large', async () => {
     api.failWith = call => (call.op === 'cells' && call.cells.length > 2 ? httpError(413, 'request body too large') : null);
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', Array.from({ length: 10 }, (_, i) => cell(`k${i}`)));
     await vi.advanceTimersByTimeAsync(300);
     expect(api.acceptedKeys()).toHaveLength(10);
@@ -160,7 +168,7 @@ describe('Shipper', () => {
     let configured = false;
     shipper.dispose();
     shipper = new Shipper({ api, canSend: () => configured });
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a')]);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(api.calls).toHaveLength(0);
@@ -174,7 +182,7 @@ describe('Shipper', () => {
 
   it('sends cells recorded before the run was accepted, in order, before endRun', async () => {
     api.failWith = call => (call.op === 'startRun' && api.calls.length < 2 ? httpError(503, 'starting up') : null);
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a')]);
     void shipper.addCells('key-1', [cell('b')]);
     void shipper.endRun('key-1', 'crashed', '2025-03-04T10:05:00.000Z');
@@ -189,7 +197,7 @@ describe('Shipper', () => {
     shipper = new Shipper({ api, project: () => project });
     api.failWith = call =>
       call.op === 'startRun' && call.input.project === 'team/typo' ? httpError(403, 'no access to team/typo') : null;
-    void shipper.startRun({ ...start('key-1'), project: 'team/typo' });
+    void shipper.startRun({ start: { ...start('key-1'), project: 'team/typo' }, kernelId: 'kernel-1' });
     void shipper.addCells('key-1', [cell('a')]);
     await vi.advanceTimersByTimeAsync(300);
     expect(shipper.error?.message).toBe('forbidden (403): no access to team/typo');
@@ -203,7 +211,7 @@ describe('Shipper', () => {
 
   it('drops a run that ended before it was created and recorded nothing', async () => {
     api.failWith = () => unreachable();
-    void shipper.startRun(start('key-1'));
+    void shipper.startRun(req('key-1'));
     void shipper.endRun('key-1', 'finished', '2025-03-04T10:01:00.000Z');
     await vi.advanceTimersByTimeAsync(300);
     const attempts = api.calls.length;
@@ -212,5 +220,138 @@ describe('Shipper', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(api.calls.length).toBe(attempts); // nothing left to send
     expect(shipper.error).toBeNull();
+  });
+});
+
+describe('Shipper: restarts, pages and the persistent outbox', () => {
+  let api: FakeIngestApi;
+  const shippers: Shipper[] = [];
+  const make = (options: Partial<IShipperOptions> = {}) => {
+    const shipper = new Shipper({ api, random: () => 1, ...options });
+    shippers.push(shipper);
+    return shipper;
+  };
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    api = new FakeIngestApi();
+  });
+
+  afterEach(() => {
+    shippers.splice(0).forEach(s => s.dispose());
+    vi.useRealTimers();
+  });
+
+  it('creates the run after a restart with previousRunId, even when the first was not created yet', async () => {
+    const shipper = make();
+    let down = true;
+    api.failWith = () => (down ? unreachable() : null);
+    void shipper.startRun(req('before'));
+    void shipper.addCells('before', [cell('a')]);
+    void shipper.endRun('before', 'finished', '2025-03-04T10:10:00.000Z');
+    void shipper.startRun(req('after', { previousClientKey: 'before' }));
+    void shipper.addCells('after', [cell('b')]);
+    await vi.advanceTimersByTimeAsync(300);
+    down = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    const starts = api.calls.filter(c => c.op === 'startRun' && !c.failed);
+    expect(starts.map(c => (c.op === 'startRun' ? [c.input.clientKey, c.input.previousRunId] : []))).toEqual([
+      ['before', undefined],
+      ['after', '00000000-0000-4000-8000-000000000001']
+    ]);
+    expect(api.acceptedKeys()).toEqual(['a', 'b']);
+  });
+
+  it('links past a run that was dropped for being empty', async () => {
+    const shipper = make();
+    api.failWith = call => (call.op === 'startRun' && call.input.clientKey === 'second' && api.calls.length < 3 ? unreachable() : null);
+    void shipper.startRun(req('first'));
+    await vi.advanceTimersByTimeAsync(0); // created
+    void shipper.startRun(req('second', { previousClientKey: 'first' }));
+    void shipper.endRun('first', 'finished', '2025-03-04T10:10:00.000Z');
+    void shipper.endRun('second', 'finished', '2025-03-04T10:11:00.000Z'); // restarted at once, ran nothing
+    void shipper.startRun(req('third', { previousClientKey: 'second' }));
+    void shipper.addCells('third', [cell('c')]);
+    await vi.advanceTimersByTimeAsync(5000);
+    const third = api.calls.find(c => c.op === 'startRun' && c.input.clientKey === 'third');
+    expect(third?.op === 'startRun' ? third.input.previousRunId : 'missing').toBe('00000000-0000-4000-8000-000000000001');
+    expect(api.calls.some(c => c.op === 'startRun' && c.input.clientKey === 'second' && !c.failed)).toBe(false);
+  });
+
+  it('sends what an earlier page left in the outbox: run start, cells and end, under the same keys', async () => {
+    vi.useRealTimers(); // fake-indexeddb schedules with real timers
+    const outbox = await IndexedDbOutbox.open(`shipper-reload-${Math.random()}`);
+    api.failWith = () => unreachable();
+    const before = make({ outbox, liveness: new SinglePageLiveness('page-before'), debounceMs: 0, initialBackoffMs: 60_000 });
+    void before.startRun(req('key-1'));
+    void before.addCells('key-1', [cell('a'), cell('b')]);
+    await before.endRun('key-1', 'crashed', '2025-03-04T10:10:00.000Z');
+    await vi.waitFor(() => expect(before.error?.kind).toBe('unreachable'));
+    before.dispose(); // the page reloads
+
+    api.failWith = () => null;
+    const after = make({ outbox, liveness: new SinglePageLiveness('page-after'), debounceMs: 0 });
+    await vi.waitFor(async () => expect(await outbox.runs()).toEqual([]));
+    expect(api.calls.filter(c => !c.failed).map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+    const start = api.calls.find(c => c.op === 'startRun' && !c.failed);
+    expect(start?.op === 'startRun' ? start.input.clientKey : '').toBe('key-1');
+    expect(api.acceptedKeys()).toEqual(['a', 'b']);
+    await vi.waitFor(() => expect(after.pending).toBe(0));
+    outbox.close();
+  });
+
+  it('counts what earlier pages left as pending', async () => {
+    const outbox = new MemoryOutbox();
+    await outbox.addRun({ clientKey: 'old', start: start('old'), previousClientKey: null, kernelId: 'k', owner: 'gone', createdAt: 1, run: null, end: null });
+    await outbox.addCells('old', [cell('a'), cell('b')]);
+    const shipper = make({ outbox, canSend: () => false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shipper.pending).toBe(2);
+  });
+
+  it('continues an open run of the same kernel whose page is gone, not one whose page is open', async () => {
+    const outbox = new MemoryOutbox();
+    const entry = (clientKey: string, owner: string, kernelId: string) => ({
+      clientKey,
+      start: start(clientKey),
+      previousClientKey: null,
+      kernelId,
+      owner,
+      createdAt: 1,
+      run: { runId: `id-${clientKey}`, name: `run-${clientKey}`, url: `/runs/${clientKey}` },
+      end: null
+    });
+    await outbox.addRun(entry('reloaded', 'gone-page', 'kernel-a'));
+    await outbox.addRun(entry('other-tab', 'open-page', 'kernel-b'));
+    const shipper = make({ outbox, liveness: new SinglePageLiveness('me', new Set(['open-page'])) });
+    expect(await shipper.resumeRun('kernel-a', 'team/proj')).toEqual({ clientKey: 'reloaded', run: entry('reloaded', '', '').run });
+    expect((await outbox.getRun('reloaded'))?.owner).toBe('me');
+    expect(shipper.runInfo('reloaded')?.name).toBe('run-reloaded');
+    expect(await shipper.resumeRun('kernel-b', 'team/proj')).toBeNull();
+    expect(await shipper.resumeRun('kernel-a', 'team/other')).toBeNull();
+  });
+
+  it('ends open runs whose page and kernel are both gone', async () => {
+    const outbox = new MemoryOutbox();
+    const add = (clientKey: string, owner: string, kernelId: string) =>
+      outbox.addRun({ clientKey, start: start(clientKey), previousClientKey: null, kernelId, owner, createdAt: 1, run: null, end: null });
+    await add('kernel-gone', 'gone-page', 'dead-kernel');
+    await add('kernel-lives', 'gone-page', 'live-kernel');
+    await add('page-open', 'open-page', 'dead-kernel');
+    await outbox.addCells('kernel-gone', [cell('a')]);
+    const shipper = make({ outbox, liveness: new SinglePageLiveness('me', new Set(['open-page'])), now: () => new Date('2025-03-04T12:00:00.000Z') });
+    expect(await shipper.endOrphans(id => id === 'live-kernel')).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls.filter(c => c.op === 'endRun').map(c => (c.op === 'endRun' ? c.input : null))).toEqual([
+      { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T12:00:00.000Z' }
+    ]);
+    expect(api.acceptedKeys()).toEqual(['a']);
+  });
+
+  it('says so when the browser cannot keep recorded data', async () => {
+    const shipper = make();
+    await shipper.addCells('unknown-run', [cell('a')]);
+    expect(shipper.error?.kind).toBe('storage');
+    expect(shipper.error?.message).toMatch(/could not keep recorded data in the browser: Cellmark outbox: no run unknown-run/);
   });
 });

@@ -2,6 +2,12 @@
 // then cells in small debounced batches, then endRun. Network and 5xx failures
 // are retried with exponential backoff; other 4xx failures park that run until
 // the settings change (a corrected token or project). Nothing is dropped.
+//
+// The outbox may be shared with other tabs and outlive this page: on start the
+// shipper sends what earlier pages left, a reloaded page can take over a run
+// whose page is gone (same kernel), and runs whose page and kernel are both
+// gone are ended. Sending the same thing twice is harmless: every ingest write
+// is idempotent (run clientKey, executionKey).
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 import {
@@ -14,10 +20,12 @@ import {
 } from '../api';
 import { asCellmarkError, CellmarkError } from '../request';
 import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
+import { IPageLiveness, SinglePageLiveness } from './page-liveness';
 
 export interface IShipperOptions {
   api: IIngestApi;
   outbox?: IOutbox;
+  liveness?: IPageLiveness;
   /** False while the settings are incomplete: nothing is sent, nothing fails. */
   canSend?: () => boolean;
   /**
@@ -32,6 +40,15 @@ export interface IShipperOptions {
   maxBatchBytes?: number;
   /** For jitter; tests pass a constant. */
   random?: () => number;
+  now?: () => Date;
+}
+
+/** What a notebook's capture asks for when its kernel session needs a run. */
+export interface IRunRequest {
+  start: IStartRunInput;
+  kernelId: string | null;
+  /** The run this one continues (kernel restart), by clientKey. */
+  previousClientKey?: string | null;
 }
 
 type StepResult =
@@ -40,7 +57,7 @@ type StepResult =
   | { kind: 'dropped' }
   | { kind: 'failed'; error: CellmarkError; batchSize: number };
 
-export interface IRunStartedArgs {
+export interface IRunChangedArgs {
   clientKey: string;
   run: IRunInfo;
 }
@@ -48,6 +65,7 @@ export interface IRunStartedArgs {
 export class Shipper implements IDisposable {
   private readonly api: IIngestApi;
   private readonly outbox: IOutbox;
+  private readonly liveness: IPageLiveness;
   private readonly canSend: () => boolean;
   private readonly project: () => string;
   private readonly debounceMs: number;
@@ -55,10 +73,13 @@ export class Shipper implements IDisposable {
   private readonly maxBackoffMs: number;
   private readonly maxBatchBytes: number;
   private readonly random: () => number;
+  private readonly now: () => Date;
 
   private readonly _changed = new Signal<this, void>(this);
-  private readonly _runStarted = new Signal<this, IRunStartedArgs>(this);
+  private readonly _runChanged = new Signal<this, IRunChangedArgs>(this);
   private readonly runInfos = new Map<string, IRunInfo>();
+  /** Server ids of every run created or seen by this page, kept after the run ended, for linking restarts. */
+  private readonly knownRunIds = new Map<string, string>();
   /** Runs parked by a non-retryable error, until retryNow(). */
   private readonly blocked = new Map<string, CellmarkError>();
   /** Smaller batches for runs whose batch was too large for the server. */
@@ -66,6 +87,7 @@ export class Shipper implements IDisposable {
 
   private _pending = 0;
   private transientError: CellmarkError | null = null;
+  private storageError: CellmarkError | null = null;
   private attempt = 0;
   private debounceTimer: ReturnType<typeof setTimeout> | null = null;
   private backoffTimer: ReturnType<typeof setTimeout> | null = null;
@@ -78,6 +100,7 @@ export class Shipper implements IDisposable {
   constructor(options: IShipperOptions) {
     this.api = options.api;
     this.outbox = options.outbox ?? new MemoryOutbox();
+    this.liveness = options.liveness ?? new SinglePageLiveness();
     this.canSend = options.canSend ?? (() => true);
     this.project = options.project ?? (() => '');
     this.debounceMs = options.debounceMs ?? 300;
@@ -85,11 +108,17 @@ export class Shipper implements IDisposable {
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.random = options.random ?? Math.random;
-    // A persistent outbox may hold work from an earlier page.
-    void this.outbox.countCells().then(n => {
-      this._pending += n;
-      if (n > 0) {
-        this._changed.emit();
+    this.now = options.now ?? (() => new Date());
+    // A persistent outbox may hold work from an earlier page: send it.
+    void this.outbox.runs().then(runs => {
+      for (const entry of runs) {
+        if (entry.run) {
+          this.runInfos.set(entry.clientKey, entry.run);
+          this.knownRunIds.set(entry.clientKey, entry.run.runId);
+        }
+      }
+      this.recount();
+      if (runs.length > 0) {
         this.kick(0);
       }
     });
@@ -100,18 +129,28 @@ export class Shipper implements IDisposable {
     return this._changed;
   }
 
-  get runStarted(): ISignal<this, IRunStartedArgs> {
-    return this._runStarted;
+  /** A run was created on the server or renamed. */
+  get runChanged(): ISignal<this, IRunChangedArgs> {
+    return this._runChanged;
   }
 
-  /** Executions recorded and not yet accepted by the server. */
+  /** Executions recorded and not yet accepted by the server (all runs, all pages). */
   get pending(): number {
     return this._pending;
   }
 
+  /** Whether what is pending survives a reload. */
+  get persistent(): boolean {
+    return this.outbox.persistent;
+  }
+
+  get pageId(): string {
+    return this.liveness.pageId;
+  }
+
   /** The error that currently keeps something from the server, if any. */
   get error(): CellmarkError | null {
-    return this.transientError ?? this.blocked.values().next().value ?? null;
+    return this.storageError ?? this.transientError ?? this.blocked.values().next().value ?? null;
   }
 
   get isDisposed(): boolean {
@@ -122,8 +161,71 @@ export class Shipper implements IDisposable {
     return this.runInfos.get(clientKey) ?? null;
   }
 
-  startRun(start: IStartRunInput): Promise<void> {
-    return this.write(() => this.outbox.addRun({ clientKey: start.clientKey, start, run: null, end: null }), 0);
+  /** Queue a new run; it is created on the server before its cells are sent. */
+  startRun(request: IRunRequest): Promise<void> {
+    const entry: IOutboxRun = {
+      clientKey: request.start.clientKey,
+      start: request.start,
+      previousClientKey: request.previousClientKey ?? null,
+      kernelId: request.kernelId,
+      owner: this.liveness.pageId,
+      createdAt: this.now().getTime(),
+      run: null,
+      end: null
+    };
+    return this.write(() => this.outbox.addRun(entry), 0);
+  }
+
+  /**
+   * An open run of this kernel whose page is gone (the page was reloaded), now
+   * owned by this page; null when there is none to continue.
+   */
+  async resumeRun(kernelId: string, project: string): Promise<{ clientKey: string; run: IRunInfo | null } | null> {
+    await this.writes;
+    const candidates = (await this.outbox.runs()).filter(
+      r => r.kernelId === kernelId && r.end === null && r.start.project === project && r.owner !== this.pageId
+    );
+    for (const candidate of candidates.reverse()) {
+      if (await this.liveness.isAlive(candidate.owner)) {
+        continue;
+      }
+      await this.outbox.updateRun(candidate.clientKey, { owner: this.pageId });
+      if (candidate.run) {
+        this.runInfos.set(candidate.clientKey, candidate.run);
+        this.knownRunIds.set(candidate.clientKey, candidate.run.runId);
+      }
+      this.kick(0);
+      return { clientKey: candidate.clientKey, run: candidate.run };
+    }
+    return null;
+  }
+
+  /**
+   * End open runs whose page is gone and whose kernel no longer runs: nobody
+   * else will (closing the tab does not end a run, its kernel may live on).
+   */
+  async endOrphans(isKernelRunning: (kernelId: string) => boolean): Promise<number> {
+    await this.writes;
+    let ended = 0;
+    for (const entry of await this.outbox.runs()) {
+      if (entry.end !== null || entry.owner === this.pageId) {
+        continue;
+      }
+      if (entry.kernelId !== null && isKernelRunning(entry.kernelId)) {
+        continue;
+      }
+      if (await this.liveness.isAlive(entry.owner)) {
+        continue;
+      }
+      await this.outbox.updateRun(entry.clientKey, {
+        end: { status: 'finished', endedAt: this.now().toISOString() }
+      });
+      ended += 1;
+    }
+    if (ended > 0) {
+      this.kick(0);
+    }
+    return ended;
   }
 
   addCells(clientKey: string, cells: ICellExecution[]): Promise<void> {
@@ -137,6 +239,19 @@ export class Shipper implements IDisposable {
 
   endRun(clientKey: string, status: RunEndStatus, endedAt: string): Promise<void> {
     return this.write(() => this.outbox.updateRun(clientKey, { end: { status, endedAt } }), this.debounceMs);
+  }
+
+  /** The server renamed the run (ingest.updateRun answered). */
+  async renamed(clientKey: string, name: string): Promise<void> {
+    const run = this.runInfos.get(clientKey);
+    if (!run || run.name === name) {
+      return;
+    }
+    const next = { ...run, name };
+    this.runInfos.set(clientKey, next);
+    this._runChanged.emit({ clientKey, run: next });
+    this._changed.emit();
+    await this.write(() => this.outbox.updateRun(clientKey, { run: next }), this.debounceMs);
   }
 
   /** Forget parked errors and backoff and try everything now (settings changed). */
@@ -171,12 +286,40 @@ export class Shipper implements IDisposable {
   }
 
   private write(op: () => Promise<void>, delayMs: number): Promise<void> {
-    const next = this.writes.then(op).catch(reason => {
-      console.error('Cellmark: could not queue data', reason);
-    });
+    const next = this.writes.then(op).then(
+      () => {
+        if (this.storageError) {
+          this.storageError = null;
+          this._changed.emit();
+        }
+      },
+      reason => {
+        // Quota exceeded, or a run that is gone: say so instead of losing it quietly.
+        const message = reason instanceof Error ? reason.message : String(reason);
+        console.error('Cellmark: could not queue data', reason);
+        this.storageError = new CellmarkError('storage', `Cellmark could not keep recorded data in the browser: ${message}`);
+        this.recount();
+        this._changed.emit();
+      }
+    );
     this.writes = next;
     this.kick(delayMs);
     return next;
+  }
+
+  /** The pending count from the outbox (other tabs and earlier pages included). */
+  private recount(): void {
+    void this.writes
+      .then(() => this.outbox.countCells())
+      .then(
+        n => {
+          if (n !== this._pending && !this._isDisposed) {
+            this._pending = n;
+            this._changed.emit();
+          }
+        },
+        () => undefined
+      );
   }
 
   /** Schedule a drain, unless a backoff is running (it will drain when due). */
@@ -207,6 +350,7 @@ export class Shipper implements IDisposable {
       while (!this._isDisposed && (await this.step())) {
         // keep going while requests succeed
       }
+      this.recount();
     }
   }
 
@@ -217,7 +361,7 @@ export class Shipper implements IDisposable {
       if (this.blocked.has(entry.clientKey)) {
         continue;
       }
-      const result = await this.stepRun(entry);
+      const result = await this.stepRun(entry, runs);
       if (result.kind === 'idle') {
         continue;
       }
@@ -247,22 +391,12 @@ export class Shipper implements IDisposable {
   }
 
   /** The next request for one run, if it has work. */
-  private async stepRun(entry: IOutboxRun): Promise<StepResult> {
+  private async stepRun(entry: IOutboxRun, runs: IOutboxRun[]): Promise<StepResult> {
     const key = entry.clientKey;
     let batchSize = 0;
     try {
       if (!entry.run) {
-        if (entry.end && (await this.outbox.peekCells(key, { maxCells: 1, maxBytes: 1 })).length === 0) {
-          // Ended before the server ever created it, and nothing was recorded:
-          // creating an empty run now would only add noise.
-          await this.outbox.removeRun(key);
-          return { kind: 'dropped' };
-        }
-        const run = await this.api.startRun({ ...entry.start, project: this.project() || entry.start.project });
-        await this.outbox.updateRun(key, { run });
-        this.runInfos.set(key, run);
-        this._runStarted.emit({ clientKey: key, run });
-        return { kind: 'sent' };
+        return await this.createRun(entry, runs);
       }
       this.runInfos.set(key, entry.run);
       const cells = await this.outbox.peekCells(key, {
@@ -276,7 +410,7 @@ export class Shipper implements IDisposable {
           key,
           cells.map(c => c.executionKey)
         );
-        this._pending -= cells.length;
+        this._pending = Math.max(0, this._pending - cells.length);
         return { kind: 'sent' };
       }
       if (entry.end) {
@@ -289,6 +423,69 @@ export class Shipper implements IDisposable {
       return { kind: 'idle' };
     } catch (reason) {
       return { kind: 'failed', error: asCellmarkError(reason), batchSize };
+    }
+  }
+
+  private async createRun(entry: IOutboxRun, runs: IOutboxRun[]): Promise<StepResult> {
+    const key = entry.clientKey;
+    const previous = this.resolvePrevious(entry, runs);
+    if (entry.end && (await this.outbox.countCells(key)) === 0) {
+      // Ended before the server ever created it, and nothing was recorded:
+      // creating an empty run now would only add noise. A run that continued
+      // it continues its predecessor instead.
+      await this.relinkFollowers(runs, key, {
+        previousClientKey: previous === 'wait' ? entry.previousClientKey : null,
+        previousRunId: previous === 'wait' ? undefined : previous
+      });
+      await this.outbox.removeRun(key);
+      return { kind: 'dropped' };
+    }
+    if (previous === 'wait') {
+      // Created after its predecessor, so the server can link them.
+      return { kind: 'idle' };
+    }
+    const start: IStartRunInput = { ...entry.start };
+    if (previous !== undefined) {
+      start.previousRunId = previous;
+    }
+    const run = await this.api.startRun({ ...start, project: this.project() || start.project });
+    await this.outbox.updateRun(key, { run, start, previousClientKey: null });
+    await this.relinkFollowers(runs, key, { previousClientKey: null, previousRunId: run.runId });
+    this.runInfos.set(key, run);
+    this.knownRunIds.set(key, run.runId);
+    this._runChanged.emit({ clientKey: key, run });
+    return { kind: 'sent' };
+  }
+
+  /**
+   * The server id of the run this one continues; 'wait' while that run is
+   * queued but not created; undefined when there is none (or it is unknown).
+   */
+  private resolvePrevious(entry: IOutboxRun, runs: IOutboxRun[]): string | 'wait' | undefined {
+    if (entry.start.previousRunId !== undefined || entry.previousClientKey === null) {
+      return entry.start.previousRunId;
+    }
+    const queued = runs.find(r => r.clientKey === entry.previousClientKey);
+    if (queued) {
+      return queued.run ? queued.run.runId : 'wait';
+    }
+    return this.knownRunIds.get(entry.previousClientKey);
+  }
+
+  /** Point the runs that continue `clientKey` at what they now continue. */
+  private async relinkFollowers(
+    runs: IOutboxRun[],
+    clientKey: string,
+    link: { previousClientKey: string | null; previousRunId: string | undefined }
+  ): Promise<void> {
+    for (const follower of runs.filter(r => r.previousClientKey === clientKey && !r.run)) {
+      const start = { ...follower.start };
+      if (link.previousRunId === undefined) {
+        delete start.previousRunId;
+      } else {
+        start.previousRunId = link.previousRunId;
+      }
+      await this.outbox.updateRun(follower.clientKey, { previousClientKey: link.previousClientKey, start });
     }
   }
 

@@ -9,7 +9,12 @@ export class FakeKernel {
   readonly anyMessage = new Signal<this, { msg: IKernelMessageLike; direction: 'send' | 'recv' }>(this);
   readonly statusChanged = new Signal<this, string>(this);
   status = 'idle';
-  constructor(readonly name = 'python3') {}
+  isDisposed = false;
+  private static count = 0;
+  constructor(
+    readonly name = 'python3',
+    readonly id = `kernel-${++FakeKernel.count}`
+  ) {}
 
   setStatus(status: string): void {
     this.status = status;
