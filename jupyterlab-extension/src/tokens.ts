@@ -2,6 +2,7 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import type { IRunInfo, IUser } from './api';
+import type { KernelCaptureState } from './capture/kernel-activation';
 import type { ICellmarkConfig } from './config';
 import type { CellmarkError } from './request';
 
@@ -27,10 +28,16 @@ export interface ICaptureState {
   runUrl: string | null;
   /** The current notebook is recording but its run is not created yet. */
   starting: boolean;
+  /** Capture is paused for the current notebook (its metadata). */
+  paused: boolean;
+  /** How the kernel side stands for the current notebook's run; null without a run. */
+  kernelCapture: KernelCaptureState | null;
   notebookPath: string | null;
   project: string;
   /** Executions recorded and not yet accepted by the server. */
   pending: number;
+  /** Why pending executions are kept in memory only (lost on reload); null when persistent. */
+  outboxFallback: string | null;
   /** The current problem: bad settings, server unreachable, rejected data. */
   error: CellmarkError | null;
   /** Who the token belongs to, once checked. */
@@ -40,6 +47,14 @@ export interface ICaptureState {
 export interface ICellmarkCapture {
   readonly state: ICaptureState;
   readonly stateChanged: ISignal<ICellmarkCapture, ICaptureState>;
+  /** Pause or resume capture for the current notebook; returns the new paused state, null without a notebook. */
+  togglePause(): boolean | null;
+  /** End the current notebook's run and start a new one for the same kernel session. */
+  newRun(): boolean;
+  /** Rename the current notebook's run (ingest.updateRun). */
+  renameRun(name: string): Promise<void>;
+  /** Replace the tags of the current notebook's run (ingest.updateRun). */
+  setRunTags(tags: string[]): Promise<void>;
 }
 
 export const ICellmarkCapture = new Token<ICellmarkCapture>(

@@ -7,7 +7,7 @@ import { CellmarkError } from '../request';
 import { FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakePanel, FakeTracker } from '../test-support/fake-lab';
 import type { ICellmarkSettings } from '../tokens';
-import { CaptureService } from './capture-service';
+import { CaptureService, ICaptureServiceOptions } from './capture-service';
 import { Shipper } from './shipper';
 
 class FakeSettings implements ICellmarkSettings {
@@ -30,13 +30,15 @@ describe('CaptureService', () => {
   let whoami: () => Promise<IUser>;
   let service: CaptureService;
 
-  function create(): CaptureService {
+  function create(options: Partial<ICaptureServiceOptions> = {}): CaptureService {
     service = new CaptureService({
       settings,
       tracker: tracker as unknown as INotebookTracker,
       shipper,
       whoami: () => whoami(),
-      recheckDelaysMs: [1000]
+      recheckDelaysMs: [1000],
+      captureOptions: { activate: async () => ({ kind: 'on', version: '0.1.0', implementation: null }), deactivate: () => undefined },
+      ...options
     });
     return service;
   }
@@ -131,11 +133,112 @@ describe('CaptureService', () => {
     settings.set({ apiToken: 't', project: 'team/proj' });
     create();
     const panel = tracker.open();
-    panel.sessionContext.setKernel(new FakeKernel());
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    kernel.run('x = 1', 1);
     await vi.advanceTimersByTimeAsync(0);
     panel.dispose();
     await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+  });
+
+  it('records the position of the executed cell in the current notebook order', async () => {
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create();
+    const panel = tracker.open();
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    kernel.run('a', 1, 'cell-2');
+    panel.model.cellIds = ['cell-2', 'cell-0', 'cell-1']; // moved up after it ran
+    kernel.run('b', 2, 'cell-2');
+    await vi.advanceTimersByTimeAsync(300);
+    const cells = api.calls.find(c => c.op === 'cells');
+    expect(cells?.op === 'cells' ? cells.cells.map(c => c.position) : []).toEqual([2, 0]);
+  });
+
+  it('pauses and resumes the current notebook through its metadata', async () => {
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create();
+    const panel = tracker.open();
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(service.togglePause()).toBe(true);
+    expect(panel.model.metadata).toEqual({ cellmark: { capture: false } });
+    expect(service.state.paused).toBe(true);
+    kernel.run('secret()', 2);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+
+    expect(service.togglePause()).toBe(false);
+    expect(panel.model.metadata).toEqual({});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun', 'startRun']);
+    expect(service.state.paused).toBe(false);
+  });
+
+  it('does not record a notebook opened paused, nor one paused by someone else later', async () => {
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create();
+    const panel = new FakePanel();
+    panel.model.metadata.cellmark = { capture: false };
+    tracker.open(panel);
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    kernel.run('secret()', 1);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls).toEqual([]);
+    panel.model.deleteMetadata('cellmark'); // e.g. the file was reverted
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls.map(c => c.op)).toEqual(['startRun']);
+    panel.model.setMetadata('cellmark', { capture: false });
+    await vi.advanceTimersByTimeAsync(300);
     expect(api.calls.map(c => c.op)).toEqual(['startRun', 'endRun']);
+  });
+
+  it('names and tags the current run through ingest.updateRun', async () => {
+    const updates: unknown[] = [];
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create({
+      updateRun: async input => {
+        updates.push(input);
+        return { name: input.name ?? 'run-1', tags: input.tags ?? [], notes: null };
+      }
+    });
+    const panel = tracker.open();
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    await expect(service.renameRun('x')).rejects.toThrow(/no Cellmark run/);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    await service.renameRun('  baseline lr=1e-3 ');
+    await service.setRunTags(['baseline', 'gpu']);
+    const runId = '00000000-0000-4000-8000-000000000001';
+    expect(updates).toEqual([
+      { runId, name: 'baseline lr=1e-3' },
+      { runId, tags: ['baseline', 'gpu'] }
+    ]);
+    expect(service.state.run?.name).toBe('baseline lr=1e-3');
+  });
+
+  it('starts a new run for the current notebook on request', async () => {
+    settings.set({ apiToken: 't', project: 'team/proj' });
+    create();
+    const panel = tracker.open();
+    const kernel = new FakeKernel();
+    panel.sessionContext.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(service.newRun()).toBe(true);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => (c.op === 'startRun' ? `start ${c.input.previousRunId ?? '-'}` : c.op))).toEqual([
+      'start -',
+      'cells',
+      'endRun',
+      'start 00000000-0000-4000-8000-000000000001'
+    ]);
+    expect(service.state.run?.name).toBe('run-2');
   });
 
   it('records a notebook open in two views once', async () => {

@@ -3,10 +3,14 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { CellmarkApi } from '../api';
 import { CaptureService } from '../capture/capture-service';
-import { MemoryOutbox } from '../capture/outbox';
+import { openOutbox } from '../capture/idb-outbox';
+import { BroadcastPageLiveness } from '../capture/page-liveness';
 import { Shipper } from '../capture/shipper';
 import { missingSettings } from '../config';
 import { ICellmarkCapture, ICellmarkSettings } from '../tokens';
+
+/** Runs left open by closed pages are ended once their kernel is gone; checked this often. */
+const ORPHAN_CHECK_MS = 60_000;
 
 export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
   id: '@cellmark/jupyterlab:capture',
@@ -14,16 +18,21 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
   autoStart: true,
   requires: [INotebookTracker, ICellmarkSettings],
   provides: ICellmarkCapture,
-  activate: (
-    _app: JupyterFrontEnd,
+  activate: async (
+    app: JupyterFrontEnd,
     tracker: INotebookTracker,
     settings: ICellmarkSettings
-  ): ICellmarkCapture => {
+  ): Promise<ICellmarkCapture> => {
     const api = new CellmarkApi(() => settings.config);
+    const { outbox, fallbackReason } = await openOutbox();
+    if (fallbackReason) {
+      console.warn(`Cellmark: ${fallbackReason}; recorded executions are kept in memory only.`);
+    }
+    const liveness = new BroadcastPageLiveness();
     const shipper = new Shipper({
       api,
-      // The seam for the persistent (IndexedDB) outbox.
-      outbox: new MemoryOutbox(),
+      outbox,
+      liveness,
       canSend: () => missingSettings(settings.config).length === 0,
       project: () => settings.config.project
     });
@@ -31,14 +40,33 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       settings,
       tracker,
       shipper,
-      whoami: () => api.whoami()
+      whoami: () => api.whoami(),
+      updateRun: input => api.updateRun(input),
+      outboxFallback: fallbackReason
     });
+
+    const kernels = app.serviceManager.kernels;
+    const endOrphans = async () => {
+      try {
+        await kernels.ready;
+        await kernels.refreshRunning();
+        const running = new Set([...kernels.running()].map(k => k.id));
+        await shipper.endOrphans(id => running.has(id));
+      } catch (reason) {
+        console.warn('Cellmark: could not check for runs left by closed pages', reason);
+      }
+    };
+    // Give reopened notebooks time to take their runs back first.
+    setTimeout(() => void endOrphans(), 10_000);
+    setInterval(() => void endOrphans(), ORPHAN_CHECK_MS);
+
     window.addEventListener('beforeunload', event => {
-      // Until the outbox is persistent, leaving with unsent executions loses them.
-      if (shipper.pending > 0) {
+      // Only an in-memory outbox loses what is pending when the page goes.
+      if (!outbox.persistent && shipper.pending > 0) {
         event.preventDefault();
       }
     });
+    window.addEventListener('pagehide', () => liveness.dispose());
     return service;
   }
 };

@@ -9,9 +9,12 @@ const base: ICaptureState = {
   run: null,
   runUrl: null,
   starting: false,
+  paused: false,
+  kernelCapture: null,
   notebookPath: 'analysis.ipynb',
   project: 'team/proj',
   pending: 0,
+  outboxFallback: null,
   error: null,
   user: { id: 'u1', name: 'Ada', email: 'ada@example.com' }
 };
@@ -20,7 +23,7 @@ describe('describeStatus', () => {
   it('says "not configured" when settings are missing', () => {
     const view = describeStatus({ ...base, missing: ['apiToken', 'project'], user: null });
     expect(view.text).toBe('Cellmark: not configured');
-    expect(view.title).toContain('Set apiToken, project in Settings → Cellmark');
+    expect(view.title).toContain('Capture: not configured — set apiToken, project in Settings → Cellmark');
   });
 
   it('names the run while recording', () => {
@@ -38,10 +41,41 @@ describe('describeStatus', () => {
     const error = new CellmarkError('unauthorized', 'token rejected (401): API token revoked', 401);
     const view = describeStatus({ ...base, error, pending: 12 });
     expect(view.text).toBe('Cellmark: ⚠ token rejected · 12 pending');
-    expect(view.title).toBe(
-      'token rejected (401): API token revoked\n12 executions waiting to be sent (kept while this page is open).'
-    );
+    expect(view.title.split('\n')).toEqual([
+      'Capture: recording analysis.ipynb to team/proj as Ada; its run opens when the kernel starts or a cell runs.',
+      '12 executions waiting to be sent (kept in this browser, also across reloads).',
+      'Last error: token rejected (401): API token revoked'
+    ]);
     expect(view.mode).toBe('error');
+  });
+
+  it('says when capture is paused for this notebook', () => {
+    const view = describeStatus({ ...base, paused: true, pending: 2 });
+    expect(view.text).toBe('Cellmark: paused · 2 pending');
+    expect(view.mode).toBe('paused');
+    expect(view.title).toMatch(/^Capture: paused for analysis.ipynb .*Resume Capture for This Notebook/);
+  });
+
+  it('says how kernel-side capture stands', () => {
+    const run = { runId: 'r1', name: 'brave-otter-17', url: '/t/team/proj/runs/r1' };
+    const on = describeStatus({ ...base, run, kernelCapture: { kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' } });
+    expect(on.title).toContain('Kernel capture: on (cellmark 0.1.0, cpython 3.11.7).');
+    const missing = describeStatus({
+      ...base,
+      run,
+      kernelCapture: { kind: 'unavailable', reason: "cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there" }
+    });
+    expect(missing.title).toContain(
+      "Kernel capture: unavailable: cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there."
+    );
+    const julia = describeStatus({ ...base, run, kernelCapture: { kind: 'not-python', language: 'julia' } });
+    expect(julia.title).toContain('frontend capture');
+  });
+
+  it('warns when pending executions are kept in memory only', () => {
+    const view = describeStatus({ ...base, pending: 3, outboxFallback: 'IndexedDB is unavailable (denied)' });
+    expect(view.title).toContain('3 executions waiting to be sent, kept in memory only — IndexedDB is unavailable (denied); they are lost if this page is closed or reloaded.');
+    expect(describeStatus({ ...base, outboxFallback: 'this browser offers no IndexedDB' }).title).toContain('in memory only');
   });
 
   it('shows the unreachable server', () => {
@@ -57,6 +91,7 @@ describe('describeStatus', () => {
 
   it('says when a run is being created and when nothing runs yet', () => {
     expect(describeStatus({ ...base, starting: true }).text).toBe('Cellmark: starting run…');
+    expect(describeStatus({ ...base }).text).toBe('Cellmark: recording');
     expect(describeStatus({ ...base, notebookPath: null }).text).toBe('Cellmark: ready');
   });
 });

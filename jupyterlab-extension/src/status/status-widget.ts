@@ -8,6 +8,7 @@ const MODE_CLASSES: Record<StatusMode, string> = {
   off: 'cm-mod-idle',
   unconfigured: 'cm-mod-idle',
   idle: 'cm-mod-idle',
+  paused: 'cm-mod-paused',
   error: 'cm-mod-error',
   recording: 'cm-mod-recording'
 };

@@ -53,14 +53,44 @@ export class FakeSessionContext {
   }
 }
 
+/** The parts of INotebookModel capture uses: metadata and the cell list. */
+export class FakeNotebookModel {
+  readonly metadataChanged = new Signal<this, { key: string }>(this);
+  readonly metadata: Record<string, unknown> = {};
+  cellIds: string[] = ['cell-0', 'cell-1', 'cell-2'];
+
+  get cells() {
+    const ids = this.cellIds;
+    return { length: ids.length, get: (i: number) => (ids[i] === undefined ? undefined : { id: ids[i] as string }) };
+  }
+
+  getMetadata(key: string): unknown {
+    return this.metadata[key];
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    this.metadata[key] = value;
+    this.metadataChanged.emit({ key });
+  }
+
+  deleteMetadata(key: string): void {
+    delete this.metadata[key];
+    this.metadataChanged.emit({ key });
+  }
+}
+
 export class FakePanel {
   readonly disposed = new Signal<this, void>(this);
+  readonly model = new FakeNotebookModel();
+  readonly context = { isReady: true, ready: Promise.resolve() };
+  isDisposed = false;
 
   /** Pass another panel's session context for a second view of one notebook. */
   constructor(readonly sessionContext = new FakeSessionContext()) {}
 
   /** Closing a view disposes the widget; the context goes when its last view does. */
   dispose(disposeContext = true): void {
+    this.isDisposed = true;
     this.disposed.emit();
     if (disposeContext) {
       this.sessionContext.disposed.emit();
