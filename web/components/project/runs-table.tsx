@@ -1,4 +1,5 @@
-// The runs of a project as a sortable table (every column sorts by clicking its header).
+// The runs of a project as a sortable table (every column sorts by clicking its header), with
+// tags and the chosen config keys as extra columns.
 'use client';
 import {
   type ColumnDef,
@@ -11,13 +12,47 @@ import {
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
+import { formatConfigValue } from '@/lib/config.ts';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
 
 export type RunRow = Outputs['runs']['list']['runs'][number];
 
-function columns(base: string, now: number): ColumnDef<RunRow>[] {
+/** Numbers by value, everything else by its text; missing values sort last (sortUndefined). */
+function compareConfig(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  return formatConfigValue(a).localeCompare(formatConfigValue(b), undefined, { numeric: true });
+}
+
+function configColumn(key: string, runs: RunRow[]): ColumnDef<RunRow> {
+  const values = runs.map((r) => r.config[key]).filter((v) => v !== undefined);
+  const numeric = values.length > 0 && values.every((v) => typeof v === 'number');
+  return {
+    id: `config:${key}`,
+    header: () => (
+      <span className="config-col" title={`config: ${key}`}>
+        {key}
+      </span>
+    ),
+    accessorFn: (r) => r.config[key],
+    sortingFn: (a, b, id) => compareConfig(a.getValue(id), b.getValue(id)),
+    sortUndefined: 'last',
+    cell: ({ row }) =>
+      key in row.original.config ? (
+        <span className="mono config-cell" title={formatConfigValue(row.original.config[key])}>
+          {formatConfigValue(row.original.config[key])}
+        </span>
+      ) : (
+        <span className="muted">—</span>
+      ),
+    meta: { numeric },
+  };
+}
+
+function columns(base: string, now: number, configKeys: string[], runs: RunRow[], tagHref: (tag: string) => string): ColumnDef<RunRow>[] {
   return [
     {
       id: 'name',
@@ -64,14 +99,40 @@ function columns(base: string, now: number): ColumnDef<RunRow>[] {
       meta: { numeric: true },
     },
     { id: 'cells', header: 'Cells', accessorFn: (r) => r.cellCount, meta: { numeric: true } },
+    {
+      id: 'tags',
+      header: 'Tags',
+      accessorFn: (r) => r.tags.join(' ').toLowerCase(),
+      cell: ({ row }) => (
+        <span className="table-tags">
+          {row.original.tags.map((tag) => (
+            <Link key={tag} className="chip chip-sm" href={tagHref(tag)} title={`Only runs tagged “${tag}”`}>
+              {tag}
+            </Link>
+          ))}
+        </span>
+      ),
+    },
+    ...configKeys.map((key) => configColumn(key, runs)),
   ];
 }
 
-export function RunsTable({ runs, base }: { runs: RunRow[]; base: string }) {
+export function RunsTable({
+  runs,
+  base,
+  configKeys = [],
+  tagHref = (tag) => `${base}?tag=${encodeURIComponent(tag)}`,
+}: {
+  runs: RunRow[];
+  base: string;
+  /** config keys shown as columns, in this order */
+  configKeys?: string[];
+  tagHref?: (tag: string) => string;
+}) {
   const anyRunning = runs.some((r) => r.status === 'running');
   const now = useNow(1000, anyRunning);
   const [sorting, setSorting] = useState<SortingState>([{ id: 'started', desc: true }]);
-  const cols = useMemo(() => columns(base, now), [base, now]);
+  const cols = useMemo(() => columns(base, now, configKeys, runs, tagHref), [base, now, configKeys, runs, tagHref]);
   const table = useReactTable({
     data: runs,
     columns: cols,

@@ -1,48 +1,136 @@
-// A cell's outputs as plain text: streams, text/plain of results, and errors with ANSI stripped.
-// Never renders HTML from outputs: notebooks are untrusted input.
-import { joinText, stripAnsi, terminalText } from '@/lib/format.ts';
+// A cell's outputs, drawn safely: streams and errors as text (ANSI colours as spans), HTML
+// sanitised, images from the blob store or inline base64, Markdown and LaTeX as text, JSON
+// pretty-printed, and large values fetched only when asked for. No script from an output
+// ever runs: JavaScript, widgets and plot bundles show their text fallback.
+'use client';
+import type { ReactNode } from 'react';
+import { stripAnsi } from '@/lib/format.ts';
+import {
+  blobUrl,
+  imageSize,
+  inlineImageSrc,
+  isBlobPointer,
+  normalizeValue,
+  type OutputKind,
+  prettyJson,
+  rankMimeTypes,
+  unshownMimeTypes,
+} from '@/lib/outputs.ts';
 import type { Outputs } from '@/lib/trpc.ts';
+import { AnsiText } from './ansi-text.tsx';
+import { BlobValue } from './blob-value.tsx';
+import { HtmlOutput } from './html-output.tsx';
 
 type Cell = Outputs['runs']['get']['cells'][number];
 type Output = Cell['outputs'][number];
 type CellError = NonNullable<Cell['error']>;
 
 function ErrorOutput({ error }: { error: CellError }) {
-  const traceback = error.traceback.map(stripAnsi).join('\n');
+  const traceback = error.traceback.join('\n');
   return (
     <pre className="output error" data-output-type="error">
-      <strong>{`${error.ename}: ${error.evalue}`}</strong>
-      {traceback ? `\n\n${traceback}` : ''}
+      <strong>{`${stripAnsi(error.ename)}: ${stripAnsi(error.evalue)}`}</strong>
+      {traceback ? '\n\n' : ''}
+      {traceback ? <AnsiText text={traceback} /> : null}
     </pre>
   );
 }
 
-function OutputView({ output }: { output: Output }) {
-  if (output.output_type === 'stream') {
-    return (
-      <pre className={`output ${output.name}`} data-output-type="stream">
-        {terminalText(output.text)}
-      </pre>
-    );
+const asText = (value: unknown) => (typeof value === 'string' ? value : prettyJson(value));
+
+/** One MIME value that is available as text (inline, or after loading its blob). */
+function TextualValue({ kind, mime, value, fallback }: { kind: OutputKind; mime: string; value: unknown; fallback: ReactNode }) {
+  switch (kind) {
+    case 'html':
+      return <HtmlOutput html={asText(value)} fallback={fallback} />;
+    case 'markdown':
+      // shown as its source: readable, and nothing in it can run
+      return (
+        <div className="output output-markdown" data-mime={mime}>
+          {asText(value)}
+        </div>
+      );
+    case 'json':
+      return (
+        <pre className="output output-json" data-mime={mime}>
+          {prettyJson(value)}
+        </pre>
+      );
+    default:
+      return (
+        <pre className="output" data-mime={mime}>
+          <AnsiText text={asText(value)} />
+        </pre>
+      );
   }
-  if (output.output_type === 'error') return <ErrorOutput error={output} />;
-  const text = joinText(output.data['text/plain']);
-  if (text !== null) {
-    return (
-      <pre className="output" data-output-type={output.output_type}>
-        {stripAnsi(text)}
-      </pre>
-    );
-  }
-  const types = Object.keys(output.data);
+}
+
+function ImageValue({ mime, value, metadata, runId, fallback }: { mime: string; value: unknown; metadata: unknown; runId: string; fallback: ReactNode }) {
+  const src = isBlobPointer(value) ? blobUrl(runId, value) : typeof value === 'string' ? inlineImageSrc(mime, value) : null;
+  if (!src) return <>{fallback}</>;
+  const { width, height } = imageSize(metadata, mime);
   return (
-    <div className="output-note" data-output-type={output.output_type}>
-      {types.length ? `${types.join(', ')} output (not shown here)` : 'empty output'}
+    <div className="output output-image" data-mime={mime}>
+      <img src={src} alt={`${mime} output`} width={width} height={height} loading="lazy" />
     </div>
   );
 }
 
-export function CellOutputs({ cell }: { cell: Cell }) {
+/** The best of a MIME bundle, falling back down the ranking when a type shows nothing. */
+function RichOutput({ output, runId }: { output: Extract<Output, { data: unknown }>; runId: string }) {
+  const data = output.data as Record<string, unknown>;
+  const ranked = rankMimeTypes(data);
+  const render = (index: number): ReactNode => {
+    const choice = ranked[index];
+    if (!choice) {
+      const types = unshownMimeTypes(data);
+      return (
+        <div className="output-note">
+          {types.length ? `${types.join(', ')} output: needs JavaScript or a viewer, not shown here` : 'empty output'}
+        </div>
+      );
+    }
+    const value = normalizeValue(data[choice.mime]);
+    const fallback = render(index + 1);
+    if (choice.kind === 'image') return <ImageValue mime={choice.mime} value={value} metadata={output.metadata} runId={runId} fallback={fallback} />;
+    if (isBlobPointer(value)) {
+      return (
+        <BlobValue runId={runId} pointer={value} what={choice.kind === 'html' ? 'HTML output' : 'output'}>
+          {(loaded) => <TextualValue kind={choice.kind} mime={choice.mime} value={loaded} fallback={fallback} />}
+        </BlobValue>
+      );
+    }
+    return <TextualValue kind={choice.kind} mime={choice.mime} value={value} fallback={fallback} />;
+  };
+  return <div data-output-type={output.output_type}>{render(0)}</div>;
+}
+
+function StreamOutput({ output, runId }: { output: Extract<Output, { output_type: 'stream' }>; runId: string }) {
+  const text: unknown = normalizeValue(output.text);
+  const draw = (value: unknown) => (
+    <pre className={`output ${output.name}`} data-output-type="stream">
+      <AnsiText text={asText(value)} />
+    </pre>
+  );
+  if (isBlobPointer(text)) {
+    return (
+      <div data-output-type="stream">
+        <BlobValue runId={runId} pointer={text} what={output.name}>
+          {draw}
+        </BlobValue>
+      </div>
+    );
+  }
+  return draw(text);
+}
+
+function OutputView({ output, runId }: { output: Output; runId: string }) {
+  if (output.output_type === 'stream') return <StreamOutput output={output} runId={runId} />;
+  if (output.output_type === 'error') return <ErrorOutput error={output} />;
+  return <RichOutput output={output} runId={runId} />;
+}
+
+export function CellOutputs({ cell, runId }: { cell: Cell; runId: string }) {
   const outputs = cell.outputs;
   // An error recorded on the cell but not among its outputs still deserves to be seen.
   const extraError = cell.error && !outputs.some((o) => o.output_type === 'error') ? cell.error : null;
@@ -51,7 +139,7 @@ export function CellOutputs({ cell }: { cell: Cell }) {
     // One container per cell, so tests can read all of a cell's output text at once.
     <div className="outputs" data-testid="cell-output">
       {outputs.map((output, i) => (
-        <OutputView key={i} output={output} />
+        <OutputView key={i} output={output} runId={runId} />
       ))}
       {extraError ? <ErrorOutput error={extraError} /> : null}
     </div>

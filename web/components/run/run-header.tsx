@@ -1,34 +1,62 @@
-// Run page header: name, status and the run's facts (notebook, user, timing, cells).
+// Run page header: name, status, tags and notes (editable by editors), the run's facts, and
+// the runs it continues from / continues in after a kernel restart.
 'use client';
+import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
+import { RunName } from './run-name.tsx';
+import { RunNotes } from './run-notes.tsx';
+import { RunTags } from './run-tags.tsx';
 
 type RunDetail = Outputs['runs']['get'];
 
-export function RunHeader({ data }: { data: RunDetail }) {
-  const { run, cells } = data;
+function kernelSide(kernel: Record<string, unknown> | null): string | null {
+  if (!kernel) return null;
+  const parts = [kernel.implementation, kernel.cellmarkVersion ? `cellmark ${String(kernel.cellmarkVersion)}` : null].filter(
+    (p): p is string => typeof p === 'string' && p !== '',
+  );
+  return parts.join(', ') || 'active';
+}
+
+export function RunHeader({ data, base }: { data: RunDetail; base: string }) {
+  const { run, cells, canWrite } = data;
   const now = useNow(1000, run.status === 'running');
   const duration = runDurationMs(run, now);
+  const kernel = kernelSide(run.kernel);
   const facts: Array<[string, ReactNode]> = [
     ['Notebook', <span className="mono" key="nb">{run.notebookPath}</span>],
     ['User', run.user?.name ?? 'unknown'],
     ['Started', <span key="st" title={exactTime(run.startedAt)}>{relativeTime(run.startedAt, now)}</span>],
     ['Duration', duration === null ? '—' : formatDuration(duration)],
-    ['Cells', cells.length],
+    ['Executions', cells.length],
   ];
-  if (run.kernelName) facts.splice(1, 0, ['Kernel', run.kernelName]);
+  if (run.kernelName) facts.splice(1, 0, ['Kernel', kernel ? `${run.kernelName} (${kernel})` : run.kernelName]);
   if (run.host) facts.push(['Host', run.host]);
 
   return (
-    <header className="page-head" data-testid="run-header">
-      <div>
+    <header className="page-head run-head" data-testid="run-header">
+      <div className="run-head-main">
         <div className="row">
-          <h1>{run.name}</h1>
+          <RunName runId={run.id} name={run.name} canWrite={canWrite} />
           <StatusBadge status={run.status} />
         </div>
+        {run.previous || run.next ? (
+          <div className="run-links" data-testid="run-links">
+            {run.previous ? (
+              <span data-testid="previous-run">
+                ← Continues <Link href={`${base}/runs/${run.previous.id}`}>{run.previous.name}</Link> after a kernel restart
+              </span>
+            ) : null}
+            {run.next ? (
+              <span data-testid="next-run">
+                Continued in <Link href={`${base}/runs/${run.next.id}`}>{run.next.name}</Link> after a kernel restart →
+              </span>
+            ) : null}
+          </div>
+        ) : null}
         <dl className="meta">
           {facts.map(([label, value]) => (
             <div key={label}>
@@ -37,6 +65,8 @@ export function RunHeader({ data }: { data: RunDetail }) {
             </div>
           ))}
         </dl>
+        <RunTags runId={run.id} tags={run.tags} canWrite={canWrite} base={base} />
+        <RunNotes runId={run.id} notes={run.notes} canWrite={canWrite} />
       </div>
     </header>
   );

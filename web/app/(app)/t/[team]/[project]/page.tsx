@@ -1,32 +1,73 @@
-// /t/[team]/[project]: the runs table, and the project's reports in a second tab (?tab=reports).
+// /t/[team]/[project]: the runs table (filters in the URL, config keys as optional columns),
+// and the project's reports in a second tab (?tab=reports).
 'use client';
-import { skipToken, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, skipToken, useQuery } from '@tanstack/react-query';
 import { useParams, usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { Suspense } from 'react';
+import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { ColumnPicker, useConfigColumns } from '@/components/project/column-picker.tsx';
 import { ConnectJupyterLab } from '@/components/project/connect-jupyterlab.tsx';
 import { ReportsPanel } from '@/components/project/reports-panel.tsx';
+import { RunFiltersBar } from '@/components/project/run-filters.tsx';
 import { RunsTable } from '@/components/project/runs-table.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
+import { emptyFilters, filtersFromQuery, filtersToQuery, hasFilters, type RunFilters, toApiFilter } from '@/lib/run-filters.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
 type Tab = 'runs' | 'reports';
+
+/** Values seen so far: filtered lists only name what they contain, but the pickers need all. */
+function useSeen(values: readonly string[] | undefined): string[] {
+  const [seen, setSeen] = useState<string[]>([]);
+  useEffect(() => {
+    if (!values?.length) return;
+    setSeen((prev) => {
+      const next = [...new Set([...prev, ...values])].sort((a, b) => a.localeCompare(b));
+      return next.length === prev.length ? prev : next;
+    });
+  }, [values]);
+  return seen;
+}
 
 function ProjectView() {
   const { team, project } = useParams<{ team: string; project: string }>();
   const router = useRouter();
   const pathname = usePathname();
-  const tab: Tab = useSearchParams().get('tab') === 'reports' ? 'reports' : 'runs';
+  const searchParams = useSearchParams();
+  const query = searchParams.toString();
+  const tab: Tab = searchParams.get('tab') === 'reports' ? 'reports' : 'runs';
+  const filters = useMemo(() => filtersFromQuery(new URLSearchParams(query)), [query]);
+  const apiFilter = useMemo(() => toApiFilter(filters), [filters]);
   const trpc = useTRPC();
   const info = useQuery(trpc.projects.byPath.queryOptions({ team, project }));
   const projectId = info.data?.project.id;
+  const members = useQuery(trpc.teams.members.queryOptions(info.data ? { teamId: info.data.team.id } : skipToken));
   // New runs and live ones keep arriving from JupyterLab.
-  const runs = useQuery({ ...trpc.runs.list.queryOptions(projectId ? { projectId } : skipToken), refetchInterval: 10_000 });
+  const runs = useQuery({
+    ...trpc.runs.list.queryOptions(projectId ? { projectId, ...(apiFilter ? { filter: apiFilter } : {}) } : skipToken),
+    refetchInterval: 10_000,
+    placeholderData: keepPreviousData,
+  });
+  const [columns, setColumns] = useConfigColumns(projectId);
+  const configKeys = useSeen(runs.data?.configKeys);
+  const tagList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => r.tags) ?? [])], [runs.data]);
+  const tags = useSeen(tagList);
+
+  const setFilters = useCallback(
+    (next: RunFilters) => {
+      const q = filtersToQuery(next, new URLSearchParams(query)).toString();
+      router.replace(q ? `${pathname}?${q}` : pathname, { scroll: false });
+    },
+    [router, pathname, query],
+  );
+  const tagHref = useCallback((tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, new URLSearchParams(query))}`, [pathname, filters, query]);
 
   if (info.isPending) return <Loading />;
   if (info.isError) return <ErrorBox error={info.error} />;
   const base = `/t/${team}/${project}`;
   const canWrite = info.data.role !== 'viewer';
   const select = (next: Tab) => router.replace(next === 'runs' ? pathname : `${pathname}?tab=${next}`, { scroll: false });
+  const filtering = hasFilters(filters);
+  const users = (members.data ?? []).map((m) => ({ id: m.userId, name: m.name }));
 
   return (
     <>
@@ -52,10 +93,28 @@ function ProjectView() {
       </div>
       {tab === 'runs' ? (
         <div role="tabpanel">
+          {runs.data && (runs.data.runs.length || filtering) ? (
+            <div className="table-tools">
+              <RunFiltersBar filters={filters} onChange={setFilters} options={{ users, configKeys, tags }} />
+              <ColumnPicker keys={configKeys} selected={columns} onChange={setColumns} />
+            </div>
+          ) : null}
           {runs.isPending ? <Loading /> : null}
           {runs.isError ? <ErrorBox error={runs.error} /> : null}
-          {runs.data?.runs.length === 0 ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
-          {runs.data?.runs.length ? <RunsTable runs={runs.data.runs} base={base} /> : null}
+          {runs.data?.runs.length === 0 && !filtering ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
+          {runs.data?.runs.length === 0 && filtering ? (
+            <div className="card empty" data-testid="no-matching-runs">
+              <p className="muted">No runs match these filters.</p>
+              <button type="button" className="btn btn-sm" onClick={() => setFilters(emptyFilters())}>
+                Clear filters
+              </button>
+            </div>
+          ) : null}
+          {runs.data?.runs.length ? (
+            <div className={runs.isPlaceholderData ? 'stale' : undefined}>
+              <RunsTable runs={runs.data.runs} base={base} configKeys={columns} tagHref={tagHref} />
+            </div>
+          ) : null}
         </div>
       ) : (
         <div role="tabpanel">

@@ -1,14 +1,23 @@
-// /t/[team]/[project]/runs/[runId]: one run and its cells in real execution order.
+// /t/[team]/[project]/runs/[runId]: one run: header (name, tags, notes, restart links), what
+// was captured, config with history, environment, and the cells as a timeline
+// (?order=notebook groups them by notebook cell instead).
 'use client';
 import { useQuery } from '@tanstack/react-query';
-import { useParams } from 'next/navigation';
+import { useParams, usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { Suspense } from 'react';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
-import { CellView } from '@/components/run/cell-view.tsx';
+import { CaptureNote } from '@/components/run/capture-note.tsx';
+import { type CellOrder, CellTimeline } from '@/components/run/cell-timeline.tsx';
+import { ConfigPanel } from '@/components/run/config-panel.tsx';
+import { EnvironmentPanel } from '@/components/run/environment-panel.tsx';
 import { RunHeader } from '@/components/run/run-header.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
-export default function RunPage() {
-  const { runId } = useParams<{ runId: string }>();
+function RunView() {
+  const { team, project, runId } = useParams<{ team: string; project: string; runId: string }>();
+  const router = useRouter();
+  const pathname = usePathname();
+  const order: CellOrder = useSearchParams().get('order') === 'notebook' ? 'notebook' : 'execution';
   const trpc = useTRPC();
   const run = useQuery({
     ...trpc.runs.get.queryOptions({ runId }),
@@ -16,24 +25,30 @@ export default function RunPage() {
     refetchInterval: (query) => (query.state.data?.run.status === 'running' ? 5000 : false),
   });
 
-  if (run.isPending) return <main className="page"><Loading /></main>;
-  if (run.isError) return <main className="page"><ErrorBox error={run.error} /></main>;
+  if (run.isPending) return <Loading />;
+  if (run.isError) return <ErrorBox error={run.error} />;
+  const base = `/t/${team}/${project}`;
+  const setOrder = (next: CellOrder) => router.replace(next === 'notebook' ? `${pathname}?order=notebook` : pathname, { scroll: false });
 
   return (
+    <>
+      <RunHeader data={run.data} base={base} />
+      <CaptureNote data={run.data} />
+      <div className="run-panels">
+        <ConfigPanel data={run.data} />
+        <EnvironmentPanel data={run.data} />
+      </div>
+      <CellTimeline data={run.data} order={order} onOrderChange={setOrder} />
+    </>
+  );
+}
+
+export default function RunPage() {
+  return (
     <main className="page">
-      <RunHeader data={run.data} />
-      {run.data.cells.length === 0 ? (
-        <div className="card empty">
-          <p className="muted">No cells recorded yet. Executed cells appear here as they finish.</p>
-        </div>
-      ) : (
-        <div className="cells" data-testid="cells">
-          {/* the order runs.get returns is the real execution order */}
-          {run.data.cells.map((cell) => (
-            <CellView key={cell.id} cell={cell} />
-          ))}
-        </div>
-      )}
+      <Suspense fallback={<Loading />}>
+        <RunView />
+      </Suspense>
     </main>
   );
 }

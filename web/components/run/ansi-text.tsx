@@ -1,0 +1,31 @@
+// Terminal text with its colours, as spans: never HTML from the output.
+import { type CSSProperties, useMemo } from 'react';
+import { ansiSegments } from '@/lib/ansi.ts';
+
+const isCss = (colour: string) => colour.startsWith('rgb(');
+
+export function AnsiText({ text }: { text: string }) {
+  const segments = useMemo(() => ansiSegments(text), [text]);
+  return (
+    <>
+      {segments.map((s, i) => {
+        if (!s.fg && !s.bg && !s.bold && !s.italic && !s.underline) return s.text;
+        const classes = [
+          s.fg && !isCss(s.fg) ? `ansi-fg-${s.fg}` : '',
+          s.bg && !isCss(s.bg) ? `ansi-bg-${s.bg}` : '',
+          s.bold ? 'ansi-bold' : '',
+          s.italic ? 'ansi-italic' : '',
+          s.underline ? 'ansi-underline' : '',
+        ].filter(Boolean);
+        const style: CSSProperties = {};
+        if (s.fg && isCss(s.fg)) style.color = s.fg;
+        if (s.bg && isCss(s.bg)) style.backgroundColor = s.bg;
+        return (
+          <span key={i} className={classes.join(' ') || undefined} style={style}>
+            {s.text}
+          </span>
+        );
+      })}
+    </>
+  );
+}
