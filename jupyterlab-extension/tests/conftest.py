@@ -42,16 +42,22 @@ def session(spool_root: Path):
 
 
 @pytest.fixture(scope="session")
-def ipython():
+def ipython(tmp_path_factory: pytest.TempPathFactory):
+    import os
+
+    os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
+    from traitlets.config import Config
     from IPython.core.interactiveshell import InteractiveShell
 
-    return InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    return InteractiveShell.instance(config=config)
 
 
 @pytest.fixture
 def shell(ipython, session):
     """IPython's shell with a clean namespace of user variables."""
-    ipython.reset(new_session=False)
+    ipython.reset(new_session=True)  # also restarts execution counts at 1
     return ipython
 
 
@@ -71,6 +77,18 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float 
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
+        time.sleep(interval)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Polls until predicate() is truthy; returns its value or fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {predicate}")
         time.sleep(interval)
 
 

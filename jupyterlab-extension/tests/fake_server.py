@@ -27,7 +27,7 @@ class FakeServer:
                 procedure = self.path.rsplit("/", 1)[-1]
                 body = json.loads(raw.decode("utf-8"))
                 with outer._lock:
-                    outer.requests.append({"procedure": procedure, "headers": dict(self.headers), "body": body, "raw": raw})
+                    outer.requests.append({"procedure": procedure, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "raw": raw})
                     queued = outer._script.get(procedure) or outer._script.get("*")
                     answer = queued.pop(0) if queued else None
                 if answer is None:
@@ -47,7 +47,7 @@ class FakeServer:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._httpd.server_port}"
 

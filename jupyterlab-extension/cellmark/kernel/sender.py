@@ -25,7 +25,8 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 
-OnResult = Callable[[str, Any, Any], None]
+# (procedure, payload sent, the server's result, names of the spool entries it carried)
+OnResult = Callable[[str, Any, Any, "list[str]"], None]
 
 
 def merge_cells(inputs: list[dict]) -> dict:
@@ -197,7 +198,6 @@ class Sender:
         except client.CallError as e:
             self._failed(e, taken)
             return
-        self.spool.remove(taken)
         self.last_sent_at = now_iso()
         self.sent_batches += 1
         self._attempt = 0
@@ -205,9 +205,10 @@ class Sender:
         self._max_files = min(MAX_CELLS_PER_BATCH, self._max_files * 2)
         if self.last_error and not self.paused:
             self.last_error = None
+        self.spool.remove(taken)
         if self._on_result is not None:
             try:
-                self._on_result(procedure, payload, result)
+                self._on_result(procedure, payload, result, [e.name for e in taken])
             except Exception:
                 pass
 

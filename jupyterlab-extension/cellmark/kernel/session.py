@@ -68,6 +68,7 @@ class KernelSession:
         self._inflight: dict[int, Optional[tuple[str, dict]]] = {}  # id(ExecutionInfo) -> (run id, record)
         self._hooks_on: Any = None  # the shell our hooks are registered with
         self._heartbeat_stop: Optional[threading.Event] = None
+        self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
 
     # -- activation ----------------------------------------------------------------------
 
@@ -212,18 +213,24 @@ class KernelSession:
 
     # -- sending -------------------------------------------------------------------------
 
-    def enqueue(self, procedure: str, payload: Any) -> None:
+    def enqueue(self, procedure: str, payload: Any) -> str:
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")
-        spool.append(procedure, payload)
+        name = spool.append(procedure, payload, redact=(sender.token,) if sender.token else ())
+        if procedure == "ingest.updateRun":
+            self._last_update = name
         sender.wake()
+        return name
 
     def _error(self, where: str, e: BaseException) -> None:
         self.last_error = f"{where}: {type(e).__name__}: {e}"
 
-    def _on_result(self, procedure: str, payload: Any, result: Any) -> None:
-        if procedure == "ingest.updateRun" and isinstance(result, dict) and payload.get("runId") == self.run_id:
+    def _on_result(self, procedure: str, payload: Any, result: Any, names: list) -> None:
+        # Only the answer to the latest local change is the run's state: an earlier answer
+        # arriving late must not undo what the user set since.
+        if (procedure == "ingest.updateRun" and isinstance(result, dict) and payload.get("runId") == self.run_id
+                and self._last_update in names):
             for key in ("name", "tags", "notes"):
                 if key in result:
                     self.run_info[key] = result[key]
