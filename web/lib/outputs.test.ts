@@ -10,7 +10,6 @@ import {
   normalizeValue,
   prettyJson,
   rankMimeTypes,
-  unshownMimeTypes,
 } from './outputs.ts';
 
 const sha = 'a'.repeat(64);
@@ -55,7 +54,6 @@ describe('rankMimeTypes', () => {
   it('prefers rich safe types and never picks script types', () => {
     const data = { 'text/plain': 'df', 'text/html': '<table/>', 'application/javascript': 'alert(1)', 'image/png': 'x' };
     expect(rankMimeTypes(data).map((r) => r.mime)).toEqual(['text/html', 'image/png', 'text/plain']);
-    expect(unshownMimeTypes(data)).toEqual(['application/javascript']);
   });
 
   it('falls back to text for widgets', () => {

@@ -76,12 +76,6 @@ export function rankMimeTypes(data: Record<string, unknown>): Array<{ mime: stri
 // vendor JSON that is meant as data, not as a program for a JavaScript renderer
 const isPlainJsonType = (mime: string) => mime === 'application/geo+json';
 
-/** MIME types in the bundle that cannot be shown here (for the "not shown" note). */
-export function unshownMimeTypes(data: Record<string, unknown>): string[] {
-  const shown = new Set(rankMimeTypes(data).map((r) => r.mime));
-  return Object.keys(data).filter((m) => !shown.has(m));
-}
-
 /** nbformat allows strings as arrays of lines; blobs and other values pass through. */
 export function normalizeValue(value: unknown): unknown {
   if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'string')) return value.join('');

@@ -145,7 +145,7 @@ export function RunsTable({
 
   return (
     <div className="card table-wrap">
-      <table className="table" data-testid="runs-table">
+      <table className="table runs-table" data-testid="runs-table">
         <thead>
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>

@@ -14,7 +14,6 @@ import {
   type OutputKind,
   prettyJson,
   rankMimeTypes,
-  unshownMimeTypes,
 } from '@/lib/outputs.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { AnsiText } from './ansi-text.tsx';
@@ -27,10 +26,12 @@ type CellError = NonNullable<Cell['error']>;
 
 function ErrorOutput({ error }: { error: CellError }) {
   const traceback = error.traceback.join('\n');
+  // a long traceback gets the exception as a summary on top; a one-liner already is one
+  const summary = error.traceback.length > 1 || !traceback.trim();
   return (
     <pre className="output error" data-output-type="error">
-      <strong>{`${stripAnsi(error.ename)}: ${stripAnsi(error.evalue)}`}</strong>
-      {traceback ? '\n\n' : ''}
+      {summary ? <strong>{`${stripAnsi(error.ename)}: ${stripAnsi(error.evalue)}`}</strong> : null}
+      {summary && traceback ? '\n\n' : ''}
       {traceback ? <AnsiText text={traceback} /> : null}
     </pre>
   );
@@ -83,7 +84,8 @@ function RichOutput({ output, runId }: { output: Extract<Output, { data: unknown
   const render = (index: number): ReactNode => {
     const choice = ranked[index];
     if (!choice) {
-      const types = unshownMimeTypes(data);
+      // nothing in the bundle could be shown: name all of it
+      const types = Object.keys(data);
       return (
         <div className="output-note">
           {types.length ? `${types.join(', ')} output: needs JavaScript or a viewer, not shown here` : 'empty output'}

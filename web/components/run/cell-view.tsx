@@ -18,9 +18,14 @@ const PATHS: Record<string, string> = {
 
 function Duration({ cell, now, runLive }: { cell: Cell; now: number; runLive: boolean }) {
   if (cell.endedAt) {
+    const ms = durationBetween(cell.startedAt, cell.endedAt);
+    // start and end can come from different clocks (kernel vs. browser) when only one path saw the end
     return (
-      <span className="cell-duration" title={`${exactTime(cell.startedAt)} → ${exactTime(cell.endedAt)}`}>
-        {formatDuration(durationBetween(cell.startedAt, cell.endedAt))}
+      <span
+        className="cell-duration"
+        title={`${exactTime(cell.startedAt)} → ${exactTime(cell.endedAt)}${ms < 0 ? ' (the end was recorded on a clock behind the start)' : ''}`}
+      >
+        {ms < 0 ? '—' : formatDuration(ms)}
       </span>
     );
   }

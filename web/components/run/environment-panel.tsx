@@ -36,7 +36,7 @@ function Packages({ env }: { env: Environment }) {
       <input
         className="input input-sm"
         type="search"
-        placeholder={`Search ${env.packages.length} packages`}
+        placeholder={`Search ${env.packages.length} ${env.packages.length === 1 ? 'package' : 'packages'}`}
         aria-label="Search packages"
         value={query}
         onChange={(e) => setQuery(e.target.value)}

@@ -49,14 +49,8 @@ export function sanitizeHtml(html: string): SanitizedHtml | null {
 
 export function HtmlOutput({ html, fallback }: { html: string; fallback: ReactNode }) {
   const result = useMemo(() => sanitizeHtml(html), [html]);
-  if (!result || result.blank) {
-    return (
-      <>
-        {fallback}
-        {result?.removedActive ? <div className="output-note">This output needs JavaScript, which is never run here.</div> : null}
-      </>
-    );
-  }
+  // nothing visible without its scripts (a plot or widget): the next MIME type, or a note
+  if (!result || result.blank) return <>{fallback}</>;
   return (
     <div className="output output-html-wrap" data-mime="text/html">
       {/* sanitised above; the wrapper's CSS containment keeps it inside its box */}
