@@ -207,5 +207,7 @@ describe('runs.list filters', () => {
     expect(await ids({ config: [{ key: 'opt', value: 'adam' }, { key: 'lr', value: 0.01 }] })).toEqual([b]);
     expect(await ids({ notebook: '%' })).toEqual([]);
     expect((await carol.api.runs.list.query({ projectId: carol.project.id })).configKeys).toEqual(['lr', 'opt']);
+    // the keys of the whole project, also when a filter hides the runs that have them
+    expect((await carol.api.runs.list.query({ projectId: carol.project.id, filter: { tag: 'nothing-has-this' } })).configKeys).toEqual(['lr', 'opt']);
   });
 });

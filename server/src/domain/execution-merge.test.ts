@@ -66,6 +66,14 @@ describe('mergeExecution', () => {
     expect(merged).toMatchObject({ status: 'ok', startedAt: t(10), endedAt: t(900) });
   });
 
+  it('never ends before it started when the two clocks disagree', () => {
+    const merged = mergeAll([
+      ['kernel', { ...kernelRunning, startedAt: t(950) }],
+      ['frontend', frontend],
+    ]);
+    expect(merged.endedAt!.getTime()).toBeGreaterThanOrEqual(merged.startedAt.getTime());
+  });
+
   it('lets a later record from the same origin replace its earlier status', () => {
     expect(mergeAll([['kernel', kernelRunning], ['kernel', { ...kernelRunning, status: 'ok', endedAt: t(20) }]]).status).toBe('ok');
   });

@@ -61,6 +61,8 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
   const frontendFirst = <T>(mine: T | null | undefined, theirs: T | null): T | null =>
     origin === 'frontend' ? (mine ?? theirs) : frontendBefore ? (theirs ?? mine ?? null) : (mine ?? theirs);
   const status = onlyThisOrigin || specificity[rec.status] > specificity[prev.status] ? rec.status : prev.status;
+  const startedAt = origin === 'kernel' || !kernelBefore ? rec.startedAt : prev.startedAt;
+  const endedAt = kernelFirst(rec.endedAt, prev.endedAt);
   return {
     executionKey: prev.executionKey,
     cellId: kernelFirst(rec.cellId, prev.cellId),
@@ -71,8 +73,10 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
     status,
     // the traceback as the notebook showed it, when the frontend has it
     error: status === 'ok' || status === 'running' ? null : frontendFirst(rec.error, prev.error),
-    startedAt: origin === 'kernel' || !kernelBefore ? rec.startedAt : prev.startedAt,
-    endedAt: kernelFirst(rec.endedAt, prev.endedAt),
+    startedAt,
+    // the kernel's start with the frontend's end (kernel still "running") can be a few ms
+    // out of order: never report a negative duration
+    endedAt: endedAt && endedAt < startedAt ? startedAt : endedAt,
     capturedBy: prev.capturedBy.includes(origin) ? prev.capturedBy : [...prev.capturedBy, origin].sort() as Origin[],
   };
 }

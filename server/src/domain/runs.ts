@@ -165,7 +165,9 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
     .where(and(...where))
     .orderBy(desc(runs.startedAt))
     .limit(1000);
-  const configKeys = [...new Set(rows.flatMap((r) => Object.keys(r.config)))].sort();
+  // every key in the project, not just the filtered runs', so column pickers keep them all
+  const keys = await db.execute(sql`select distinct jsonb_object_keys(${runs.config}) as key from ${runs} where ${runs.projectId} = ${projectId} order by 1`);
+  const configKeys = (Array.isArray(keys) ? keys : (keys as { rows: { key: string }[] }).rows).map((r) => (r as { key: string }).key);
   return { runs: rows, configKeys };
 }
 
