@@ -4,4 +4,5 @@ export * from './teams.ts';
 export * from './tokens.ts';
 export * from './runs.ts';
 export * from './reports.ts';
+export * from './metrics.ts';
 export * from './relations.ts';

@@ -18,6 +18,15 @@ import { users } from './auth.ts';
 import { id, timestamps, tstz } from './columns.ts';
 import { projects } from './teams.ts';
 
+export interface MetricSummary {
+  last: number | string | null;
+  step: number | null;
+  min: number | null;
+  max: number | null;
+  /** set by cellmark.summary[...] = value, which wins over the logged last value */
+  value?: unknown;
+}
+
 export const runStatuses = ['running', 'finished', 'crashed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 export const runStatusEnum = pgEnum('run_status', runStatuses);
@@ -49,6 +58,8 @@ export const runs = pgTable(
     notes: text('notes').notNull().default(''),
     /** final value of every config key (denormalised from run_config for tables and filters) */
     config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    /** per metric key: last value and step, finite min and max (cellmark.summary overrides) */
+    summary: jsonb('summary').$type<Record<string, MetricSummary>>().notNull().default({}),
     /** Python, packages, git, host, GPUs: sent once by the kernel side */
     environment: jsonb('environment').$type<Record<string, unknown>>(),
     /** what the kernel side said when it activated; null: no kernel-side capture */

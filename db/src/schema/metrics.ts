@@ -1,0 +1,64 @@
+// Metric points (narrow rows, interned keys) and their multi-resolution rollups, so a chart
+// of a long run reads a few thousand bucket rows instead of millions of points.
+
+import { bigint, doublePrecision, integer, pgTable, primaryKey, serial, smallint, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { tstz } from './columns.ts';
+import { runs } from './runs.ts';
+import { projects } from './teams.ts';
+
+/** Metric names, interned per project ("train/loss" → 7). */
+export const metricKeys = pgTable(
+  'metric_keys',
+  {
+    id: serial('id').primaryKey(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+  },
+  (t) => [uniqueIndex('metric_keys_project_key_idx').on(t.projectId, t.key)],
+);
+
+/** One logged value. (run, key, step) is unique: a retried batch writes nothing twice. */
+export const metricPoints = pgTable(
+  'metric_points',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    keyId: integer('key_id').notNull(),
+    step: bigint('step', { mode: 'number' }).notNull(),
+    /** NaN and ±Infinity are stored as such (double precision has them) */
+    value: doublePrecision('value').notNull(),
+    time: tstz('time').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.keyId, t.step] })],
+);
+
+/**
+ * Buckets of 8^level steps (level 1 = 8 steps … level 6 = 262,144 steps), maintained at
+ * ingest. min/max cover finite values only; non-finite values are counted, drawn as gaps.
+ */
+export const metricRollups = pgTable(
+  'metric_rollups',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    keyId: integer('key_id').notNull(),
+    level: smallint('level').notNull(),
+    /** floor(step / 8^level) */
+    bucket: bigint('bucket', { mode: 'number' }).notNull(),
+    count: integer('count').notNull(),
+    finiteCount: integer('finite_count').notNull(),
+    min: doublePrecision('min'),
+    max: doublePrecision('max'),
+    /** value at the greatest step in the bucket (may be non-finite) */
+    last: doublePrecision('last').notNull(),
+    lastStep: bigint('last_step', { mode: 'number' }).notNull(),
+    firstTime: tstz('first_time').notNull(),
+    lastTime: tstz('last_time').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.keyId, t.level, t.bucket] })],
+);
+

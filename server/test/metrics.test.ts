@@ -1,0 +1,136 @@
+// Metric ingest and chart queries on a real database, checked against a brute-force
+// reference over random data (property-based, fast-check).
+import { createTestDb } from '@cellmark/db/testing';
+import type { Database } from '@cellmark/db';
+import { eq, metricPoints, metricRollups, runs, sql } from '@cellmark/db';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MetricPointInput, ingestMetrics, type WireValue } from '../src/domain/metrics/ingest.ts';
+import { levelFor, pixelOf, stepsPerPixel } from '../src/domain/metrics/levels.ts';
+import { metricSeries } from '../src/domain/metrics/series.ts';
+import { createWorkspace } from '../src/domain/onboarding.ts';
+import type { Actor } from '../src/domain/policy.ts';
+import { startRun } from '../src/domain/runs.ts';
+import { users } from '@cellmark/db';
+import { DomainError } from '../src/domain/errors.ts';
+
+let database: Database;
+let actor: Actor;
+let projectPath: string;
+let projectId: string;
+const limits = { maxKeysPerBatch: 50, maxPointsPerBatch: 100_000 };
+
+beforeAll(async () => {
+  database = await createTestDb();
+  await database.db.insert(users).values({ id: 'u1', name: 'Metrics', email: 'metrics@example.test' });
+  actor = { userId: 'u1', via: 'token' };
+  const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'M', projectName: 'P' });
+  projectPath = `${team.slug}/${project.slug}`;
+  projectId = project.id;
+});
+afterAll(() => database?.close());
+
+let runCounter = 0;
+async function newRun() {
+  const { runId } = await startRun(database.db, actor, { project: projectPath, clientKey: `metrics-run-${++runCounter}`, notebookPath: 'm.ipynb', startedAt: new Date() });
+  return runId;
+}
+
+const finite = (v: WireValue): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** What a chart should show, computed from the points alone. */
+function reference(points: { step: number; value: WireValue }[], x0: number, x1: number, width: number) {
+  const perPx = stepsPerPixel(x0, x1, width);
+  const level = levelFor(perPx);
+  const px = new Map<number, { min: number | null; max: number | null; last: WireValue; lastStep: number; count: number }>();
+  for (const p of [...points].sort((a, b) => a.step - b.step)) {
+    if (level === 0 ? p.step < x0 || p.step > x1 : false) continue;
+    const i = pixelOf(p.step, level, x0, perPx);
+    const b = px.get(i) ?? { min: null, max: null, last: p.value, lastStep: p.step, count: 0 };
+    if (finite(p.value)) {
+      b.min = b.min === null ? p.value : Math.min(b.min, p.value);
+      b.max = b.max === null ? p.value : Math.max(b.max, p.value);
+    }
+    b.last = p.value;
+    b.lastStep = p.step;
+    b.count++;
+    px.set(i, b);
+  }
+  return [...px.entries()].sort(([a], [b]) => a - b).map(([, b]) => b);
+}
+
+const wire = fc.oneof(
+  { weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
+  { weight: 1, arbitrary: fc.constantFrom<WireValue>('NaN', 'Infinity', '-Infinity') },
+);
+
+describe('metric ingest and rollups (property-based against brute force)', () => {
+  it('every rollup level and every chart query match a brute-force reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.record({ step: fc.integer({ min: 0, max: 40_000 }), value: wire }), { selector: (p) => p.step, minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 1200 }),
+        fc.option(fc.tuple(fc.integer({ min: 0, max: 40_000 }), fc.integer({ min: 0, max: 40_000 })), { nil: undefined }),
+        async (points, batches, width, window) => {
+          const runId = await newRun();
+          const time = new Date('2026-11-26T12:00:00Z');
+          const all: MetricPointInput[] = points.map((p) => ({ key: 'loss', step: p.step, value: p.value, time }));
+          // split into batches, sent out of order, one of them twice (a retry)
+          const chunks = Array.from({ length: batches }, (_, i) => all.filter((_, j) => j % batches === i)).reverse();
+          for (const chunk of [...chunks, chunks[0]!]) await ingestMetrics(database.db, actor, { runId, points: chunk }, limits);
+
+          const stored = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`);
+          expect(stored).toHaveLength(points.length);
+
+          const range: [number, number] | undefined = window ? [Math.min(...window), Math.max(...window)] : undefined;
+          const [x0, x1] = range ?? [Math.min(...points.map((p) => p.step)), Math.max(...points.map((p) => p.step))];
+          const { series, level } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', range, width });
+          const got = series[0]!;
+          const levelPoints = level === 0 ? points : points.filter((p) => Math.floor(p.step / 8 ** level) >= Math.floor(x0 / 8 ** level) && Math.floor(p.step / 8 ** level) <= Math.floor(x1 / 8 ** level));
+          const want = reference(levelPoints, x0, x1, width);
+          expect(got.count).toEqual(want.map((b) => b.count));
+          // Postgres and Math.min disagree on which of -0 and 0 is smaller; both are zero
+          const z = (v: number | string | null) => (v === 0 ? 0 : v);
+          expect(got.min.map(z)).toEqual(want.map((b) => z(b.min)));
+          expect(got.max.map(z)).toEqual(want.map((b) => z(b.max)));
+          expect(got.lastStep).toEqual(want.map((b) => b.lastStep));
+          expect(got.last.map(z)).toEqual(want.map((b) => z(finite(b.last) ? b.last : String(b.last))));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 180_000);
+
+  it('keeps NaN and ±Infinity as such, out of min/max, and in the summary', async () => {
+    const runId = await newRun();
+    const time = new Date();
+    await ingestMetrics(database.db, actor, {
+      runId,
+      points: [
+        { key: 'acc', step: 0, value: 0.5, time },
+        { key: 'acc', step: 1, value: 'NaN', time },
+        { key: 'acc', step: 2, value: 0.75, time },
+        { key: 'acc', step: 3, value: 'Infinity', time },
+      ],
+    }, limits);
+    const raw = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`).orderBy(metricPoints.step);
+    expect(raw.map((r) => r.value)).toEqual([0.5, NaN, 0.75, Infinity]);
+    const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId} and ${metricRollups.level} = 1`);
+    expect(rollups[0]).toMatchObject({ count: 4, finiteCount: 2, min: 0.5, max: 0.75, last: Infinity, lastStep: 3 });
+    const [run] = await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId));
+    expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75 });
+  });
+
+  it('rejects too many keys and bad steps naming the limit, writing nothing', async () => {
+    const runId = await newRun();
+    const time = new Date();
+    const many = Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, step: 0, value: 1, time }));
+    const error = await ingestMetrics(database.db, actor, { runId, points: many }, limits).catch((e) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error.message).toMatch(/51 distinct keys in one batch, over the limit of 50 \(CELLMARK_MAX_METRIC_KEYS_PER_BATCH\)/);
+    const bad = await ingestMetrics(database.db, actor, { runId, points: [{ key: 'a', step: 0, value: 1, time }, { key: 'a', step: -1, value: 1, time }] }, limits).catch((e) => e);
+    expect(bad.message).toMatch(/points\.1\.step/);
+    expect(await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`)).toEqual([]);
+  });
+});
