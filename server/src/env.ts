@@ -32,6 +32,9 @@ const schema = z.object({
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
   CELLMARK_MAX_OUTPUT_BYTES: bytes.default(8 * 1024 * 1024),
   CELLMARK_MAX_CELLS_PER_BATCH: bytes.default(500),
+  /** Distinct metric keys one ingest.metrics call may carry. */
+  CELLMARK_MAX_METRIC_KEYS_PER_BATCH: bytes.default(1000),
+  CELLMARK_MAX_POINTS_PER_BATCH: bytes.default(100_000),
   /** Output values (images, long text) above this size are stored as blobs, not in the row. */
   CELLMARK_OUTPUT_INLINE_BYTES: bytes.default(64 * 1024),
   /** Running runs with no ingest or heartbeat for this long are finished. */

@@ -10,6 +10,7 @@ import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
 import type { Actor } from '../domain/policy.ts';
 import type { BlobStore } from '../blobs/store.ts';
 import type { IngestLimits } from '../domain/executions.ts';
+import type { MetricLimits } from '../domain/metrics/ingest.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import type { Logger } from '../logger.ts';
 
@@ -28,7 +29,11 @@ export function createContextFactory(deps: AppDeps) {
     maxCellsPerBatch: deps.env.CELLMARK_MAX_CELLS_PER_BATCH,
     outputInlineBytes: deps.env.CELLMARK_OUTPUT_INLINE_BYTES,
   };
-  return ({ req }: { req: IncomingMessage }) => ({ ...deps, db: deps.database.db, limits, req });
+  const metricLimits: MetricLimits = {
+    maxKeysPerBatch: deps.env.CELLMARK_MAX_METRIC_KEYS_PER_BATCH,
+    maxPointsPerBatch: deps.env.CELLMARK_MAX_POINTS_PER_BATCH,
+  };
+  return ({ req }: { req: IncomingMessage }) => ({ ...deps, db: deps.database.db, limits, metricLimits, req });
 }
 
 export type Context = ReturnType<ReturnType<typeof createContextFactory>>;

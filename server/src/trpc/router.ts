@@ -2,6 +2,7 @@
 import { router } from './init.ts';
 import { meRouter, projectsRouter, setupRouter, teamsRouter, tokensRouter } from './routers/accounts.ts';
 import { ingestRouter } from './routers/ingest.ts';
+import { metricsRouter } from './routers/metrics.ts';
 import { reportsRouter } from './routers/reports.ts';
 import { runsRouter } from './routers/runs.ts';
 
@@ -12,6 +13,7 @@ export const appRouter = router({
   projects: projectsRouter,
   tokens: tokensRouter,
   runs: runsRouter,
+  metrics: metricsRouter,
   reports: reportsRouter,
   ingest: ingestRouter,
 });

@@ -2,6 +2,7 @@
 // token. The contract is docs/ingest-api.md.
 import { z } from 'zod';
 import { ingestExecutions } from '../../domain/executions.ts';
+import { ingestMetrics } from '../../domain/metrics/ingest.ts';
 import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
 
@@ -75,6 +76,23 @@ export const ingestRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),
+
+  /** Metric points: idempotent on (run, key, step); a batch is all or nothing. */
+  metrics: tokenProcedure
+    .input(
+      z.object({
+        runId,
+        points: z.array(
+          z.object({
+            key: z.string(),
+            step: z.number().int().min(0),
+            value: z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]),
+            time: isoDate,
+          }),
+        ),
+      }),
+    )
+    .mutation(({ ctx, input }) => ingestMetrics(ctx.db, ctx.actor, input, ctx.metricLimits)),
 
   heartbeat: tokenProcedure.input(z.object({ runId, at: isoDate.optional() })).mutation(({ ctx, input }) => heartbeat(ctx.db, ctx.actor, input)),
 
