@@ -27,6 +27,8 @@ describe('metrics over HTTP', () => {
     expect(series!.max[0]).toBe(1);
     expect(series!.last.at(-1)).toBe('NaN');
 
+    expect(await ada.api.metrics.keys.query({ projectId: ada.project.id })).toEqual(['train/loss']);
+    expect(await ada.api.metrics.keys.query({ projectId: ada.project.id, runIds: [runId] })).toEqual(['train/loss']);
     const run = await ada.api.runs.get.query({ runId });
     expect(run.run.summary['train/loss']).toMatchObject({ last: 'NaN', step: 100, min: 1 / 100, max: 1 });
   });

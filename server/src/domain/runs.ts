@@ -157,6 +157,7 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
       endedAt: runs.endedAt,
       tags: runs.tags,
       config: runs.config,
+      summary: runs.summary,
       user: { id: users.id, name: users.name },
       cellCount,
     })

@@ -110,3 +110,21 @@ function wireNumber(text: number | string | null): number | string | null {
   if (s === 'NaN' || s === 'Infinity' || s === '-Infinity') return s;
   return Number(s);
 }
+
+/** Metric keys logged in a project (optionally only by some runs), for chart pickers. */
+export async function metricKeysOf(db: Db, actor: Actor, input: { projectId: string; runIds?: string[] | undefined }) {
+  await requireProject(db, actor, input.projectId, 'read');
+  if (input.runIds?.length) {
+    const runList = `{${input.runIds.join(',')}}`;
+    const rows = rowsOf<{ key: string }>(
+      await db.execute(sql`
+        select k.key from metric_keys k
+        where k.project_id = ${input.projectId}
+          and exists (select 1 from metric_rollups r where r.key_id = k.id and r.run_id = any(${runList}::uuid[]) and r.level = ${ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!})
+        order by k.key`),
+    );
+    return rows.map((r) => r.key);
+  }
+  const rows = await db.select({ key: metricKeys.key }).from(metricKeys).where(eq(metricKeys.projectId, input.projectId)).orderBy(metricKeys.key);
+  return rows.map((r) => r.key);
+}

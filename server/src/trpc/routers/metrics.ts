@@ -1,9 +1,12 @@
 // Chart data for the web UI.
 import { z } from 'zod';
-import { MAX_RUNS_PER_CHART, metricSeries } from '../../domain/metrics/series.ts';
+import { MAX_RUNS_PER_CHART, metricKeysOf, metricSeries } from '../../domain/metrics/series.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 export const metricsRouter = router({
+  keys: sessionProcedure
+    .input(z.object({ projectId: z.uuid(), runIds: z.array(z.uuid()).max(MAX_RUNS_PER_CHART).optional() }))
+    .query(({ ctx, input }) => metricKeysOf(ctx.db, ctx.actor, input)),
   series: sessionProcedure
     .input(
       z.object({
