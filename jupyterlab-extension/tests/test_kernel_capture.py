@@ -266,3 +266,21 @@ def test_importing_cellmark_stays_light():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, fake, monkeypatch: pytest.MonkeyPatch):
+    # The user interrupts just as the cell ends: the KeyboardInterrupt hits our post_run_cell.
+    real_append = session_mod.Spool.append
+    hits = {"n": 0}
+
+    def interrupted_once(self, procedure, payload, redact=()):
+        cells = payload.get("cells") or [{}]
+        if cells[0].get("status") == "ok" and hits["n"] == 0:
+            hits["n"] += 1
+            raise KeyboardInterrupt
+        return real_append(self, procedure, payload, redact)
+
+    monkeypatch.setattr(session_mod.Spool, "append", interrupted_once)
+    run(shell, "lr = 0.5")
+    (done,) = settle(fake, 1).values()
+    assert hits["n"] == 1 and done["status"] == "ok" and done["config"] == {"lr": 0.5}

@@ -65,7 +65,8 @@ class KernelSession:
         self.run_info: dict[str, Any] = {"name": None, "tags": None, "notes": None}
         self.last_error: Optional[str] = None
         self.recorded = 0
-        self._inflight: dict[int, Optional[tuple[str, dict]]] = {}  # id(ExecutionInfo) -> (run id, record)
+        # id(ExecutionInfo) -> [run id, running record, complete record once built], or None: not recorded
+        self._inflight: dict[int, Optional[list]] = {}
         self._hooks_on: Any = None  # the shell our hooks are registered with
         self._heartbeat_stop: Optional[threading.Event] = None
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
@@ -174,41 +175,64 @@ class KernelSession:
             except ValueError:
                 pass
 
+    # IPython runs hooks inside the cell's time: an interrupt meant for the cell can land in
+    # them, and IPython would swallow it there anyway. Finish the record instead of losing it.
     def _pre_run_cell(self, info: Any) -> None:
+        for _ in range(3):
+            try:
+                return self._pre(info)
+            except KeyboardInterrupt:
+                continue
+
+    def _post_run_cell(self, result: Any) -> None:
+        for _ in range(3):
+            try:
+                return self._post(result)
+            except KeyboardInterrupt:
+                continue
+
+    def _pre(self, info: Any) -> None:
+        key = id(info)
         try:
-            if not self.active:
+            if not self.active or key in self._inflight:  # (a retry after an interrupt)
                 return
             parent = executions.parent_message(self.shell)
             # Nested run_cell calls inside a cell are part of that cell's execution.
             if executions.is_silent(info, parent) or any(self._inflight.values()):
-                self._inflight[id(info)] = None
+                self._inflight[key] = None
                 return
             count = getattr(self.shell, "execution_count", None)
             # IPython has already counted this execution when pre_run_cell fires.
             count = count - 1 if isinstance(count, int) and count > 0 else None
             record = executions.running_record(info, parent, count)
-            self._inflight[id(info)] = (self.run_id, record)
             self.enqueue("ingest.cells", {"runId": self.run_id, "origin": "kernel", "cells": [record]})
+            self._inflight[key] = [self.run_id, record, None]
         except Exception as e:
             self._error("pre_run_cell", e)
 
-    def _post_run_cell(self, result: Any) -> None:
+    def _post(self, result: Any) -> None:
+        key = id(getattr(result, "info", None))
         try:
-            pending = self._inflight.pop(id(getattr(result, "info", None)), None)
+            pending = self._inflight.get(key)
             if pending is None:
+                self._inflight.pop(key, None)
                 return
-            run_id, record = pending
-            count = getattr(result, "execution_count", None)
-            done = executions.finish(record, result, count if isinstance(count, int) else None)
-            forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
-            if self.capture_config:
-                hidden = getattr(self.shell, "user_ns_hidden", None)
-                done["config"] = self.config.changes(self.shell.user_ns, hidden, forbidden)
-            else:
-                done["config"] = self.config.changes(None)
+            run_id, record, done = pending
+            if done is None:  # kept, so a retry does not take the config changes twice
+                count = getattr(result, "execution_count", None)
+                done = executions.finish(record, result, count if isinstance(count, int) else None)
+                forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
+                if self.capture_config:
+                    hidden = getattr(self.shell, "user_ns_hidden", None)
+                    done["config"] = self.config.changes(self.shell.user_ns, hidden, forbidden)
+                else:
+                    done["config"] = self.config.changes(None)
+                pending[2] = done
             self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [done]})
+            self._inflight.pop(key, None)
             self.recorded += 1
         except Exception as e:
+            self._inflight.pop(key, None)
             self._error("post_run_cell", e)
 
     # -- sending -------------------------------------------------------------------------
