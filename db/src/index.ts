@@ -16,6 +16,7 @@ import * as schema from './schema/index.ts';
 export { schema };
 export * from './schema/index.ts';
 export { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
+export type { SQL } from 'drizzle-orm';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;

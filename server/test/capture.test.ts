@@ -211,3 +211,27 @@ describe('runs.list filters', () => {
     expect((await carol.api.runs.list.query({ projectId: carol.project.id, filter: { tag: 'nothing-has-this' } })).configKeys).toEqual(['lr', 'opt']);
   });
 });
+
+describe('runs.list sort and pagination', () => {
+  it('sorts by a config key or a column, pages, and counts the filtered total', async () => {
+    const erin = await userWithProject(server, 'erin');
+    const ids: string[] = [];
+    for (const [i, lr] of [0.3, 0.001, 0.02, 0.1, 0.005].entries()) {
+      const { runId } = await erin.ingest.ingest.startRun.mutate({ project: erin.projectPath, clientKey: `sort-run-${i}`, notebookPath: `n${i}.ipynb`, startedAt: at(i * 1000) });
+      await erin.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ executionKey: 'a', source: '', status: 'ok', startedAt: at(i * 1000 + 1), endedAt: at(i * 1000 + 2), config: { lr } }] });
+      ids.push(runId);
+    }
+    const list = (input: Record<string, unknown>) => erin.api.runs.list.query({ projectId: erin.project.id, ...input });
+    const byLr = await list({ sort: { by: 'config.lr', dir: 'asc' } });
+    expect(byLr.runs.map((r) => r.config.lr)).toEqual([0.001, 0.005, 0.02, 0.1, 0.3]);
+    expect(byLr.total).toBe(5);
+    const page2 = await list({ sort: { by: 'config.lr', dir: 'desc' }, limit: 2, offset: 2 });
+    expect(page2.runs.map((r) => r.config.lr)).toEqual([0.02, 0.005]);
+    expect(page2.total).toBe(5);
+    expect((await list({ sort: { by: 'notebook', dir: 'asc' }, limit: 1 })).runs[0]!.notebookPath).toBe('n0.ipynb');
+    expect((await list({ sort: { by: 'startedAt', dir: 'desc' }, limit: 1 })).runs[0]!.id).toBe(ids[4]);
+    const beyond = await list({ limit: 2, offset: 10 });
+    expect(beyond).toMatchObject({ runs: [], total: 5 });
+    expect(await list({ sort: { by: 'bogus', dir: 'asc' } }).catch(errorOf)).toMatchObject({ status: 400 });
+  });
+});

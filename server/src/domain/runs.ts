@@ -1,6 +1,7 @@
 // Runs: lifecycle from the capture paths (start, end, heartbeat, kernel hello, environment,
 // name/tags/notes) and the reads behind the runs table and the run page.
-import { and, asc, type Db, desc, eq, ilike, inArray, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
+import { and, asc, count, type Db, desc, eq, ilike, inArray, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
+import type { SQL } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
 import { type Actor, requireProject, requireRun } from './policy.ts';
@@ -139,7 +140,41 @@ export interface RunFilter {
 
 const cellCount = sql<number>`(select count(*)::int from ${runCells} where ${runCells.runId} = ${runs.id})`;
 
-export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}) {
+export interface RunPage {
+  /** startedAt | name | notebook | status | user | duration | cellCount | config.<key> | summary.<key> */
+  sort?: { by: string; dir: 'asc' | 'desc' } | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export const MAX_RUNS_PAGE = 1000;
+
+function sortExpression(by: string): SQL {
+  if (by.startsWith('config.')) return sql`${runs.config} -> ${by.slice('config.'.length)}`;
+  // numbers sort as numbers, "NaN"/"Infinity" (strings) after them
+  if (by.startsWith('summary.')) return sql`${runs.summary} -> ${by.slice('summary.'.length)} -> 'last'`;
+  switch (by) {
+    case 'name':
+      return sql`${runs.name}`;
+    case 'notebook':
+      return sql`${runs.notebookPath}`;
+    case 'status':
+      return sql`${runs.status}`;
+    case 'user':
+      return sql`${users.name}`;
+    case 'duration':
+      return sql`coalesce(${runs.endedAt}, now()) - ${runs.startedAt}`;
+    case 'cellCount':
+      return cellCount;
+    case 'startedAt':
+      return sql`${runs.startedAt}`;
+    default:
+      throw new DomainError('INVALID_INPUT', `sort.by: unknown column "${by}"`);
+  }
+}
+
+/** Server-side filter, sort and pagination, so the table stays fluid with many thousand runs. */
+export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}, page: RunPage = {}) {
   await requireProject(db, actor, projectId, 'read');
   const where = [eq(runs.projectId, projectId)];
   if (filter.status?.length) where.push(inArray(runs.status, filter.status));
@@ -147,6 +182,8 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
   if (filter.notebook) where.push(ilike(runs.notebookPath, `%${filter.notebook.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
   if (filter.tag) where.push(sql`${runs.tags} @> array[${filter.tag}]::text[]`);
   for (const { key, value } of filter.config ?? []) where.push(sql`${runs.config} -> ${key} = ${JSON.stringify(value)}::jsonb`);
+  const sort = page.sort ?? { by: 'startedAt', dir: 'desc' };
+  const direction = sort.dir === 'asc' ? sql`asc nulls last` : sql`desc nulls last`;
   const rows = await db
     .select({
       id: runs.id,
@@ -160,16 +197,22 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
       summary: runs.summary,
       user: { id: users.id, name: users.name },
       cellCount,
+      total: sql<number>`count(*) over ()`.mapWith(Number),
     })
     .from(runs)
     .innerJoin(users, eq(users.id, runs.userId))
     .where(and(...where))
-    .orderBy(desc(runs.startedAt))
-    .limit(1000);
+    .orderBy(sql`${sortExpression(sort.by)} ${direction}`, desc(runs.startedAt), asc(runs.id))
+    .limit(Math.min(page.limit ?? MAX_RUNS_PAGE, MAX_RUNS_PAGE))
+    .offset(page.offset ?? 0);
   // every key in the project, not just the filtered runs', so column pickers keep them all
-  const keys = await db.execute(sql`select distinct jsonb_object_keys(${runs.config}) as key from ${runs} where ${runs.projectId} = ${projectId} order by 1`);
-  const configKeys = (Array.isArray(keys) ? keys : (keys as { rows: { key: string }[] }).rows).map((r) => (r as { key: string }).key);
-  return { runs: rows, configKeys };
+  const keysOf = async (column: typeof runs.config | typeof runs.summary) => {
+    const result = await db.execute(sql`select distinct jsonb_object_keys(${column}) as key from ${runs} where ${runs.projectId} = ${projectId} order by 1`);
+    return (Array.isArray(result) ? result : (result as { rows: { key: string }[] }).rows).map((r) => (r as { key: string }).key);
+  };
+  const [configKeys, summaryKeys] = await Promise.all([keysOf(runs.config), keysOf(runs.summary)]);
+  const total = rows[0]?.total ?? (page.offset ? (await db.select({ n: count() }).from(runs).innerJoin(users, eq(users.id, runs.userId)).where(and(...where)))[0]!.n : 0);
+  return { runs: rows.map(({ total: _t, ...row }) => row), total, configKeys, summaryKeys };
 }
 
 export async function getRun(db: Db, actor: Actor, runId: string) {

@@ -1,7 +1,7 @@
 // Runs as the web UI reads and edits them.
 import { runStatuses } from '@cellmark/db';
 import { z } from 'zod';
-import { getRun, listRuns, MAX_TAGS, updateRun } from '../../domain/runs.ts';
+import { getRun, listRuns, MAX_RUNS_PAGE, MAX_TAGS, updateRun } from '../../domain/runs.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 export const runsRouter = router({
@@ -18,9 +18,12 @@ export const runsRouter = router({
             config: z.array(z.object({ key: z.string().min(1).max(250), value: z.unknown() })).max(20).optional(),
           })
           .optional(),
+        sort: z.object({ by: z.string().min(1).max(300), dir: z.enum(['asc', 'desc']) }).optional(),
+        limit: z.number().int().min(1).max(MAX_RUNS_PAGE).optional(),
+        offset: z.number().int().min(0).max(1_000_000).optional(),
       }),
     )
-    .query(({ ctx, input }) => listRuns(ctx.db, ctx.actor, input.projectId, input.filter)),
+    .query(({ ctx, input: { projectId, filter, ...page } }) => listRuns(ctx.db, ctx.actor, projectId, filter, page)),
   get: sessionProcedure.input(z.object({ runId: z.uuid() })).query(({ ctx, input }) => getRun(ctx.db, ctx.actor, input.runId)),
   update: sessionProcedure
     .input(
