@@ -244,8 +244,11 @@ export function deactivateKernelSide(kernel: IActivationKernel): void {
 
 /** One line for the status tooltip. */
 export function describeKernelCapture(state: KernelCaptureState | null): string {
-  if (state === null || state.kind === 'pending') {
+  if (state === null) {
     return 'kernel capture: waiting for the run to be created';
+  }
+  if (state.kind === 'pending') {
+    return 'kernel capture: switching on…';
   }
   switch (state.kind) {
     case 'on':

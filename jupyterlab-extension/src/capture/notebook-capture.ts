@@ -341,7 +341,6 @@ export class NotebookCapture implements IDisposable {
     const kernel = this.kernel;
     const clientKey = this.newKey();
     session.clientKey = clientKey;
-    session.kernelCapture = { kind: 'pending' };
     void this.shipper.startRun({
       start: {
         project: session.project,

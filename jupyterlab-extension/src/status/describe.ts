@@ -62,7 +62,7 @@ export function describeStatus(state: ICaptureState): IStatusView {
       lines.push(`Capture: Cellmark records runs to ${state.project}${who} once a notebook has a kernel.`);
     }
     mode = state.run || state.starting || state.notebookPath ? 'recording' : 'idle';
-    if (state.kernelCapture) {
+    if (state.kernelCapture || state.starting) {
       lines.push(`${describeKernelCapture(state.kernelCapture).replace(/^kernel capture/, 'Kernel capture')}.`);
     }
     if (state.error) {
