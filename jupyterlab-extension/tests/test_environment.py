@@ -118,3 +118,15 @@ def test_a_failing_probe_is_recorded_not_raised(monkeypatch: pytest.MonkeyPatch)
     assert env["packages"] == [] and env["packagesError"] == "OSError: metadata is broken"
     assert env["host"] is None and env["hostError"].startswith("ZeroDivisionError")
     assert env["python"]["version"]
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://alice:ghp_x@github.com/a/b.git", "https://github.com/a/b.git"),
+    ("https://oauth2:glpat-x@gitlab.example.com/a/b.git", "https://gitlab.example.com/a/b.git"),
+    ("http://token@host:8080/r.git", "http://host:8080/r.git"),
+    ("git@github.com:a/b.git", "git@github.com:a/b.git"),
+    ("ssh://git@github.com/a/b.git", "ssh://git@github.com/a/b.git"),
+    ("https://github.com/a/b.git", "https://github.com/a/b.git"),
+])
+def test_remote_credentials_are_stripped(url, expected):
+    assert environment._strip_credentials(url) == expected

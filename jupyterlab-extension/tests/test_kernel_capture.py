@@ -284,3 +284,14 @@ def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, 
     run(shell, "lr = 0.5")
     (done,) = settle(fake, 1).values()
     assert hits["n"] == 1 and done["status"] == "ok" and done["config"] == {"lr": 0.5}
+
+
+def test_huge_sources_are_cut_to_the_servers_limit():
+    from types import SimpleNamespace
+
+    from cellmark.kernel import executions
+
+    info = SimpleNamespace(raw_cell="x = 1  # é\n" * 150_000, cell_id="c1")
+    record = executions.running_record(info, None, 1)
+    assert len(record["source"].encode("utf-8")) <= executions.MAX_SOURCE_BYTES
+    assert record["source"].endswith("# [cellmark: source truncated at 1 MiB]\n") and record["cellId"] == "c1"

@@ -9,6 +9,7 @@ belongs to the explicit path from then on, so automatic capture never overwrites
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
@@ -45,6 +46,7 @@ def name_parts(name: str) -> list[str]:
     return [p.lower() for p in _SPLIT.split(_CAMEL.sub("_", name)) if p]
 
 
+@functools.lru_cache(maxsize=8192)  # the same names come back after every cell
 def is_secret_name(name: str) -> bool:
     parts = name_parts(name)
     joined = "_".join(parts)
@@ -133,6 +135,13 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def _fingerprint(value: Any) -> Any:
+    """What changes compare: cheap for scalars (this runs over every global after every cell)."""
+    if isinstance(value, (list, dict)):
+        return canonical(value)
+    return (type(value).__name__, value)
+
+
 def capture_globals(
     user_ns: Mapping[str, Any], hidden: Mapping[str, Any] | None = None, forbidden: Iterable[str] = ()
 ) -> dict[str, Any]:
@@ -146,6 +155,10 @@ def capture_globals(
         if name in _SHELL_NAMES or (name in hidden and hidden[name] is value):
             continue
         if is_secret_name(name):
+            continue
+        kind = type(value)
+        if kind is int or kind is bool or value is None or (kind is float and math.isfinite(value)):
+            found[name] = value  # the common case, without the general walk
             continue
         try:
             found[name] = to_config_value(value, forbidden=forbidden)
@@ -161,7 +174,7 @@ class ConfigTracker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._snapshot: dict[str, str] = {}  # automatic: name -> canonical text last recorded
+        self._snapshot: dict[str, Any] = {}  # automatic: name -> fingerprint of the value last recorded
         self._values: dict[str, Any] = {}  # everything recorded (or pending) for this run
         self._explicit: dict[str, Any] = {}  # explicit key -> value, for the whole kernel
         self._pending: dict[str, Any] = {}  # explicit changes not yet in an execution record
@@ -211,11 +224,11 @@ class ConfigTracker:
                 for name, value in current.items():
                     if name in self._explicit:
                         continue
-                    text = canonical(value)
-                    if self._snapshot.get(name) != text:
+                    mark = _fingerprint(value)
+                    if self._snapshot.get(name) != mark:
                         if len(changed) >= MAX_KEYS_PER_EXECUTION:
                             break
-                        self._snapshot[name] = text
+                        self._snapshot[name] = mark
                         changed[name] = value
                 for gone in set(self._snapshot) - set(current):
                     del self._snapshot[gone]

@@ -50,7 +50,8 @@ def _strip_credentials(url: str) -> str:
     """A remote like https://user:token@host/repo must not carry its secret into the record."""
     try:
         parts = urlsplit(url)
-        if parts.scheme and "@" in parts.netloc:
+        # http(s) remotes carry tokens as user:secret@; ssh's user@ is not a secret
+        if parts.scheme in ("http", "https") and "@" in parts.netloc:
             host = parts.netloc.rsplit("@", 1)[1]
             return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     except Exception:
