@@ -1,0 +1,89 @@
+// The chart's hover tooltip, written straight into its DOM node on every cursor move (no React
+// render per mouse move). Run names are user text: set as textContent, never as HTML.
+import type uPlot from 'uplot';
+import { type ChartColumns, formatStep, formatValue, nearestBucket, valueText } from '@/lib/charts/series-data.ts';
+
+/** More runs than this: the tooltip lists the ones closest to the cursor. */
+const MAX_ROWS = 12;
+
+interface TooltipState {
+  columns: ChartColumns | null;
+  runs: readonly { id: string; name: string; color: string }[];
+  hidden: ReadonlySet<string>;
+  perPx: number;
+}
+
+export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: TooltipState) {
+  if (!tip) return;
+  const { columns, runs, hidden, perPx } = state;
+  const idx = u.cursor.idx;
+  const left = u.cursor.left ?? -1;
+  if (!columns || idx === null || idx === undefined || left < 0 || columns.runs.length !== runs.length) {
+    tip.hidden = true;
+    return;
+  }
+  const cursorValue = u.posToVal(u.cursor.top ?? 0, 'y');
+  const rows = columns.runs
+    .map((run, i) => {
+      if (hidden.has(run.runId)) return null;
+      const b = nearestBucket(run, idx, 2);
+      if (b < 0) return null;
+      const value = run.raw[b];
+      const lo = run.min[b];
+      const hi = run.max[b];
+      return {
+        run: runs[i]!,
+        step: run.lastStep[b],
+        value,
+        numeric: typeof value === 'number' && Number.isFinite(value) ? value : null,
+        spread: (run.count[b] ?? 1) > 1 && typeof lo === 'number' && typeof hi === 'number' && lo !== hi ? `${formatValue(lo)} – ${formatValue(hi)}` : '',
+      };
+    })
+    .filter((r) => r !== null);
+  if (!rows.length) {
+    tip.hidden = true;
+    return;
+  }
+  const shown =
+    rows.length > MAX_ROWS
+      ? [...rows].sort((a, b) => Math.abs((a.numeric ?? Infinity) - cursorValue) - Math.abs((b.numeric ?? Infinity) - cursorValue)).slice(0, MAX_ROWS)
+      : rows;
+
+  const x = columns.x[idx]!;
+  const head = document.createElement('div');
+  head.className = 'chart-tip-head';
+  head.textContent = perPx > 1 ? `steps ${formatStep(x)}–${formatStep(Math.ceil(x + perPx) - 1)}` : `step ${x.toLocaleString('en')}`;
+  const table = document.createElement('table');
+  for (const row of shown) {
+    const tr = table.insertRow();
+    const name = tr.insertCell();
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = row.run.color;
+    name.append(swatch, document.createTextNode(row.run.name));
+    const value = tr.insertCell();
+    value.className = 'num';
+    value.textContent = valueText(row.value);
+    if (row.numeric === null) value.classList.add('non-finite');
+    const extra = tr.insertCell();
+    extra.className = 'muted';
+    extra.textContent = [row.spread, perPx > 1 && row.step !== undefined ? `@${row.step.toLocaleString('en')}` : ''].filter(Boolean).join('  ');
+  }
+  const children: Node[] = [head, table];
+  if (shown.length < rows.length) {
+    const more = document.createElement('div');
+    more.className = 'muted';
+    more.textContent = `${rows.length - shown.length} more runs`;
+    children.push(more);
+  }
+  tip.replaceChildren(...children);
+  tip.hidden = false;
+
+  // beside the cursor, on whichever side has room
+  const overLeft = u.over.offsetLeft;
+  const plotWidth = u.over.clientWidth;
+  const tipWidth = tip.offsetWidth;
+  const x0 = overLeft + left + 14;
+  tip.style.left = `${left + tipWidth + 24 > plotWidth ? Math.max(0, overLeft + left - tipWidth - 14) : x0}px`;
+  tip.style.top = `${u.over.offsetTop + 4}px`;
+}
