@@ -93,6 +93,18 @@ export const runConfig = pgTable(
   (t) => [primaryKey({ columns: [t.runId, t.executionKey, t.key] })],
 );
 
+/** Every config key used in a project, so the runs table lists them without scanning runs. */
+export const projectConfigKeys = pgTable(
+  'project_config_keys',
+  {
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.key] })],
+);
+
 /** Blobs a run's outputs refer to (access to a blob goes through a run the user can read). */
 export const runBlobs = pgTable(
   'run_blobs',

@@ -1,7 +1,7 @@
 // Ingest of executions from both capture paths: validated as a whole batch, binary and
 // large outputs moved to blobs, then merged row by row in one transaction (all or nothing).
 import { isDeepStrictEqual } from 'node:util';
-import { and, type Db, eq, inArray, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
+import { and, type Db, eq, inArray, projectConfigKeys, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
 import type { BlobStore } from '../blobs/store.ts';
 import { DomainError } from './errors.ts';
 import { type ExecutionRecord, type MergedExecution, mergeExecution, type Origin } from './execution-merge.ts';
@@ -172,6 +172,10 @@ export async function ingestExecutions(
         .insert(runConfig)
         .values([...last.values()])
         .onConflictDoUpdate({ target: [runConfig.runId, runConfig.executionKey, runConfig.key], set: { value: sql`excluded.value` } });
+      await tx
+        .insert(projectConfigKeys)
+        .values([...new Set(configRows.map((r) => r.key))].map((key) => ({ projectId: run.projectId, key })))
+        .onConflictDoNothing();
       await refreshRunConfig(tx as unknown as Db, runId);
     }
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, runId));

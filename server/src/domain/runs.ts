@@ -1,6 +1,25 @@
 // Runs: lifecycle from the capture paths (start, end, heartbeat, kernel hello, environment,
 // name/tags/notes) and the reads behind the runs table and the run page.
-import { and, asc, count, type Db, desc, eq, ilike, inArray, lt, type RunStatus, runBlobs, runCells, runs, sql, teams, users } from '@cellmark/db';
+import {
+  and,
+  asc,
+  count,
+  type Db,
+  desc,
+  eq,
+  ilike,
+  inArray,
+  lt,
+  metricKeys,
+  projectConfigKeys,
+  type RunStatus,
+  runBlobs,
+  runCells,
+  runs,
+  sql,
+  teams,
+  users,
+} from '@cellmark/db';
 import type { SQL } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
@@ -174,7 +193,7 @@ function sortExpression(by: string): SQL {
 }
 
 /** Server-side filter, sort and pagination, so the table stays fluid with many thousand runs. */
-export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}, page: RunPage = {}) {
+export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}, paging: RunPage = {}) {
   await requireProject(db, actor, projectId, 'read');
   const where = [eq(runs.projectId, projectId)];
   if (filter.status?.length) where.push(inArray(runs.status, filter.status));
@@ -182,37 +201,49 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
   if (filter.notebook) where.push(ilike(runs.notebookPath, `%${filter.notebook.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
   if (filter.tag) where.push(sql`${runs.tags} @> array[${filter.tag}]::text[]`);
   for (const { key, value } of filter.config ?? []) where.push(sql`${runs.config} -> ${key} = ${JSON.stringify(value)}::jsonb`);
-  const sort = page.sort ?? { by: 'startedAt', dir: 'desc' };
+  const sort = paging.sort ?? { by: 'startedAt', dir: 'desc' };
   const direction = sort.dir === 'asc' ? sql`asc nulls last` : sql`desc nulls last`;
-  const rows = await db
-    .select({
-      id: runs.id,
-      name: runs.name,
-      notebookPath: runs.notebookPath,
-      status: runs.status,
-      startedAt: runs.startedAt,
-      endedAt: runs.endedAt,
-      tags: runs.tags,
-      config: runs.config,
-      summary: runs.summary,
-      user: { id: users.id, name: users.name },
-      cellCount,
-      total: sql<number>`count(*) over ()`.mapWith(Number),
-    })
-    .from(runs)
-    .innerJoin(users, eq(users.id, runs.userId))
-    .where(and(...where))
-    .orderBy(sql`${sortExpression(sort.by)} ${direction}`, desc(runs.startedAt), asc(runs.id))
-    .limit(Math.min(page.limit ?? MAX_RUNS_PAGE, MAX_RUNS_PAGE))
-    .offset(page.offset ?? 0);
-  // every key in the project, not just the filtered runs', so column pickers keep them all
-  const keysOf = async (column: typeof runs.config | typeof runs.summary) => {
-    const result = await db.execute(sql`select distinct jsonb_object_keys(${column}) as key from ${runs} where ${runs.projectId} = ${projectId} order by 1`);
-    return (Array.isArray(result) ? result : (result as { rows: { key: string }[] }).rows).map((r) => (r as { key: string }).key);
+  const filtered = and(...where);
+  // The page first (sort + limit on plain columns), then what is costly per row, for that page only.
+  const [page, [{ n: total } = { n: 0 }], configKeys, summaryKeys] = await Promise.all([
+    db
+      .select({
+        id: runs.id,
+        name: runs.name,
+        notebookPath: runs.notebookPath,
+        status: runs.status,
+        startedAt: runs.startedAt,
+        endedAt: runs.endedAt,
+        tags: runs.tags,
+        config: runs.config,
+        summary: runs.summary,
+        user: { id: users.id, name: users.name },
+      })
+      .from(runs)
+      .innerJoin(users, eq(users.id, runs.userId))
+      .where(filtered)
+      .orderBy(sql`${sortExpression(sort.by)} ${direction}`, desc(runs.startedAt), asc(runs.id))
+      .limit(Math.min(paging.limit ?? MAX_RUNS_PAGE, MAX_RUNS_PAGE))
+      .offset(paging.offset ?? 0),
+    db.select({ n: count() }).from(runs).innerJoin(users, eq(users.id, runs.userId)).where(filtered),
+    // every key in the project, not just the filtered runs', so column pickers keep them all
+    db.select({ key: projectConfigKeys.key }).from(projectConfigKeys).where(eq(projectConfigKeys.projectId, projectId)).orderBy(projectConfigKeys.key),
+    db.select({ key: metricKeys.key }).from(metricKeys).where(eq(metricKeys.projectId, projectId)).orderBy(metricKeys.key),
+  ]);
+  const counts = page.length
+    ? await db
+        .select({ runId: runCells.runId, n: count() })
+        .from(runCells)
+        .where(inArray(runCells.runId, page.map((r) => r.id)))
+        .groupBy(runCells.runId)
+    : [];
+  const cellCounts = new Map(counts.map((c) => [c.runId, c.n]));
+  return {
+    runs: page.map((row) => ({ ...row, cellCount: cellCounts.get(row.id) ?? 0 })),
+    total,
+    configKeys: configKeys.map((k) => k.key),
+    summaryKeys: summaryKeys.map((k) => k.key),
   };
-  const [configKeys, summaryKeys] = await Promise.all([keysOf(runs.config), keysOf(runs.summary)]);
-  const total = rows[0]?.total ?? (page.offset ? (await db.select({ n: count() }).from(runs).innerJoin(users, eq(users.id, runs.userId)).where(and(...where)))[0]!.n : 0);
-  return { runs: rows.map(({ total: _t, ...row }) => row), total, configKeys, summaryKeys };
 }
 
 export async function getRun(db: Db, actor: Actor, runId: string) {
