@@ -65,16 +65,17 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
     km, kc, repo = kernel
     run_id = account.start_run("notebooks/train.ipynb")
 
-    # exactly what the frontend sends: silent, not in history
-    line = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
-            f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb", capture_config=True)')
-    _, reply = execute(kc, line, silent=True, store_history=False)
+    # what the frontend sends (src/capture/kernel-activation.ts): silent, not in history,
+    # the answer read back through user_expressions since silent requests have no execute_result
+    line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
+            f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
+            f'notebook_path="notebooks/train.ipynb", capture_config=True)')
+    _, reply = execute(kc, line, silent=True, store_history=False, stop_on_error=False,
+                       user_expressions={"cellmark": "__cellmark_activation"})
     assert reply["status"] == "ok", reply
-    # a silent request has no execute_result; the answer can be read as a user expression
-    _, reply = execute(kc, "", silent=True, store_history=False,
-                       user_expressions={"cellmark": line.split("; ", 1)[1]})
     answer = reply["user_expressions"]["cellmark"]
-    assert answer["status"] == "ok" and json.loads(answer["data"]["text/plain"])["ok"] is True
+    assert answer["status"] == "ok" and json.loads(answer["data"]["text/plain"]) == {
+        "ok": True, "version": answer_version(), "implementation": answer_implementation(kc)}
 
     ok_id, reply = execute(kc, "lr = 0.001\nbatch_size = 64\nprint('hi')")
     assert reply["status"] == "ok"
@@ -120,10 +121,35 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
         "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}], "status": "ok",
         "startedAt": cells[0]["startedAt"], "endedAt": cells[0]["endedAt"]}]})
     merged = account.get_run(run_id)["cells"]
+    assert account.token not in json.dumps(merged)
     assert len(merged) == 3
     row = next(c for c in merged if c["executionKey"] == ok_id)
     assert row["capturedBy"] == ["frontend", "kernel"] and row["position"] == 0
     assert row["outputs"][0]["text"] == "hi\n" and row["startedAt"] == cells[0]["startedAt"]
+
+    # the frontend's deactivation (capture paused): later cells are not recorded
+    deactivate = ('import sys as __cm_sys\n__cm_kernel = __cm_sys.modules.get("cellmark.kernel")\n'
+                  'if __cm_kernel is not None and hasattr(__cm_kernel, "deactivate"):\n    __cm_kernel.deactivate()\n'
+                  'del __cm_sys, __cm_kernel')
+    _, reply = execute(kc, deactivate, silent=True, store_history=False)
+    assert reply["status"] == "ok"
+    execute(kc, "after = 1")
+    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30); assert not cellmark.status()['active']",
+                       silent=True, store_history=False)
+    assert reply["status"] == "ok", reply
+    assert len(account.get_run(run_id)["cells"]) == 3
+
+
+def answer_version() -> str:
+    import cellmark
+
+    return cellmark.__version__
+
+
+def answer_implementation(kc) -> str:
+    _, reply = execute(kc, "", silent=True, store_history=False, user_expressions={
+        "impl": "__import__('sys').implementation.name + ' ' + __import__('platform').python_version()"})
+    return reply["user_expressions"]["impl"]["data"]["text/plain"].strip("'")
 
 
 def _environment(account: Account, run_id: str) -> dict:
