@@ -30,6 +30,7 @@ export function Breadcrumbs() {
   if (team && project && runId) {
     crumbs.push({ label: runQuery.data?.run.name ?? 'Run', href: `/t/${team}/${project}/runs/${runId}` });
   }
+  if (team && project && pathname === `/t/${team}/${project}/compare`) crumbs.push({ label: 'Compare', href: `/t/${team}/${project}/compare` });
   if (team && project && reportId) {
     crumbs.push({ label: 'Reports', href: `/t/${team}/${project}?tab=reports` });
     crumbs.push({ label: reportQuery.data?.title ?? 'Report', href: `/t/${team}/${project}/reports/${reportId}` });

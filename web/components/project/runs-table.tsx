@@ -1,5 +1,6 @@
 // The runs of a project as a sortable table (every column sorts by clicking its header), with
-// tags and the chosen config keys as extra columns.
+// tags, the chosen config keys and summary metrics as extra columns, and (when the page asks)
+// a checkbox per run to pick runs for comparing.
 'use client';
 import {
   type ColumnDef,
@@ -12,6 +13,7 @@ import {
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
+import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { formatConfigValue } from '@/lib/config.ts';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
 import type { Outputs } from '@/lib/trpc.ts';
@@ -52,8 +54,89 @@ function configColumn(key: string, runs: RunRow[]): ColumnDef<RunRow> {
   };
 }
 
-function columns(base: string, now: number, configKeys: string[], runs: RunRow[], tagHref: (tag: string) => string): ColumnDef<RunRow>[] {
+/** The run's summary for a metric: an explicit cellmark.summary value, else the last logged value. */
+function summaryOf(run: RunRow, key: string): unknown {
+  const entry = run.summary[key] as { last?: unknown; value?: unknown } | undefined;
+  if (!entry) return undefined;
+  return entry.value !== undefined ? entry.value : entry.last;
+}
+
+function summaryColumn(key: string): ColumnDef<RunRow> {
+  return {
+    id: `summary:${key}`,
+    header: () => (
+      <span className="config-col" title={`last value of ${key}`}>
+        summary.{key}
+      </span>
+    ),
+    // numbers sort by value; NaN, ±Infinity and other values after them, missing last
+    accessorFn: (r) => summaryOf(r, key),
+    sortingFn: (a, b, id) => compareConfig(a.getValue(id), b.getValue(id)),
+    sortUndefined: 'last',
+    cell: ({ row }) => {
+      const value = summaryOf(row.original, key);
+      if (value === undefined) return <span className="muted">—</span>;
+      const text = typeof value === 'number' || typeof value === 'string' || value === null ? valueText(value, formatValue) : formatConfigValue(value);
+      return (
+        <span className="mono config-cell" title={typeof value === 'number' ? String(value) : text}>
+          {text}
+        </span>
+      );
+    },
+    meta: { numeric: true },
+  };
+}
+
+function selectColumn(selection: Selection): ColumnDef<RunRow> {
+  return {
+    id: 'select',
+    enableSorting: false,
+    header: ({ table }) => {
+      const ids = table.getRowModel().rows.map((r) => r.id);
+      const all = ids.length > 0 && ids.every((id) => selection.selected.has(id));
+      return (
+        <input
+          type="checkbox"
+          aria-label="Select all runs"
+          checked={all}
+          onChange={() => selection.onChange(all ? new Set() : new Set(ids))}
+          onClick={(e) => e.stopPropagation()}
+          data-testid="select-all-runs"
+        />
+      );
+    },
+    cell: ({ row }) => (
+      <input
+        type="checkbox"
+        aria-label={`Select ${row.original.name}`}
+        checked={selection.selected.has(row.id)}
+        onChange={() => {
+          const next = new Set(selection.selected);
+          if (!next.delete(row.id)) next.add(row.id);
+          selection.onChange(next);
+        }}
+        data-testid="run-select"
+      />
+    ),
+  };
+}
+
+interface Selection {
+  selected: ReadonlySet<string>;
+  onChange: (next: Set<string>) => void;
+}
+
+function columns(
+  base: string,
+  now: number,
+  configKeys: string[],
+  summaryKeys: string[],
+  runs: RunRow[],
+  tagHref: (tag: string) => string,
+  selection: Selection | undefined,
+): ColumnDef<RunRow>[] {
   return [
+    ...(selection ? [selectColumn(selection)] : []),
     {
       id: 'name',
       header: 'Name',
@@ -114,6 +197,7 @@ function columns(base: string, now: number, configKeys: string[], runs: RunRow[]
       ),
     },
     ...configKeys.map((key) => configColumn(key, runs)),
+    ...summaryKeys.map(summaryColumn),
   ];
 }
 
@@ -121,18 +205,30 @@ export function RunsTable({
   runs,
   base,
   configKeys = [],
+  summaryKeys = [],
   tagHref = (tag) => `${base}?tag=${encodeURIComponent(tag)}`,
+  selected,
+  onSelectedChange,
 }: {
   runs: RunRow[];
   base: string;
   /** config keys shown as columns, in this order */
   configKeys?: string[];
+  /** metric keys whose summary (last value) shows as a column */
+  summaryKeys?: string[];
   tagHref?: (tag: string) => string;
+  /** with both: a checkbox column to pick runs */
+  selected?: ReadonlySet<string>;
+  onSelectedChange?: (next: Set<string>) => void;
 }) {
   const anyRunning = runs.some((r) => r.status === 'running');
   const now = useNow(1000, anyRunning);
   const [sorting, setSorting] = useState<SortingState>([{ id: 'started', desc: true }]);
-  const cols = useMemo(() => columns(base, now, configKeys, runs, tagHref), [base, now, configKeys, runs, tagHref]);
+  const selection = useMemo(() => (selected && onSelectedChange ? { selected, onChange: onSelectedChange } : undefined), [selected, onSelectedChange]);
+  const cols = useMemo(
+    () => columns(base, now, configKeys, summaryKeys, runs, tagHref, selection),
+    [base, now, configKeys, summaryKeys, runs, tagHref, selection],
+  );
   const table = useReactTable({
     data: runs,
     columns: cols,
@@ -161,7 +257,7 @@ export function RunsTable({
                 return (
                   <th
                     key={header.id}
-                    className={`sortable${numeric ? ' num' : ''}`}
+                    className={`${header.column.getCanSort() ? 'sortable' : 'select-col'}${numeric ? ' num' : ''}`}
                     aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
                     onClick={header.column.getToggleSortingHandler()}
                     data-column={header.column.id}
@@ -177,7 +273,7 @@ export function RunsTable({
         </thead>
         <tbody>
           {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="run-row" data-run-id={row.id} data-status={row.original.status}>
+            <tr key={row.id} data-testid="run-row" data-run-id={row.id} data-status={row.original.status} aria-selected={selection ? selection.selected.has(row.id) : undefined}>
               {row.getVisibleCells().map((cell) => {
                 const numeric = (cell.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
                 return (

@@ -1,19 +1,24 @@
-// /t/[team]/[project]: the runs table (filters in the URL, config keys as optional columns),
-// and the project's reports in a second tab (?tab=reports).
+// /t/[team]/[project]: the runs table (filters in the URL, config keys and summary metrics as
+// optional columns, runs picked for comparing), metric charts (?tab=charts) and the project's
+// reports (?tab=reports).
 'use client';
 import { keepPreviousData, skipToken, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useParams, usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import { ColumnPicker, useConfigColumns } from '@/components/project/column-picker.tsx';
+import { ChartsWorkspace } from '@/components/charts/charts-workspace.tsx';
+import { ColumnPicker, useConfigColumns, useSummaryColumns } from '@/components/project/column-picker.tsx';
 import { ConnectJupyterLab } from '@/components/project/connect-jupyterlab.tsx';
 import { ReportsPanel } from '@/components/project/reports-panel.tsx';
 import { RunFiltersBar } from '@/components/project/run-filters.tsx';
 import { RunsTable } from '@/components/project/runs-table.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
+import { MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { emptyFilters, filtersFromQuery, filtersToQuery, hasFilters, type RunFilters, toApiFilter } from '@/lib/run-filters.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
-type Tab = 'runs' | 'reports';
+type Tab = 'runs' | 'charts' | 'reports';
+const TABS: readonly Tab[] = ['runs', 'charts', 'reports'];
 
 /** Values seen so far: filtered lists only name what they contain, but the pickers need all. */
 function useSeen(values: readonly string[] | undefined): string[] {
@@ -34,7 +39,7 @@ function ProjectView() {
   const pathname = usePathname();
   const searchParams = useSearchParams();
   const query = searchParams.toString();
-  const tab: Tab = searchParams.get('tab') === 'reports' ? 'reports' : 'runs';
+  const tab: Tab = TABS.find((t) => t === searchParams.get('tab')) ?? 'runs';
   const filters = useMemo(() => filtersFromQuery(new URLSearchParams(query)), [query]);
   const apiFilter = useMemo(() => toApiFilter(filters), [filters]);
   const trpc = useTRPC();
@@ -48,7 +53,13 @@ function ProjectView() {
     placeholderData: keepPreviousData,
   });
   const [columns, setColumns] = useConfigColumns(projectId);
+  const [summaryColumns, setSummaryColumns] = useSummaryColumns(projectId);
   const configKeys = useSeen(runs.data?.configKeys);
+  const summaryKeyList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => Object.keys(r.summary)) ?? [])], [runs.data]);
+  const summaryKeys = useSeen(summaryKeyList);
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
+  // only runs still listed count (a filter may hide some that were picked)
+  const pickedIds = useMemo(() => (runs.data?.runs ?? []).filter((r) => picked.has(r.id)).map((r) => r.id), [runs.data, picked]);
   const tagList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => r.tags) ?? [])], [runs.data]);
   const tags = useSeen(tagList);
 
@@ -87,6 +98,9 @@ function ProjectView() {
         <button type="button" role="tab" className="tab" aria-selected={tab === 'runs'} onClick={() => select('runs')} data-testid="tab-runs">
           Runs{runs.data ? <span className="count">{runs.data.runs.length}</span> : null}
         </button>
+        <button type="button" role="tab" className="tab" aria-selected={tab === 'charts'} onClick={() => select('charts')} data-testid="tab-charts">
+          Charts
+        </button>
         <button type="button" role="tab" className="tab" aria-selected={tab === 'reports'} onClick={() => select('reports')} data-testid="tab-reports">
           Reports
         </button>
@@ -96,7 +110,15 @@ function ProjectView() {
           {runs.data && (runs.data.runs.length || filtering) ? (
             <div className="table-tools">
               <RunFiltersBar filters={filters} onChange={setFilters} options={{ users, configKeys, tags }} />
-              <ColumnPicker keys={configKeys} selected={columns} onChange={setColumns} />
+              <CompareButton base={base} ids={pickedIds} />
+              <ColumnPicker
+                keys={configKeys}
+                selected={columns}
+                onChange={setColumns}
+                summaryKeys={summaryKeys}
+                summarySelected={summaryColumns}
+                onSummaryChange={setSummaryColumns}
+              />
             </div>
           ) : null}
           {runs.isPending ? <Loading /> : null}
@@ -112,9 +134,21 @@ function ProjectView() {
           ) : null}
           {runs.data?.runs.length ? (
             <div className={runs.isPlaceholderData ? 'stale' : undefined}>
-              <RunsTable runs={runs.data.runs} base={base} configKeys={columns} tagHref={tagHref} />
+              <RunsTable
+                runs={runs.data.runs}
+                base={base}
+                configKeys={columns}
+                summaryKeys={summaryColumns}
+                tagHref={tagHref}
+                selected={picked}
+                onSelectedChange={setPicked}
+              />
             </div>
           ) : null}
+        </div>
+      ) : tab === 'charts' ? (
+        <div role="tabpanel">
+          <ChartsWorkspace projectId={info.data.project.id} />
         </div>
       ) : (
         <div role="tabpanel">
@@ -122,6 +156,24 @@ function ProjectView() {
         </div>
       )}
     </>
+  );
+}
+
+/** Opens the compare page for the picked runs (two or more, at most as many as a chart takes). */
+function CompareButton({ base, ids }: { base: string; ids: string[] }) {
+  const tooMany = ids.length > MAX_CHART_RUNS;
+  const title = ids.length < 2 ? 'Tick two or more runs to compare them' : tooMany ? `At most ${MAX_CHART_RUNS} runs` : `Compare ${ids.length} runs`;
+  if (ids.length < 2 || tooMany) {
+    return (
+      <button type="button" className="btn btn-sm" disabled title={title} data-testid="compare-button">
+        Compare{ids.length ? ` (${ids.length})` : ''}
+      </button>
+    );
+  }
+  return (
+    <Link className="btn btn-sm btn-primary" href={`${base}/compare?runs=${ids.join(',')}`} title={title} data-testid="compare-button">
+      Compare ({ids.length})
+    </Link>
   );
 }
 

@@ -1,5 +1,5 @@
 // /t/[team]/[project]/runs/[runId]: one run: header (name, tags, notes, restart links), what
-// was captured, config with history, environment, and the cells as a timeline
+// was captured, config with history, environment, metric charts, and the cells as a timeline
 // (?order=notebook groups them by notebook cell instead).
 'use client';
 import { useQuery } from '@tanstack/react-query';
@@ -11,6 +11,7 @@ import { type CellOrder, CellTimeline } from '@/components/run/cell-timeline.tsx
 import { ConfigPanel } from '@/components/run/config-panel.tsx';
 import { EnvironmentPanel } from '@/components/run/environment-panel.tsx';
 import { RunHeader } from '@/components/run/run-header.tsx';
+import { RunMetrics } from '@/components/run/run-metrics.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
 function RunView() {
@@ -38,6 +39,7 @@ function RunView() {
         <ConfigPanel data={run.data} />
         <EnvironmentPanel data={run.data} />
       </div>
+      <RunMetrics projectId={run.data.project.id} run={run.data.run} />
       <CellTimeline data={run.data} order={order} onOrderChange={setOrder} />
     </>
   );
