@@ -66,7 +66,12 @@ export function MetricChart({
 
   // Round the width so a few pixels of resizing don't refetch; debounce drags and resizes.
   const queryWidth = width > 0 ? Math.max(50, Math.round((width - Y_AXIS_PX) / 10) * 10) : 0;
-  const settled = useDebounced({ width: queryWidth, range }, 250);
+  // (a string, so an unchanged request is an unchanged value)
+  const settledKey = useDebounced(`${queryWidth}|${range ? range.join(',') : ''}`, 250);
+  const settled = useMemo(() => {
+    const [w, r] = settledKey.split('|');
+    return { width: Number(w), range: r ? (r.split(',').map(Number) as [number, number]) : null };
+  }, [settledKey]);
   const runIds = useMemo(() => runs.map((r) => r.id).sort(), [runs]);
   const series = useQuery({
     ...trpc.metrics.series.queryOptions(
