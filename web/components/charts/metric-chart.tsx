@@ -80,8 +80,8 @@ export function MetricChart({
         : skipToken,
     ),
     placeholderData: keepPreviousData,
-    refetchInterval: live ? 15_000 : false,
-    staleTime: live ? 10_000 : 5 * 60_000,
+    refetchInterval: live ? 30_000 : false,
+    staleTime: live ? 20_000 : 5 * 60_000,
   });
 
   const columns = useMemo(() => (series.data ? alignSeries(inRunOrder(series.data, runs), { log }) : null), [series.data, runs, log]);
@@ -113,7 +113,7 @@ export function MetricChart({
       padding: [8, 12, 0, 0],
       scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
       axes: [
-        { ...axisStyle, values: (_u, splits) => splits.map(formatStep) },
+        { ...axisStyle, size: 30, values: (_u, splits) => splits.map(formatStep) },
         { ...axisStyle, size: Y_AXIS_PX, values: (_u, splits) => splits.map((v) => (v === null ? '' : formatValue(v))) },
       ],
       series: [

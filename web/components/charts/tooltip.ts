@@ -1,7 +1,7 @@
 // The chart's hover tooltip, written straight into its DOM node on every cursor move (no React
 // render per mouse move). Run names are user text: set as textContent, never as HTML.
 import type uPlot from 'uplot';
-import { type ChartColumns, formatStep, formatValue, nearestBucket, valueText } from '@/lib/charts/series-data.ts';
+import { type ChartColumns, formatValue, nearestBucket, valueText } from '@/lib/charts/series-data.ts';
 
 /** More runs than this: the tooltip lists the ones closest to the cursor. */
 const MAX_ROWS = 12;
@@ -52,7 +52,11 @@ export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: Tooltip
   const x = columns.x[idx]!;
   const head = document.createElement('div');
   head.className = 'chart-tip-head';
-  head.textContent = perPx > 1 ? `steps ${formatStep(x)}–${formatStep(Math.ceil(x + perPx) - 1)}` : `step ${x.toLocaleString('en')}`;
+  // a pixel's buckets may end past the pixel (rollup buckets sit where they start): the range
+  // runs to the last step actually shown
+  const first = Math.ceil(x);
+  const through = Math.max(first, ...shown.map((r) => r.step ?? first));
+  head.textContent = through > first ? `steps ${first.toLocaleString('en')}–${through.toLocaleString('en')}` : `step ${first.toLocaleString('en')}`;
   const table = document.createElement('table');
   for (const row of shown) {
     const tr = table.insertRow();
@@ -79,11 +83,15 @@ export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: Tooltip
   tip.replaceChildren(...children);
   tip.hidden = false;
 
-  // beside the cursor, on whichever side has room
-  const overLeft = u.over.offsetLeft;
-  const plotWidth = u.over.clientWidth;
+  // beside the cursor, on whichever side of it the window has room; it may reach past the
+  // chart's card (it floats above the page) but never past the window
+  const overBox = u.over.getBoundingClientRect();
   const tipWidth = tip.offsetWidth;
-  const x0 = overLeft + left + 14;
-  tip.style.left = `${left + tipWidth + 24 > plotWidth ? Math.max(0, overLeft + left - tipWidth - 14) : x0}px`;
+  const cursorX = overBox.left + left;
+  const gap = 16;
+  const viewport = document.documentElement.clientWidth;
+  const clientLeft = cursorX + gap + tipWidth <= viewport - 8 ? cursorX + gap : Math.max(8, cursorX - gap - tipWidth);
+  const parentLeft = (tip.offsetParent ?? u.over).getBoundingClientRect().left;
+  tip.style.left = `${clientLeft - parentLeft}px`;
   tip.style.top = `${u.over.offsetTop + 4}px`;
 }

@@ -151,13 +151,9 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
                   <line x1={x} x2={x} y1={PAD.top} y2={PAD.top + plotH} stroke="#71717a" />
                   <text x={x} y={PAD.top - 20} textAnchor="middle" className={`pc-label${axis.id === METRIC_AXIS ? ' pc-label-metric' : ''}`}>
                     {axis.label.length > 22 ? `${axis.label.slice(0, 21)}…` : axis.label}
+                    {axis.kind === 'log' ? <tspan className="pc-kind"> (log)</tspan> : null}
                     <title>{axis.label}</title>
                   </text>
-                  {axis.kind === 'log' ? (
-                    <text x={x} y={PAD.top - 8} textAnchor="middle" className="pc-kind">
-                      log
-                    </text>
-                  ) : null}
                   {axis.ticks
                     .filter((_, k) => !many || k % Math.ceil(axis.ticks.length / 12) === 0)
                     .map((tick) => (

@@ -62,6 +62,9 @@ describe('brushing', () => {
     expect(brushBetween(0.8, 0.3)).toEqual({ lo: 0.3, hi: 0.8 });
     expect(brushBetween(-0.2, 1.4)).toEqual({ lo: 0, hi: 1 });
     expect(brushBetween(0.5, 0.503)).toBeNull();
+    // ends near the axis's ends snap to them, so the extreme runs are not missed by a pixel
+    expect(brushBetween(0.99, 0.5)).toEqual({ lo: 0.5, hi: 1 });
+    expect(brushBetween(0.01, 0.4)).toEqual({ lo: 0, hi: 0.4 });
   });
 });
 

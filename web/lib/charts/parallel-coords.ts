@@ -89,11 +89,17 @@ export function matchesBrushes(positions: readonly (number | null)[], brushes: r
   });
 }
 
-/** A brush from a drag between two positions, clamped to the axis; null for a click (no extent). */
-export function brushBetween(a: number, b: number, minExtent = 0.01): Brush | null {
-  const lo = Math.max(0, Math.min(a, b));
-  const hi = Math.min(1, Math.max(a, b));
-  return hi - lo < minExtent ? null : { lo, hi };
+/**
+ * A brush from a drag between two positions, clamped to the axis; null for a click (no extent).
+ * An end within `snap` of the axis's end snaps to it, so a drag from the top takes the top value.
+ */
+export function brushBetween(a: number, b: number, minExtent = 0.01, snap = 0.03): Brush | null {
+  let lo = Math.max(0, Math.min(a, b));
+  let hi = Math.min(1, Math.max(a, b));
+  if (hi - lo < minExtent) return null;
+  if (lo < snap) lo = 0;
+  if (hi > 1 - snap) hi = 1;
+  return { lo, hi };
 }
 
 /** The value at a position of a numeric axis (for brush labels). */
