@@ -12,7 +12,7 @@ import {
   alignSeries,
   type ChartColumns,
   envelopeBands,
-  formatStep,
+  formatSteps,
   formatValue,
   type SeriesResponse,
   seriesIndex,
@@ -113,7 +113,7 @@ export function MetricChart({
       padding: [8, 12, 0, 0],
       scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
       axes: [
-        { ...axisStyle, size: 30, values: (_u, splits) => splits.map(formatStep) },
+        { ...axisStyle, size: 30, values: (_u, splits) => formatSteps(splits) },
         { ...axisStyle, size: Y_AXIS_PX, values: (_u, splits) => splits.map((v) => (v === null ? '' : formatValue(v))) },
       ],
       series: [

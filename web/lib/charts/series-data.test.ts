@@ -5,6 +5,7 @@ import {
   envelopeBands,
   expandNulls,
   formatStep,
+  formatSteps,
   formatValue,
   nearestBucket,
   nearestIndex,
@@ -158,6 +159,9 @@ describe('zoom and formatting', () => {
     expect(formatStep(950)).toBe('950');
     expect(formatStep(12_500)).toBe('12.5K');
     expect(formatStep(2_000_000)).toBe('2M');
+    expect(formatSteps([0, 25_000, 50_000])).toEqual(['0', '25K', '50K']);
+    // zoomed in: compact labels would all read "50K"
+    expect(formatSteps([49_980, 50_000, 50_020])).toEqual(['49,980', '50,000', '50,020']);
     expect(formatValue(0.012345)).toBe('0.01235');
     expect(formatValue(1.5e-7)).toBe('1.500e-7');
     expect(formatValue(12345.67)).toBe('12,345.7');

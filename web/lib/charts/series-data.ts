@@ -155,6 +155,12 @@ export function formatStep(step: number): string {
   return Math.abs(step) < 10_000 ? String(Math.round(step)) : compact.format(step);
 }
 
+/** Axis labels for steps: compact while that tells the ticks apart, else full (zoomed in far). */
+export function formatSteps(splits: readonly number[]): string[] {
+  const short = splits.map(formatStep);
+  return new Set(short).size === short.length ? short : splits.map((s) => Math.round(s).toLocaleString('en'));
+}
+
 /** A metric value with enough digits to tell neighbours apart: 0.0123, 1.235e-7, 12,345.7. */
 export function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
