@@ -158,8 +158,8 @@ export function MetricChart({
       chart.destroy();
       chartRef.current = null;
     };
-    // `structure` stands for runs/log/height; syncKey never changes for a chart
-  }, [structure, ready]); // eslint-disable-line react-hooks/exhaustive-deps
+    // `structure` stands for runs/log/height (read through `state`); syncKey never changes
+  }, [structure, ready]);
 
   useEffect(() => {
     if (chartRef.current && width > 0) chartRef.current.setSize({ width, height });
@@ -172,7 +172,8 @@ export function MetricChart({
       chart.setData(toUplotData(columns), true);
       applyView(chart, view);
     });
-  }, [columns, view?.[0], view?.[1], structure]); // eslint-disable-line react-hooks/exhaustive-deps
+    // the view by value: a new array with the same range must not reset the scales
+  }, [columns, view?.[0], view?.[1], structure]);
 
   useEffect(() => {
     const chart = chartRef.current;
