@@ -200,3 +200,28 @@ def test_spool_delivers_after_the_server_was_down_and_across_kernel_restarts(
     finally:
         ck.deactivate()
         server.stop()
+
+
+def test_recording_before_the_run_exists_binds_to_the_run_once_it_does(shell, account: Account):
+    # The frontend switches the kernel side on as soon as the notebook has a kernel and
+    # opens the run only at the first execution: that execution must not be lost.
+    ck.activate(account.server.url, account.token, None, "early.ipynb")
+    shell.run_cell("lr = 0.3\nprint('before the run existed')", store_history=True)
+    assert cellmark.status()["runId"] is None
+    run_id = account.start_run("early.ipynb")
+    ck.activate(account.server.url, account.token, run_id, "early.ipynb")
+    shell.run_cell("epochs = 3", store_history=True)
+    # an unbound activation later keeps the binding
+    ck.activate(account.server.url, account.token, None, "early.ipynb")
+    shell.run_cell("x = 1", store_history=True)
+    assert ck.flush(30), cellmark.status()
+    cells = complete(account, run_id, 3)
+    assert [c["source"].splitlines()[0] for c in cells] == ["lr = 0.3", "epochs = 3", "x = 1"]
+    details = account.get_run(run_id)
+    assert details["run"]["config"] == {"lr": 0.3, "epochs": 3, "x": 1}
+    # a deactivated kernel starts unbound again rather than writing into the old run
+    ck.deactivate()
+    ck.activate(account.server.url, account.token, None, "early.ipynb")
+    shell.run_cell("y = 2", store_history=True)
+    assert ck.flush(10)
+    assert len(cells_of(account, run_id)) == 3

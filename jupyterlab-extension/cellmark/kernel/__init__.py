@@ -11,12 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from .api import config, flush, run, status
+from typing import Optional
+
 from .session import SESSION, JsonText
 
 
-def activate(server_url: str, token: str, run_id: str, notebook_path: str = "",
+def activate(server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
              capture_config: bool = True, shell: Any = None) -> JsonText:
     """Starts (or switches) recording this kernel's executions into run_id; idempotent.
+
+    run_id=None starts recording before the run exists (the frontend opens it at the first
+    execution): executions are held in memory and bound to the run by the next activate()
+    with a run id. A kernel side already bound to a run keeps that binding.
 
     Returns `{"ok": true, "version": …, "implementation": …}` as JSON text; raises on bad
     arguments or outside IPython (the frontend shows the error reply).

@@ -46,6 +46,9 @@ class JsonText(str):
         p.text(str(self))
 
 
+MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
+
+
 class KernelSession:
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -70,18 +73,20 @@ class KernelSession:
         self._hooks_on: Any = None  # the shell our hooks are registered with
         self._heartbeat_stop: Optional[threading.Event] = None
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
+        # ingest.cells payloads recorded before the frontend's run exists (activate(run_id=None))
+        self._unbound: list[dict] = []
 
     # -- activation ----------------------------------------------------------------------
 
-    def activate(self, server_url: str, token: str, run_id: str, notebook_path: str = "",
+    def activate(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
                  capture_config: bool = True, shell: Any = None) -> JsonText:
         parts = urlsplit(server_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"cellmark: server_url must be an http(s) URL, not {server_url!r}")
         if not isinstance(token, str) or not token.strip():
             raise ValueError("cellmark: token is required")
-        if not isinstance(run_id, str) or not run_id.strip():
-            raise ValueError("cellmark: run_id is required")
+        if run_id is not None and (not isinstance(run_id, str) or not run_id.strip()):
+            raise ValueError("cellmark: run_id must be a run id, or None to bind later")
         if shell is None:
             from IPython import get_ipython
 
@@ -100,23 +105,33 @@ class KernelSession:
                 self.spool = spool
                 self.sender = Sender(spool, server_url, on_result=self._on_result)
                 self.sender.start()
-            new_run = run_id != self.run_id
+            if run_id is None and self.active and self.run_id is not None:
+                run_id = self.run_id  # already bound: keep recording into that run
+            # Recording started unbound: the run that now exists continues that recording.
+            binding = run_id is not None and self.run_id is None and self.active
+            new_run = run_id is not None and run_id != self.run_id
             self.server_url, self.run_id = server_url, run_id
             self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
-            if new_run:
+            if new_run and not binding:
                 self.config.new_run()
+            if new_run:
                 self.run_info = {"name": None, "tags": None, "notes": None}
+            if run_id is not None and self._unbound:
+                held, self._unbound = self._unbound, []
+                for payload in held:
+                    self.enqueue("ingest.cells", {**payload, "runId": run_id})
             self.sender.set_token(token)  # also sends what is pending (flush)
             self._register_hooks(shell)
             self.active = True
-            if new_run:
+            if new_run and run_id is not None:
                 self.enqueue("ingest.kernelHello", {
                     "runId": run_id, "language": "python",
                     "implementation": implementation(), "cellmarkVersion": cellmark_version(),
                 })
                 threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
                                  name="cellmark-environment", daemon=True).start()
-            self._start_heartbeat()
+            if run_id is not None:
+                self._start_heartbeat()
             if not self._atexit:
                 atexit.register(self.shutdown)
                 self._atexit = True
@@ -126,6 +141,8 @@ class KernelSession:
         """Stops recording (hooks off, no heartbeat); what is spooled is still sent."""
         with self._lock:
             self.active = False
+            self.run_id = None  # a later activate(None) starts unbound, not in the old run
+            self._unbound = []
             self._unregister_hooks()
             if self._heartbeat_stop is not None:
                 self._heartbeat_stop.set()
@@ -228,7 +245,7 @@ class KernelSession:
                 else:
                     done["config"] = self.config.changes(None)
                 pending[2] = done
-            self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [done]})
+            self.enqueue("ingest.cells", {"runId": run_id if run_id is not None else self.run_id, "origin": "kernel", "cells": [done]})
             self._inflight.pop(key, None)
             self.recorded += 1
         except Exception as e:
@@ -238,6 +255,11 @@ class KernelSession:
     # -- sending -------------------------------------------------------------------------
 
     def enqueue(self, procedure: str, payload: Any) -> str:
+        if procedure == "ingest.cells" and payload.get("runId") is None:
+            # no run yet: hold it until activate() brings one (bounded: never grow without limit)
+            self._unbound.append(payload)
+            del self._unbound[:-MAX_UNBOUND]
+            return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")

@@ -17,7 +17,8 @@ export type KernelCaptureState =
 export interface IActivationParams {
   serverUrl: string;
   token: string;
-  runId: string;
+  /** null: capture now, bind to a run later (the run opens at the first execution) */
+  runId: string | null;
   notebookPath: string;
   captureConfig?: boolean;
 }
@@ -35,7 +36,7 @@ export function activationCode(params: IActivationParams): string {
   const args = [
     `server_url=${pyString(params.serverUrl)}`,
     `token=${pyString(params.token)}`,
-    `run_id=${pyString(params.runId)}`,
+    `run_id=${params.runId === null ? 'None' : pyString(params.runId)}`,
     `notebook_path=${pyString(params.notebookPath)}`,
     `capture_config=${params.captureConfig === false ? 'False' : 'True'}`
   ].join(', ');

@@ -109,15 +109,18 @@ describe('NotebookCapture', () => {
     expect(ops()).toEqual(['start client-key-1']);
   });
 
-  it('switches the kernel side on once the server created the run, and says how it stands', async () => {
+  it('switches the kernel side on before the first execution, binds it once the server created the run, and says how it stands', async () => {
     create();
     const kernel = new FakeKernel();
     context.setKernel(kernel);
+    const params = { serverUrl: 'http://localhost:3000', token: 'cm_token', notebookPath: 'work/analysis.ipynb', captureConfig: true };
+    // capturing already, so the execution that opens the run is recorded by the kernel too
+    expect(activations).toEqual([{ ...params, runId: null }]);
     kernel.run('x = 1', 1);
-    expect(activations).toEqual([]); // not before the run exists
     await vi.advanceTimersByTimeAsync(0);
     expect(activations).toEqual([
-      { serverUrl: 'http://localhost:3000', token: 'cm_token', runId: runId(1), notebookPath: 'work/analysis.ipynb', captureConfig: true }
+      { ...params, runId: null },
+      { ...params, runId: runId(1) }
     ]);
     expect(capture.kernelCapture).toEqual({ kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' });
   });
@@ -136,8 +139,40 @@ describe('NotebookCapture', () => {
     kernel.run('y = 2', 1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1', 'cells 2 y = 2']);
-    // The restarted kernel is a fresh process: its kernel side is activated for the new run.
-    expect(activations.map(a => a.runId)).toEqual([runId(1), runId(2)]);
+    // The restarted kernel is a fresh process: its kernel side is switched on again, then bound to the new run.
+    expect(activations.map(a => a.runId)).toEqual([null, runId(1), null, runId(2)]);
+  });
+
+  it('links the run after a restart when JupyterLab hands over a new connection to the same kernel', async () => {
+    // What JupyterLab 4.6 does on "Restart Kernel": status restarting, then kernelChanged
+    // with a new connection object carrying the same kernel id.
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    kernel.setStatus('restarting');
+    const reconnected = new FakeKernel('python3', kernel.id);
+    reconnected.status = 'unknown';
+    context.setKernel(reconnected);
+    reconnected.setStatus('starting');
+    reconnected.setStatus('idle');
+    reconnected.run('y = 2', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1', 'cells 2 y = 2']);
+  });
+
+  it('does not link the run of a different kernel', async () => {
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    const other = new FakeKernel('python3');
+    context.setKernel(other);
+    other.run('y = 2', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2', 'cells 2 y = 2']);
   });
 
   it('links the restarted run even when the first was never created (server down)', async () => {
@@ -220,7 +255,7 @@ describe('NotebookCapture', () => {
     await vi.advanceTimersByTimeAsync(300);
     expect(ops()).toEqual(['cells 7 z = 3']);
     expect(capture.run?.name).toBe('calm-heron');
-    expect(activations.map(a => a.runId)).toEqual([runId(7)]);
+    expect(activations.map(a => a.runId)).toEqual([null, runId(7)]);
   });
 
   it('does nothing until configured, then starts', async () => {
@@ -314,7 +349,7 @@ describe('NotebookCapture', () => {
     expect(capture.newRun()).toBe(true);
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1']);
-    expect(activations.map(a => a.runId)).toEqual([runId(1), runId(2)]);
+    expect(activations.map(a => a.runId)).toEqual([null, runId(1), null, runId(2)]);
     expect(capture.run?.name).toBe('run-2');
   });
 

@@ -204,10 +204,18 @@ export class NotebookCapture implements IDisposable {
     return this.paused() === false ? this.config() : null;
   }
 
-  private onKernelChanged(_: ISessionContext, args: { newValue: Kernel.IKernelConnection | null }): void {
+  private onKernelChanged(
+    _: ISessionContext,
+    args: { oldValue?: Kernel.IKernelConnection | null; newValue: Kernel.IKernelConnection | null }
+  ): void {
+    // JupyterLab 4.6 hands over a new connection to the same kernel after a restart: the
+    // run ended by "restarting" is continued by the next one. Another kernel starts afresh.
+    const sameKernel = !!args.newValue && !!args.oldValue && args.newValue.id === args.oldValue.id;
     this.endSession('finished');
-    this.continues = null;
-    this.eager = false;
+    if (!sameKernel) {
+      this.continues = null;
+      this.eager = false;
+    }
     this.attach(args.newValue);
   }
 
@@ -292,6 +300,9 @@ export class NotebookCapture implements IDisposable {
     this.session = session;
     this.continues = null;
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    // The kernel side starts capturing now, before any run exists, so the execution that
+    // opens the run is on record from both sides; it binds to the run once it is created.
+    this.preActivate(session);
     if (this.eager || session.previousClientKey !== null) {
       this.eager = false;
       this.openRun(session);
@@ -354,6 +365,27 @@ export class NotebookCapture implements IDisposable {
     });
     this.ship(session, session.buffer.splice(0));
     this._changed.emit();
+  }
+
+  /** Switch the kernel side on, not yet bound to a run (it keeps a binding it has). */
+  private preActivate(session: ISession): void {
+    const kernel = this.kernel;
+    if (!kernel || this.session !== session || session.activatedRunId !== null) {
+      return;
+    }
+    session.kernelCapture = { kind: 'pending' };
+    void this.activate(kernel as unknown as IActivationKernel, {
+      serverUrl: session.serverUrl,
+      token: session.token,
+      runId: null,
+      notebookPath: this.sessionContext.path,
+      captureConfig: true
+    }).then(state => {
+      if (this.session === session && session.activatedRunId === null) {
+        session.kernelCapture = state;
+        this._changed.emit();
+      }
+    });
   }
 
   /** Switch the kernel side on for `run`, once per run id. */
