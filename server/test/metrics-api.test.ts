@@ -29,6 +29,13 @@ describe('metrics over HTTP', () => {
 
     expect(await ada.api.metrics.keys.query({ projectId: ada.project.id })).toEqual(['train/loss']);
     expect(await ada.api.metrics.keys.query({ projectId: ada.project.id, runIds: [runId] })).toEqual(['train/loss']);
+    // big responses travel gzipped to clients that accept it
+    const url = `${server.url}/api/trpc/metrics.series?input=${encodeURIComponent(JSON.stringify({ projectId: ada.project.id, runIds: [runId], key: 'train/loss', width: 1000, range: [0, 100] }))}`;
+    const raw = await fetch(url, { headers: { cookie: ada.cookie, 'accept-encoding': 'identity' } });
+    const zipped = await fetch(url, { headers: { cookie: ada.cookie, 'accept-encoding': 'gzip' } });
+    expect(raw.headers.get('content-encoding')).toBeNull();
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(await zipped.json()).toEqual(await raw.json());
     const run = await ada.api.runs.get.query({ runId });
     expect(run.run.summary['train/loss']).toMatchObject({ last: 'NaN', step: 100, min: 1 / 100, max: 1 });
   });

@@ -42,11 +42,12 @@ const finite = (v: WireValue): v is number => typeof v === 'number' && Number.is
 function reference(points: { step: number; value: WireValue }[], x0: number, x1: number, width: number) {
   const perPx = stepsPerPixel(x0, x1, width);
   const level = levelFor(perPx);
-  const px = new Map<number, { min: number | null; max: number | null; last: WireValue; lastStep: number; count: number }>();
+  const px = new Map<number, { min: number | null; max: number | null; last: WireValue; lastStep: number; count: number; nonFinite: number }>();
   for (const p of [...points].sort((a, b) => a.step - b.step)) {
     if (level === 0 ? p.step < x0 || p.step > x1 : false) continue;
     const i = pixelOf(p.step, level, x0, perPx);
-    const b = px.get(i) ?? { min: null, max: null, last: p.value, lastStep: p.step, count: 0 };
+    const b = px.get(i) ?? { min: null, max: null, last: p.value, lastStep: p.step, count: 0, nonFinite: 0 };
+    if (!finite(p.value)) b.nonFinite++;
     if (finite(p.value)) {
       b.min = b.min === null ? p.value : Math.min(b.min, p.value);
       b.max = b.max === null ? p.value : Math.max(b.max, p.value);
@@ -90,6 +91,8 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
           const levelPoints = level === 0 ? points : points.filter((p) => Math.floor(p.step / 8 ** level) >= Math.floor(x0 / 8 ** level) && Math.floor(p.step / 8 ** level) <= Math.floor(x1 / 8 ** level));
           const want = reference(levelPoints, x0, x1, width);
           expect(got.count).toEqual(want.map((b) => b.count));
+          expect(got.nonFinite).toEqual(want.map((b) => b.nonFinite));
+          expect(got.x.every(Number.isInteger)).toBe(true);
           // Postgres and Math.min disagree on which of -0 and 0 is smaller; both are zero
           const z = (v: number | string | null) => (v === 0 ? 0 : v);
           expect(got.min.map(z)).toEqual(want.map((b) => z(b.min)));

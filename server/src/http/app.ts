@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import compression from 'compression';
 import { toNodeHandler } from 'better-auth/node';
 import { type Auth, CLIENT_IP_HEADER, sessionUser } from '../auth.ts';
 import { type BlobStore, SHA256 } from '../blobs/store.ts';
@@ -65,6 +66,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     },
   });
   const authHandler = toNodeHandler(auth);
+  const compress = compression({ threshold: 8 * 1024 });
   const collab = attachCollab(server, { database, auth, logger, metrics, store: options.reportStore, reauthorizeMs: env.CELLMARK_COLLAB_REAUTH_MS });
 
   let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
@@ -114,7 +116,11 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? 'unknown';
       return authHandler(req, res);
     }
-    if (pathname.startsWith('/api/trpc/')) return handleTrpc(req, res, pathname);
+    if (pathname.startsWith('/api/trpc/')) {
+      // Chart series and run pages are large JSON (a 100-run chart is megabytes): gzip them.
+      await new Promise<void>((resolve) => compress(req as never, res as never, () => resolve()));
+      return handleTrpc(req, res, pathname);
+    }
     if (pathname.startsWith('/api/blobs/')) return serveBlob(req, res, pathname);
     if (next) return next.handle(req, res);
     return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });

@@ -4,7 +4,7 @@
 import { and, type Db, eq, inArray, metricKeys, runs, sql } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireProject } from '../policy.ts';
-import { bucketWidth, levelFor, ROLLUP_LEVELS, stepsPerPixel } from './levels.ts';
+import { bucketWidth, levelFor, ROLLUP_BASE, ROLLUP_LEVELS, stepsPerPixel } from './levels.ts';
 
 export interface SeriesQuery {
   projectId: string;
@@ -25,6 +25,8 @@ export interface Series {
   last: (number | string | null)[];
   lastStep: number[];
   count: number[];
+  /** how many of `count` were NaN or ±Infinity (drawn as gaps / markers) */
+  nonFinite: number[];
 }
 
 export const MAX_RUNS_PER_CHART = 100;
@@ -37,6 +39,7 @@ interface Row {
   last: number | string | null;
   last_step: string | number;
   count: number;
+  non_finite: number;
 }
 
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []));
@@ -47,24 +50,15 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
   const [key] = await db.select({ id: metricKeys.id }).from(metricKeys).where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key)));
   const inProject = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds)));
   if (inProject.length !== new Set(query.runIds).size) throw new DomainError('NOT_FOUND', 'runIds: some runs are not in this project');
-  const empty = (runId: string): Series => ({ runId, x: [], min: [], max: [], last: [], lastStep: [], count: [] });
+  const empty = (runId: string): Series => ({ runId, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
   if (!key || !query.runIds.length) return { level: 0, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
 
   const runList = `{${query.runIds.join(',')}}`;
   let range = query.range;
   if (!range) {
-    const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
-    const [extent] = rowsOf<{ lo: string | null; hi: string | null }>(
-      await db.execute(sql`
-        select min(bucket * ${bucketWidth(top)}) as lo, max(last_step) as hi from metric_rollups
-        where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and level = ${top}`),
-    );
-    if (extent?.hi === null || extent?.hi === undefined) return { level: 0, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
-    // the first bucket starts at a multiple of the top width; tighten to the real first step
-    const [first] = rowsOf<{ lo: string | null }>(
-      await db.execute(sql`select min(step) as lo from metric_points where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and step >= ${Number(extent.lo)} and step < ${Number(extent.lo) + bucketWidth(top)}`),
-    );
-    range = [Number(first?.lo ?? extent.lo), Number(extent.hi)];
+    const extent = await stepExtent(db, runList, key.id);
+    if (!extent) return { level: 0, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
+    range = extent;
   }
   const [x0, x1] = range;
   if (x1 < x0) throw new DomainError('INVALID_INPUT', 'range: end before start');
@@ -77,14 +71,16 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
           select run_id, floor((step - ${x0}) / ${perPx}::float8)::int as px,
                  min(value) filter (where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)) as min,
                  max(value) filter (where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)) as max,
-                 ((array_agg(value order by step desc))[1])::text as last, max(step) as last_step, count(*)::int as count
+                 ((array_agg(value order by step desc))[1])::text as last, max(step) as last_step, count(*)::int as count,
+                 (count(*) filter (where value in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)))::int as non_finite
           from metric_points
           where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and step between ${x0} and ${x1}
           group by run_id, px order by run_id, px`)
       : await db.execute(sql`
           select run_id, floor((bucket * ${bucketWidth(level)} - ${x0}) / ${perPx}::float8)::int as px,
                  min(min) as min, max(max) as max,
-                 ((array_agg(last order by last_step desc))[1])::text as last, max(last_step) as last_step, sum(count)::int as count
+                 ((array_agg(last order by last_step desc))[1])::text as last, max(last_step) as last_step, sum(count)::int as count,
+                 sum(count - finite_count)::int as non_finite
           from metric_rollups
           where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and level = ${level}
             and bucket between ${Math.floor(x0 / bucketWidth(level))} and ${Math.floor(x1 / bucketWidth(level))}
@@ -93,14 +89,47 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
   const byRun = new Map(query.runIds.map((id) => [id, empty(id)]));
   for (const row of rowsOf<Row>(result)) {
     const s = byRun.get(row.run_id)!;
-    s.x.push(Math.max(x0, x0 + row.px * perPx));
+    // whole steps: a pixel starts at the first step it covers
+    s.x.push(Math.max(x0, Math.ceil(x0 + row.px * perPx)));
     s.min.push(row.min === null ? null : Number(row.min));
     s.max.push(row.max === null ? null : Number(row.max));
     s.last.push(wireNumber(row.last));
     s.lastStep.push(Number(row.last_step));
     s.count.push(Number(row.count));
+    s.nonFinite.push(Number(row.non_finite));
   }
   return { level, stepsPerPixel: perPx, range: [x0, x1], series: [...byRun.values()] };
+}
+
+/**
+ * First and last logged step over the runs, without scanning points: the top rollup level
+ * gives the last step and the first top bucket; each finer level narrows that bucket down
+ * (a handful of index rows per level), and only the final 8 steps are read from points.
+ */
+async function stepExtent(db: Db, runList: string, keyId: number): Promise<[number, number] | null> {
+  const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
+  const [head] = rowsOf<{ lo: string | null; hi: string | null }>(
+    await db.execute(sql`
+      select min(bucket) as lo, max(last_step) as hi from metric_rollups
+      where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and level = ${top}`),
+  );
+  if (head?.hi === null || head?.hi === undefined || head.lo === null) return null;
+  let first = Number(head.lo) * bucketWidth(top);
+  for (let level = top - 1; level >= 1; level--) {
+    const [row] = rowsOf<{ lo: string | null }>(
+      await db.execute(sql`
+        select min(bucket) as lo from metric_rollups
+        where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and level = ${level}
+          and bucket >= ${Math.floor(first / bucketWidth(level))} and bucket < ${Math.floor(first / bucketWidth(level)) + ROLLUP_BASE}`),
+    );
+    if (row?.lo !== null && row?.lo !== undefined) first = Number(row.lo) * bucketWidth(level);
+  }
+  const [point] = rowsOf<{ lo: string | null }>(
+    await db.execute(sql`
+      select min(step) as lo from metric_points
+      where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and step >= ${first} and step < ${first + ROLLUP_BASE}`),
+  );
+  return [Number(point?.lo ?? first), Number(head.hi)];
 }
 
 /** float8 as text → number, keeping ±Infinity and NaN distinguishable in JSON. */
