@@ -164,10 +164,14 @@ describe('run lifecycle and edits', () => {
     const { runId } = await newRun('env-run-1');
     expect((await alice.api.runs.get.query({ runId })).capture.kernel).toBe(false);
     await alice.ingest.ingest.kernelHello.mutate({ runId, language: 'python', implementation: 'cpython 3.11.7', cellmarkVersion: '0.1.0' });
-    await alice.ingest.ingest.environment.mutate({ runId, environment: { python: { version: '3.11.7' }, packages: ['numpy==2.1.0'], gpus: [], gpuError: 'no NVIDIA GPU found: nvidia-smi not on PATH' } });
+    await alice.ingest.ingest.environment.mutate({
+      runId,
+      environment: { python: { version: '3.11.7' }, packages: ['numpy==2.1.0'], host: { hostname: 'gpu-box-7' }, gpus: [], gpuError: 'no NVIDIA GPU found: nvidia-smi not on PATH' },
+    });
     const got = await alice.api.runs.get.query({ runId });
     expect(got.capture.kernel).toBe(true);
     expect(got.run.environment).toMatchObject({ packages: ['numpy==2.1.0'] });
+    expect(got.run.host).toBe('gpu-box-7');
   });
 
   it('finishes runs that went quiet, but not while heartbeats arrive', async () => {

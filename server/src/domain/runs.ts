@@ -105,8 +105,17 @@ export const MAX_ENVIRONMENT_BYTES = 8 * 1024 * 1024;
 export async function setEnvironment(db: Db, actor: Actor, input: { runId: string; environment: Record<string, unknown> }) {
   const size = Buffer.byteLength(JSON.stringify(input.environment));
   if (size > MAX_ENVIRONMENT_BYTES) throw new DomainError('INVALID_INPUT', `environment: ${size} bytes, over the limit of ${MAX_ENVIRONMENT_BYTES}`);
-  await ownRun(db, actor, input.runId);
-  await db.update(runs).set({ environment: input.environment, lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
+  const run = await ownRun(db, actor, input.runId);
+  const host = (input.environment.host as { hostname?: unknown } | undefined)?.hostname;
+  await db
+    .update(runs)
+    .set({
+      environment: input.environment,
+      // the kernel's machine is the run's host unless the frontend named one
+      host: run.host ?? (typeof host === 'string' ? host.slice(0, 255) : null),
+      lastActivityAt: sql`now()`,
+    })
+    .where(eq(runs.id, input.runId));
   return { ok: true };
 }
 
