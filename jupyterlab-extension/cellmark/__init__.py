@@ -1,7 +1,8 @@
 """Cellmark for JupyterLab: entry points only.
 
 The extension itself is the prebuilt bundle (`_jupyter_labextension_paths`). Notebook code
-uses `cellmark.config`, `cellmark.run`, `cellmark.status()` and `cellmark.flush()`; they
+uses `cellmark.config`, `cellmark.run`, `cellmark.log()`, `cellmark.summary`,
+`cellmark.status()` and `cellmark.flush()`; they
 live in `cellmark.kernel` and are imported on first use, so `import cellmark` stays cheap.
 """
 
@@ -10,7 +11,7 @@ try:
 except ImportError:  # running from a checkout that was never built
     __version__ = "dev"
 
-_KERNEL_API = ("config", "run", "status", "flush")
+_KERNEL_API = ("config", "run", "log", "summary", "status", "flush")
 
 
 def __getattr__(name):

@@ -225,3 +225,68 @@ def test_recording_before_the_run_exists_binds_to_the_run_once_it_does(shell, ac
     shell.run_cell("y = 2", store_history=True)
     assert ck.flush(10)
     assert len(cells_of(account, run_id)) == 3
+
+
+def _series(account: Account, run_id: str, key: str) -> dict:
+    project_id = account.get_run(run_id)["run"]["projectId"]
+    (series,) = account.session_get("metrics.series", {"projectId": project_id, "runIds": [run_id], "key": key,
+                                                       "width": 10_000})["series"]
+    return series
+
+
+def test_ten_thousand_logged_steps_arrive_once_with_nan_and_infinity(shell, account: Account):
+    run_id = account.start_run("metrics.ipynb")
+    ck.activate(account.server.url, account.token, run_id, "metrics.ipynb")
+    code = textwrap.dedent("""
+        import cellmark, math
+        for i in range(10_000):
+            loss = float('nan') if i == 1234 else 1.0 / (i + 1)
+            acc = float('inf') if i == 4321 else i / 10_000
+            cellmark.log({'train': {'loss': loss}, 'acc': acc})
+    """)
+    result = shell.run_cell(code, store_history=True)
+    assert result.success, result.error_in_exec
+    assert ck.flush(60), cellmark.status()
+
+    def check():
+        for key, special, value in (("train/loss", 1234, "NaN"), ("acc", 4321, "Infinity")):
+            s = _series(account, run_id, key)
+            assert s["x"] == list(range(10_000)), (key, len(s["x"]))
+            assert s["count"] == [1] * 10_000  # every step once
+            assert [i for i, n in enumerate(s["nonFinite"]) if n] == [special]
+            assert s["last"][special] == value
+        assert _series(account, run_id, "train/loss")["last"][:2] == [1.0, 0.5]
+
+    eventually(check, timeout=30)
+    summary = account.get_run(run_id)["run"]["summary"]
+    assert summary["train/loss"]["step"] == 9999 and summary["train/loss"]["last"] == pytest.approx(1e-4)
+    assert summary["train/loss"]["min"] == pytest.approx(1e-4) and summary["train/loss"]["max"] == 1.0
+    assert summary["acc"]["max"] == pytest.approx(0.9999) and summary["acc"]["min"] == 0.0
+    assert cellmark.summary["acc"] == pytest.approx(0.9999) and cellmark.summary.max("acc") == pytest.approx(0.9999)
+
+    # resending (a crash between the server's commit and the spool's delete) changes nothing
+    session = session_mod.SESSION
+    session._spool_points(run_id, [{"key": "acc", "step": i, "value": "Infinity" if i == 4321 else i / 10_000,
+                                    "time": "2026-01-01T00:00:00Z"} for i in range(4000, 5000)])
+    assert ck.flush(30)
+    s = _series(account, run_id, "acc")
+    assert s["count"] == [1] * 10_000 and [i for i, n in enumerate(s["nonFinite"]) if n] == [4321]
+    assert account.get_run(run_id)["run"]["summary"] == summary
+    assert cellmark.status()["pending"] == 0 and cellmark.status()["failed"] == 0
+
+
+def test_metrics_logged_before_the_run_exists_land_in_it(shell, account: Account):
+    ck.activate(account.server.url, account.token, None, "early-metrics.ipynb")
+    shell.run_cell("import cellmark\nfor i in range(3): cellmark.log({'loss': 3 - i})", store_history=True)
+    assert ck.flush(5) and cellmark.status()["bufferedPoints"] == 3
+    run_id = account.start_run("early-metrics.ipynb")
+    ck.activate(account.server.url, account.token, run_id, "early-metrics.ipynb")
+    shell.run_cell("cellmark.log({'loss': 0.5})", store_history=True)
+    assert ck.flush(30), cellmark.status()
+
+    def check():
+        s = _series(account, run_id, "loss")
+        assert s["x"] == [0, 1, 2, 3] and s["last"] == [3, 2, 1, 0.5], s
+    eventually(check)
+    assert account.get_run(run_id)["run"]["summary"]["loss"] == {"last": 0.5, "step": 3, "min": 0.5, "max": 3}
+    assert cellmark.status()["bufferedPoints"] == 0

@@ -1,5 +1,5 @@
-"""What notebook code uses: `cellmark.config`, `cellmark.run`, `cellmark.status()`,
-`cellmark.flush()`. When capture is not active nothing is sent; a warning says so."""
+"""What notebook code uses: `cellmark.config`, `cellmark.run`, `cellmark.log()`,
+`cellmark.summary`, `cellmark.status()`, `cellmark.flush()`. When capture is not active nothing is sent; a warning says so."""
 
 from __future__ import annotations
 
@@ -166,6 +166,7 @@ class Status(dict):
             head = "Cellmark capture: not active" + (f" (last run {self['runId']})" if self["runId"] else "")
         lines = [head,
                  f"  recorded executions: {self['recorded']}",
+                 f"  logged metric points: {self['loggedPoints']}",
                  f"  waiting to be sent: {self['pending']} (spool {self['spoolDir']})"]
         if self["failed"]:
             lines.append(f"  refused by the server: {self['failed']} (kept in {self['failedDir']})")
@@ -173,6 +174,8 @@ class Status(dict):
             lines.append(f"  sending stopped: {self['sendingStopped']}")
         if self["retryInSeconds"]:
             lines.append(f"  retrying in about {self['retryInSeconds']} s")
+        if self["summary"]:
+            lines.append(f"  summary (kept in this kernel only): {self['summary']!r}")
         if self["lastError"]:
             lines.append(f"  last error: {self['lastError']}")
         return "\n".join(lines)
@@ -181,8 +184,92 @@ class Status(dict):
         p.text(repr(self))
 
 
+class Summary:
+    """`cellmark.summary["best_acc"] = 0.97`; `cellmark.summary["loss"]` is the value set here,
+    else the last value logged for that key in this kernel; `.min(key)` / `.max(key)` are over
+    the finite values logged in this kernel. Set values are kept in this kernel only (shown by
+    `cellmark.status()`): the server has no procedure to store them yet."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not 1 <= len(key) <= _metrics().MAX_KEY_CHARS:
+            raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters, not {key!r}")
+        if isinstance(value, (str, bool)) or value is None:
+            SESSION.summary_set[key] = value
+        else:
+            m = _metrics()
+            SESSION.summary_set[key] = m.decode(m.encode(key, value))
+
+    def __delitem__(self, key: str) -> None:
+        del SESSION.summary_set[key]
+
+    def __getitem__(self, key: str) -> Any:
+        if key in SESSION.summary_set:
+            return SESSION.summary_set[key]
+        stats = SESSION.metric_stats.get(key)
+        if stats is None:
+            raise KeyError(key)
+        return _metrics().decode(stats["last"])
+
+    def _stat(self, key: str, which: str) -> float:
+        stats = SESSION.metric_stats.get(key)
+        if stats is None:
+            raise KeyError(key)
+        return float("nan") if stats[which] is None else stats[which]
+
+    def min(self, key: str) -> float:
+        """The smallest finite value logged for key in this kernel (NaN if none was finite)."""
+        return self._stat(key, "min")
+
+    def max(self, key: str) -> float:
+        """The largest finite value logged for key in this kernel (NaN if none was finite)."""
+        return self._stat(key, "max")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def keys(self) -> list[str]:
+        return sorted(set(SESSION.metric_stats) | set(SESSION.summary_set))
+
+    def __contains__(self, key: object) -> bool:
+        return key in SESSION.summary_set or key in SESSION.metric_stats
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return f"cellmark.summary({ {k: self[k] for k in self.keys()}!r})"
+
+
+def _metrics():
+    from . import metrics
+
+    return metrics
+
+
+_log_warned = False
+
+
+def log(values: Mapping[str, Any], step: Optional[int] = None) -> None:
+    """Logs metric values at one step: `cellmark.log({"loss": 0.3, "acc": 0.9})`.
+
+    step defaults to the next step after the largest one logged in this run; nested dicts
+    become "/"-joined keys. Raises ValueError (nothing logged) for a value that is not a
+    number, a key over 250 characters, or more than 1000 keys in one call."""
+    global _log_warned
+    if not SESSION.log(values, step) and not _log_warned:
+        _log_warned = True
+        _not_active("cellmark.log")
+
+
 config = Config()
 run = Run()
+summary = Summary()
 
 
 def status() -> Status:

@@ -13,7 +13,7 @@ import threading
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from . import client, environment, executions
+from . import client, environment, executions, metrics
 from .config_capture import ConfigTracker
 from .sender import Sender
 from .spool import Spool, default_root
@@ -47,6 +47,7 @@ class JsonText(str):
 
 
 MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
+MAX_UNBOUND_POINTS = 1_000_000  # metric points held before a run exists
 
 
 class KernelSession:
@@ -75,6 +76,16 @@ class KernelSession:
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
         # ingest.cells payloads recorded before the frontend's run exists (activate(run_id=None))
         self._unbound: list[dict] = []
+        # cellmark.log(): points not yet spooled (for self.run_id), held before the run exists,
+        # the next automatic step of this run, and what the kernel saw per key (for summary)
+        self._points: list[dict] = []
+        self._point_keys: set[str] = set()
+        self._points_timer: Optional[threading.Timer] = None
+        self._unbound_points: list[dict] = []
+        self.next_step = 0
+        self.logged = 0
+        self.metric_stats: dict[str, dict[str, Any]] = {}
+        self.summary_set: dict[str, Any] = {}
 
     # -- activation ----------------------------------------------------------------------
 
@@ -95,6 +106,7 @@ class KernelSession:
             raise RuntimeError("cellmark: activate() must run inside IPython (a Jupyter kernel)")
         server_url = server_url.rstrip("/")
         with self._lock:
+            self._flush_points()  # what was logged so far belongs to the run (or binding) it was logged in
             root = default_root()
             if self.sender is not None and (self.server_url != server_url or self.spool.root != root):
                 self._close_sender(EXIT_FLUSH_S)
@@ -114,12 +126,16 @@ class KernelSession:
             self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
             if new_run and not binding:
                 self.config.new_run()
+                self.next_step = 0
             if new_run:
                 self.run_info = {"name": None, "tags": None, "notes": None}
             if run_id is not None and self._unbound:
                 held, self._unbound = self._unbound, []
                 for payload in held:
                     self.enqueue("ingest.cells", {**payload, "runId": run_id})
+            if run_id is not None and self._unbound_points:
+                held_points, self._unbound_points = self._unbound_points, []
+                self._spool_points(run_id, held_points)
             self.sender.set_token(token)  # also sends what is pending (flush)
             self._register_hooks(shell)
             self.active = True
@@ -140,9 +156,12 @@ class KernelSession:
     def deactivate(self) -> None:
         """Stops recording (hooks off, no heartbeat); what is spooled is still sent."""
         with self._lock:
+            self._flush_points()
             self.active = False
             self.run_id = None  # a later activate(None) starts unbound, not in the old run
             self._unbound = []
+            self._unbound_points = []
+            self.next_step = 0
             self._unregister_hooks()
             if self._heartbeat_stop is not None:
                 self._heartbeat_stop.set()
@@ -151,7 +170,10 @@ class KernelSession:
 
     def shutdown(self, flush_timeout: float = EXIT_FLUSH_S) -> None:
         """Kernel exit: last chance to send; what is left stays spooled for the next kernel."""
-        self.deactivate()
+        try:
+            self.deactivate()
+        except Exception as e:  # e.g. the spool's disk is gone: still stop the sender
+            self._error("shutdown", e)
         with self._lock:
             self._close_sender(flush_timeout)
 
@@ -230,6 +252,10 @@ class KernelSession:
     def _post(self, result: Any) -> None:
         key = id(getattr(result, "info", None))
         try:
+            self._flush_points()
+        except Exception as e:
+            self._error("metrics", e)
+        try:
             pending = self._inflight.get(key)
             if pending is None:
                 self._inflight.pop(key, None)
@@ -268,6 +294,87 @@ class KernelSession:
             self._last_update = name
         sender.wake()
         return name
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def log(self, values: Any, step: Any = None) -> bool:
+        """Validates everything first (ValueError, nothing kept), then buffers the points;
+        False when capture is not active (nothing kept)."""
+        flat = metrics.flatten(values)
+        if step is not None:
+            step = metrics.check_step(step)
+        limit = metrics.max_keys_per_batch()
+        keys = {k for k, _ in flat}
+        if len(keys) > limit:
+            raise ValueError(f"cellmark.log: {len(keys)} metrics in one call, over the limit of {limit} "
+                             f"(CELLMARK_MAX_METRIC_KEYS_PER_BATCH): log them in several calls")
+        if not self.active:
+            return False
+        when = now_iso()
+        with self._lock:
+            if step is None:
+                step = self.next_step
+            self.next_step = max(self.next_step, step + 1)
+            if len(self._point_keys | keys) > limit:
+                self._flush_points()
+            for key, value in flat:
+                self._points.append({"key": key, "step": step, "value": value, "time": when})
+                stats = self.metric_stats.get(key)
+                if stats is None:
+                    stats = self.metric_stats[key] = {"last": value, "step": step, "min": None, "max": None}
+                stats["last"], stats["step"] = value, step
+                if not isinstance(value, str):
+                    stats["min"] = value if stats["min"] is None else min(stats["min"], value)
+                    stats["max"] = value if stats["max"] is None else max(stats["max"], value)
+            self._point_keys |= keys
+            self.logged += len(flat)
+            if len(self._points) >= metrics.BUFFER_POINTS:
+                self._flush_points()
+            elif self._points and self._points_timer is None:
+                timer = threading.Timer(metrics.BUFFER_SECONDS, self._timer_flush)
+                timer.daemon = True
+                timer.name = "cellmark-metrics"
+                self._points_timer = timer
+                timer.start()
+        return True
+
+    def _timer_flush(self) -> None:
+        try:
+            with self._lock:
+                self._points_timer = None
+                self._flush_points()
+        except Exception as e:
+            self._error("metrics", e)
+
+    def _flush_points(self) -> None:
+        """Buffered points to the spool (or held, before the run exists)."""
+        with self._lock:
+            timer, self._points_timer = self._points_timer, None
+            if timer is not None:
+                timer.cancel()
+            points, self._points, self._point_keys = self._points, [], set()
+            if not points:
+                return
+            if self.run_id is None:
+                if self.active:
+                    self._unbound_points.extend(points)
+                    del self._unbound_points[:-MAX_UNBOUND_POINTS]
+                return
+            self._spool_points(self.run_id, points)
+
+    def _spool_points(self, run_id: str, points: list[dict]) -> None:
+        """ingest.metrics payloads within the server's per-batch limits."""
+        limit = metrics.max_keys_per_batch()
+        chunk: list[dict] = []
+        keys: set[str] = set()
+        for point in points:
+            if len(chunk) >= metrics.MAX_POINTS_PER_PAYLOAD or (point["key"] not in keys and len(keys) >= limit):
+                self.enqueue("ingest.metrics", {"runId": run_id, "points": chunk})
+                chunk, keys = [], set()
+            chunk.append(point)
+            keys.add(point["key"])
+        if chunk:
+            self.enqueue("ingest.metrics", {"runId": run_id, "points": chunk})
 
     def _error(self, where: str, e: BaseException) -> None:
         self.last_error = f"{where}: {type(e).__name__}: {e}"
@@ -325,6 +432,9 @@ class KernelSession:
             "notebookPath": self.notebook_path,
             "captureConfig": self.capture_config,
             "recorded": self.recorded,
+            "loggedPoints": self.logged,
+            "bufferedPoints": len(self._points) + len(self._unbound_points),
+            "summary": dict(self.summary_set),
             "pending": spool.count() if spool else 0,
             "failed": spool.failed_count() if spool else 0,
             "failedDir": spool.failed_dir if spool else None,
@@ -337,6 +447,10 @@ class KernelSession:
         }
 
     def flush(self, timeout: float = 30.0) -> bool:
+        try:
+            self._flush_points()
+        except Exception as e:
+            self._error("metrics", e)
         sender = self.sender
         return True if sender is None else sender.flush(timeout)
 
