@@ -18,7 +18,8 @@ def __getattr__(name):
     if name in _KERNEL_API:
         from .kernel import api
 
-        return getattr(api, name)
+        value = globals()[name] = getattr(api, name)  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'cellmark' has no attribute {name!r}")
 
 

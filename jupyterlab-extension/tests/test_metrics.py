@@ -226,3 +226,8 @@ def test_summary_reads_logged_values_and_keeps_set_values_locally(active, fake):
 def test_entry_points():
     assert cellmark.log is api.log and cellmark.summary is api.summary
     assert {"log", "summary"} <= set(dir(cellmark))
+
+
+def test_a_key_with_a_lone_surrogate_is_cleaned(active, fake):
+    cellmark.log({"bad\ud800key": 1.0})
+    assert [p["key"] for p in sent(fake, 1, active)] == ["bad\ufffdkey"]

@@ -246,3 +246,23 @@ def test_appending_never_waits_for_the_network(tmp_path: Path):
     finally:
         s._stopping = True
         sock.close()
+
+
+def _points(keys, steps) -> list[dict]:
+    return [{"key": k, "step": s, "value": float(s), "time": "2024-01-01T00:00:00Z"} for s in steps for k in keys]
+
+
+def test_consecutive_metrics_payloads_of_one_run_go_as_one_request(spool, make_sender, fake, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CELLMARK_MAX_METRIC_KEYS_PER_BATCH", "3")
+    monkeypatch.setattr(sender_mod, "MAX_POINTS_PER_PAYLOAD", 10)
+    spool.append("ingest.metrics", {"runId": "r1", "points": _points(["a"], range(0, 4))})
+    spool.append("ingest.metrics", {"runId": "r1", "points": _points(["b"], range(0, 4))})
+    spool.append("ingest.metrics", {"runId": "r1", "points": _points(["a"], range(4, 8))})  # 12 > 10 points
+    spool.append("ingest.metrics", {"runId": "r1", "points": _points(["c", "d"], range(0, 1))})
+    spool.append("ingest.metrics", {"runId": "r1", "points": _points(["e"], range(0, 1))})  # 4 keys > 3
+    spool.append("ingest.metrics", {"runId": "r2", "points": _points(["a"], range(0, 1))})
+    sender = make_sender()
+    assert sender.flush(10)
+    bodies = [r["body"] for r in fake.calls("ingest.metrics")]
+    assert [(b["runId"], len(b["points"]), sorted({p["key"] for p in b["points"]})) for b in bodies] == [
+        ("r1", 8, ["a", "b"]), ("r1", 6, ["a", "c", "d"]), ("r1", 1, ["e"]), ("r2", 1, ["a"])]

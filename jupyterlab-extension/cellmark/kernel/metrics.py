@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, Union
 
+from .wire import clean_text
+
 MAX_KEY_CHARS = 250  # the server's MAX_KEY_CHARS
 MAX_POINTS_PER_PAYLOAD = 100_000  # below the server's CELLMARK_MAX_POINTS_PER_BATCH
 BUFFER_POINTS = 10_000  # spooled as soon as this many are buffered
@@ -34,12 +36,10 @@ def encode(key: str, value: Any) -> WireValue:
     ok = isinstance(value, numbers.Real)  # int, float, bool, numpy ints and floats, Fraction
     if not ok and type(value).__module__ == "numpy":  # numpy.bool_ and 0-d arrays
         ok = getattr(value, "ndim", None) == 0 and getattr(getattr(value, "dtype", None), "kind", "") in "biuf"
-    if not ok or isinstance(value, (str, bytes)):
-        raise ValueError(f"cellmark.log: the value of {key!r} must be a number (int, float, bool or a numpy scalar), "
-                         f"not {type(value).__module__}.{type(value).__qualname__}"
-                         if type(value).__module__ != "builtins" else
-                         f"cellmark.log: the value of {key!r} must be a number (int, float, bool or a numpy scalar), "
-                         f"not {type(value).__name__}")
+    if not ok:
+        kind = type(value)
+        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        raise ValueError(f"cellmark.log: the value of {key!r} must be a number (int, float, bool or a numpy scalar), not {name}")
     try:
         f = float(value)
     except OverflowError:  # an int too large for a float
@@ -65,7 +65,7 @@ def flatten(values: Any) -> list[tuple[str, WireValue]]:
         for name, value in mapping.items():
             if not isinstance(name, str):
                 raise ValueError(f"cellmark.log: metric names are strings, not {type(name).__name__} ({name!r} under {prefix or 'the top level'!r})")
-            key = prefix + name
+            key = prefix + clean_text(name)
             if not name:
                 raise ValueError(f"cellmark.log: empty metric name {key!r}")
             if isinstance(value, Mapping):

@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable, Optional
 
 from . import client
+from .metrics import MAX_POINTS_PER_PAYLOAD, max_keys_per_batch
 from .spool import Entry, Spool
 from .wire import dumps, now_iso
 
@@ -156,6 +157,8 @@ class Sender:
     def _batch(self, entries: list[Entry]) -> tuple[list[Entry], str, Any]:
         """The next request: consecutive ingest.cells entries of one run, else one entry."""
         first = self.spool.load(entries[0])
+        if first["procedure"] == "ingest.metrics":
+            return self._metrics_batch(entries, first)
         if first["procedure"] != "ingest.cells":
             return [entries[0]], first["procedure"], first["input"]
         run_id = first["input"].get("runId")
@@ -179,6 +182,33 @@ class Sender:
             cells += n
             size += entry.size
         return taken, "ingest.cells", merge_cells(inputs)
+
+    def _metrics_batch(self, entries: list[Entry], first: dict) -> tuple[list[Entry], str, Any]:
+        """Consecutive ingest.metrics entries of one run as one request, within the server's
+        per-batch limits (points, distinct keys) and MAX_BATCH_BYTES."""
+        run_id = first["input"].get("runId")
+        points = list(first["input"].get("points", []))
+        keys = {p.get("key") for p in points}
+        taken, size = [entries[0]], entries[0].size
+        max_keys = max_keys_per_batch()
+        for entry in entries[1:]:
+            if len(taken) >= self._max_files or size + entry.size > MAX_BATCH_BYTES:
+                break
+            try:
+                item = self.spool.load(entry)
+            except Exception:
+                break
+            if item["procedure"] != "ingest.metrics" or item["input"].get("runId") != run_id:
+                break
+            more = item["input"].get("points", [])
+            more_keys = keys | {p.get("key") for p in more}
+            if len(points) + len(more) > MAX_POINTS_PER_PAYLOAD or len(more_keys) > max_keys:
+                break
+            taken.append(entry)
+            points.extend(more)
+            keys = more_keys
+            size += entry.size
+        return taken, "ingest.metrics", {"runId": run_id, "points": points}
 
     def _send_next(self, entries: list[Entry]) -> None:
         try:

@@ -47,7 +47,7 @@ class JsonText(str):
 
 
 MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
-MAX_UNBOUND_POINTS = 1_000_000  # metric points held before a run exists
+MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 
 
 class KernelSession:
@@ -289,7 +289,9 @@ class KernelSession:
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")
-        name = spool.append(procedure, payload, redact=(sender.token,) if sender.token else ())
+        # metric points are built from cleaned keys, numbers and our own timestamps
+        extra = {"cleaned": True} if procedure == "ingest.metrics" else {}
+        name = spool.append(procedure, payload, redact=(sender.token,) if sender.token else (), **extra)
         if procedure == "ingest.updateRun":
             self._last_update = name
         sender.wake()
@@ -315,7 +317,7 @@ class KernelSession:
             if step is None:
                 step = self.next_step
             self.next_step = max(self.next_step, step + 1)
-            if len(self._point_keys | keys) > limit:
+            if len(self._point_keys) + len(keys) > limit and len(self._point_keys | keys) > limit:
                 self._flush_points()
             for key, value in flat:
                 self._points.append({"key": key, "step": step, "value": value, "time": when})

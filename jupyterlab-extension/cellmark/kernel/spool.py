@@ -188,13 +188,13 @@ class Spool:
 
     # -- queue ---------------------------------------------------------------------------
 
-    def append(self, procedure: str, payload: Any, redact: tuple = ()) -> str:
+    def append(self, procedure: str, payload: Any, redact: tuple = (), cleaned: bool = False) -> str:
         """Stores one payload durably; returns the entry name. Every string in `redact`
         (the API token) is replaced wherever it occurs, e.g. pasted into a cell's source.
         Raises ValueError for payloads that are not JSON (a bug here, never the user's data)."""
         if self.own_dir is None:
             raise RuntimeError("spool is not open")
-        data = dumps({"v": 1, "procedure": procedure, "input": payload, "createdAt": now_iso()})
+        data = dumps({"v": 1, "procedure": procedure, "input": payload, "createdAt": now_iso()}, cleaned=cleaned)
         for secret in redact:
             if secret:
                 data = data.replace(dumps(secret)[1:-1], b"[redacted]")
