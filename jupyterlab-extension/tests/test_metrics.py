@@ -62,6 +62,27 @@ def test_numpy_scalars():
         metrics.flatten({"v": np.zeros(3)})
 
 
+def test_numpy_like_scalars_without_numpy():
+    # what numpy.bool_ and 0-d arrays look like to the check (numpy itself may not be installed)
+    class FakeDtype:
+        def __init__(self, kind):
+            self.kind = kind
+
+    class FakeScalar:
+        def __init__(self, value, kind, ndim=0):
+            self.value, self.dtype, self.ndim = value, FakeDtype(kind), ndim
+
+        def __float__(self):
+            return float(self.value)
+
+    FakeScalar.__module__ = "numpy"
+    assert metrics.flatten({"b": FakeScalar(True, "b"), "a": FakeScalar(2.5, "f")}) == [("b", 1.0), ("a", 2.5)]
+    with pytest.raises(ValueError, match=r"'v'.*numpy.*FakeScalar"):
+        metrics.flatten({"v": FakeScalar(1.0, "f", ndim=1)})
+    with pytest.raises(ValueError, match=r"'s'"):
+        metrics.flatten({"s": FakeScalar("x", "U")})
+
+
 @pytest.mark.parametrize("values, match", [
     ({"loss": "0.3"}, r"'loss'.*not str"),
     ({"train": {"loss": None}}, r"'train/loss'.*not NoneType"),
@@ -231,3 +252,12 @@ def test_entry_points():
 def test_a_key_with_a_lone_surrogate_is_cleaned(active, fake):
     cellmark.log({"bad\ud800key": 1.0})
     assert [p["key"] for p in sent(fake, 1, active)] == ["bad\ufffdkey"]
+
+
+def test_capture_paused_and_resumed_into_the_same_run_keeps_counting_steps(active, fake):
+    cellmark.log({"loss": 1.0})
+    cellmark.log({"loss": 0.9})
+    ck.deactivate()  # the frontend pauses capture …
+    ck.activate(fake.url, TOKEN, active, "m.ipynb")  # … and resumes it in the same run
+    cellmark.log({"loss": 0.8})
+    assert [p["step"] for p in sent(fake, 3, active)] == [0, 1, 2]

@@ -83,6 +83,7 @@ class KernelSession:
         self._points_timer: Optional[threading.Timer] = None
         self._unbound_points: list[dict] = []
         self.next_step = 0
+        self._run_steps: dict[str, int] = {}  # run id -> its next automatic step (capture paused and resumed)
         self.logged = 0
         self.metric_stats: dict[str, dict[str, Any]] = {}
         self.summary_set: dict[str, Any] = {}
@@ -127,6 +128,10 @@ class KernelSession:
             if new_run and not binding:
                 self.config.new_run()
                 self.next_step = 0
+            if new_run and run_id is not None:
+                # resuming a run this kernel logged into before: never step back into its steps
+                self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
+                self._run_steps[run_id] = self.next_step
             if new_run:
                 self.run_info = {"name": None, "tags": None, "notes": None}
             if run_id is not None and self._unbound:
@@ -156,7 +161,10 @@ class KernelSession:
     def deactivate(self) -> None:
         """Stops recording (hooks off, no heartbeat); what is spooled is still sent."""
         with self._lock:
-            self._flush_points()
+            try:
+                self._flush_points()
+            except Exception as e:  # the spool is unwritable: stopping must still work
+                self._error("metrics", e)
             self.active = False
             self.run_id = None  # a later activate(None) starts unbound, not in the old run
             self._unbound = []
@@ -317,6 +325,8 @@ class KernelSession:
             if step is None:
                 step = self.next_step
             self.next_step = max(self.next_step, step + 1)
+            if self.run_id is not None:
+                self._run_steps[self.run_id] = self.next_step
             if len(self._point_keys) + len(keys) > limit and len(self._point_keys | keys) > limit:
                 self._flush_points()
             for key, value in flat:
