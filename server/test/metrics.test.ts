@@ -125,6 +125,24 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75 });
   });
 
+  it('counts a step repeated within one batch once, keeping the first value', async () => {
+    const runId = await newRun();
+    const time = new Date();
+    const result = await ingestMetrics(database.db, actor, {
+      runId,
+      points: [
+        { key: 'dup', step: 5, value: 1, time },
+        { key: 'dup', step: 5, value: 2, time },
+        { key: 'dup', step: 6, value: 3, time },
+      ],
+    }, limits);
+    expect(result).toEqual({ accepted: 3, inserted: 2 });
+    const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId}`);
+    expect(rollups.every((r) => r.count === 2)).toBe(true);
+    const raw = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`).orderBy(metricPoints.step);
+    expect(raw.map((r) => r.value)).toEqual([1, 3]);
+  });
+
   it('rejects too many keys and bad steps naming the limit, writing nothing', async () => {
     const runId = await newRun();
     const time = new Date();
