@@ -266,7 +266,7 @@ const emptyData = (runCount: number): uPlot.AlignedData => [[], ...Array.from({ 
 /** The response's series in the chart's run order (the query sorts ids; placeholders may lack some). */
 function inRunOrder(data: SeriesResponse, runs: readonly ChartRun[]): WireSeries[] {
   const byId = new Map(data.series.map((s) => [s.runId, s]));
-  return runs.map((r) => byId.get(r.id) ?? { runId: r.id, x: [], min: [], max: [], last: [], lastStep: [], count: [] });
+  return runs.map((r) => byId.get(r.id) ?? { runId: r.id, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
 }
 
 function applyView(chart: uPlot, view: [number, number] | null) {

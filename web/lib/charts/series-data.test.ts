@@ -24,6 +24,7 @@ const series = (runId: string, rows: Array<[x: number, min: number | null, max: 
   last: rows.map((r) => r[3]),
   lastStep: rows.map((r) => r[0] + 1),
   count: rows.map((r) => r[4] ?? 2),
+  nonFinite: rows.map((r) => (typeof r[3] === 'string' ? 1 : 0)),
 });
 
 describe('alignSeries', () => {
