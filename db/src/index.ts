@@ -149,7 +149,7 @@ function describe(error: unknown): string {
   return [e.code, e.message].filter(Boolean).join(' ') || String(error);
 }
 
-/** Liveness query usable on any Db. */
-export async function selectOne(db: Db): Promise<void> {
-  await db.execute(sql`select 1`);
+/** Rows of a raw `db.execute(sql…)`: postgres.js returns an array, PGlite `{ rows }`. */
+export function resultRows<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDb, DatabaseUnavailableError, sql, teams } from '../src/index.ts';
+import { createDb, DatabaseUnavailableError, resultRows, sql, teams } from '../src/index.ts';
 import { createTestDb } from '../src/testing.ts';
 
 describe('createDb', () => {
@@ -48,7 +48,7 @@ describe('createTestDb (PGlite, or Postgres when DATABASE_URL is set)', () => {
     const result = await db.execute(
       sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
-    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { table_name: string }[];
+    const rows = resultRows<{ table_name: string }>(result);
     expect(rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'teams', 'memberships', 'projects', 'api_tokens', 'runs', 'run_cells', 'reports', 'report_updates']),
     );

@@ -23,4 +23,3 @@ export const apiTokens = pgTable(
   (t) => [index('api_tokens_user_id_idx').on(t.userId)],
 );
 
-export type ApiTokenId = typeof apiTokens.$inferSelect['id'];

@@ -1,7 +1,7 @@
 // Metric ingest: one transaction per batch that interns keys, inserts points (a retried
 // batch inserts nothing twice) and folds exactly the newly inserted points into every
 // rollup level and the run's summary. A batch is all or nothing.
-import { and, type Db, eq, inArray, metricKeys, runs, sql } from '@cellmark/db';
+import { and, type Db, eq, inArray, metricKeys, resultRows, runs, sql } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
 import { ROLLUP_BASE, ROLLUP_LEVELS } from './levels.ts';
@@ -88,7 +88,7 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
         returning 1
       )
       select (select count(*)::int from inserted) as inserted, (select count(*)::int from folded) as buckets`);
-    const inserted = rowsOf<{ inserted: number }>(result)[0]?.inserted ?? 0;
+    const inserted = resultRows<{ inserted: number }>(result)[0]?.inserted ?? 0;
     await refreshSummary(tx as unknown as Db, input.runId, [...idOf.values()]);
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
     return { accepted: input.points.length, inserted };
@@ -126,11 +126,6 @@ function levelChain(): string {
 /** A Postgres array literal of text values: `{"a","b"}`. */
 export function pgArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
 /** runs.summary[key] = last value (at the greatest step) and finite min/max, from the top rollup level. */

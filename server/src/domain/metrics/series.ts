@@ -1,7 +1,7 @@
 // Chart data at full fidelity: for each run, one bucket per pixel with finite min/max, the
 // last value and a count, read from the coarsest rollup level that still resolves a pixel
 // (raw points only when zoomed in far enough), aggregated in SQL.
-import { and, type Db, eq, inArray, metricKeys, runs, sql } from '@cellmark/db';
+import { and, type Db, eq, inArray, metricKeys, resultRows, runs, sql } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireProject } from '../policy.ts';
 import { bucketWidth, levelFor, ROLLUP_BASE, ROLLUP_LEVELS, stepsPerPixel } from './levels.ts';
@@ -41,8 +41,6 @@ interface Row {
   count: number;
   non_finite: number;
 }
-
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []));
 
 export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Promise<{ level: number; stepsPerPixel: number; range: [number, number] | null; series: Series[] }> {
   if (query.runIds.length > MAX_RUNS_PER_CHART) throw new DomainError('INVALID_INPUT', `runIds: at most ${MAX_RUNS_PER_CHART} runs per chart`);
@@ -87,7 +85,7 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
           group by run_id, px order by run_id, px`);
 
   const byRun = new Map(query.runIds.map((id) => [id, empty(id)]));
-  for (const row of rowsOf<Row>(result)) {
+  for (const row of resultRows<Row>(result)) {
     const s = byRun.get(row.run_id)!;
     // whole steps: a pixel starts at the first step it covers
     s.x.push(Math.max(x0, Math.ceil(x0 + row.px * perPx)));
@@ -108,7 +106,7 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
  */
 async function stepExtent(db: Db, runList: string, keyId: number): Promise<[number, number] | null> {
   const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
-  const [head] = rowsOf<{ lo: string | null; hi: string | null }>(
+  const [head] = resultRows<{ lo: string | null; hi: string | null }>(
     await db.execute(sql`
       select min(bucket) as lo, max(last_step) as hi from metric_rollups
       where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and level = ${top}`),
@@ -116,7 +114,7 @@ async function stepExtent(db: Db, runList: string, keyId: number): Promise<[numb
   if (head?.hi === null || head?.hi === undefined || head.lo === null) return null;
   let first = Number(head.lo) * bucketWidth(top);
   for (let level = top - 1; level >= 1; level--) {
-    const [row] = rowsOf<{ lo: string | null }>(
+    const [row] = resultRows<{ lo: string | null }>(
       await db.execute(sql`
         select min(bucket) as lo from metric_rollups
         where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and level = ${level}
@@ -124,7 +122,7 @@ async function stepExtent(db: Db, runList: string, keyId: number): Promise<[numb
     );
     if (row?.lo !== null && row?.lo !== undefined) first = Number(row.lo) * bucketWidth(level);
   }
-  const [point] = rowsOf<{ lo: string | null }>(
+  const [point] = resultRows<{ lo: string | null }>(
     await db.execute(sql`
       select min(step) as lo from metric_points
       where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and step >= ${first} and step < ${first + ROLLUP_BASE}`),
@@ -145,7 +143,7 @@ export async function metricKeysOf(db: Db, actor: Actor, input: { projectId: str
   await requireProject(db, actor, input.projectId, 'read');
   if (input.runIds?.length) {
     const runList = `{${input.runIds.join(',')}}`;
-    const rows = rowsOf<{ key: string }>(
+    const rows = resultRows<{ key: string }>(
       await db.execute(sql`
         select k.key from metric_keys k
         where k.project_id = ${input.projectId}
