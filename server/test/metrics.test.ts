@@ -120,9 +120,9 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const raw = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`).orderBy(metricPoints.step);
     expect(raw.map((r) => r.value)).toEqual([0.5, NaN, 0.75, Infinity]);
     const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId} and ${metricRollups.level} = 1`);
-    expect(rollups[0]).toMatchObject({ count: 4, finiteCount: 2, min: 0.5, max: 0.75, last: Infinity, lastStep: 3 });
+    expect(rollups[0]).toMatchObject({ count: 4, finiteCount: 2, min: 0.5, max: 0.75, sum: 1.25, last: Infinity, lastStep: 3 });
     const [run] = await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId));
-    expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75 });
+    expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75, mean: 0.625 });
   });
 
   it('counts a step repeated within one batch once, keeping the first value', async () => {

@@ -53,6 +53,8 @@ export const metricRollups = pgTable(
     finiteCount: integer('finite_count').notNull(),
     min: doublePrecision('min'),
     max: doublePrecision('max'),
+    /** sum of the finite values (mean = sum / finiteCount) */
+    sum: doublePrecision('sum'),
     /** value at the greatest step in the bucket (may be non-finite) */
     last: doublePrecision('last').notNull(),
     lastStep: bigint('last_step', { mode: 'number' }).notNull(),

@@ -73,14 +73,15 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
       ),
       ${sql.raw(levelChain())},
       folded as (
-        insert into metric_rollups as r (run_id, key_id, level, bucket, count, finite_count, min, max, last, last_step, first_time, last_time)
-        select ${input.runId}::uuid, key_id, level, bucket, count, finite_count, min, max, last, last_step, first_time, last_time
+        insert into metric_rollups as r (run_id, key_id, level, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time)
+        select ${input.runId}::uuid, key_id, level, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time
         from all_levels
         on conflict (run_id, key_id, level, bucket) do update set
           count = r.count + excluded.count,
           finite_count = r.finite_count + excluded.finite_count,
           min = least(r.min, excluded.min),
           max = greatest(r.max, excluded.max),
+          sum = case when r.sum is null then excluded.sum when excluded.sum is null then r.sum else r.sum + excluded.sum end,
           last = case when excluded.last_step > r.last_step then excluded.last else r.last end,
           last_step = greatest(r.last_step, excluded.last_step),
           first_time = least(r.first_time, excluded.first_time),
@@ -95,7 +96,7 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
   });
 }
 
-const ROLLUP_COLUMNS = 'key_id, bucket, count, finite_count, min, max, last, last_step, first_time, last_time';
+const ROLLUP_COLUMNS = 'key_id, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time';
 
 /**
  * CTEs l1…l6 and all_levels: level 1 aggregates the inserted points, every further level
@@ -107,7 +108,7 @@ function levelChain(): string {
     `l1 as (
       select key_id, floor(step / ${ROLLUP_BASE})::bigint as bucket, count(*)::int as count,
              (count(*) filter (where finite))::int as finite_count,
-             min(value) filter (where finite) as min, max(value) filter (where finite) as max,
+             min(value) filter (where finite) as min, max(value) filter (where finite) as max, sum(value) filter (where finite) as sum,
              (array_agg(value order by step desc))[1] as last, max(step) as last_step, min(time) as first_time, max(time) as last_time
       from (select *, value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) as finite from inserted) i
       group by key_id, floor(step / ${ROLLUP_BASE}))`,
@@ -115,7 +116,7 @@ function levelChain(): string {
   for (const level of ROLLUP_LEVELS.slice(1)) {
     parts.push(`l${level} as (
       select key_id, floor(bucket / ${ROLLUP_BASE})::bigint as bucket, sum(count)::int as count, sum(finite_count)::int as finite_count,
-             min(min) as min, max(max) as max, (array_agg(last order by last_step desc))[1] as last, max(last_step) as last_step,
+             min(min) as min, max(max) as max, sum(sum) as sum, (array_agg(last order by last_step desc))[1] as last, max(last_step) as last_step,
              min(first_time) as first_time, max(last_time) as last_time
       from l${level - 1} group by key_id, floor(bucket / ${ROLLUP_BASE}))`);
   }
@@ -128,15 +129,15 @@ export function pgArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
-/** runs.summary[key] = last value (at the greatest step) and finite min/max, from the top rollup level. */
+/** runs.summary[key] = last value (at the greatest step), finite min/max/mean, from the top rollup level. */
 async function refreshSummary(db: Db, runId: string, keyIds: number[]) {
   await db.execute(sql`
     update runs set summary = summary || coalesce((
       select jsonb_object_agg(k.key, coalesce(summary -> k.key, '{}'::jsonb) || jsonb_build_object(
         'last', case when s.last in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) then to_jsonb(s.last::text) else to_jsonb(s.last) end,
-        'step', s.last_step, 'min', s.min, 'max', s.max))
+        'step', s.last_step, 'min', s.min, 'max', s.max, 'mean', case when s.finite > 0 then s.sum / s.finite end))
       from (
-        select key_id, min(min) as min, max(max) as max,
+        select key_id, min(min) as min, max(max) as max, sum(sum) as sum, sum(finite_count) as finite,
                (array_agg(last order by last_step desc))[1] as last, max(last_step) as last_step
         from metric_rollups
         where run_id = ${runId}::uuid and level = ${TOP_LEVEL} and key_id = any(${`{${keyIds.join(',')}}`}::int[])
