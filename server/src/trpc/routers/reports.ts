@@ -1,17 +1,34 @@
 // Report metadata; the content syncs over /collab/<reportId>.
 import { z } from 'zod';
-import { createReport, getReport, listReports, renameReport } from '../../domain/reports.ts';
+import {
+  createReport,
+  deleteReport,
+  getReport,
+  listDeletedReports,
+  listReports,
+  renameReport,
+  restoreReport,
+} from '../../domain/reports.ts';
 import { router, sessionProcedure } from '../init.ts';
 
-const title = z.string().trim().min(1).max(200);
+const title = z
+  .string({ error: 'a title is required' })
+  .trim()
+  .min(1, { error: 'the title must not be empty' })
+  .max(200, { error: 'the title is at most 200 characters' });
+const reportId = z.object({ reportId: z.uuid({ error: 'not a report id' }) });
+const projectId = z.object({ projectId: z.uuid({ error: 'not a project id' }) });
 
 export const reportsRouter = router({
-  list: sessionProcedure.input(z.object({ projectId: z.uuid() })).query(({ ctx, input }) => listReports(ctx.db, ctx.actor, input.projectId)),
-  get: sessionProcedure.input(z.object({ reportId: z.uuid() })).query(({ ctx, input }) => getReport(ctx.db, ctx.actor, input.reportId)),
+  list: sessionProcedure.input(projectId).query(({ ctx, input }) => listReports(ctx.db, ctx.actor, input.projectId)),
+  trash: sessionProcedure.input(projectId).query(({ ctx, input }) => listDeletedReports(ctx.db, ctx.actor, input.projectId)),
+  get: sessionProcedure.input(reportId).query(({ ctx, input }) => getReport(ctx.db, ctx.actor, input.reportId)),
   create: sessionProcedure
-    .input(z.object({ projectId: z.uuid(), title }))
+    .input(projectId.extend({ title }))
     .mutation(({ ctx, input }) => createReport(ctx.db, ctx.actor, input)),
   rename: sessionProcedure
-    .input(z.object({ reportId: z.uuid(), title }))
+    .input(reportId.extend({ title }))
     .mutation(({ ctx, input }) => renameReport(ctx.db, ctx.actor, input)),
+  delete: sessionProcedure.input(reportId).mutation(({ ctx, input }) => deleteReport(ctx.db, ctx.actor, input.reportId)),
+  restore: sessionProcedure.input(reportId).mutation(({ ctx, input }) => restoreReport(ctx.db, ctx.actor, input.reportId)),
 });
