@@ -1,32 +1,29 @@
-// The runs of a project as a sortable table (every column sorts by clicking its header), with
-// tags, the chosen config keys and summary metrics as extra columns, and (when the page asks)
-// a checkbox per run to pick runs for comparing.
+// One page of a project's runs as a table. Sorting is the server's (runs.list sorts the whole
+// project, then pages): clicking a header asks for that order; tags and summary aggregates
+// other than the last value cannot be sorted there and say so. Tags, the chosen config keys
+// and summary metrics are extra columns, and (when the page asks) a checkbox per run picks
+// runs for comparing.
 'use client';
-import {
-  type ColumnDef,
-  flexRender,
-  getCoreRowModel,
-  getSortedRowModel,
-  type SortingState,
-  useReactTable,
-} from '@tanstack/react-table';
+import { type ColumnDef, flexRender, getCoreRowModel, type SortingState, useReactTable } from '@tanstack/react-table';
 import Link from 'next/link';
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
 import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { formatConfigValue } from '@/lib/config.ts';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
+import type { RunSort } from '@/lib/run-paging.ts';
+import { type SummaryColumn, summaryColumnId, summaryColumnLabel, summaryColumnTitle, summarySortKey, summaryValue } from '@/lib/summary-columns.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
 
 export type RunRow = Outputs['runs']['list']['runs'][number];
 
-/** Numbers by value, everything else by its text; missing values sort last (sortUndefined). */
-function compareConfig(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'number') return -1;
-  if (typeof b === 'number') return 1;
-  return formatConfigValue(a).localeCompare(formatConfigValue(b), undefined, { numeric: true });
+interface ColumnMeta {
+  numeric?: boolean;
+  /** runs.list sort key; absent: not sortable on the server */
+  sortKey?: string;
+  /** why the column does not sort */
+  noSort?: string;
 }
 
 function configColumn(key: string, runs: RunRow[]): ColumnDef<RunRow> {
@@ -40,8 +37,6 @@ function configColumn(key: string, runs: RunRow[]): ColumnDef<RunRow> {
       </span>
     ),
     accessorFn: (r) => r.config[key],
-    sortingFn: (a, b, id) => compareConfig(a.getValue(id), b.getValue(id)),
-    sortUndefined: 'last',
     cell: ({ row }) =>
       key in row.original.config ? (
         <span className="mono config-cell" title={formatConfigValue(row.original.config[key])}>
@@ -50,31 +45,22 @@ function configColumn(key: string, runs: RunRow[]): ColumnDef<RunRow> {
       ) : (
         <span className="muted">—</span>
       ),
-    meta: { numeric },
+    meta: { numeric, sortKey: `config.${key}` } satisfies ColumnMeta,
   };
 }
 
-/** The run's summary for a metric: an explicit cellmark.summary value, else the last logged value. */
-function summaryOf(run: RunRow, key: string): unknown {
-  const entry = run.summary[key] as { last?: unknown; value?: unknown } | undefined;
-  if (!entry) return undefined;
-  return entry.value !== undefined ? entry.value : entry.last;
-}
-
-function summaryColumn(key: string): ColumnDef<RunRow> {
+function summaryColumn(column: SummaryColumn): ColumnDef<RunRow> {
+  const sortKey = summarySortKey(column);
   return {
-    id: `summary:${key}`,
+    id: summaryColumnId(column),
     header: () => (
-      <span className="config-col" title={`last value of ${key}`}>
-        summary.{key}
+      <span className="config-col" title={summaryColumnTitle(column)}>
+        {summaryColumnLabel(column)}
       </span>
     ),
-    // numbers sort by value; NaN, ±Infinity and other values after them, missing last
-    accessorFn: (r) => summaryOf(r, key),
-    sortingFn: (a, b, id) => compareConfig(a.getValue(id), b.getValue(id)),
-    sortUndefined: 'last',
+    accessorFn: (r) => summaryValue(r.summary, column),
     cell: ({ row }) => {
-      const value = summaryOf(row.original, key);
+      const value = summaryValue(row.original.summary, column);
       if (value === undefined) return <span className="muted">—</span>;
       const text = typeof value === 'number' || typeof value === 'string' || value === null ? valueText(value, formatValue) : formatConfigValue(value);
       return (
@@ -83,7 +69,7 @@ function summaryColumn(key: string): ColumnDef<RunRow> {
         </span>
       );
     },
-    meta: { numeric: true },
+    meta: (sortKey ? { numeric: true, sortKey } : { numeric: true, noSort: `The server sorts summary metrics by their last value only` }) satisfies ColumnMeta,
   };
 }
 
@@ -99,7 +85,13 @@ function selectColumn(selection: Selection): ColumnDef<RunRow> {
           type="checkbox"
           aria-label="Select all runs"
           checked={all}
-          onChange={() => selection.onChange(all ? new Set() : new Set(ids))}
+          onChange={() => {
+            // this page's runs only: picks on other pages stay
+            const next = new Set(selection.selected);
+            for (const id of ids) if (all) next.delete(id);
+            else next.add(id);
+            selection.onChange(next);
+          }}
           onClick={(e) => e.stopPropagation()}
           data-testid="select-all-runs"
         />
@@ -130,7 +122,7 @@ function columns(
   base: string,
   now: number,
   configKeys: string[],
-  summaryKeys: string[],
+  summaryColumns: SummaryColumn[],
   runs: RunRow[],
   tagHref: (tag: string) => string,
   selection: Selection | undefined,
@@ -140,7 +132,8 @@ function columns(
     {
       id: 'name',
       header: 'Name',
-      accessorFn: (r) => r.name.toLowerCase(),
+      accessorFn: (r) => r.name,
+      meta: { sortKey: 'name' } satisfies ColumnMeta,
       cell: ({ row }) => (
         <Link href={`${base}/runs/${row.original.id}`} className="list-link">
           {row.original.name}
@@ -151,23 +144,26 @@ function columns(
       id: 'notebook',
       header: 'Notebook',
       accessorFn: (r) => r.notebookPath,
+      meta: { sortKey: 'notebook' } satisfies ColumnMeta,
       cell: ({ row }) => (
         <span className="mono truncate" title={row.original.notebookPath}>
           {row.original.notebookPath}
         </span>
       ),
     },
-    { id: 'user', header: 'User', accessorFn: (r) => r.user.name.toLowerCase(), cell: ({ row }) => row.original.user.name },
+    { id: 'user', header: 'User', accessorFn: (r) => r.user.name, meta: { sortKey: 'user' } satisfies ColumnMeta, cell: ({ row }) => row.original.user.name },
     {
       id: 'status',
       header: 'Status',
       accessorFn: (r) => r.status,
+      meta: { sortKey: 'status' } satisfies ColumnMeta,
       cell: ({ row }) => <StatusBadge status={row.original.status} />,
     },
     {
       id: 'started',
       header: 'Started',
       accessorFn: (r) => new Date(r.startedAt).getTime(),
+      meta: { sortKey: 'startedAt' } satisfies ColumnMeta,
       cell: ({ row }) => <span title={exactTime(row.original.startedAt)}>{relativeTime(row.original.startedAt, now)}</span>,
     },
     {
@@ -179,13 +175,14 @@ function columns(
         const ms = getValue<number>();
         return ms < 0 ? <span className="muted">—</span> : formatDuration(ms);
       },
-      meta: { numeric: true },
+      meta: { numeric: true, sortKey: 'duration' } satisfies ColumnMeta,
     },
-    { id: 'cells', header: 'Cells', accessorFn: (r) => r.cellCount, meta: { numeric: true } },
+    { id: 'cells', header: 'Cells', accessorFn: (r) => r.cellCount, meta: { numeric: true, sortKey: 'cellCount' } satisfies ColumnMeta },
     {
       id: 'tags',
       header: 'Tags',
-      accessorFn: (r) => r.tags.join(' ').toLowerCase(),
+      accessorFn: (r) => r.tags.join(' '),
+      meta: { noSort: 'Tags do not sort; filter by a tag instead' } satisfies ColumnMeta,
       cell: ({ row }) => (
         <span className="table-tags">
           {row.original.tags.map((tag) => (
@@ -197,25 +194,34 @@ function columns(
       ),
     },
     ...configKeys.map((key) => configColumn(key, runs)),
-    ...summaryKeys.map(summaryColumn),
+    ...summaryColumns.map(summaryColumn),
   ];
 }
+
+/** Text columns start A→Z; numbers and times start with the largest / newest. */
+const firstDirection = (meta: ColumnMeta | undefined, sortKey: string): RunSort['dir'] =>
+  meta?.numeric || sortKey === 'startedAt' ? 'desc' : 'asc';
 
 export function RunsTable({
   runs,
   base,
+  sort,
+  onSortChange,
   configKeys = [],
-  summaryKeys = [],
+  summaryColumns = [],
   tagHref = (tag) => `${base}?tag=${encodeURIComponent(tag)}`,
   selected,
   onSelectedChange,
 }: {
+  /** one page, already in the server's order */
   runs: RunRow[];
   base: string;
+  sort: RunSort;
+  onSortChange: (next: RunSort) => void;
   /** config keys shown as columns, in this order */
   configKeys?: string[];
-  /** metric keys whose summary (last value) shows as a column */
-  summaryKeys?: string[];
+  /** summary metrics (key + aggregate) shown as columns */
+  summaryColumns?: SummaryColumn[];
   tagHref?: (tag: string) => string;
   /** with both: a checkbox column to pick runs */
   selected?: ReadonlySet<string>;
@@ -223,21 +229,27 @@ export function RunsTable({
 }) {
   const anyRunning = runs.some((r) => r.status === 'running');
   const now = useNow(1000, anyRunning);
-  const [sorting, setSorting] = useState<SortingState>([{ id: 'started', desc: true }]);
   const selection = useMemo(() => (selected && onSelectedChange ? { selected, onChange: onSelectedChange } : undefined), [selected, onSelectedChange]);
   const cols = useMemo(
-    () => columns(base, now, configKeys, summaryKeys, runs, tagHref, selection),
-    [base, now, configKeys, summaryKeys, runs, tagHref, selection],
+    () => columns(base, now, configKeys, summaryColumns, runs, tagHref, selection),
+    [base, now, configKeys, summaryColumns, runs, tagHref, selection],
   );
+  const sortedColumn = cols.find((c) => (c.meta as ColumnMeta | undefined)?.sortKey === sort.by)?.id;
+  const sorting: SortingState = sortedColumn ? [{ id: sortedColumn, desc: sort.dir === 'desc' }] : [];
   const table = useReactTable({
     data: runs,
     columns: cols,
     state: { sorting },
-    onSortingChange: setSorting,
+    manualSorting: true,
+    enableSorting: true,
     getCoreRowModel: getCoreRowModel(),
-    getSortedRowModel: getSortedRowModel(),
     getRowId: (r) => r.id,
   });
+  const clickSort = (meta: ColumnMeta | undefined) => {
+    if (!meta?.sortKey) return;
+    const dir = sort.by === meta.sortKey ? (sort.dir === 'asc' ? 'desc' : 'asc') : firstDirection(meta, meta.sortKey);
+    onSortChange({ by: meta.sortKey, dir });
+  };
 
   return (
     <div className="card table-wrap">
@@ -247,7 +259,8 @@ export function RunsTable({
             <tr key={group.id}>
               {group.headers.map((header) => {
                 const sorted = header.column.getIsSorted();
-                const numeric = (header.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                const meta = header.column.columnDef.meta as ColumnMeta | undefined;
+                const numeric = meta?.numeric;
                 // right-aligned headers carry the arrow on the left so the label lines up with the numbers
                 const arrow = (
                   <span className="sort" aria-hidden="true">
@@ -257,10 +270,12 @@ export function RunsTable({
                 return (
                   <th
                     key={header.id}
-                    className={`${header.column.getCanSort() ? 'sortable' : 'select-col'}${numeric ? ' num' : ''}`}
+                    className={`${meta?.sortKey ? 'sortable' : header.column.id === 'select' ? 'select-col' : ''}${numeric ? ' num' : ''}`}
                     aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
-                    onClick={header.column.getToggleSortingHandler()}
+                    onClick={() => clickSort(meta)}
+                    title={meta?.noSort}
                     data-column={header.column.id}
+                    data-sortable={meta?.sortKey ? 'true' : 'false'}
                   >
                     {numeric ? arrow : null}
                     {flexRender(header.column.columnDef.header, header.getContext())}
@@ -275,7 +290,7 @@ export function RunsTable({
           {table.getRowModel().rows.map((row) => (
             <tr key={row.id} data-testid="run-row" data-run-id={row.id} data-status={row.original.status} aria-selected={selection ? selection.selected.has(row.id) : undefined}>
               {row.getVisibleCells().map((cell) => {
-                const numeric = (cell.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                const numeric = (cell.column.columnDef.meta as ColumnMeta | undefined)?.numeric;
                 return (
                   <td key={cell.id} className={numeric ? 'num' : undefined} data-column={cell.column.id}>
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}

@@ -8,8 +8,20 @@
 import type { Outputs } from '../trpc.ts';
 
 export type SeriesResponse = Outputs['metrics']['series'];
-export type WireSeries = SeriesResponse['series'][number];
 export type WireValue = number | string | null;
+
+/** One run's buckets as metrics.series sends them (the fields charts read; the wire may carry more). */
+export interface WireSeries {
+  runId: string;
+  /** pixel starts: steps, or epoch ms on the time axis */
+  x: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  last: WireValue[];
+  lastStep: number[];
+  count: number[];
+  nonFinite: number[];
+}
 
 /** A y column: number, null (gap) or undefined (no point at this x). */
 export type Column = (number | null | undefined)[];

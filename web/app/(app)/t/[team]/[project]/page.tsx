@@ -1,6 +1,7 @@
-// /t/[team]/[project]: the runs table (filters in the URL, config keys and summary metrics as
-// optional columns, runs picked for comparing), metric charts (?tab=charts) and the project's
-// reports (?tab=reports).
+// /t/[team]/[project]: the runs table (filters, sort and page in the URL; the server sorts and
+// pages, so a project with 10,000 runs sends one page; config keys and summary metrics as
+// optional columns, runs picked for comparing), metric charts (?tab=charts) and the
+// project's reports (?tab=reports).
 'use client';
 import { keepPreviousData, skipToken, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -11,10 +12,12 @@ import { ColumnPicker, useConfigColumns, useSummaryColumns } from '@/components/
 import { ConnectJupyterLab } from '@/components/project/connect-jupyterlab.tsx';
 import { ReportsPanel } from '@/components/project/reports-panel.tsx';
 import { RunFiltersBar } from '@/components/project/run-filters.tsx';
+import { RunsPagination } from '@/components/project/runs-pagination.tsx';
 import { RunsTable } from '@/components/project/runs-table.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { emptyFilters, filtersFromQuery, filtersToQuery, hasFilters, type RunFilters, toApiFilter } from '@/lib/run-filters.ts';
+import { type RunPaging, pageCount, pagingFromQuery, pagingToQuery, toApiPage, withoutPage } from '@/lib/run-paging.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
 type Tab = 'runs' | 'charts' | 'reports';
@@ -42,35 +45,51 @@ function ProjectView() {
   const tab: Tab = TABS.find((t) => t === searchParams.get('tab')) ?? 'runs';
   const filters = useMemo(() => filtersFromQuery(new URLSearchParams(query)), [query]);
   const apiFilter = useMemo(() => toApiFilter(filters), [filters]);
+  const paging = useMemo(() => pagingFromQuery(new URLSearchParams(query)), [query]);
   const trpc = useTRPC();
   const info = useQuery(trpc.projects.byPath.queryOptions({ team, project }));
   const projectId = info.data?.project.id;
   const members = useQuery(trpc.teams.members.queryOptions(info.data ? { teamId: info.data.team.id } : skipToken));
   // New runs and live ones keep arriving from JupyterLab.
   const runs = useQuery({
-    ...trpc.runs.list.queryOptions(projectId ? { projectId, ...(apiFilter ? { filter: apiFilter } : {}) } : skipToken),
+    ...trpc.runs.list.queryOptions(projectId ? { projectId, ...(apiFilter ? { filter: apiFilter } : {}), ...toApiPage(paging) } : skipToken),
     refetchInterval: 10_000,
     placeholderData: keepPreviousData,
   });
   const [columns, setColumns] = useConfigColumns(projectId);
   const [summaryColumns, setSummaryColumns] = useSummaryColumns(projectId);
   const configKeys = useSeen(runs.data?.configKeys);
-  const summaryKeyList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => Object.keys(r.summary)) ?? [])], [runs.data]);
-  const summaryKeys = useSeen(summaryKeyList);
+  // every metric key of the project (runs.list reads them from metric_keys, not from the page)
+  const summaryKeys = useSeen(runs.data?.summaryKeys);
+  // picks survive paging (compare runs from several pages); a new filter starts afresh
   const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
-  // only runs still listed count (a filter may hide some that were picked)
-  const pickedIds = useMemo(() => (runs.data?.runs ?? []).filter((r) => picked.has(r.id)).map((r) => r.id), [runs.data, picked]);
+  const filterKey = JSON.stringify(apiFilter ?? null);
+  useEffect(() => setPicked(new Set()), [filterKey]);
+  const pickedIds = useMemo(() => [...picked], [picked]);
   const tagList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => r.tags) ?? [])], [runs.data]);
   const tags = useSeen(tagList);
 
   const setFilters = useCallback(
     (next: RunFilters) => {
-      const q = filtersToQuery(next, new URLSearchParams(query)).toString();
+      // other filters, other pages: back to the first
+      const q = filtersToQuery(next, withoutPage(new URLSearchParams(query))).toString();
       router.replace(q ? `${pathname}?${q}` : pathname, { scroll: false });
     },
     [router, pathname, query],
   );
-  const tagHref = useCallback((tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, new URLSearchParams(query))}`, [pathname, filters, query]);
+  const setPaging = useCallback(
+    (next: RunPaging) => {
+      const q = pagingToQuery(next, new URLSearchParams(query)).toString();
+      router.replace(q ? `${pathname}?${q}` : pathname, { scroll: false });
+    },
+    [router, pathname, query],
+  );
+  // a page past the end (runs deleted, a shorter filter result, an old link): the last page
+  const total = runs.data?.total;
+  useEffect(() => {
+    if (total !== undefined && !runs.isPlaceholderData && paging.page > pageCount(total, paging.size)) setPaging({ ...paging, page: pageCount(total, paging.size) });
+  }, [total, runs.isPlaceholderData, paging, setPaging]);
+  const tagHref = useCallback((tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, withoutPage(new URLSearchParams(query)))}`, [pathname, filters, query]);
 
   if (info.isPending) return <Loading />;
   if (info.isError) return <ErrorBox error={info.error} />;
@@ -96,7 +115,7 @@ function ProjectView() {
       </div>
       <div className="tabs" role="tablist">
         <button type="button" role="tab" className="tab" aria-selected={tab === 'runs'} onClick={() => select('runs')} data-testid="tab-runs">
-          Runs{runs.data ? <span className="count">{runs.data.runs.length}</span> : null}
+          Runs{runs.data ? <span className="count">{runs.data.total.toLocaleString('en')}</span> : null}
         </button>
         <button type="button" role="tab" className="tab" aria-selected={tab === 'charts'} onClick={() => select('charts')} data-testid="tab-charts">
           Charts
@@ -107,7 +126,7 @@ function ProjectView() {
       </div>
       {tab === 'runs' ? (
         <div role="tabpanel">
-          {runs.data && (runs.data.runs.length || filtering) ? (
+          {runs.data && (runs.data.total || filtering) ? (
             <div className="table-tools">
               <RunFiltersBar filters={filters} onChange={setFilters} options={{ users, configKeys, tags }} />
               <CompareButton base={base} ids={pickedIds} />
@@ -123,8 +142,8 @@ function ProjectView() {
           ) : null}
           {runs.isPending ? <Loading /> : null}
           {runs.isError ? <ErrorBox error={runs.error} /> : null}
-          {runs.data?.runs.length === 0 && !filtering ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
-          {runs.data?.runs.length === 0 && filtering ? (
+          {runs.data?.total === 0 && !filtering ? <ConnectJupyterLab projectPath={`${info.data.team.slug}/${info.data.project.slug}`} /> : null}
+          {runs.data?.total === 0 && filtering ? (
             <div className="card empty" data-testid="no-matching-runs">
               <p className="muted">No runs match these filters.</p>
               <button type="button" className="btn btn-sm" onClick={() => setFilters(emptyFilters())}>
@@ -137,12 +156,15 @@ function ProjectView() {
               <RunsTable
                 runs={runs.data.runs}
                 base={base}
+                sort={paging.sort}
+                onSortChange={(sort) => setPaging({ ...paging, sort, page: 1 })}
                 configKeys={columns}
-                summaryKeys={summaryColumns}
+                summaryColumns={summaryColumns}
                 tagHref={tagHref}
                 selected={picked}
                 onSelectedChange={setPicked}
               />
+              <RunsPagination paging={paging} shown={runs.data.runs.length} total={runs.data.total} onChange={setPaging} picked={picked.size} />
             </div>
           ) : null}
         </div>
