@@ -43,6 +43,12 @@ const schema = z.object({
   CELLMARK_BLOB_DIR: z.string().optional(),
   /** How often open report connections are pinged and their session/role re-checked. */
   CELLMARK_COLLAB_REAUTH_MS: z.coerce.number().int().min(100).default(30_000),
+  /** A report's update log is compacted into its snapshot once this many rows are pending… */
+  CELLMARK_REPORT_COMPACT_UPDATES: z.coerce.number().int().min(1).default(500),
+  /** …or once the pending rows hold this many bytes, whichever comes first. */
+  CELLMARK_REPORT_COMPACT_BYTES: bytes.default(1024 * 1024),
+  /** An automatic version is recorded once a report has had no edit for this long. */
+  CELLMARK_REPORT_VERSION_QUIET_MS: z.coerce.number().int().min(50).default(2 * 60 * 1000),
   /** Grace period for in-flight requests at shutdown. */
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });

@@ -152,7 +152,7 @@ describe('durability', () => {
     let gate: Promise<void> | null = null;
     const gated = await startTestServer({}, undefined, (database) => {
       const real = createPostgresReportStore(database.db);
-      return { load: real.load, append: async (...args) => { await gate; return real.append(...args); } };
+      return { ...real, append: async (...args) => { await gate; return real.append(...args); } };
     });
     try {
       const alice = await userWithProject(gated, 'alice');

@@ -1,5 +1,6 @@
-// Reports: a Yjs document per report, stored as the append-only log of its updates.
-import { bigserial, index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+// Reports: a Yjs document per report, stored as a snapshot plus the append-only log of the
+// updates made since; versions (named or automatic) and view-only share links hang off it.
+import { bigint, bigserial, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { bytea, id, timestamps, tstz } from './columns.ts';
 import { projects } from './teams.ts';
@@ -33,4 +34,63 @@ export const reportUpdates = pgTable(
     createdAt: tstz('created_at').notNull().defaultNow(),
   },
   (t) => [index('report_updates_report_seq_idx').on(t.reportId, t.seq)],
+);
+
+/**
+ * The compacted part of a report's log: the merge of every update row that compaction
+ * deleted. A load is this state plus whatever rows remain in report_updates (compaction
+ * deletes exactly the rows it merged, so the two never overlap and nothing is lost).
+ */
+export const reportSnapshots = pgTable('report_snapshots', {
+  reportId: uuid('report_id')
+    .primaryKey()
+    .references(() => reports.id, { onDelete: 'cascade' }),
+  state: bytea('state').notNull(),
+  /** highest seq merged so far (informational: rows below it may still remain) */
+  uptoSeq: bigint('upto_seq', { mode: 'number' }).notNull(),
+  /** rows merged over all compactions */
+  mergedUpdates: bigint('merged_updates', { mode: 'number' }).notNull().default(0),
+  /** userId → highest seq of theirs merged here; versions read their authors from it */
+  authors: jsonb('authors').$type<Record<string, number>>().notNull().default({}),
+  ...timestamps,
+});
+
+/** A point in a report's history: automatic (editing went quiet) or named on demand. */
+export const reportVersions = pgTable(
+  'report_versions',
+  {
+    id: id(),
+    reportId: uuid('report_id')
+      .notNull()
+      .references(() => reports.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['auto', 'named'] }).notNull(),
+    name: text('name'),
+    /** who asked for a named version (null for automatic ones) */
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    /** highest update seq the snapshot covers */
+    uptoSeq: bigint('upto_seq', { mode: 'number' }).notNull(),
+    /** users whose updates it covers since the previous version */
+    authors: text('authors').array().notNull().default([]),
+    /** the whole document at this point, as one Yjs update */
+    snapshot: bytea('snapshot').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('report_versions_report_idx').on(t.reportId, t.createdAt)],
+);
+
+/** View-only links. Only a SHA-256 of the token is kept, as for API tokens. */
+export const reportShares = pgTable(
+  'report_shares',
+  {
+    id: id(),
+    reportId: uuid('report_id')
+      .notNull()
+      .references(() => reports.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: tstz('revoked_at'),
+    ...timestamps,
+  },
+  (t) => [index('report_shares_report_idx').on(t.reportId)],
 );

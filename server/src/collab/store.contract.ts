@@ -1,0 +1,131 @@
+// The ReportStore contract: every implementation runs this suite (see store.test.ts beside it).
+import { type Database, reports, users } from '@cellmark/db';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { createWorkspace } from '../domain/onboarding.ts';
+import type { ReportStore } from './store.ts';
+
+/** A user (and a second one), a team, a project and one report: what the store's rows hang off. */
+export async function seedReport(database: Database) {
+  const userId = `u-${Math.random().toString(36).slice(2)}`;
+  await database.db.insert(users).values([
+    { id: userId, name: 'Ada', email: `${userId}@example.test` },
+    { id: `${userId}-b`, name: 'Bob', email: `${userId}-b@example.test` },
+  ]);
+  const { project } = await createWorkspace(database.db, { userId, via: 'session' }, { teamName: 'Lab', projectName: 'Vision' });
+  const [report] = await database.db.insert(reports).values({ projectId: project.id, title: 'R', createdBy: userId }).returning();
+  return { reportId: report!.id, userId, otherId: `${userId}-b` };
+}
+
+/** `open` gets a fresh migrated database per call; `store` builds the implementation on it. */
+export function reportStoreContract(name: string, open: () => Promise<Database>, store: (database: Database) => ReportStore) {
+  describe(`ReportStore contract: ${name}`, () => {
+    async function setup() {
+      const database = await open();
+      return { database, s: store(database), ...(await seedReport(database)) };
+    }
+
+    /** A client editing its own doc; each call returns the update of one keystroke. */
+    function editor() {
+      const doc = new Y.Doc();
+      const updates: Uint8Array[] = [];
+      doc.on('update', (u: Uint8Array) => updates.push(u));
+      return {
+        doc,
+        type(text: string) {
+          doc.getText('t').insert(doc.getText('t').length, text);
+          return updates.at(-1)!;
+        },
+      };
+    }
+
+    function textOf(state: Uint8Array | null) {
+      const doc = new Y.Doc();
+      if (state) Y.applyUpdate(doc, state);
+      return doc.getText('t').toString();
+    }
+
+    it('loads null for a report with nothing stored, then every appended update in order', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        expect(await s.load(reportId)).toBeNull();
+        const e = editor();
+        const seqs: number[] = [];
+        for (const ch of 'hello') seqs.push((await s.append(reportId, e.type(ch), userId)).seq);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect(textOf(await s.load(reportId))).toBe('hello');
+        expect(await s.pending(reportId)).toMatchObject({ updates: 5 });
+        const one = await s.update(reportId, seqs[1]!);
+        expect(one).toMatchObject({ seq: seqs[1], userId });
+        expect(await s.update(reportId, 99_999_999)).toBeNull();
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('compacts into a snapshot: same document, no rows left, compacted rows gone', async () => {
+      const { database, s, reportId, userId, otherId } = await setup();
+      try {
+        const e = editor();
+        const first = await s.append(reportId, e.type('a'), userId);
+        for (const ch of 'bcdef') await s.append(reportId, e.type(ch), otherId);
+        const before = await s.load(reportId);
+        const result = await s.compact(reportId);
+        expect(result.merged).toBe(6);
+        expect(await s.pending(reportId)).toEqual({ updates: 0, bytes: 0 });
+        expect(await s.update(reportId, first.seq)).toBeNull();
+        const after = await s.load(reportId);
+        expect(textOf(after)).toBe('abcdef');
+        expect(Y.encodeStateVectorFromUpdate(after!)).toEqual(Y.encodeStateVectorFromUpdate(before!));
+        // a second compaction with nothing new changes nothing; later edits build on the snapshot
+        expect((await s.compact(reportId)).merged).toBe(0);
+        await s.append(reportId, e.type('g'), userId);
+        expect(textOf(await s.load(reportId))).toBe('abcdefg');
+        expect((await s.compact(reportId)).merged).toBe(1);
+        expect(textOf(await s.load(reportId))).toBe('abcdefg');
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('never loses an update appended while compactions run', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        const writers = [editor(), editor(), editor()];
+        const appends: Promise<unknown>[] = [];
+        const compactions: Promise<unknown>[] = [];
+        for (let i = 0; i < 60; i++) {
+          const w = writers[i % 3]!;
+          appends.push(s.append(reportId, w.type(String(i % 10)), userId));
+          if (i % 7 === 0) compactions.push(s.compact(reportId));
+        }
+        await Promise.all([...appends, ...compactions]);
+        const expected = new Y.Doc();
+        writers.forEach((w) => Y.applyUpdate(expected, Y.encodeStateAsUpdate(w.doc)));
+        for (const state of [await s.load(reportId), (await s.compact(reportId), await s.load(reportId))]) {
+          const doc = new Y.Doc();
+          Y.applyUpdate(doc, state!);
+          expect(Y.encodeStateVector(doc)).toEqual(Y.encodeStateVector(expected));
+          expect(doc.getText('t').toString()).toBe(expected.getText('t').toString());
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('keeps reports apart', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        const [other] = await database.db.insert(reports).values({ projectId: (await database.db.select().from(reports))[0]!.projectId, title: 'Other', createdBy: userId }).returning();
+        await s.append(reportId, editor().type('mine'), userId);
+        await s.append(other!.id, editor().type('theirs'), userId);
+        await s.compact(reportId);
+        expect(textOf(await s.load(reportId))).toBe('mine');
+        expect(textOf(await s.load(other!.id))).toBe('theirs');
+        expect(await s.pending(other!.id)).toMatchObject({ updates: 1 });
+      } finally {
+        await database.close();
+      }
+    });
+  });
+}
