@@ -1,5 +1,6 @@
 // The project's Charts tab: pick runs (default: the 10 most recent) and metric keys, one chart
-// per key. The choice lives in the URL (?tab=charts&runs=…&key=…) so a view can be shared.
+// per key, over steps, wall time or time since each run started. The choice lives in the URL
+// (?tab=charts&runs=…&key=…&x=…) so a view can be shared.
 'use client';
 import { skipToken, useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
@@ -10,6 +11,7 @@ import { defaultRuns, groupKeys, selectionFromQuery, selectionToQuery, type Char
 import { useTRPC } from '@/lib/trpc.ts';
 import { type ChartRun, MetricChart } from './metric-chart.tsx';
 import { KeyPicker, RunPicker } from './pickers.tsx';
+import { useXAxis, XAxisToggle } from './x-axis-toggle.tsx';
 
 /** Without a choice in the URL, this many keys are charted (train/ first). */
 const DEFAULT_KEY_COUNT = 6;
@@ -20,12 +22,16 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
   const pathname = usePathname();
   const query = useSearchParams().toString();
   const selection = useMemo(() => selectionFromQuery(new URLSearchParams(query)), [query]);
+  const [xAxis, setXAxis] = useXAxis();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ projectId }), refetchInterval: 30_000 });
 
   const runIds = useMemo(() => selection.runs ?? defaultRuns(runs.data?.runs ?? []), [selection.runs, runs.data]);
   const chartRuns = useMemo((): ChartRun[] => {
     const byId = new Map((runs.data?.runs ?? []).map((r) => [r.id, r]));
-    return runIds.map((id, i) => ({ id, name: byId.get(id)?.name ?? id.slice(0, 8), color: runColor(i) }));
+    return runIds.map((id, i) => {
+      const run = byId.get(id);
+      return { id, name: run?.name ?? id.slice(0, 8), color: runColor(i), ...(run ? { startedAt: run.startedAt } : {}) };
+    });
   }, [runIds, runs.data]);
   const live = useMemo(() => (runs.data?.runs ?? []).some((r) => r.status === 'running' && runIds.includes(r.id)), [runs.data, runIds]);
 
@@ -53,6 +59,8 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
         <RunPicker runs={runs.data.runs} selected={runIds} colorOf={colorOf} onChange={(ids) => update({ runs: ids })} />
         <KeyPicker keys={keyList} selected={chosenKeys} onChange={(k) => update({ keys: k })} />
         {selection.runs === null ? <span className="muted small">the {runIds.length} most recent runs</span> : null}
+        <span className="spacer" />
+        <XAxisToggle value={xAxis} onChange={setXAxis} />
         {keys.isError ? <ErrorBox error={keys.error} /> : null}
       </div>
       {runIds.length === 0 ? (
@@ -68,7 +76,7 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
       ) : (
         <div className="chart-grid">
           {chosenKeys.map((key) => (
-            <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} live={live} lazy syncKey={`project:${projectId}`} />
+            <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} live={live} lazy syncKey={`project:${projectId}`} xAxis={xAxis} />
           ))}
         </div>
       )}

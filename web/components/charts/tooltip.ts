@@ -2,6 +2,7 @@
 // render per mouse move). Run names are user text: set as textContent, never as HTML.
 import type uPlot from 'uplot';
 import { type ChartColumns, formatValue, nearestBucket, valueText } from '@/lib/charts/series-data.ts';
+import { formatX, type XAxisMode } from '@/lib/charts/time-axis.ts';
 
 /** More runs than this: the tooltip lists the ones closest to the cursor. */
 const MAX_ROWS = 12;
@@ -11,11 +12,13 @@ interface TooltipState {
   runs: readonly { id: string; name: string; color: string }[];
   hidden: ReadonlySet<string>;
   perPx: number;
+  xAxis?: XAxisMode;
 }
 
 export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: TooltipState) {
   if (!tip) return;
   const { columns, runs, hidden, perPx } = state;
+  const xAxis = state.xAxis ?? 'step';
   const idx = u.cursor.idx;
   const left = u.cursor.left ?? -1;
   if (!columns || idx === null || idx === undefined || left < 0 || columns.runs.length !== runs.length) {
@@ -56,7 +59,11 @@ export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: Tooltip
   // runs to the last step actually shown
   const first = Math.ceil(x);
   const through = Math.max(first, ...shown.map((r) => r.step ?? first));
-  head.textContent = through > first ? `steps ${first.toLocaleString('en')}–${through.toLocaleString('en')}` : `step ${first.toLocaleString('en')}`;
+  if (xAxis === 'step') {
+    head.textContent = through > first ? `steps ${first.toLocaleString('en')}–${through.toLocaleString('en')}` : `step ${first.toLocaleString('en')}`;
+  } else {
+    head.textContent = formatX(x, xAxis);
+  }
   const table = document.createElement('table');
   for (const row of shown) {
     const tr = table.insertRow();
@@ -71,7 +78,9 @@ export function fillTooltip(u: uPlot, tip: HTMLDivElement | null, state: Tooltip
     if (row.numeric === null) value.classList.add('non-finite');
     const extra = tr.insertCell();
     extra.className = 'muted';
-    extra.textContent = [row.spread, perPx > 1 && row.step !== undefined ? `@${row.step.toLocaleString('en')}` : ''].filter(Boolean).join('  ');
+    // off the step axis the step is always news; on it only when a pixel spans several
+    const showStep = row.step !== undefined && (xAxis !== 'step' || perPx > 1);
+    extra.textContent = [row.spread, showStep ? `@${row.step!.toLocaleString('en')}` : ''].filter(Boolean).join('  ');
   }
   const children: Node[] = [head, table];
   if (shown.length < rows.length) {

@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { type ChartRun, MetricChart } from '@/components/charts/metric-chart.tsx';
+import { useXAxis, XAxisToggle } from '@/components/charts/x-axis-toggle.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { runColor } from '@/lib/charts/colors.ts';
 import { keysByCoverage } from '@/lib/charts/selection.ts';
@@ -17,13 +18,14 @@ export function CompareView({ projectId, base, runIds, onRemove }: { projectId: 
   const trpc = useTRPC();
   const list = useQuery({ ...trpc.runs.list.queryOptions({ projectId }), refetchInterval: 30_000 });
   const [showAllKeys, setShowAllKeys] = useState(false);
+  const [xAxis, setXAxis] = useXAxis();
 
   const rows = useMemo(() => {
     const byId = new Map((list.data?.runs ?? []).map((r) => [r.id, r]));
     return runIds.flatMap((id) => byId.get(id) ?? []).map((r, i) => ({ ...r, color: runColor(i), href: `${base}/runs/${r.id}` }));
   }, [list.data, runIds, base]);
   const missing = list.data ? runIds.filter((id) => !rows.some((r) => r.id === id)) : [];
-  const chartRuns = useMemo((): ChartRun[] => rows.map((r) => ({ id: r.id, name: r.name, color: r.color })), [rows]);
+  const chartRuns = useMemo((): ChartRun[] => rows.map((r) => ({ id: r.id, name: r.name, color: r.color, startedAt: r.startedAt })), [rows]);
   const coverage = useMemo(() => keysByCoverage(rows.map((r) => Object.keys(r.summary))), [rows]);
   const common = coverage.filter((k) => k.runs === rows.length);
   const partial = coverage.filter((k) => k.runs < rows.length);
@@ -65,6 +67,7 @@ export function CompareView({ projectId, base, runIds, onRemove }: { projectId: 
             {common.length} logged by every run{partial.length ? `, ${partial.length} by some` : ''}
           </span>
           <span className="spacer" />
+          <XAxisToggle value={xAxis} onChange={setXAxis} />
           {partial.length ? (
             <button type="button" className="btn-link small" onClick={() => setShowAllKeys((v) => !v)} data-testid="compare-all-keys">
               {showAllKeys ? 'Only keys every run logged' : `Show ${partial.length} more`}
@@ -78,7 +81,7 @@ export function CompareView({ projectId, base, runIds, onRemove }: { projectId: 
         ) : (
           <div className="chart-grid">
             {chartKeys.map(({ key }) => (
-              <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} lazy live={live} syncKey={`compare:${runIds.join(',')}`} />
+              <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} lazy live={live} syncKey={`compare:${runIds.join(',')}`} xAxis={xAxis} />
             ))}
           </div>
         )}
