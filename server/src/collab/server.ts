@@ -1,127 +1,52 @@
 // /collab/<reportId>: the y-websocket protocol (y-protocols sync + awareness) with our own
 // room handling, because we need what the stock server lacks: authentication at the
-// upgrade, read-only connections whose updates never touch the document, and every
-// update written to Postgres before it is applied and relayed.
+// upgrade (session cookie, or `?share=<token>` for a view-only link), read-only connections
+// whose updates never touch the document, every update written to Postgres before it is
+// applied and relayed, and fan-out to other server processes.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@cellmark/db';
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import { WebSocket, WebSocketServer } from 'ws';
-import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
-import * as Y from 'yjs';
 import { type Auth, sessionUser } from '../auth.ts';
 import { closeCodeOf, DomainError } from '../domain/errors.ts';
 import { requireReport } from '../domain/policy.ts';
+import { shareAccess } from '../domain/report-shares.ts';
+import { type ReportDocs, recordVersion } from '../domain/report-versions.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
+import { createFanout } from './fanout.ts';
+import { awarenessMessage, awarenessProtocol, isEmptyUpdate, MESSAGE_AWARENESS, MESSAGE_SYNC, send, syncMessage } from './protocol.ts';
+import { type CollabAccess, type Connection, Room } from './room.ts';
 import { createPostgresReportStore, type ReportStore } from './store.ts';
 
-const MESSAGE_SYNC = 0;
-const MESSAGE_AWARENESS = 1;
+export type { CollabAccess } from './room.ts';
+
 const PING_INTERVAL_MS = 30_000;
 const PATH = /^\/collab\/([0-9a-f-]{36})$/i;
 
-/** Who is on the other end of a socket, decided once at the upgrade. */
-export interface CollabAccess {
-  userId: string | null;
-  reportId: string;
-  canWrite: boolean;
-}
-
-interface Connection {
-  /** re-checked every interval: roles and sessions change while a report is open */
-  access: CollabAccess;
-  /** awareness client ids this socket controls, removed when it leaves */
-  clientIds: Set<number>;
-}
-
-class Room {
-  readonly doc = new Y.Doc();
-  readonly awareness = new awarenessProtocol.Awareness(this.doc);
-  readonly conns = new Map<WebSocket, Connection>();
-  /** Serialises appends so the stored log has the order in which updates were applied. */
-  private writes: Promise<void> = Promise.resolve();
-  readonly ready: Promise<void>;
-
-  constructor(
-    readonly reportId: string,
-    private readonly store: ReportStore,
-    private readonly logger: Logger,
-  ) {
-    this.awareness.setLocalState(null);
-    this.doc.on('update', (update: Uint8Array) => this.broadcast(syncMessage((e) => syncProtocol.writeUpdate(e, update))));
-    this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
-      const conn = origin instanceof WebSocket ? this.conns.get(origin) : undefined;
-      if (conn) {
-        added.forEach((id) => conn.clientIds.add(id));
-        removed.forEach((id) => conn.clientIds.delete(id));
-      }
-      const changed = [...added, ...updated, ...removed];
-      this.broadcast(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
-    });
-    this.ready = store.load(reportId).then((state) => {
-      if (state) Y.applyUpdate(this.doc, state, 'store');
-    });
-  }
-
-  /** Persist first, then apply (which relays to every connection). */
-  applyFromClient(update: Uint8Array, conn: Connection): Promise<void> {
-    const write = this.writes.then(async () => {
-      await this.store.append(this.reportId, update, conn.access.userId);
-      Y.applyUpdate(this.doc, update, conn);
-    });
-    this.writes = write.catch((error: unknown) => this.logger.error({ err: error, reportId: this.reportId }, 'report update not stored'));
-    return write;
-  }
-
-  flushed(): Promise<void> {
-    return this.writes;
-  }
-
-  broadcast(message: Uint8Array) {
-    for (const ws of this.conns.keys()) send(ws, message);
-  }
-}
-
-type AwarenessChange = { added: number[]; updated: number[]; removed: number[] };
-
-function syncMessage(write: (encoder: encoding.Encoder) => void): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_SYNC);
-  write(encoder);
-  return encoding.toUint8Array(encoder);
-}
-
-function awarenessMessage(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-  encoding.writeVarUint8Array(encoder, update);
-  return encoding.toUint8Array(encoder);
-}
-
-function send(ws: WebSocket, message: Uint8Array) {
-  if (ws.readyState === WebSocket.OPEN) ws.send(message, (error) => error && ws.terminate());
+export interface CollabOptions {
+  /** compact a report's log once this many rows / bytes are pending */
+  compactUpdates?: number | undefined;
+  compactBytes?: number | undefined;
+  /** record an automatic version after this long without edits */
+  versionQuietMs?: number | undefined;
+  /** how often a live connection's session, role or share link is checked again (and pinged) */
+  reauthorizeMs?: number | undefined;
 }
 
 export interface Collab {
   /** Rooms currently in memory, for tests and metrics. */
   rooms: Map<string, Room>;
+  /** Edits a report's document as the server (version restore), through its room. */
+  docs: ReportDocs;
   close(): Promise<void>;
 }
 
 export function attachCollab(
   server: Server,
-  deps: {
-    database: Database;
-    auth: Auth;
-    logger: Logger;
-    metrics: Metrics;
-    store?: ReportStore | undefined;
-    /** how often a live connection's session and role are checked again (and pinged) */
-    reauthorizeMs?: number | undefined;
-  },
+  deps: { database: Database; auth: Auth; logger: Logger; metrics: Metrics; store?: ReportStore | undefined } & CollabOptions,
 ): Collab {
   const { database, auth, logger, metrics } = deps;
   const store = deps.store ?? createPostgresReportStore(database.db);
@@ -129,12 +54,62 @@ export function attachCollab(
   const rooms = new Map<string, Room>();
   const reauthorizeMs = deps.reauthorizeMs ?? PING_INTERVAL_MS;
 
+  const fanout = createFanout(
+    database,
+    {
+      stored(reportId, seq) {
+        const room = rooms.get(reportId);
+        if (!room) return;
+        void room.ready
+          .then(async () => {
+            const row = await store.update(reportId, seq);
+            // compacted already: the snapshot has it
+            const update = row?.update ?? (await store.load(reportId));
+            if (update) room.applyStored(update);
+          })
+          .catch((error: unknown) => logger.error({ err: error, reportId }, 'update from another process not applied'));
+      },
+      resync() {
+        for (const room of rooms.values()) {
+          void room.ready
+            .then(() => store.load(room.reportId))
+            .then((state) => state && room.applyStored(state))
+            .catch((error: unknown) => logger.error({ err: error, reportId: room.reportId }, 'report resync failed'));
+        }
+      },
+    },
+    logger,
+  );
+  fanout.catch((error: unknown) => logger.error({ err: error }, 'LISTEN for report updates failed; edits from other processes will not arrive live'));
+
+  const roomOptions = {
+    store,
+    logger,
+    compactUpdates: deps.compactUpdates ?? 500,
+    compactBytes: deps.compactBytes ?? 1024 * 1024,
+    quietMs: deps.versionQuietMs ?? 120_000,
+    onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto' }),
+    publish: (reportId: string, seq: number) => void fanout.then((f) => f.publish(reportId, seq), () => {}),
+    // rooms load only once this process listens, so no stored update slips between the two
+    before: fanout.catch(() => {}),
+  };
+
   async function authorize(req: IncomingMessage, reportId: string): Promise<CollabAccess> {
+    const share = new URL(req.url ?? '/', 'http://x').searchParams.get('share');
+    if (share !== null) return shareAccess(database.db, share, reportId);
     const user = await sessionUser(auth, req.headers);
     if (!user) throw new DomainError('UNAUTHORIZED', 'sign in to open this report');
     const { canWrite } = await requireReport(database.db, { userId: user.id, via: 'session' }, reportId, 'read');
     return { userId: user.id, reportId, canWrite };
   }
+
+  const closeWith = (ws: WebSocket, error: unknown) => {
+    if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
+    else {
+      logger.error({ err: error }, 'collab authorization failed');
+      ws.close(1011, 'internal error');
+    }
+  };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = (req.url ?? '').split('?')[0] ?? '';
@@ -153,13 +128,7 @@ export function attachCollab(
           ws.off('message', buffer);
           join(ws, access, early, () => authorize(req, access.reportId));
         },
-        (error: unknown) => {
-          if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
-          else {
-            logger.error({ err: error }, 'collab authorization failed');
-            ws.close(1011, 'internal error');
-          }
-        },
+        (error: unknown) => closeWith(ws, error),
       );
     });
   };
@@ -168,10 +137,24 @@ export function attachCollab(
   function roomFor(reportId: string): Room {
     let room = rooms.get(reportId);
     if (!room) {
-      room = new Room(reportId, store, logger);
+      room = new Room(reportId, roomOptions);
       rooms.set(reportId, room);
     }
     return room;
+  }
+
+  /** Drops an empty room once its writes are stored (recording the session's version first). */
+  function release(room: Room) {
+    if (room.conns.size) return;
+    void room
+      .recordVersion()
+      .then(() => room.settled())
+      .then(() => {
+        if (room.conns.size === 0 && rooms.get(room.reportId) === room) {
+          rooms.delete(room.reportId);
+          room.destroy();
+        }
+      });
   }
 
   function join(ws: WebSocket, access: CollabAccess, early: Uint8Array[], reauthorize: () => Promise<CollabAccess>) {
@@ -206,8 +189,8 @@ export function attachCollab(
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
-      // A signed-out session or a removed member loses the live connection too, and a
-      // changed role takes effect, within one interval.
+      // A signed-out session, a removed member or a revoked share link loses the live
+      // connection too, and a changed role takes effect, within one interval.
       reauthorize().then(
         (now) => (conn.access = now),
         (error: unknown) => {
@@ -219,15 +202,7 @@ export function attachCollab(
       clearInterval(ping);
       room.conns.delete(ws);
       awarenessProtocol.removeAwarenessStates(room.awareness, [...conn.clientIds], null);
-      if (room.conns.size === 0) {
-        // Drop the in-memory doc once its writes are stored; the next visitor reloads it.
-        void room.flushed().then(() => {
-          if (room.conns.size === 0 && rooms.get(room.reportId) === room) {
-            rooms.delete(room.reportId);
-            room.doc.destroy();
-          }
-        });
-      }
+      release(room);
     });
   }
 
@@ -254,23 +229,34 @@ export function attachCollab(
     if (!conn.access.canWrite) {
       throw new DomainError('FORBIDDEN', 'this connection is read-only');
     }
-    await room.applyFromClient(update, conn);
+    await room.applyFromClient(update, conn.access.userId, conn);
   }
+
+  const docs: ReportDocs = {
+    async edit(reportId, userId, change) {
+      // Through the room (made for the occasion if nobody has the report open), so the
+      // edit is ordered with client writes, stored first, and relayed everywhere.
+      const room = roomFor(reportId);
+      try {
+        await room.ready;
+        return await room.edit(userId, change);
+      } finally {
+        release(room);
+      }
+    },
+  };
 
   return {
     rooms,
+    docs,
     async close() {
       server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
-      await Promise.all([...rooms.values()].map((room) => room.flushed()));
+      // what was edited in this session becomes a version before the database closes
+      await Promise.all([...rooms.values()].map((room) => room.recordVersion().then(() => room.settled())));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await fanout.then((f) => f.close(), () => {});
       setTimeout(() => wss.clients.forEach((ws) => ws.terminate()), 1000).unref();
     },
   };
-}
-
-/** An update that adds and deletes nothing (what a client with an empty doc sends). */
-function isEmptyUpdate(update: Uint8Array): boolean {
-  const { structs, ds } = Y.decodeUpdate(update);
-  return structs.length === 0 && ds.clients.size === 0;
 }

@@ -57,17 +57,27 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     socket.once('close', () => sockets.delete(socket));
   });
 
+  const collab = attachCollab(server, {
+    database,
+    auth,
+    logger,
+    metrics,
+    store: options.reportStore,
+    reauthorizeMs: env.CELLMARK_COLLAB_REAUTH_MS,
+    compactUpdates: env.CELLMARK_REPORT_COMPACT_UPDATES,
+    compactBytes: env.CELLMARK_REPORT_COMPACT_BYTES,
+    versionQuietMs: env.CELLMARK_REPORT_VERSION_QUIET_MS,
+  });
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    createContext: createContextFactory({ database, auth, env, logger, blobs }),
+    createContext: createContextFactory({ database, auth, env, logger, blobs, reportDocs: collab.docs }),
     onError: ({ error, path: procedure }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure }, 'tRPC error');
     },
   });
   const authHandler = toNodeHandler(auth);
   const compress = compression({ threshold: 8 * 1024 });
-  const collab = attachCollab(server, { database, auth, logger, metrics, store: options.reportStore, reauthorizeMs: env.CELLMARK_COLLAB_REAUTH_MS });
 
   let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
   if (!env.CELLMARK_NO_WEB) {

@@ -11,6 +11,7 @@ import type { Actor } from '../domain/policy.ts';
 import type { BlobStore } from '../blobs/store.ts';
 import type { IngestLimits } from '../domain/executions.ts';
 import type { MetricLimits } from '../domain/metrics/ingest.ts';
+import type { ReportDocs } from '../domain/report-versions.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import type { Logger } from '../logger.ts';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   auth: Auth;
   env: Env;
   logger: Logger;
+  /** live report documents (the collab rooms), for server-side edits such as restores */
+  reportDocs: ReportDocs;
 }
 
 export function createContextFactory(deps: AppDeps) {

@@ -3,6 +3,7 @@ import { router } from './init.ts';
 import { meRouter, projectsRouter, setupRouter, teamsRouter, tokensRouter } from './routers/accounts.ts';
 import { ingestRouter } from './routers/ingest.ts';
 import { metricsRouter } from './routers/metrics.ts';
+import { reportHistoryRouter, reportSharesRouter } from './routers/report-history.ts';
 import { reportsRouter } from './routers/reports.ts';
 import { runsRouter } from './routers/runs.ts';
 
@@ -15,6 +16,8 @@ export const appRouter = router({
   runs: runsRouter,
   metrics: metricsRouter,
   reports: reportsRouter,
+  reportHistory: reportHistoryRouter,
+  reportShares: reportSharesRouter,
   ingest: ingestRouter,
 });
 

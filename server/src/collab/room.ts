@@ -1,0 +1,190 @@
+// One report being edited in this process: its Yjs document, awareness, the sockets on it,
+// and the write path (persist, then apply and relay; compaction and quiet-time versions
+// follow the writes).
+import type { WebSocket } from 'ws';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import type { Logger } from '../logger.ts';
+import { type AwarenessChange, awarenessMessage, awarenessProtocol, isEmptyUpdate, send, syncMessage } from './protocol.ts';
+import type { ReportStore } from './store.ts';
+
+/** Who is on the other end of a socket, decided at the upgrade. */
+export interface CollabAccess {
+  /** null for a share-link viewer */
+  userId: string | null;
+  reportId: string;
+  canWrite: boolean;
+}
+
+export interface Connection {
+  /** re-checked every interval: roles, sessions and share links change while a report is open */
+  access: CollabAccess;
+  /** awareness client ids this socket controls, removed when it leaves */
+  clientIds: Set<number>;
+}
+
+export interface RoomOptions {
+  store: ReportStore;
+  logger: Logger;
+  /** compact once this many update rows (or bytes) are pending */
+  compactUpdates: number;
+  compactBytes: number;
+  /** no edit for this long → onQuiet */
+  quietMs: number;
+  /** records an automatic version (the room calls it once editing goes quiet) */
+  onQuiet: (reportId: string) => Promise<unknown>;
+  /** tells other processes that an update with this seq was stored */
+  publish: (reportId: string, seq: number) => void;
+  /** loading waits for this (the process listening for other processes' updates) */
+  before?: Promise<unknown>;
+}
+
+export class Room {
+  readonly doc = new Y.Doc();
+  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  readonly conns = new Map<WebSocket, Connection>();
+  /** Serialises appends so the stored log has the order in which updates were applied. */
+  private writes: Promise<void> = Promise.resolve();
+  private pending = { updates: 0, bytes: 0 };
+  private compaction: Promise<void> | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
+  /** edits stored by this process since the last automatic version was asked for */
+  private unversioned = false;
+  private versioning: Promise<void> = Promise.resolve();
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly reportId: string,
+    private readonly options: RoomOptions,
+  ) {
+    this.awareness.setLocalState(null);
+    this.doc.on('update', (update: Uint8Array) => this.broadcast(syncMessage((e) => syncProtocol.writeUpdate(e, update))));
+    this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
+      const conn = origin && typeof origin === 'object' ? this.conns.get(origin as WebSocket) : undefined;
+      if (conn) {
+        added.forEach((id) => conn.clientIds.add(id));
+        removed.forEach((id) => conn.clientIds.delete(id));
+      }
+      const changed = [...added, ...updated, ...removed];
+      this.broadcast(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
+    });
+    this.ready = (async () => {
+      await options.before;
+      const [state, pending] = await Promise.all([options.store.load(reportId), options.store.pending(reportId)]);
+      if (state) Y.applyUpdate(this.doc, state, 'store');
+      this.pending = pending;
+      // A long-lived report opened after many edits elsewhere: compact it now.
+      this.maybeCompact();
+    })();
+  }
+
+  /** Persist first, then apply (which relays to every connection here and elsewhere). */
+  applyFromClient(update: Uint8Array, userId: string | null, origin: unknown): Promise<void> {
+    return this.exclusive(() => this.write(update, userId, origin));
+  }
+
+  /**
+   * A server-side edit (version restore): `change` runs on a copy of the current document,
+   * in the write order, and the update it produced is stored and relayed like a client's.
+   */
+  edit(userId: string, change: (doc: Y.Doc) => void): Promise<{ changed: boolean }> {
+    return this.exclusive(async () => {
+      const copy = new Y.Doc();
+      Y.applyUpdate(copy, Y.encodeStateAsUpdate(this.doc));
+      // only what `change` did (encodeStateAsUpdate would carry the whole delete set)
+      const made: Uint8Array[] = [];
+      copy.on('update', (u: Uint8Array) => made.push(u));
+      change(copy);
+      copy.destroy();
+      const update = made.length === 1 ? made[0]! : Y.mergeUpdates(made);
+      if (!made.length || isEmptyUpdate(update)) return { changed: false };
+      await this.write(update, userId, 'server');
+      return { changed: true };
+    });
+  }
+
+  private async write(update: Uint8Array, userId: string | null, origin: unknown) {
+    const { seq } = await this.options.store.append(this.reportId, update, userId);
+    Y.applyUpdate(this.doc, update, origin);
+    this.options.publish(this.reportId, seq);
+    this.pending.updates++;
+    this.pending.bytes += update.byteLength;
+    this.maybeCompact();
+    this.edited();
+  }
+
+  /** An update another process stored: apply only (Yjs ignores what the doc already has). */
+  applyStored(update: Uint8Array) {
+    Y.applyUpdate(this.doc, update, 'remote');
+  }
+
+  /** Runs `fn` in the write order, after every earlier write of this room. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(fn);
+    this.writes = result.then(
+      () => undefined,
+      (error: unknown) => this.options.logger.error({ err: error, reportId: this.reportId }, 'report update not stored'),
+    );
+    return result;
+  }
+
+  flushed(): Promise<void> {
+    return this.writes;
+  }
+
+  broadcast(message: Uint8Array) {
+    for (const ws of this.conns.keys()) send(ws, message);
+  }
+
+  private maybeCompact() {
+    if (this.compaction) return;
+    if (this.pending.updates < this.options.compactUpdates && this.pending.bytes < this.options.compactBytes) return;
+    const counted = { ...this.pending };
+    this.compaction = this.options.store
+      .compact(this.reportId)
+      .then(
+        () => {
+          // what was appended while compacting stays counted
+          this.pending.updates = Math.max(0, this.pending.updates - counted.updates);
+          this.pending.bytes = Math.max(0, this.pending.bytes - counted.bytes);
+        },
+        (error: unknown) => this.options.logger.error({ err: error, reportId: this.reportId }, 'report compaction failed'),
+      )
+      .finally(() => (this.compaction = null));
+  }
+
+  /** Waits for a running compaction (tests, shutdown). */
+  async settled() {
+    await this.writes;
+    await this.compaction;
+  }
+
+  private edited() {
+    this.unversioned = true;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => void this.recordVersion(), this.options.quietMs);
+    this.quietTimer.unref();
+  }
+
+  /** Records the automatic version now if this process stored edits since the last one. */
+  recordVersion(): Promise<void> {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
+    if (this.unversioned) {
+      this.unversioned = false;
+      this.versioning = this.versioning
+        .then(() => this.writes)
+        .then(() => this.options.onQuiet(this.reportId))
+        .then(
+          () => undefined,
+          (error: unknown) => this.options.logger.error({ err: error, reportId: this.reportId }, 'automatic version failed'),
+        );
+    }
+    return this.versioning;
+  }
+
+  destroy() {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.doc.destroy();
+  }
+}

@@ -1,0 +1,29 @@
+// Report history (versions) and view-only share links. Shapes documented in docs/reports.md.
+import { z } from 'zod';
+import { createShare, listShares, openShare, revokeShare } from '../../domain/report-shares.ts';
+import { createNamedVersion, getVersion, listVersions, restoreVersion } from '../../domain/report-versions.ts';
+import { publicProcedure, router, sessionProcedure } from '../init.ts';
+
+const reportId = z.uuid();
+const versionRef = z.object({ reportId, versionId: z.uuid() });
+
+export const reportHistoryRouter = router({
+  /** newest first, without snapshots */
+  list: sessionProcedure.input(z.object({ reportId })).query(({ ctx, input }) => listVersions(ctx.db, ctx.actor, input.reportId)),
+  /** one version with its snapshot (base64 Yjs update) */
+  get: sessionProcedure.input(versionRef).query(({ ctx, input }) => getVersion(ctx.db, ctx.actor, input)),
+  /** a named version of the document as stored now */
+  create: sessionProcedure
+    .input(z.object({ reportId, name: z.string().trim().min(1).max(200) }))
+    .mutation(({ ctx, input }) => createNamedVersion(ctx.db, ctx.actor, input)),
+  /** makes the document look like the version again, as a new edit everyone receives */
+  restore: sessionProcedure.input(versionRef).mutation(({ ctx, input }) => restoreVersion(ctx.db, ctx.actor, ctx.reportDocs, input)),
+});
+
+export const reportSharesRouter = router({
+  create: sessionProcedure.input(z.object({ reportId })).mutation(({ ctx, input }) => createShare(ctx.db, ctx.actor, input.reportId)),
+  list: sessionProcedure.input(z.object({ reportId })).query(({ ctx, input }) => listShares(ctx.db, ctx.actor, input.reportId)),
+  revoke: sessionProcedure.input(z.object({ reportId, shareId: z.uuid() })).mutation(({ ctx, input }) => revokeShare(ctx.db, ctx.actor, input)),
+  /** no account needed: what the shared page shows around the read-only document */
+  open: publicProcedure.input(z.object({ token: z.string().min(1).max(200) })).query(({ ctx, input }) => openShare(ctx.db, input.token)),
+});
