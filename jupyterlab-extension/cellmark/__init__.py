@@ -2,7 +2,7 @@
 
 The extension itself is the prebuilt bundle (`_jupyter_labextension_paths`). Notebook code
 uses `cellmark.config`, `cellmark.run`, `cellmark.log()`, `cellmark.summary`,
-`cellmark.status()` and `cellmark.flush()`; they
+`cellmark.status()`, `cellmark.flush()` and `cellmark.system`; they
 live in `cellmark.kernel` and are imported on first use, so `import cellmark` stays cheap.
 """
 
@@ -11,7 +11,7 @@ try:
 except ImportError:  # running from a checkout that was never built
     __version__ = "dev"
 
-_KERNEL_API = ("config", "run", "log", "summary", "status", "flush")
+_KERNEL_API = ("config", "run", "log", "summary", "status", "flush", "system")
 
 
 def __getattr__(name):

@@ -26,6 +26,13 @@ def pytest_sessionstart(session: Any) -> None:
         raise pytest.UsageError(f"tests import cellmark from {actual}, expected {expected} (run pytest with this pyproject)")
 
 
+@pytest.fixture(autouse=True)
+def no_system_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """System metrics would add ingest.metrics payloads to every test that activates capture;
+    the tests about them switch sampling back on (CELLMARK_SYSTEM_INTERVAL)."""
+    monkeypatch.setenv("CELLMARK_SYSTEM_INTERVAL", "off")
+
+
 @pytest.fixture
 def spool_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "spool"

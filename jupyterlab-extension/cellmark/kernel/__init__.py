@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import config, flush, log, run, status, summary
+from .api import config, flush, log, run, status, summary, system
 from typing import Optional
 
 from .session import SESSION, JsonText
@@ -35,4 +35,4 @@ def deactivate() -> None:
     SESSION.deactivate()
 
 
-__all__ = ["activate", "config", "deactivate", "flush", "log", "run", "status", "summary"]
+__all__ = ["activate", "config", "deactivate", "flush", "log", "run", "status", "summary", "system"]

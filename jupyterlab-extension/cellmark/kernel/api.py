@@ -176,6 +176,12 @@ class Status(dict):
             lines.append(f"  retrying in about {self['retryInSeconds']} s")
         if self["summary"]:
             lines.append(f"  summary (kept in this kernel only): {self['summary']!r}")
+        sysinfo = self.get("system") or {}
+        if sysinfo.get("intervalSeconds"):
+            gpu = sysinfo.get("gpuSource") or sysinfo.get("gpuError") or "GPUs: probing"
+            lines.append(f"  system metrics every {sysinfo['intervalSeconds']:g} s ({gpu})")
+        if sysinfo.get("error"):
+            lines.append(f"  system metrics: {sysinfo['error']}")
         if self["lastError"]:
             lines.append(f"  last error: {self['lastError']}")
         return "\n".join(lines)
@@ -267,9 +273,38 @@ def log(values: Mapping[str, Any], step: Optional[int] = None) -> None:
         _not_active("cellmark.log")
 
 
+class System:
+    """`cellmark.system.interval = 5`: seconds between system samples (GPU, CPU, RAM, disk,
+    network), 0.5–60, default 2 or CELLMARK_SYSTEM_INTERVAL. Applies at once while sampling."""
+
+    @property
+    def interval(self) -> Optional[float]:
+        sampler = SESSION._sampler
+        if sampler is not None:
+            return sampler.interval_s
+        if SESSION.system_interval is not None:
+            return SESSION.system_interval
+        from . import system_metrics as system
+
+        return system.interval_from_env()[0]
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        SESSION.set_system_interval(seconds)
+
+    @property
+    def latest(self) -> Optional[dict]:
+        """The last GPU reading the status bar got (None before the first sample)."""
+        return SESSION.system_view
+
+    def __repr__(self) -> str:
+        return f"cellmark.system(interval={self.interval!r})"
+
+
 config = Config()
 run = Run()
 summary = Summary()
+system = System()
 
 
 def status() -> Status:

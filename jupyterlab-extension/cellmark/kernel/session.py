@@ -13,7 +13,7 @@ import threading
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from . import client, environment, executions, metrics
+from . import client, environment, executions, gpu_sources, metrics, system_metrics as system
 from .config_capture import ConfigTracker
 from .sender import Sender
 from .spool import Spool, default_root
@@ -46,6 +46,7 @@ class JsonText(str):
         p.text(str(self))
 
 
+SYSTEM_COMM_TARGET = "cellmark.system"
 MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 
@@ -87,6 +88,16 @@ class KernelSession:
         self.logged = 0
         self.metric_stats: dict[str, dict[str, Any]] = {}
         self.summary_set: dict[str, Any] = {}
+        # system metrics (system.py): the sampler thread, its own step per run (sample counter),
+        # the interval set from Python (None: CELLMARK_SYSTEM_INTERVAL or the default), and the
+        # comm that pushes the latest GPU reading to the status bar
+        self._sampler: Optional[system.SystemSampler] = None
+        self.system_step = 0
+        self._system_steps: dict[str, int] = {}
+        self.system_interval: Optional[float] = None
+        self.system_error: Optional[str] = None
+        self.system_view: Optional[dict[str, Any]] = None
+        self._comm: Any = None
 
     # -- activation ----------------------------------------------------------------------
 
@@ -128,10 +139,13 @@ class KernelSession:
             if new_run and not binding:
                 self.config.new_run()
                 self.next_step = 0
+                self.system_step = 0
             if new_run and run_id is not None:
                 # resuming a run this kernel logged into before: never step back into its steps
                 self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
                 self._run_steps[run_id] = self.next_step
+                self.system_step = max(self.system_step, self._system_steps.get(run_id, 0))
+                self._system_steps[run_id] = self.system_step
             if new_run:
                 self.run_info = {"name": None, "tags": None, "notes": None}
             if run_id is not None and self._unbound:
@@ -144,6 +158,7 @@ class KernelSession:
             self.sender.set_token(token)  # also sends what is pending (flush)
             self._register_hooks(shell)
             self.active = True
+            self._start_system(shell)
             if new_run and run_id is not None:
                 self.enqueue("ingest.kernelHello", {
                     "runId": run_id, "language": "python",
@@ -159,7 +174,15 @@ class KernelSession:
         return JsonText(json.dumps({"ok": True, "version": cellmark_version(), "implementation": implementation()}))
 
     def deactivate(self) -> None:
-        """Stops recording (hooks off, no heartbeat); what is spooled is still sent."""
+        """Stops recording (hooks off, no heartbeat, no system samples); what is spooled is still sent."""
+        sampler = None
+        try:
+            sampler = self._deactivate()
+        finally:
+            if sampler is not None:  # joined outside the lock: its last sample may be waiting for it
+                sampler.stop(timeout=3.0)
+
+    def _deactivate(self) -> Optional[system.SystemSampler]:
         with self._lock:
             try:
                 self._flush_points()
@@ -170,11 +193,14 @@ class KernelSession:
             self._unbound = []
             self._unbound_points = []
             self.next_step = 0
+            self.system_step = 0
+            sampler = self._stop_system()
             self._unregister_hooks()
             if self._heartbeat_stop is not None:
                 self._heartbeat_stop.set()
                 self._heartbeat_stop = None
             self._inflight.clear()
+            return sampler
 
     def shutdown(self, flush_timeout: float = EXIT_FLUSH_S) -> None:
         """Kernel exit: last chance to send; what is left stays spooled for the next kernel."""
@@ -340,15 +366,19 @@ class KernelSession:
                     stats["max"] = value if stats["max"] is None else max(stats["max"], value)
             self._point_keys |= keys
             self.logged += len(flat)
-            if len(self._points) >= metrics.BUFFER_POINTS:
-                self._flush_points()
-            elif self._points and self._points_timer is None:
-                timer = threading.Timer(metrics.BUFFER_SECONDS, self._timer_flush)
-                timer.daemon = True
-                timer.name = "cellmark-metrics"
-                self._points_timer = timer
-                timer.start()
+            self._buffered()
         return True
+
+    def _buffered(self) -> None:
+        """After points were added: spool them when there are many, else within ~1 s."""
+        if len(self._points) >= metrics.BUFFER_POINTS:
+            self._flush_points()
+        elif self._points and self._points_timer is None:
+            timer = threading.Timer(metrics.BUFFER_SECONDS, self._timer_flush)
+            timer.daemon = True
+            timer.name = "cellmark-metrics"
+            self._points_timer = timer
+            timer.start()
 
     def _timer_flush(self) -> None:
         try:
@@ -403,6 +433,7 @@ class KernelSession:
     def _send_environment(self, run_id: str, notebook_path: str) -> None:
         try:
             env = environment.collect(notebook_path)
+            self._add_gpu_sampling(env)
             with self._lock:
                 if self.spool is not None:
                     self.enqueue("ingest.environment", {"runId": run_id, "environment": env})
@@ -432,6 +463,115 @@ class KernelSession:
             except Exception as e:
                 self._error("heartbeat", e)
 
+    # -- system metrics ------------------------------------------------------------------
+
+    def _start_system(self, shell: Any) -> None:
+        """The sampler runs while capture is active; each activation reopens the status comm
+        (a reloaded page registers its comm target again before it activates)."""
+        self._open_comm(shell)
+        if self._sampler is not None:
+            return
+        interval, error = (self.system_interval, None) if self.system_interval is not None else system.interval_from_env()
+        self.system_error = error
+        if interval is None:  # CELLMARK_SYSTEM_INTERVAL=off
+            return
+        self._sampler = system.SystemSampler(self._system_sample, interval)
+        self._sampler.start()
+
+    def _stop_system(self) -> Optional[system.SystemSampler]:
+        """Tells the sampler to stop (the caller joins it outside the lock) and closes the comm."""
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.stop(timeout=0)
+        comm, self._comm = self._comm, None
+        if comm is not None:
+            try:
+                comm.close()
+            except Exception:
+                pass
+        return sampler
+
+    def set_system_interval(self, seconds: Any) -> None:
+        value = system.check_interval(seconds)
+        with self._lock:
+            self.system_interval = value
+            if self._sampler is not None:
+                self._sampler.set_interval(value)
+
+    def _system_sample(self, values: dict[str, float], view: dict[str, Any]) -> None:
+        """Called by the sampler thread with one sample: metric points with the run's own
+        sample counter as step (never the step of cellmark.log), and the status-bar view."""
+        when = now_iso()
+        with self._lock:
+            sampler = self._sampler
+            if not self.active or sampler is None or sampler._thread is not threading.current_thread():
+                return  # a sampler that was told to stop
+            step = self.system_step
+            self.system_step += 1
+            if self.run_id is not None:
+                self._system_steps[self.run_id] = self.system_step
+            keys = set(values)
+            limit = metrics.max_keys_per_batch()
+            if len(self._point_keys) + len(keys) > limit and len(self._point_keys | keys) > limit:
+                self._flush_points()
+            for key, value in values.items():
+                self._points.append({"key": key, "step": step, "value": metrics.encode(key, value), "time": when})
+            self._point_keys |= keys
+            self._buffered()
+            view = {**view, "time": when, "runId": self.run_id}
+            first = self.system_view is None
+            self.system_view = view
+            comm = self._comm
+        # closed: the frontend has no such target (an older extension), or closed it
+        if comm is not None and not getattr(comm, "_closed", False) and (view["devices"] or first):
+            try:
+                comm.send({"type": "sample", **view})
+            except Exception as e:
+                self._error("system comm", e)
+
+    def _open_comm(self, shell: Any) -> None:
+        if getattr(shell, "kernel", None) is None:  # plain IPython (tests): no frontend to push to
+            return
+        old, self._comm = self._comm, None
+        if old is not None:
+            try:
+                old.close()
+            except Exception:
+                pass
+        try:
+            from comm import create_comm
+
+            view = self.system_view
+            self._comm = create_comm(target_name=SYSTEM_COMM_TARGET, data={"type": "sample", **view} if view else {"type": "hello"})
+        except Exception as e:
+            self._error("system comm", e)
+
+    def _add_gpu_sampling(self, env: dict[str, Any]) -> None:
+        """The sampler's view of the GPUs joins the environment record: where samples come
+        from, and — said once, here — why there are none."""
+        sampler = self._sampler
+        if sampler is None:
+            env["gpuSampling"] = {"source": None, "intervalSeconds": None,
+                                  "error": self.system_error or f"off ({system.ENV_INTERVAL})"}
+            return
+        sampler.ready.wait(15.0)
+        env["gpuSampling"] = {"source": sampler.source, "intervalSeconds": sampler.interval_s, "error": sampler.gpu_error}
+        if sampler.source == "nvml" and not env.get("gpus"):
+            try:
+                env["gpus"], _ = gpu_sources.nvml_inventory(sampler.gpu.nvml)
+                env["gpuError"] = None
+            except Exception as e:
+                self._error("environment", e)
+        if not env.get("gpus") and sampler.gpu_error:
+            env["gpuError"] = sampler.gpu_error
+
+    def system_status(self) -> dict[str, Any]:
+        sampler = self._sampler
+        state = sampler.state() if sampler is not None else {"intervalSeconds": None}
+        state["error"] = self.system_error
+        state["latest"] = self.system_view
+        return state
+
     # -- state ---------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -455,6 +595,7 @@ class KernelSession:
             "retryInSeconds": round(sender.backoff_s, 1) if sender and sender.backoff_s else None,
             "lastSentAt": sender.last_sent_at if sender else None,
             "lastError": errors[0] if errors else None,
+            "system": self.system_status(),
             "version": cellmark_version(),
         }
 
