@@ -105,6 +105,62 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     );
   }, 180_000);
 
+  it('on the time axis, every chart query matches a brute-force reference (steps logged in time order)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.record({ step: fc.integer({ min: 0, max: 40_000 }), value: wire }), { selector: (p) => p.step, minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 1200 }),
+        fc.option(fc.tuple(fc.integer({ min: 0, max: 12_000_000 }), fc.integer({ min: 0, max: 12_000_000 })), { nil: undefined }),
+        async (points, msPerStep, width, window) => {
+          const runId = await newRun();
+          const base = Date.parse('2026-11-26T12:00:00Z');
+          const timeOf = (step: number) => base + step * msPerStep;
+          await ingestMetrics(database.db, actor, { runId, points: points.map((p) => ({ key: 'loss', step: p.step, value: p.value, time: new Date(timeOf(p.step)) })) }, limits);
+
+          const sorted = [...points].sort((a, b) => a.step - b.step);
+          const [t0, t1] = window ? [base + Math.min(...window), base + Math.max(...window)] : [timeOf(sorted[0]!.step), timeOf(sorted.at(-1)!.step)];
+          const { series, xAxis } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', xAxis: 'time', range: window ? [t0, t1] : undefined, width });
+          expect(xAxis).toBe('time');
+          const got = series[0]!;
+
+          // the reference: the steps inside the window, the level their span resolves, buckets placed at their first time
+          const inside = sorted.filter((p) => timeOf(p.step) >= t0 && timeOf(p.step) <= t1);
+          if (!inside.length) return void expect(got.count).toEqual([]);
+          const perPx = stepsPerPixel(t0, t1, width);
+          const [s0, s1] = [inside[0]!.step, inside.at(-1)!.step];
+          const span = Math.min(timeOf(s1), t1 + 1) - Math.max(timeOf(s0), t0);
+          const level = levelFor((s1 - s0 + 1) / Math.max(1, span / perPx));
+          expect(got.level).toBe(level);
+          const w = 8 ** level;
+          const taken = sorted.filter((p) => Math.floor(p.step / w) >= Math.floor(s0 / w) && Math.floor(p.step / w) <= Math.floor(s1 / w));
+          const firstTimeOf = new Map<number, number>();
+          for (const p of taken) if (!firstTimeOf.has(Math.floor(p.step / w))) firstTimeOf.set(Math.floor(p.step / w), timeOf(p.step));
+          const px = new Map<number, { min: number | null; max: number | null; last: WireValue; lastStep: number; count: number }>();
+          for (const p of taken) {
+            const i = Math.max(0, Math.floor((firstTimeOf.get(Math.floor(p.step / w))! - t0) / perPx));
+            const b = px.get(i) ?? { min: null, max: null, last: p.value, lastStep: p.step, count: 0 };
+            if (finite(p.value)) {
+              b.min = b.min === null ? p.value : Math.min(b.min, p.value);
+              b.max = b.max === null ? p.value : Math.max(b.max, p.value);
+            }
+            Object.assign(b, { last: p.value, lastStep: p.step, count: b.count + 1 });
+            px.set(i, b);
+          }
+          const want = [...px.entries()].sort(([a], [b]) => a - b);
+          const z = (v: number | string | null) => (v === 0 ? 0 : v);
+          expect(got.x).toEqual(want.map(([i]) => Math.max(t0, Math.ceil(t0 + i * perPx))));
+          expect(got.count).toEqual(want.map(([, b]) => b.count));
+          expect(got.min.map(z)).toEqual(want.map(([, b]) => z(b.min)));
+          expect(got.max.map(z)).toEqual(want.map(([, b]) => z(b.max)));
+          expect(got.lastStep).toEqual(want.map(([, b]) => b.lastStep));
+          expect(got.last.map(z)).toEqual(want.map(([, b]) => z(finite(b.last) ? b.last : String(b.last))));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 180_000);
+
   it('keeps NaN and ±Infinity as such, out of min/max, and in the summary', async () => {
     const runId = await newRun();
     const time = new Date();

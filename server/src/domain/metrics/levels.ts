@@ -19,10 +19,11 @@ export function levelFor(stepsPerPx: number): number {
 
 /**
  * The pixel a point at `step` lands in when reading `level` (0 = raw). A rollup bucket is
- * placed by its first step, so every point in it shares the pixel; the reference
+ * placed by its first step, so every point in it shares the pixel; a bucket that starts
+ * before the range (its later steps are inside) joins the first pixel. The reference
  * implementation in tests uses the same rule.
  */
 export function pixelOf(step: number, level: number, x0: number, stepsPerPx: number): number {
   const start = level === 0 ? step : Math.floor(step / bucketWidth(level)) * bucketWidth(level);
-  return Math.floor((start - x0) / stepsPerPx);
+  return Math.max(0, Math.floor((start - x0) / stepsPerPx));
 }

@@ -1,16 +1,20 @@
 // Chart data at full fidelity: for each run, one bucket per pixel with finite min/max, the
 // last value and a count, read from the coarsest rollup level that still resolves a pixel
 // (raw points only when zoomed in far enough), aggregated in SQL.
-import { and, type Db, eq, inArray, metricKeys, resultRows, runs, sql } from '@cellmark/db';
+import { and, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireProject } from '../policy.ts';
 import { bucketWidth, levelFor, ROLLUP_BASE, ROLLUP_LEVELS, stepsPerPixel } from './levels.ts';
+
+export type XAxis = 'step' | 'time';
 
 export interface SeriesQuery {
   projectId: string;
   runIds: string[];
   key: string;
-  /** inclusive step range; omitted: each request's overall extent */
+  /** x-axis: logged step (default) or wall time (epoch ms) */
+  xAxis?: XAxis | undefined;
+  /** inclusive range in x-axis units; omitted: the runs' overall extent */
   range?: [number, number] | undefined;
   /** pixels across the chart */
   width: number;
@@ -18,7 +22,9 @@ export interface SeriesQuery {
 
 export interface Series {
   runId: string;
-  /** columnar: pixel start step, finite min and max (null: only non-finite values), last value (null for NaN, ±Infinity as strings), count */
+  /** rollup level read for this run (0 = raw points) */
+  level: number;
+  /** columnar: pixel start (step, or epoch ms on the time axis), finite min and max (null: only non-finite values), last value (null for NaN, ±Infinity as strings), count */
   x: number[];
   min: (number | null)[];
   max: (number | null)[];
@@ -27,6 +33,18 @@ export interface Series {
   count: number[];
   /** how many of `count` were NaN or ±Infinity (drawn as gaps / markers) */
   nonFinite: number[];
+}
+
+export interface SeriesResult {
+  xAxis: XAxis;
+  /** the level read on the step axis (every run shares it); on the time axis the finest of the runs' levels */
+  level: number;
+  /** x-axis units per pixel: steps, or milliseconds on the time axis */
+  perPixel: number;
+  /** @deprecated the same as perPixel on the step axis */
+  stepsPerPixel: number;
+  range: [number, number] | null;
+  series: Series[];
 }
 
 export const MAX_RUNS_PER_CHART = 100;
@@ -42,52 +60,49 @@ interface Row {
   non_finite: number;
 }
 
-export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Promise<{ level: number; stepsPerPixel: number; range: [number, number] | null; series: Series[] }> {
+/** What to read for one run: `level` (0 = raw points) over steps (or buckets) [from, to]. */
+interface RunPlan {
+  runId: string;
+  level: number;
+  from: number;
+  to: number;
+}
+
+export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Promise<SeriesResult> {
   if (query.runIds.length > MAX_RUNS_PER_CHART) throw new DomainError('INVALID_INPUT', `runIds: at most ${MAX_RUNS_PER_CHART} runs per chart`);
   await requireProject(db, actor, query.projectId, 'read');
+  const xAxis = query.xAxis ?? 'step';
   const [key] = await db.select({ id: metricKeys.id }).from(metricKeys).where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key)));
   const inProject = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds)));
   if (inProject.length !== new Set(query.runIds).size) throw new DomainError('NOT_FOUND', 'runIds: some runs are not in this project');
-  const empty = (runId: string): Series => ({ runId, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
-  if (!key || !query.runIds.length) return { level: 0, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
+  if (query.range && query.range[1] < query.range[0]) throw new DomainError('INVALID_INPUT', 'range: end before start');
+  const empty = (runId: string): Series => ({ runId, level: 0, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
+  const nothing: SeriesResult = { xAxis, level: 0, perPixel: 1, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
+  if (!key || !query.runIds.length) return nothing;
 
   const runList = `{${query.runIds.join(',')}}`;
-  let range = query.range;
-  if (!range) {
-    const extent = await stepExtent(db, runList, key.id);
-    if (!extent) return { level: 0, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
-    range = extent;
-  }
+  const range = query.range ?? (xAxis === 'step' ? await stepExtent(db, runList, key.id) : await timeExtent(db, runList, key.id));
+  if (!range) return nothing;
   const [x0, x1] = range;
-  if (x1 < x0) throw new DomainError('INVALID_INPUT', 'range: end before start');
   const perPx = stepsPerPixel(x0, x1, query.width);
-  const level = levelFor(perPx);
 
-  const result =
-    level === 0
-      ? await db.execute(sql`
-          select run_id, floor((step - ${x0}) / ${perPx}::float8)::int as px,
-                 min(value) filter (where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)) as min,
-                 max(value) filter (where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)) as max,
-                 ((array_agg(value order by step desc))[1])::text as last, max(step) as last_step, count(*)::int as count,
-                 (count(*) filter (where value in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)))::int as non_finite
-          from metric_points
-          where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and step between ${x0} and ${x1}
-          group by run_id, px order by run_id, px`)
-      : await db.execute(sql`
-          select run_id, floor((bucket * ${bucketWidth(level)} - ${x0}) / ${perPx}::float8)::int as px,
-                 min(min) as min, max(max) as max,
-                 ((array_agg(last order by last_step desc))[1])::text as last, max(last_step) as last_step, sum(count)::int as count,
-                 sum(count - finite_count)::int as non_finite
-          from metric_rollups
-          where run_id = any(${runList}::uuid[]) and key_id = ${key.id} and level = ${level}
-            and bucket between ${Math.floor(x0 / bucketWidth(level))} and ${Math.floor(x1 / bucketWidth(level))}
-          group by run_id, px order by run_id, px`);
+  let plans: RunPlan[];
+  let level: number;
+  if (xAxis === 'step') {
+    level = levelFor(perPx);
+    const width = bucketWidth(level);
+    plans = query.runIds.map((runId) => (level === 0 ? { runId, level, from: x0, to: x1 } : { runId, level, from: Math.floor(x0 / width), to: Math.floor(x1 / width) }));
+  } else {
+    plans = await timePlans(db, query.runIds, key.id, x0, x1, query.width);
+    level = plans.length ? Math.min(...plans.map((p) => p.level)) : 0;
+  }
 
   const byRun = new Map(query.runIds.map((id) => [id, empty(id)]));
-  for (const row of resultRows<Row>(result)) {
+  for (const plan of plans) byRun.get(plan.runId)!.level = plan.level;
+  const rows = plans.length ? resultRows<Row>(await db.execute(bucketSql(key.id, plans, xAxis, x0, perPx))) : [];
+  for (const row of rows) {
     const s = byRun.get(row.run_id)!;
-    // whole steps: a pixel starts at the first step it covers
+    // whole units: a pixel starts at the first step (or millisecond) it covers
     s.x.push(Math.max(x0, Math.ceil(x0 + row.px * perPx)));
     s.min.push(row.min === null ? null : Number(row.min));
     s.max.push(row.max === null ? null : Number(row.max));
@@ -96,7 +111,48 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
     s.count.push(Number(row.count));
     s.nonFinite.push(Number(row.non_finite));
   }
-  return { level, stepsPerPixel: perPx, range: [x0, x1], series: [...byRun.values()] };
+  return { xAxis, level, perPixel: perPx, stepsPerPixel: perPx, range: [x0, x1], series: [...byRun.values()] };
+}
+
+const NON_FINITE = `('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)`;
+const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)`;
+
+/**
+ * One query for all runs: each run's plan (level and step or bucket range) joined to its
+ * rollup rows (or raw points at level 0), grouped into pixels. A rollup bucket sits at its
+ * first step on the step axis and at its first time on the time axis, so all of it lands in
+ * one pixel; pixels before the range (a bucket that started before it) clamp to pixel 0.
+ */
+function bucketSql(keyId: number, plans: RunPlan[], xAxis: XAxis, x0: number, perPx: number): SQL {
+  const rolled = plans.filter((p) => p.level > 0);
+  const raw = plans.filter((p) => p.level === 0);
+  const plan = (list: RunPlan[]) =>
+    sql`unnest(${`{${list.map((p) => p.runId).join(',')}}`}::uuid[], ${`{${list.map((p) => p.level).join(',')}}`}::int[], ${`{${list.map((p) => p.from).join(',')}}`}::bigint[], ${`{${list.map((p) => p.to).join(',')}}`}::bigint[]) as v(run_id, level, lo, hi)`;
+  const rollupPx = xAxis === 'step' ? `(r.bucket * (8::bigint ^ v.level)::bigint)` : epochMs('r.first_time');
+  const pointPx = xAxis === 'step' ? 'p.step' : epochMs('p.time');
+  const parts: SQL[] = [];
+  if (rolled.length) {
+    parts.push(sql`
+      select r.run_id, greatest(0, floor((${sql.raw(rollupPx)} - ${x0}) / ${perPx}::float8))::int as px,
+             r.min, r.max, r.last, r.last_step, r.count, r.count - r.finite_count as non_finite
+      from ${plan(rolled)}
+      join metric_rollups r on r.run_id = v.run_id and r.key_id = ${keyId} and r.level = v.level and r.bucket between v.lo and v.hi`);
+  }
+  if (raw.length) {
+    parts.push(sql`
+      select p.run_id, floor((${sql.raw(pointPx)} - ${x0}) / ${perPx}::float8)::int as px,
+             case when p.value in ${sql.raw(NON_FINITE)} then null else p.value end as min,
+             case when p.value in ${sql.raw(NON_FINITE)} then null else p.value end as max,
+             p.value as last, p.step as last_step, 1 as count, case when p.value in ${sql.raw(NON_FINITE)} then 1 else 0 end as non_finite
+      from ${plan(raw)}
+      join metric_points p on p.run_id = v.run_id and p.key_id = ${keyId} and p.step between v.lo and v.hi`);
+  }
+  return sql`
+    select run_id, px, min(min) as min, max(max) as max,
+           ((array_agg(last order by last_step desc))[1])::text as last, max(last_step) as last_step,
+           sum(count)::int as count, sum(non_finite)::int as non_finite
+    from (${sql.join(parts, sql` union all `)}) b
+    group by run_id, px order by run_id, px`;
 }
 
 /**
@@ -128,6 +184,80 @@ async function stepExtent(db: Db, runList: string, keyId: number): Promise<[numb
       where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and step >= ${first} and step < ${first + ROLLUP_BASE}`),
   );
   return [Number(point?.lo ?? first), Number(head.hi)];
+}
+
+/** Earliest and latest logged time (epoch ms) over the runs, from the top rollup level. */
+async function timeExtent(db: Db, runList: string, keyId: number): Promise<[number, number] | null> {
+  const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
+  const [row] = resultRows<{ lo: string | null; hi: string | null }>(
+    await db.execute(sql`
+      select floor(${sql.raw(epochMs('min(first_time)'))})::bigint as lo, floor(${sql.raw(epochMs('max(last_time)'))})::bigint as hi from metric_rollups
+      where run_id = any(${runList}::uuid[]) and key_id = ${keyId} and level = ${top}`),
+  );
+  if (row?.lo === null || row?.lo === undefined || row.hi === null) return null;
+  return [Number(row.lo), Number(row.hi)];
+}
+
+/**
+ * The time axis: for each run, the steps logged within [t0, t1] and the level that resolves
+ * them at this width. Steps are found by narrowing down the rollup ladder from the top (a
+ * bucket per run and bound per level, 8 index rows each), assuming a run logs its steps in
+ * time order (true of a training loop; out-of-order logging still charts, placed by time,
+ * but the window's edges are then approximate). The level is chosen from the steps per
+ * pixel of the span the run actually covers.
+ */
+async function timePlans(db: Db, runIds: string[], keyId: number, t0: number, t1: number, width: number): Promise<RunPlan[]> {
+  const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
+  const from = new Date(t0).toISOString();
+  const to = new Date(t1 + 1).toISOString(); // t1 is an inclusive millisecond
+  type Bound = { run_id: string; lo: string | null; hi: string | null };
+  let bounds = resultRows<Bound>(
+    await db.execute(sql`
+      select run_id, min(bucket) filter (where last_time >= ${from}::timestamptz) as lo, max(bucket) filter (where first_time < ${to}::timestamptz) as hi
+      from metric_rollups where run_id = any(${`{${runIds.join(',')}}`}::uuid[]) and key_id = ${keyId} and level = ${top}
+      group by run_id`),
+  ).filter((b) => b.lo !== null && b.hi !== null);
+  for (let level = top - 1; level >= 0 && bounds.length; level--) {
+    const table = level === 0 ? 'metric_points' : 'metric_rollups';
+    const unit = level === 0 ? 'step' : 'bucket';
+    const onLevel = level === 0 ? '' : `and level = ${level}`;
+    const [firstTime, lastTime] = level === 0 ? ['time', 'time'] : ['first_time', 'last_time'];
+    const next = resultRows<Bound>(
+      await db.execute(sql`
+        select v.run_id,
+          coalesce((select min(${sql.raw(unit)}) from ${sql.raw(table)} x where x.run_id = v.run_id and x.key_id = ${keyId} ${sql.raw(onLevel)}
+                      and x.${sql.raw(unit)} >= v.lo * 8 and x.${sql.raw(unit)} < v.lo * 8 + 8 and x.${sql.raw(lastTime)} >= ${from}::timestamptz), v.lo * 8) as lo,
+          coalesce((select max(${sql.raw(unit)}) from ${sql.raw(table)} x where x.run_id = v.run_id and x.key_id = ${keyId} ${sql.raw(onLevel)}
+                      and x.${sql.raw(unit)} >= v.hi * 8 and x.${sql.raw(unit)} < v.hi * 8 + 8 and x.${sql.raw(firstTime)} < ${to}::timestamptz), v.hi * 8 + 7) as hi
+        from unnest(${`{${bounds.map((b) => b.run_id).join(',')}}`}::uuid[], ${`{${bounds.map((b) => b.lo).join(',')}}`}::bigint[], ${`{${bounds.map((b) => b.hi).join(',')}}`}::bigint[]) as v(run_id, lo, hi)`),
+    );
+    bounds = next;
+  }
+  // bounds are now steps; the time each run spans in the window sets its pixels
+  const perPx = stepsPerPixel(t0, t1, width);
+  const spans = await runSpans(db, keyId, bounds, from, to);
+  return bounds
+    .map((b) => ({ runId: b.run_id, lo: Number(b.lo), hi: Number(b.hi) }))
+    .filter((b) => b.lo <= b.hi)
+    .map(({ runId, lo, hi }) => {
+      const pixels = Math.max(1, (spans.get(runId) ?? t1 - t0 + 1) / perPx);
+      const level = levelFor((hi - lo + 1) / pixels);
+      const w = bucketWidth(level);
+      return level === 0 ? { runId, level, from: lo, to: hi } : { runId, level, from: Math.floor(lo / w), to: Math.floor(hi / w) };
+    });
+}
+
+/** Milliseconds between the first and last point of each run's step range (within the window). */
+async function runSpans(db: Db, keyId: number, bounds: { run_id: string; lo: string | null; hi: string | null }[], from: string, to: string) {
+  if (!bounds.length) return new Map<string, number>();
+  const rows = resultRows<{ run_id: string; span: number | null }>(
+    await db.execute(sql`
+      select v.run_id, extract(epoch from (least(b.time, ${to}::timestamptz) - greatest(a.time, ${from}::timestamptz))) * 1000 as span
+      from unnest(${`{${bounds.map((b) => b.run_id).join(',')}}`}::uuid[], ${`{${bounds.map((b) => b.lo).join(',')}}`}::bigint[], ${`{${bounds.map((b) => b.hi).join(',')}}`}::bigint[]) as v(run_id, lo, hi)
+      join metric_points a on a.run_id = v.run_id and a.key_id = ${keyId} and a.step = v.lo
+      join metric_points b on b.run_id = v.run_id and b.key_id = ${keyId} and b.step = v.hi`),
+  );
+  return new Map(rows.map((r) => [r.run_id, Math.max(0, Number(r.span ?? 0))]));
 }
 
 /** float8 as text → number, keeping ±Infinity and NaN distinguishable in JSON. */

@@ -13,6 +13,7 @@ export const metricsRouter = router({
         projectId: z.uuid(),
         runIds: z.array(z.uuid()).min(1).max(MAX_RUNS_PER_CHART),
         key: z.string().min(1).max(250),
+        xAxis: z.enum(['step', 'time']).optional(),
         range: z.tuple([z.number().int().min(0), z.number().int().min(0)]).optional(),
         width: z.number().int().min(1).max(10_000),
       }),
