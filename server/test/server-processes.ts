@@ -1,0 +1,63 @@
+// Real Cellmark server processes for tests that need more than one, or need to kill one.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import postgres from 'postgres';
+import { eventually } from './helpers.ts';
+
+const main = path.resolve(import.meta.dirname, '../src/main.ts');
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  log: () => string;
+}
+
+let nextPort = 21000 + Math.floor(Math.random() * 20000);
+
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const port = String(nextPort++);
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? '/tmp',
+      CELLMARK_NO_WEB: '1',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      CELLMARK_SECRET: 'process-test-secret-that-is-long-enough-0123',
+      PORT: port,
+      ...env,
+    } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    if (child.exitCode !== null) throw new Error(`server exited: ${log}`);
+    const res = await fetch(`${url}/healthz`);
+    if (res.status !== 200) throw new Error(`healthz ${res.status}`);
+  }, 60_000);
+  return { url, child, exited, log: () => log };
+}
+
+/** A throwaway database on the Postgres in DATABASE_URL, by URL (processes open it themselves). */
+export async function throwawayPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL!;
+  const name = `cellmark_proc_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
