@@ -1,34 +1,94 @@
-// The report body: a plain textarea bound to the shared Y.Text "content" of the report.
+// The report body: a TipTap (ProseMirror) editor bound to the report's Yjs document through
+// y-prosemirror (TipTap's Collaboration extension), synced over /collab/<reportId>. Shows who
+// is here (awareness), their cursors, the connection state, and read-only clearly for viewers.
 'use client';
-import { useRef } from 'react';
-import { useCollabText } from '@/lib/collab/use-collab-text.ts';
+import { useQuery } from '@tanstack/react-query';
+import Collaboration from '@tiptap/extension-collaboration';
+import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import Image from '@tiptap/extension-image';
+import { TableKit } from '@tiptap/extension-table';
+import { EditorContent, useEditor } from '@tiptap/react';
+import StarterKit from '@tiptap/starter-kit';
+import { useEffect, useMemo } from 'react';
+import { Loading } from '@/components/query-state.tsx';
 import { signInUrl } from '@/lib/errors.ts';
+import { useTRPC } from '@/lib/trpc.ts';
+import { reportBlocks } from './blocks/registry.ts';
 import { CollabClosedMessage, CollabStatus } from './collab-status.tsx';
+import { colorFor, type PresenceUser } from './presence.ts';
+import { PresenceAvatars } from './presence-avatars.tsx';
+import { ReportContext, type ReportContextValue } from './report-context.tsx';
+import { Toolbar } from './toolbar.tsx';
+import { type ReportSession, useReportDoc } from './use-report-doc.ts';
+import './report.css';
 
-export function ReportEditor({ reportId, canWrite, path }: { reportId: string; canWrite: boolean; path: string }) {
-  const textarea = useRef<HTMLTextAreaElement>(null);
-  const { state, synced } = useCollabText(reportId, textarea);
+/** The Y.XmlFragment the document lives in (versions/diffs read the same one). */
+export const REPORT_FRAGMENT = 'prosemirror';
+
+export function ReportEditor({ reportId, projectId, base, canWrite, path }: { reportId: string; projectId: string; base: string; canWrite: boolean; path: string }) {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.me.get.queryOptions());
+  const { session, state, synced } = useReportDoc(reportId);
   // Editable once the server's copy is here; still editable offline (changes merge on reconnect).
   const editable = canWrite && synced && state.kind !== 'closed';
-  const signInHref = signInUrl(path);
+  const user = useMemo((): PresenceUser | null => (me.data ? { id: me.data.user.id, name: me.data.user.name || me.data.user.email, color: colorFor(me.data.user.id) } : null), [me.data]);
+  const context = useMemo((): ReportContextValue => ({ projectId, reportId, base, editable }), [projectId, reportId, base, editable]);
 
   return (
-    <section>
-      <div className="row" style={{ justifyContent: 'space-between', marginBottom: 8 }}>
-        <span className="muted small">{canWrite ? 'Everyone on this report sees your changes as you type.' : 'Read-only: your role in this team is viewer.'}</span>
-        <CollabStatus state={state} />
+    <section className="report" data-testid="report-editor" data-editable={editable ? 'true' : 'false'}>
+      <div className="row report-status" style={{ justifyContent: 'space-between', marginBottom: 8 }}>
+        <PresenceAvatars provider={session?.provider ?? null} />
+        <span className="row">
+          {canWrite ? null : (
+            <span className="badge badge-plain" data-testid="read-only">
+              Read-only
+            </span>
+          )}
+          <CollabStatus state={state} />
+        </span>
       </div>
-      <CollabClosedMessage state={state} signInHref={signInHref} />
-      <textarea
-        ref={textarea}
-        className="textarea report-text"
-        data-testid="report-text"
-        readOnly={!editable}
-        aria-readonly={!editable}
-        aria-label="Report text"
-        placeholder={synced ? (canWrite ? 'Write your findings…' : '') : 'Loading…'}
-        spellCheck
-      />
+      {canWrite ? null : <p className="muted small">Read-only: your role in this team is viewer. You see everyone’s changes live.</p>}
+      <CollabClosedMessage state={state} signInHref={signInUrl(path)} />
+      {session && user ? (
+        <ReportContext.Provider value={context}>
+          <Body key={session.doc.guid} session={session} user={user} editable={editable} synced={synced} />
+        </ReportContext.Provider>
+      ) : (
+        <Loading />
+      )}
     </section>
+  );
+}
+
+function Body({ session, user, editable, synced }: { session: ReportSession; user: PresenceUser; editable: boolean; synced: boolean }) {
+  const editor = useEditor(
+    {
+      immediatelyRender: false,
+      editable: false,
+      extensions: [
+        // Collaboration brings its own undo (yours only), so StarterKit's history is off.
+        StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
+        Image,
+        TableKit.configure({ table: { resizable: false } }),
+        Collaboration.configure({ document: session.doc, field: REPORT_FRAGMENT }),
+        CollaborationCaret.configure({ provider: session.provider, user }),
+        ...reportBlocks.map((b) => b.node),
+      ],
+      editorProps: {
+        attributes: { class: 'report-body', 'data-testid': 'report-text', 'aria-label': 'Report text', spellcheck: 'true' },
+      },
+    },
+    [session],
+  );
+  useEffect(() => {
+    if (editor && editor.isEditable !== editable) editor.setEditable(editable, false);
+  }, [editor, editable]);
+
+  if (!editor) return <Loading />;
+  return (
+    <div className="report-frame">
+      {editable ? <Toolbar editor={editor} /> : null}
+      <EditorContent editor={editor} className="report-content" data-synced={synced ? 'true' : 'false'} />
+    </div>
   );
 }

@@ -1,4 +1,4 @@
-// /t/[team]/[project]/reports/[reportId]: a live report (title + collaboratively edited text).
+// /t/[team]/[project]/reports/[reportId]: a live report (title + the collaboratively edited document).
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import { useParams, usePathname } from 'next/navigation';
@@ -8,7 +8,7 @@ import { ReportTitle } from '@/components/report/report-title.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
 export default function ReportPage() {
-  const { reportId } = useParams<{ reportId: string }>();
+  const { team, project, reportId } = useParams<{ team: string; project: string; reportId: string }>();
   const pathname = usePathname();
   const trpc = useTRPC();
   const report = useQuery(trpc.reports.get.queryOptions({ reportId }));
@@ -17,11 +17,18 @@ export default function ReportPage() {
   if (report.isError) return <main className="page page-narrow"><ErrorBox error={report.error} /></main>;
 
   return (
-    <main className="page page-narrow">
+    <main className="page page-report">
       <div className="page-head report-title">
         <ReportTitle reportId={report.data.id} projectId={report.data.projectId} title={report.data.title} canWrite={report.data.canWrite} />
       </div>
-      <ReportEditor key={report.data.id} reportId={report.data.id} canWrite={report.data.canWrite} path={pathname} />
+      <ReportEditor
+        key={report.data.id}
+        reportId={report.data.id}
+        projectId={report.data.projectId}
+        base={`/t/${team}/${project}`}
+        canWrite={report.data.canWrite}
+        path={pathname}
+      />
     </main>
   );
 }

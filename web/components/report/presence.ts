@@ -1,0 +1,43 @@
+// Presence from Yjs awareness: who is on this report now, with the name and colour their
+// cursor carries. Pure helpers here; the avatars are in presence-avatars.tsx.
+
+export interface PresenceUser {
+  id: string;
+  name: string;
+  color: string;
+}
+
+/** Cursor colours with enough contrast on white for a caret and a name label. */
+const PALETTE = ['#d9480f', '#1971c2', '#2b8a3e', '#9c36b5', '#c2255c', '#0c8599', '#e67700', '#5f3dc4', '#364fc7', '#087f5b'];
+
+/** A stable colour per user id (the same on every screen and every visit). */
+export function colorFor(id: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return PALETTE[(h >>> 0) % PALETTE.length]!;
+}
+
+/**
+ * Everyone in the awareness states, one entry per user (a user with two tabs open is one
+ * person), yourself first, then by name. States without a well-formed user are skipped.
+ */
+export function presentUsers(states: Iterable<[number, Record<string, unknown>]>, selfClientId: number): (PresenceUser & { self: boolean; tabs: number })[] {
+  const byId = new Map<string, PresenceUser & { self: boolean; tabs: number }>();
+  for (const [clientId, state] of states) {
+    const user = state.user as Partial<PresenceUser> | undefined;
+    if (!user || typeof user.id !== 'string' || typeof user.name !== 'string') continue;
+    const color = typeof user.color === 'string' && /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : colorFor(user.id);
+    const seen = byId.get(user.id);
+    if (seen) {
+      seen.tabs++;
+      seen.self ||= clientId === selfClientId;
+    } else byId.set(user.id, { id: user.id, name: user.name.slice(0, 100), color, self: clientId === selfClientId, tabs: 1 });
+  }
+  return [...byId.values()].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
+}
+
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) return '?';
+  return (parts.length === 1 ? parts[0]!.slice(0, 2) : parts[0]![0]! + parts[parts.length - 1]![0]!).toUpperCase();
+}
