@@ -1,6 +1,7 @@
 // /t/[team]/[project]/runs/[runId]: one run: header (name, tags, notes, restart links), what
-// was captured, config with history, environment, metric charts, and the cells as a timeline
-// (?order=notebook groups them by notebook cell instead).
+// was captured, config with history, environment, metric charts, system charts (GPU, CPU, RAM
+// on the cells' wall-time axis), and the cells as a timeline (?order=notebook groups them by
+// notebook cell instead).
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import { useParams, usePathname, useRouter, useSearchParams } from 'next/navigation';
@@ -12,6 +13,7 @@ import { ConfigPanel } from '@/components/run/config-panel.tsx';
 import { EnvironmentPanel } from '@/components/run/environment-panel.tsx';
 import { RunHeader } from '@/components/run/run-header.tsx';
 import { RunMetrics } from '@/components/run/run-metrics.tsx';
+import { RunSystem } from '@/components/run/run-system.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
 function RunView() {
@@ -40,6 +42,7 @@ function RunView() {
         <EnvironmentPanel data={run.data} />
       </div>
       <RunMetrics projectId={run.data.project.id} run={run.data.run} />
+      <RunSystem data={run.data} />
       <CellTimeline data={run.data} order={order} onOrderChange={setOrder} />
     </>
   );
