@@ -2,7 +2,7 @@
 // reference over random data (property-based, fast-check).
 import { createTestDb } from '@cellmark/db/testing';
 import type { Database } from '@cellmark/db';
-import { eq, metricPoints, metricRollups, runs, sql } from '@cellmark/db';
+import { eq, metricPoints, metricRollups, projects, runs, sql } from '@cellmark/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MetricPointInput, ingestMetrics, type WireValue } from '../src/domain/metrics/ingest.ts';
@@ -83,6 +83,31 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
 
           const stored = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`);
           expect(stored).toHaveLength(points.length);
+
+          // every stored bucket of every level against the points it covers
+          const buckets = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId}`).orderBy(metricRollups.level, metricRollups.bucket);
+          const expected = [1, 2, 3, 4, 5, 6].flatMap((level) => {
+            const byBucket = new Map<number, typeof points>();
+            for (const p of [...points].sort((a, b) => a.step - b.step)) {
+              const bucket = Math.floor(p.step / 8 ** level);
+              byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), p]);
+            }
+            return [...byBucket].sort(([a], [b]) => a - b).map(([bucket, ps]) => {
+              const fin = ps.map((p) => p.value).filter(finite);
+              const last = ps.at(-1)!;
+              const sum = fin.length ? fin.reduce((a, b) => a + b, 0) : null;
+              const magnitude = fin.reduce((a, b) => a + Math.abs(b), 0);
+              return { level, bucket, count: ps.length, finiteCount: fin.length, min: fin.length ? Math.min(...fin) : null, max: fin.length ? Math.max(...fin) : null, lastStep: last.step, last: finite(last.value) ? last.value : Number(last.value), sum, magnitude };
+            });
+          });
+          expect(buckets.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep }))).toEqual(expected.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep })));
+          buckets.forEach((b, i) => {
+            const want = expected[i]!;
+            expect([b.min === 0 ? 0 : b.min, b.max === 0 ? 0 : b.max, b.last === 0 ? 0 : b.last]).toEqual([want.min === 0 ? 0 : want.min, want.max === 0 ? 0 : want.max, want.last === 0 ? 0 : want.last]);
+            // batches add partial sums in another order: equal up to rounding
+            if (want.sum === null) expect(b.sum).toBeNull();
+            else expect(Math.abs(b.sum! - want.sum)).toBeLessThanOrEqual(1e-12 * want.magnitude);
+          });
 
           const range: [number, number] | undefined = window ? [Math.min(...window), Math.max(...window)] : undefined;
           const [x0, x1] = range ?? [Math.min(...points.map((p) => p.step)), Math.max(...points.map((p) => p.step))];
@@ -181,6 +206,19 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75, mean: 0.625 });
   });
 
+  it('takes extreme finite values (near the largest double, subnormal) without an arithmetic error', async () => {
+    const runId = await newRun();
+    const time = new Date();
+    const huge = [0, 1, 2].map((step) => ({ key: 'huge', step, value: 1.7e308, time }));
+    const tiny = [{ key: 'tiny', step: 0, value: 4.4e-323, time }, { key: 'tiny', step: 1, value: -7e-323, time }, { key: 'tiny', step: 2, value: 2e-323, time }];
+    await ingestMetrics(database.db, actor, { runId, points: [...huge.slice(0, 2), ...tiny] }, limits);
+    await ingestMetrics(database.db, actor, { runId, points: huge.slice(2) }, limits); // merged into stored sums
+    const [run] = await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId));
+    expect(run!.summary.huge).toMatchObject({ min: 1.7e308, max: 1.7e308, step: 2 });
+    expect(run!.summary.huge!.mean).toBeLessThanOrEqual(Number.MAX_VALUE); // the sum saturated
+    expect(Math.abs(run!.summary.tiny!.mean as number)).toBeLessThan(1e-322);
+  });
+
   it('counts a step repeated within one batch once, keeping the first value', async () => {
     const runId = await newRun();
     const time = new Date();
@@ -197,6 +235,21 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     expect(rollups.every((r) => r.count === 2)).toBe(true);
     const raw = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`).orderBy(metricPoints.step);
     expect(raw.map((r) => r.value)).toEqual([1, 3]);
+  });
+
+  it("deletes a run's points and rollups with the run (and with its project)", async () => {
+    const time = new Date();
+    const [gone, kept] = [await newRun(), await newRun()];
+    for (const runId of [gone, kept]) await ingestMetrics(database.db, actor, { runId, points: [{ key: 'x', step: 1, value: 1, time }] }, limits);
+    await database.db.delete(runs).where(eq(runs.id, gone));
+    const left = async (table: typeof metricPoints | typeof metricRollups, runId: string) => (await database.db.select().from(table).where(eq(table.runId, runId))).length;
+    expect([await left(metricPoints, gone), await left(metricRollups, gone)]).toEqual([0, 0]);
+    expect([await left(metricPoints, kept), await left(metricRollups, kept)]).toEqual([1, 6]);
+    const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'Doomed', projectName: 'Doomed' });
+    const { runId: doomed } = await startRun(database.db, actor, { project: `${team.slug}/${project.slug}`, clientKey: 'doomed-run', notebookPath: 'd.ipynb', startedAt: time });
+    await ingestMetrics(database.db, actor, { runId: doomed, points: [{ key: 'x', step: 1, value: 1, time }] }, limits);
+    await database.db.delete(projects).where(eq(projects.id, project.id));
+    expect([await left(metricPoints, doomed), await left(metricRollups, doomed)]).toEqual([0, 0]);
   });
 
   it('rejects too many keys and bad steps naming the limit, writing nothing', async () => {

@@ -1,10 +1,11 @@
 // Metric ingest: one transaction per batch that interns keys, inserts points (a retried
 // batch inserts nothing twice) and folds exactly the newly inserted points into every
-// rollup level and the run's summary. A batch is all or nothing.
-import { and, type Db, eq, inArray, metricKeys, resultRows, runs, sql } from '@cellmark/db';
+// rollup level (computed here, see rollup.ts) and the run's summary. A batch is all or nothing.
+import { and, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
-import { ROLLUP_BASE, ROLLUP_LEVELS } from './levels.ts';
+import { ROLLUP_LEVELS } from './levels.ts';
+import { type Bucket, type RollupPoint, rollupsOf } from './rollup.ts';
 
 export type WireValue = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -46,82 +47,100 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
   if (!input.points.length) return { accepted: 0, inserted: 0 };
 
   return db.transaction(async (tx) => {
+    // metric rows have no foreign key to their run (see the schema): hold the run against a
+    // concurrent delete instead, once per batch; a deleted run's rows go with it (trigger)
+    const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for key share`));
+    if (!held) throw new DomainError('NOT_FOUND', 'run not found');
     await tx.insert(metricKeys).values(keys.map((key) => ({ projectId: project.id, key }))).onConflictDoNothing();
     const interned = await tx
       .select({ id: metricKeys.id, key: metricKeys.key })
       .from(metricKeys)
       .where(and(eq(metricKeys.projectId, project.id), inArray(metricKeys.key, keys)));
     const idOf = new Map(interned.map((k) => [k.key, k.id]));
+    const points: RollupPoint[] = input.points.map((p) => ({ keyId: idOf.get(p.key)!, step: p.step, value: toNumber(p.value), time: p.time.getTime() }));
 
-    // Columns travel as four array literals (one parameter each, whatever the batch size),
-    // as text so NaN/Infinity and 64-bit steps survive every driver.
-    const keyIds = pgArray(input.points.map((p) => String(idOf.get(p.key))));
-    const steps = pgArray(input.points.map((p) => String(p.step)));
-    const values = pgArray(input.points.map((p) => String(p.value)));
-    const times = pgArray(input.points.map((p) => p.time.toISOString()));
-
-    const result = await tx.execute(sql`
-      with incoming as (
-        -- a step repeated within the batch: ON CONFLICT DO NOTHING keeps the first
-        select k, s, v, t from unnest(${keyIds}::text[], ${steps}::text[], ${values}::text[], ${times}::text[]) as u(k, s, v, t)
-      ),
-      inserted as (
-        insert into metric_points (run_id, key_id, step, value, time)
-        select ${input.runId}::uuid, k::int, s::bigint, v::float8, t::timestamptz from incoming
-        on conflict do nothing
-        returning key_id, step, value, time
-      ),
-      ${sql.raw(levelChain())},
-      folded as (
-        insert into metric_rollups as r (run_id, key_id, level, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time)
-        select ${input.runId}::uuid, key_id, level, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time
-        from all_levels
-        on conflict (run_id, key_id, level, bucket) do update set
-          count = r.count + excluded.count,
-          finite_count = r.finite_count + excluded.finite_count,
-          min = least(r.min, excluded.min),
-          max = greatest(r.max, excluded.max),
-          sum = case when r.sum is null then excluded.sum when excluded.sum is null then r.sum else r.sum + excluded.sum end,
-          last = case when excluded.last_step > r.last_step then excluded.last else r.last end,
-          last_step = greatest(r.last_step, excluded.last_step),
-          first_time = least(r.first_time, excluded.first_time),
-          last_time = greatest(r.last_time, excluded.last_time)
-        returning 1
-      )
-      select (select count(*)::int from inserted) as inserted, (select count(*)::int from folded) as buckets`);
-    const inserted = resultRows<{ inserted: number }>(result)[0]?.inserted ?? 0;
+    // The usual batch is all new: insert it in one statement. A retried or overlapping batch
+    // (some (key, step) already stored, or repeated within the batch) is redone under a
+    // savepoint asking which rows went in, so only those are folded into the rollups.
+    let inserted = points;
+    const allNew = await tx
+      .transaction(async (sp) => {
+        const count = affectedRows(await sp.execute(insertPoints(input.runId, points, false)));
+        if (count !== points.length) throw new PartialBatch();
+        return true;
+      })
+      .catch((error) => {
+        if (error instanceof PartialBatch) return false;
+        throw error;
+      });
+    if (!allNew) {
+      const stored = resultRows<{ key_id: number; step: string | number }>(await tx.execute(insertPoints(input.runId, points, true)));
+      const fresh = new Set(stored.map((r) => `${r.key_id}:${r.step}`));
+      // ON CONFLICT DO NOTHING keeps the first of a step repeated within the batch
+      inserted = points.filter((p) => fresh.delete(`${p.keyId}:${p.step}`));
+    }
+    if (inserted.length) await tx.execute(upsertRollups(input.runId, rollupsOf(inserted)));
     await refreshSummary(tx as unknown as Db, input.runId, [...idOf.values()]);
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
-    return { accepted: input.points.length, inserted };
+    return { accepted: input.points.length, inserted: inserted.length };
   });
 }
 
-const ROLLUP_COLUMNS = 'key_id, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time';
+class PartialBatch extends Error {}
+
+const toNumber = (v: WireValue): number => (typeof v === 'number' ? v : v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
+
+/** Rows written by an INSERT/UPDATE, from either driver's result. */
+function affectedRows(result: unknown): number {
+  const r = result as { count?: number; affectedRows?: number };
+  return Number(r.count ?? r.affectedRows ?? 0);
+}
 
 /**
- * CTEs l1…l6 and all_levels: level 1 aggregates the inserted points, every further level
- * aggregates the level below (8 buckets each), so the work shrinks 8× per level instead of
- * every point being grouped six times.
+ * Points travel as four array literals (one parameter each, whatever the batch size); values
+ * as text so NaN/Infinity survive every driver.
  */
-function levelChain(): string {
-  const parts = [
-    `l1 as (
-      select key_id, floor(step / ${ROLLUP_BASE})::bigint as bucket, count(*)::int as count,
-             (count(*) filter (where finite))::int as finite_count,
-             min(value) filter (where finite) as min, max(value) filter (where finite) as max, sum(value) filter (where finite) as sum,
-             (array_agg(value order by step desc))[1] as last, max(step) as last_step, min(time) as first_time, max(time) as last_time
-      from (select *, value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) as finite from inserted) i
-      group by key_id, floor(step / ${ROLLUP_BASE}))`,
-  ];
-  for (const level of ROLLUP_LEVELS.slice(1)) {
-    parts.push(`l${level} as (
-      select key_id, floor(bucket / ${ROLLUP_BASE})::bigint as bucket, sum(count)::int as count, sum(finite_count)::int as finite_count,
-             min(min) as min, max(max) as max, sum(sum) as sum, (array_agg(last order by last_step desc))[1] as last, max(last_step) as last_step,
-             min(first_time) as first_time, max(last_time) as last_time
-      from l${level - 1} group by key_id, floor(bucket / ${ROLLUP_BASE}))`);
-  }
-  parts.push(`all_levels as (${ROLLUP_LEVELS.map((level) => `select ${level} as level, ${ROLLUP_COLUMNS} from l${level}`).join(' union all ')})`);
-  return parts.join(',\n      ');
+function insertPoints(runId: string, points: RollupPoint[], returning: boolean): SQL {
+  const isoOf = new Map<number, string>(); // a batch's points share few distinct times
+  const iso = (ms: number) => isoOf.get(ms) ?? (isoOf.set(ms, new Date(ms).toISOString()), isoOf.get(ms)!);
+  return sql`
+    insert into metric_points (run_id, key_id, step, value, time)
+    select ${runId}::uuid, k, s, v::float8, t::timestamptz
+    from unnest(${numArray(points.map((p) => p.keyId))}::int[], ${numArray(points.map((p) => p.step))}::bigint[], ${pgArray(points.map((p) => String(p.value)))}::text[], ${pgArray(points.map((p) => iso(p.time)))}::text[]) as u(k, s, v, t)
+    on conflict do nothing
+    ${returning ? sql`returning key_id, step` : sql``}`;
+}
+
+/** Folds buckets into the stored rollups: the same merge as `absorb`, in SQL (sums saturate at the largest finite double, as there). */
+function upsertRollups(runId: string, buckets: Bucket[]): SQL {
+  const col = <T>(f: (b: Bucket) => T) => buckets.map(f);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return sql`
+    insert into metric_rollups as r (run_id, key_id, level, bucket, count, finite_count, min, max, sum, last, last_step, first_time, last_time)
+    select ${runId}::uuid, k, l, b, c, f, mn, mx, sm, ls::float8, lst, ft::timestamptz, lt::timestamptz
+    from unnest(
+      ${numArray(col((b) => b.keyId))}::int[], ${numArray(col((b) => b.level))}::smallint[], ${numArray(col((b) => b.bucket))}::bigint[],
+      ${numArray(col((b) => b.count))}::int[], ${numArray(col((b) => b.finiteCount))}::int[],
+      ${numArray(col((b) => b.min))}::float8[], ${numArray(col((b) => b.max))}::float8[], ${numArray(col((b) => b.sum))}::float8[],
+      ${pgArray(col((b) => String(b.last)))}::text[], ${numArray(col((b) => b.lastStep))}::bigint[],
+      ${pgArray(col((b) => iso(b.firstTime)))}::text[], ${pgArray(col((b) => iso(b.lastTime)))}::text[]
+    ) as u(k, l, b, c, f, mn, mx, sm, ls, lst, ft, lt)
+    on conflict (run_id, key_id, level, bucket) do update set
+      count = r.count + excluded.count,
+      finite_count = r.finite_count + excluded.finite_count,
+      min = least(r.min, excluded.min),
+      max = greatest(r.max, excluded.max),
+      sum = case when r.sum is null then excluded.sum when excluded.sum is null then r.sum
+        else least(greatest(r.sum::numeric + excluded.sum::numeric, ${-Number.MAX_VALUE}::numeric), ${Number.MAX_VALUE}::numeric)::float8 end,
+      last = case when excluded.last_step >= r.last_step then excluded.last else r.last end,
+      last_step = greatest(r.last_step, excluded.last_step),
+      first_time = least(r.first_time, excluded.first_time),
+      last_time = greatest(r.last_time, excluded.last_time)`;
+}
+
+/** A Postgres array literal of numbers (null as NULL; NaN/±Infinity spelled as Postgres reads them). */
+export function numArray(values: (number | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
 }
 
 /** A Postgres array literal of text values: `{"a","b"}`. */
@@ -136,8 +155,9 @@ async function refreshSummary(db: Db, runId: string, keyIds: number[]) {
       select jsonb_object_agg(k.key, coalesce(summary -> k.key, '{}'::jsonb) || jsonb_build_object(
         'last', case when s.last in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) then to_jsonb(s.last::text) else to_jsonb(s.last) end,
         'step', s.last_step, 'min', s.min, 'max', s.max, 'mean', case when s.finite > 0 then s.sum / s.finite end))
+        -- sum and mean in numeric: float8 arithmetic raises on overflow and on subnormal underflow
       from (
-        select key_id, min(min) as min, max(max) as max, sum(sum) as sum, sum(finite_count) as finite,
+        select key_id, min(min) as min, max(max) as max, sum(sum::numeric) as sum, sum(finite_count) as finite,
                (array_agg(last order by last_step desc))[1] as last, max(last_step) as last_step
         from metric_rollups
         where run_id = ${runId}::uuid and level = ${TOP_LEVEL} and key_id = any(${`{${keyIds.join(',')}}`}::int[])
