@@ -3,6 +3,7 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { capturePlugin } from './plugins/capture';
 import { commandsPlugin } from './plugins/commands';
+import { gpuStatusPlugin } from './plugins/gpu-status';
 import { notificationsPlugin } from './plugins/notifications';
 import { settingsPlugin } from './plugins/settings';
 import { statusItemPlugin } from './plugins/status-item';
@@ -15,6 +16,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   settingsPlugin,
   capturePlugin,
   statusItemPlugin,
+  gpuStatusPlugin,
   commandsPlugin,
   notificationsPlugin
 ];
