@@ -211,7 +211,7 @@ def test_nvidia_smi_streams_from_one_process(fake_smi, monkeypatch: pytest.Monke
     calls = fake_smi.read_text().splitlines()
     assert sum("--query-gpu=" in c for c in calls) == 1  # one long-lived stream, not a process per sample
     assert calls[0] == " ".join(gpu_sources.SMI_QUERY + ["-lms", "500"])
-    assert sum("--query-compute-apps=" in c for c in calls) == 1  # every 10 s
+    assert sum("--query-compute-apps=" in c for c in calls) == 1  # every 30 s
 
 
 def test_nvidia_smi_driver_down_is_the_reason(fake_smi, monkeypatch: pytest.MonkeyPatch):

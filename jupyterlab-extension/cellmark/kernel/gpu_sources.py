@@ -1,7 +1,8 @@
 """Where the system sampler reads GPUs from: NVML through `nvidia-ml-py` (`import pynvml`)
 when it loads, else one long-lived `nvidia-smi --query-gpu=… -lms <ms>` that streams rows
 (spawning nvidia-smi every sample costs far more CPU than reading its stream) plus
-`--query-compute-apps` every ~10 s for the memory of the kernel's own processes.
+`--query-compute-apps` every 30 s for the memory of the kernel's own processes
+(the last reading is reported with each sample in between).
 
 Every field of every device is read on its own: a field that fails is left out of that
 sample (never a made-up 0) and the rest go on. A source returns
@@ -30,7 +31,7 @@ SMI_FIELDS = ["index", "uuid", "utilization.gpu", "memory.used", "memory.total",
 SMI_COLUMNS = ["util", "mem_used_mib", "mem_total_mib", "power_w", "power_limit_w", "temp_c", "sm_clock_mhz"]
 SMI_QUERY = ["--query-gpu=" + ",".join(SMI_FIELDS), "--format=csv,noheader,nounits"]
 SMI_APPS_QUERY = ["--query-compute-apps=gpu_uuid,pid,used_gpu_memory", "--format=csv,noheader,nounits"]
-APPS_EVERY_S = 10.0  # compute-apps needs a process of its own each time: poll it less often
+APPS_EVERY_S = 30.0  # compute-apps needs a process each time (~50–150 ms CPU): poll it rarely
 START_WAIT_S = 10.0  # how long the first stream rows may take (NVML init on a big machine)
 
 

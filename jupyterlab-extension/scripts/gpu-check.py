@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""GPU check for Cellmark's system sampler, for a machine with an NVIDIA GPU (a few minutes).
+
+Samples through both sources of cellmark/kernel/gpu_sources.py — NVML (nvidia-ml-py) and the
+streaming `nvidia-smi -lms` — while a small GPU load runs (a torch matmul loop in a child
+process when torch is importable, else idle), and prints Cellmark's samples beside
+nvidia-smi's own reading of the same moment. Also records the raw outputs of nvidia-smi
+(for tests/fixtures/nvidia-smi) and the sampler's CPU time per sample.
+
+Usage, from the repository root (no network needed when psutil and nvidia-ml-py are there):
+
+    python3 -m pip install psutil nvidia-ml-py        # if missing (or from a carried wheelhouse:
+                                                      #   --no-index --find-links <dir>)
+    python3 jupyterlab-extension/scripts/gpu-check.py --seconds 60 --out "$OUT"
+
+Exit status 0 when both sources sampled every GPU and agree with nvidia-smi (memory within
+2 %, utilisation within 25 points under a changing load, the kernel's process tree memory
+seen when torch ran), 1 otherwise; each failed check is printed as `FAIL: …`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the working tree's cellmark
+
+from cellmark.kernel import gpu_sources, gpus, system_metrics  # noqa: E402
+
+LOAD = """
+import sys, time, torch
+x = torch.randn(8192, 8192, device="cuda")
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    y = x @ x
+    torch.cuda.synchronize()
+    time.sleep(0.02)  # about 90 % busy: utilisation changes between samples
+"""
+REFERENCE_QUERY = ["--query-gpu=" + ",".join(gpu_sources.SMI_FIELDS), "--format=csv"]
+failures: list[str] = []
+
+
+def fail(message: str) -> None:
+    failures.append(message)
+    print(f"FAIL: {message}", flush=True)
+
+
+def run(args: list, timeout: float = 30) -> str:
+    try:
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        return proc.stdout.decode("utf-8", "replace")
+    except Exception as e:
+        return f"<{type(e).__name__}: {e}>"
+
+
+def record(out: Path, smi: str) -> None:
+    """Raw nvidia-smi outputs, in the shapes the fixtures keep."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, args in {
+        "header.txt": [],
+        "list-gpus.txt": ["-L"],
+        "inventory.csv": gpus.QUERY,
+        "sample.csv": gpu_sources.SMI_QUERY,
+        "sample-with-header-and-units.csv": REFERENCE_QUERY,
+        "compute-apps.csv": gpu_sources.SMI_APPS_QUERY,
+        "compute-apps-with-names.csv": ["--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory", "--format=csv"],
+    }.items():
+        (out / name).write_text(run([smi, *args]))
+    print(f"recorded nvidia-smi outputs in {out}", flush=True)
+
+
+def src_problems(src) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in list(src.problems.items())[:4]) or "no errors"
+
+
+def reference(smi: str) -> dict:
+    rows, _ = gpu_sources.parse_smi_rows(run([smi, *gpu_sources.SMI_QUERY]))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--out", default=os.environ.get("OUT") or "gpu-check-out")
+    args = parser.parse_args()
+    out = Path(args.out)
+    smi = shutil.which("nvidia-smi")
+    print(f"python {sys.version.split()[0]}; nvidia-smi: {smi}", flush=True)
+    print(run([smi]) if smi else "no nvidia-smi on PATH", flush=True)
+    if smi:
+        record(out, smi)
+    print("environment GPUs (gpus.collect):", json.dumps(gpus.collect(), indent=1), flush=True)
+
+    sources = {}
+    try:
+        import pynvml
+
+        sources["nvml"] = gpu_sources.NvmlSource(pynvml)
+        print("NVML inventory:", json.dumps(gpu_sources.nvml_inventory(pynvml)[0], indent=1), flush=True)
+        print("NVML devices:", [d for d, _ in sources["nvml"].devices], flush=True)
+    except Exception as e:
+        fail(f"NVML source: {type(e).__name__}: {e}")
+    if smi:
+        try:
+            sources["nvidia-smi"] = gpu_sources.SmiSource(smi, args.interval)
+        except Exception as e:
+            fail(f"nvidia-smi source: {e}")
+    source, why = gpu_sources.open_source(args.interval)
+    print(f"the sampler would use: {getattr(source, 'name', None)} {why or ''}", flush=True)
+    if source is not None:
+        source.close()
+
+    load = None
+    try:
+        import torch  # noqa: F401
+
+        load = subprocess.Popen([sys.executable, "-c", LOAD, str(args.seconds + 5)])
+        print(f"GPU load: torch matmul loop in pid {load.pid}", flush=True)
+        time.sleep(5)  # CUDA context and the first kernels
+    except ImportError:
+        print("GPU load: none (torch is not importable): sampling an idle GPU", flush=True)
+
+    host = system_metrics.HostStats()
+    cpu = {name: 0.0 for name in sources}
+    counts = {name: 0 for name in sources}
+    seen_proc = {name: False for name in sources}
+    end = time.monotonic() + args.seconds
+    try:
+        while time.monotonic() < end:
+            host.read()
+            pids = host.tree_pids + ([load.pid] if load else [])
+            ref = reference(smi) if smi else {}
+            got = {}
+            for name, src in sources.items():
+                started = time.thread_time()
+                got[name] = src.read(pids)
+                cpu[name] += time.thread_time() - started
+                counts[name] += 1
+            print(f"\n{time.strftime('%H:%M:%S')}  {'field':<14}" + "".join(f"{n:>14}" for n in [*sources, "nvidia-smi"]))
+            for dev in sorted(set(ref) | {d for g in got.values() for d in g}):
+                for field in gpu_sources.SMI_COLUMNS + ["mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
+                    cells = [got[n].get(dev, {}).get(field) for n in sources] + [ref.get(dev, {}).get(field)]
+                    if all(c is None for c in cells):
+                        continue
+                    print(f"  gpu.{dev:<5} {field:<14}" + "".join(f"{'-' if c is None else round(c, 1):>14}" for c in cells))
+                r = ref.get(dev, {})
+                for name in sources:
+                    mine = got[name].get(dev)
+                    if "mig" in dev:
+                        continue
+                    if mine is None and r:
+                        fail(f"{name}: no sample for GPU {dev}")
+                        continue
+                    if r and not mine:
+                        fail(f"{name}: GPU {dev} sampled with no fields ({src_problems(sources[name])})")
+                    if mine and mine.get("proc_mem_mib"):
+                        seen_proc[name] = True
+                    for field, tolerance in (("mem_total_mib", 0.02), ("mem_used_mib", 0.05)):
+                        a, b = (mine or {}).get(field), r.get(field)
+                        if a is not None and b is not None and abs(a - b) > tolerance * max(b, 1024):
+                            fail(f"{name}: gpu.{dev}.{field} {a:.0f} vs nvidia-smi {b:.0f}")
+                    a, b = (mine or {}).get("util"), r.get("util")
+                    if a is not None and b is not None and abs(a - b) > 25:
+                        fail(f"{name}: gpu.{dev}.util {a:.0f} vs nvidia-smi {b:.0f}")
+            time.sleep(args.interval)
+    finally:
+        if load is not None:
+            load.terminate()
+        for src in sources.values():
+            src.close()
+    print(flush=True)
+    for name in sources:
+        per = 1000 * cpu[name] / max(1, counts[name])
+        print(f"{name}: {counts[name]} samples, {per:.2f} ms CPU per sample in the sampler thread "
+              f"({per / (10 * args.interval):.3f}% of one core at {args.interval:g} s); problems: {sources[name].problems}")
+        if load is not None and not seen_proc[name]:
+            fail(f"{name}: the torch child's GPU memory was never attributed to the process tree (proc_mem_mib)")
+    print("CHECK OK" if not failures else f"CHECK FAILED ({len(failures)})", flush=True)
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
