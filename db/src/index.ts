@@ -75,7 +75,8 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   } finally {
     await migrator.end({ timeout: 5 });
   }
-  const client = postgres(url, { ...options, max });
+  // JIT compiles a big-looking query for longer than it runs (1–2 s on a chart query): off
+  const client = postgres(url, { ...options, max, connection: { jit: 'off' } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,

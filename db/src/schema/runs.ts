@@ -23,6 +23,8 @@ export interface MetricSummary {
   step: number | null;
   min: number | null;
   max: number | null;
+  /** mean of the finite values (absent before rollup sums existed) */
+  mean?: number | null;
   /** set by cellmark.summary[...] = value, which wins over the logged last value */
   value?: unknown;
 }
