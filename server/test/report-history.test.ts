@@ -123,6 +123,9 @@ describe('versions', () => {
     await owner.api.reportHistory.restore.mutate({ reportId, versionId: v1.id });
     const c = connect(reportId, viewer);
     await eventually(() => expect(c.text.toString()).toBe('v1'));
+    // the restore is one version, not an automatic one beside it
+    await eventually(() => expect(server.collab.rooms.has(reportId)).toBe(true));
+    expect((await owner.api.reportHistory.list.query({ reportId })).map((v) => v.name)).toEqual(['Restored v1', null, 'v1']);
   });
 
   it('checks access and input', async () => {

@@ -143,11 +143,13 @@ export function attachCollab(
     return room;
   }
 
-  /** Drops an empty room once its writes are stored (recording the session's version first). */
-  function release(room: Room) {
+  /**
+   * Drops an empty room once its writes are stored, recording the session's automatic
+   * version first (unless the caller records its own, as a restore does).
+   */
+  function release(room: Room, version = true) {
     if (room.conns.size) return;
-    void room
-      .recordVersion()
+    void (version ? room.recordVersion() : Promise.resolve())
       .then(() => room.settled())
       .then(() => {
         if (room.conns.size === 0 && rooms.get(room.reportId) === room) {
@@ -241,7 +243,7 @@ export function attachCollab(
         await room.ready;
         return await room.edit(userId, change);
       } finally {
-        release(room);
+        release(room, false);
       }
     },
   };

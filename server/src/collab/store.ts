@@ -51,7 +51,7 @@ export function createPostgresReportStore(db: Db): ReportStore {
       );
       const parts = [...snapshot.map((s) => new Uint8Array(s.state)), ...rows.map((r) => new Uint8Array(r.update))];
       if (!parts.length) return null;
-      return parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
+      return parts.length === 1 ? parts[0]! : mergeThroughDoc(parts);
     },
 
     async append(reportId, update, userId) {
@@ -84,7 +84,7 @@ export function createPostgresReportStore(db: Db): ReportStore {
           .where(eq(reportUpdates.reportId, reportId))
           .orderBy(asc(reportUpdates.seq));
         if (!rows.length) return { merged: 0, uptoSeq: snapshot?.uptoSeq ?? 0 };
-        const state = Y.mergeUpdates([...(snapshot ? [new Uint8Array(snapshot.state)] : []), ...rows.map((r) => new Uint8Array(r.update))]);
+        const state = mergeThroughDoc([...(snapshot ? [new Uint8Array(snapshot.state)] : []), ...rows.map((r) => new Uint8Array(r.update))]);
         const authors: Record<string, number> = { ...(snapshot?.authors ?? {}) };
         let uptoSeq = snapshot?.uptoSeq ?? 0;
         for (const r of rows) {
@@ -110,4 +110,20 @@ export function createPostgresReportStore(db: Db): ReportStore {
       return row!;
     },
   };
+}
+
+/**
+ * Many updates as one. Applying them to a document in one transaction is linear, where
+ * Y.mergeUpdates of thousands of small updates is not (5k keystrokes: ~0.9 s), and the
+ * encoded document drops the content of deleted text (garbage collection), so snapshots
+ * stay close to the size of what is visible.
+ */
+export function mergeThroughDoc(parts: Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const part of parts) Y.applyUpdate(doc, part);
+  });
+  const state = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return state;
 }
