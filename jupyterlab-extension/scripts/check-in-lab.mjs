@@ -2,6 +2,8 @@
 //  1. empty settings: loads without console errors, status bar "Cellmark: not configured";
 //  2. configured against a stand-in Cellmark server (the tRPC ingest contract, CORS):
 //     runs cells and checks what arrives, restarts the kernel, closes the notebook;
+//     while a cell sleeps, the GPU item shows the fake nvidia-smi's reading pushed by the
+//     kernel side (tests/fakes/bin/nvidia-smi first on the kernel's PATH);
 //  3. a wrong token: "Cellmark: ⚠ token rejected" and exactly one notification.
 // Usage (repo root, after build:prod and pip install):
 //   node jupyterlab-extension/scripts/check-in-lab.mjs [screenshot-dir]
@@ -69,12 +71,23 @@ const lab = spawn(
   jupyter,
   [
     'lab', '--allow-root', '--no-browser', `--port=${LAB_PORT}`, '--ServerApp.port_retries=0',
-    "--ServerApp.token=", '--LabApp.expose_app_in_browser=True', `--ServerApp.root_dir=${work}`
+    "--ServerApp.token=", '--LabApp.expose_app_in_browser=True', `--ServerApp.root_dir=${work}`,
+    // an empty app settings dir: the quick start's overrides.json must not configure this Lab
+    `--LabApp.app_settings_dir=${path.join(work, 'app-settings')}`
   ],
   {
     cwd: work,
     detached: true, // own process group, so kernels go down with it
-    env: { ...process.env, JUPYTERLAB_SETTINGS_DIR: settingsDir, JUPYTERLAB_WORKSPACES_DIR: path.join(work, 'ws') },
+    env: {
+      ...process.env,
+      JUPYTERLAB_SETTINGS_DIR: settingsDir,
+      JUPYTERLAB_WORKSPACES_DIR: path.join(work, 'ws'),
+      // kernels inherit these: a fake GPU for the system sampler, sampled every second
+      PATH: `${path.resolve('jupyterlab-extension/tests/fakes/bin')}${path.delimiter}${process.env.PATH}`,
+      CELLMARK_SYSTEM_INTERVAL: '1',
+      FAKE_NVIDIA_SMI_APPS: 'compute-apps.csv',
+      FAKE_NVIDIA_SMI_PID: 'parent'
+    },
     stdio: ['ignore', 'ignore', 'pipe']
   }
 );
@@ -111,7 +124,7 @@ try {
   await page.waitForFunction(() => document.querySelector('.cm-CellmarkStatus')?.textContent === 'Cellmark: not configured', null, { timeout: 30_000 });
   check((await status.textContent()) === 'Cellmark: not configured', 'status bar says "Cellmark: not configured"');
   const plugins = await page.evaluate(() =>
-    ['plugin', 'capture', 'status-item', 'commands', 'notifications'].map(p => {
+    ['plugin', 'capture', 'status-item', 'gpu-status', 'commands', 'notifications'].map(p => {
       const id = `@cellmark/jupyterlab:${p}`;
       return [id, window.jupyterapp.hasPlugin(id), window.jupyterapp.isPluginActivated(id)];
     })
@@ -125,6 +138,7 @@ try {
   await page.waitForTimeout(1000);
   check(received.length === 0, 'no request to the Cellmark server while not configured');
   check((await status.textContent()) === 'Cellmark: not configured', 'still "not configured" with a kernel running');
+  check(!(await page.locator('.cm-GpuStatus').isVisible()), 'no GPU item while the kernel side is not active');
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-not-configured.png') });
   check(consoleErrors.length === 0, `no console errors (got: ${JSON.stringify(consoleErrors)})`);
 
@@ -146,8 +160,8 @@ try {
   await page.evaluate(() => window.jupyterapp.started);
   await page.evaluate(() => window.jupyterapp.commands.execute('notebook:create-new', { kernelName: 'python3' }));
   await page.waitForFunction(() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', null, { timeout: 60_000 });
-  await page.waitForFunction(() => /^Cellmark: smoke-run-\d+$/.test(document.querySelector('.cm-CellmarkStatus')?.textContent ?? ''), null, { timeout: 30_000 });
-  check(/^Cellmark: smoke-run-\d+$/.test(await status.textContent()), `status bar names the run (${await status.textContent()})`);
+  // The run opens at the first execution (capture starts before it, kernel side included).
+  await page.waitForFunction(() => /^Cellmark: recording$/.test(document.querySelector('.cm-CellmarkStatus')?.textContent ?? ''), null, { timeout: 30_000 });
 
   const sources = [
     "print('hello')\n6 * 7",
@@ -169,12 +183,17 @@ try {
     cellIds.push(id);
     await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle');
   }
+  await page
+    .waitForFunction(() => /^Cellmark: smoke-run-\d+$/.test(document.querySelector('.cm-CellmarkStatus')?.textContent ?? ''), null, { timeout: 30_000 })
+    .catch(() => undefined);
+  check(/^Cellmark: smoke-run-\d+$/.test(await status.textContent()), `status bar names the run (${await status.textContent()})`);
   const waitFor = async (pred, what) => {
     const end = Date.now() + 15_000;
     while (!pred() && Date.now() < end) await new Promise(r => setTimeout(r, 100));
     check(pred(), what);
   };
-  const cells = () => received.filter(r => r.procedure === 'ingest.cells').flatMap(r => r.input.cells);
+  // the frontend's records (the kernel side sends its own, without outputs)
+  const cells = () => received.filter(r => r.procedure === 'ingest.cells' && r.input.origin !== 'kernel').flatMap(r => r.input.cells);
   await waitFor(() => cells().length >= 4, 'four executions arrived');
   const byId = Object.fromEntries(cells().map(c => [c.cellId, c]));
   const [c1, c2, c3, c4] = cellIds.map(id => byId[id]);
@@ -185,13 +204,32 @@ try {
     { output_type: 'execute_result', data: { 'text/plain': '42' }, metadata: {}, execution_count: 1 }
   ]), `cell 1 outputs in nbformat shape (${JSON.stringify(c1?.outputs)})`);
   check(c2?.status === 'error' && c2.error?.ename === 'ZeroDivisionError' && c2.outputs[0]?.output_type === 'error', 'cell 2: error with ename and error output');
-  check(c3?.outputs[0]?.data?.['text/plain'] === '<Figure>' && !('image/png' in (c3?.outputs[0]?.data ?? {})), 'cell 3: binary image dropped, text kept');
-  check(c4?.outputs[0]?.text?.includes('more bytes not recorded by Cellmark') && c4.outputs[0].text.length < 270000, 'cell 4: 300 kB stream capped with a marker');
+  check(c3?.outputs?.[0]?.data?.['text/plain'] === '<Figure>' && c3.outputs[0].data['image/png'] === 'iVBORw0KGgo=', 'cell 3: image kept as base64 with its text');
+  check(c4?.outputs?.[0]?.text?.length === 300000, 'cell 4: a 300 kB stream is kept whole (budget 8 MiB per execution)');
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-recording.png') });
   check(cells().every(c => c.startedAt <= c.endedAt && /Z$/.test(c.startedAt)), 'ISO timestamps, start before end');
   check(received.every(r => r.auth === 'Bearer cm_smoke_token'), 'every request carries the bearer token');
   const start1 = received.find(r => r.procedure === 'ingest.startRun')?.input;
   check(start1?.project === 'smoke/lab' && start1.kernelName === 'python3' && /\.ipynb$/.test(start1.notebookPath), `startRun input (${JSON.stringify(start1)})`);
+
+  // A long cell: the GPU reading still reaches the status bar (comm from the sampler thread).
+  await page.evaluate(async () => {
+    const app = window.jupyterapp;
+    await app.commands.execute('notebook:insert-cell-below');
+    app.shell.currentWidget.content.activeCell.model.sharedModel.setSource('import time; time.sleep(8)');
+    void app.commands.execute('notebook:run-cell');
+  });
+  await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy');
+  const gpu = page.locator('.cm-GpuStatus');
+  await gpu.waitFor({ timeout: 15_000 }).catch(() => undefined);
+  const gpuText = (await gpu.isVisible()) ? await gpu.textContent() : null;
+  const busy = await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status);
+  check(gpuText === 'GPU 87% · 12.3/79.6 GiB' && busy === 'busy', `GPU item while the cell runs (${gpuText}, kernel ${busy})`);
+  check((await gpu.getAttribute('title'))?.includes('GPU 0: 87% busy, 12.3/79.6 GiB, this kernel 10 GiB'), `GPU tooltip (${await gpu.getAttribute('title')})`);
+  if (shots) await page.screenshot({ path: path.join(shots, 'lab-gpu.png') });
+  const systemKeys = () => new Set(received.filter(r => r.procedure === 'ingest.metrics').flatMap(r => r.input.points.map(p => p.key)));
+  await waitFor(() => systemKeys().has('system/gpu.0.util') && systemKeys().has('system/cpu.process_pct'), 'system/* metrics arrived from the kernel side');
+  await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 30_000 });
 
   // Restart: the run ends as finished and a new one starts.
   await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel());
@@ -218,10 +256,10 @@ try {
   await page.waitForFunction(() => document.querySelector('.cm-CellmarkStatus')?.textContent === 'Cellmark: ⚠ token rejected', null, { timeout: 30_000 });
   await page.waitForTimeout(2000); // whoami and startRun both failed by now
   const title = await status.getAttribute('title');
-  check(title === 'token rejected (401): unknown API token', `tooltip has the full message (${title})`);
+  check(title?.endsWith('Last error: token rejected (401): unknown API token'), `tooltip has the full message (${title})`);
   const toasts = await page.locator('.Toastify__toast', { hasText: 'token rejected (401)' }).count();
   check(toasts === 1, `exactly one notification for the rejected token (${toasts})`);
-  check(received.some(r => r.procedure === 'ingest.startRun' && r.auth === 'Bearer cm_wrong'), 'startRun was tried with the wrong token');
+  check(received.some(r => r.procedure === 'ingest.whoami' && r.auth === 'Bearer cm_wrong'), 'whoami was tried with the wrong token');
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-token-rejected.png') });
   await page.evaluate(() => window.jupyterapp.serviceManager.sessions.shutdownAll());
 } catch (error) {
