@@ -10,6 +10,7 @@ import json
 import platform
 import sys
 import threading
+import time
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ class JsonText(str):
 
 
 SYSTEM_COMM_TARGET = "cellmark.system"
+SYSTEM_SPOOL_S = 5.0  # system samples alone are spooled at most this often (one spool file and request each)
 MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 
@@ -98,6 +100,7 @@ class KernelSession:
         self.system_error: Optional[str] = None
         self.system_view: Optional[dict[str, Any]] = None
         self._comm: Any = None
+        self._system_spool_due = 0.0
 
     # -- activation ----------------------------------------------------------------------
 
@@ -517,7 +520,10 @@ class KernelSession:
             for key, value in values.items():
                 self._points.append({"key": key, "step": step, "value": metrics.encode(key, value), "time": when})
             self._point_keys |= keys
-            self._buffered()
+            now = time.monotonic()
+            if now >= self._system_spool_due:  # else they go with the next one (or with cellmark.log's)
+                self._system_spool_due = now + SYSTEM_SPOOL_S
+                self._buffered()
             view = {**view, "time": when, "runId": self.run_id}
             first = self.system_view is None
             self.system_view = view
