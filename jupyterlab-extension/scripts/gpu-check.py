@@ -7,11 +7,14 @@ process when torch is importable, else idle), and prints Cellmark's samples besi
 nvidia-smi's own reading of the same moment. Also records the raw outputs of nvidia-smi
 (for tests/fixtures/nvidia-smi) and the sampler's CPU time per sample.
 
-Usage, from the repository root (no network needed when psutil and nvidia-ml-py are there):
+Usage, from the repository root:
 
-    python3 -m pip install psutil nvidia-ml-py        # if missing (or from a carried wheelhouse:
-                                                      #   --no-index --find-links <dir>)
     python3 jupyterlab-extension/scripts/gpu-check.py --seconds 60 --out "$OUT"
+
+It installs psutil and nvidia-ml-py when they are missing: from PyPI, or with no network
+from a wheelhouse made beforehand on a machine that has one and carried along
+(`pip download psutil nvidia-ml-py -d jupyterlab-extension/scripts/wheelhouse`; the folder
+is found there or through $CELLMARK_WHEELHOUSE). Without psutil it still samples the GPUs.
 
 Exit status 0 when both sources sampled every GPU and agree with nvidia-smi (memory within
 2 %, utilisation within 25 points under a changing load, the kernel's process tree memory
@@ -30,6 +33,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the working tree's cellmark
+
+
+def ensure(module: str, dist: str) -> None:
+    try:
+        __import__(module)
+        return
+    except ImportError:
+        pass
+    wheels = os.environ.get("CELLMARK_WHEELHOUSE") or str(Path(__file__).resolve().parent / "wheelhouse")
+    where = ["--no-index", "--find-links", wheels] if Path(wheels).is_dir() else []
+    print(f"installing {dist} {'from ' + wheels if where else 'from PyPI'}", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *where, dist], check=False)
+
+
+ensure("psutil", "psutil")
+ensure("pynvml", "nvidia-ml-py")
 
 from cellmark.kernel import gpu_sources, gpus, system_metrics  # noqa: E402
 
@@ -127,15 +146,20 @@ def main() -> int:
     except ImportError:
         print("GPU load: none (torch is not importable): sampling an idle GPU", flush=True)
 
-    host = system_metrics.HostStats()
+    try:
+        host = system_metrics.HostStats()
+    except Exception as e:
+        print(f"host stats unavailable ({type(e).__name__}: {e}): GPUs only", flush=True)
+        host = None
     cpu = {name: 0.0 for name in sources}
     counts = {name: 0 for name in sources}
     seen_proc = {name: False for name in sources}
     end = time.monotonic() + args.seconds
     try:
         while time.monotonic() < end:
-            host.read()
-            pids = host.tree_pids + ([load.pid] if load else [])
+            if host is not None:
+                host.read()
+            pids = (host.tree_pids if host is not None else [os.getpid()]) + ([load.pid] if load else [])
             ref = reference(smi) if smi else {}
             got = {}
             for name, src in sources.items():
