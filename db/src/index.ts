@@ -154,3 +154,45 @@ function describe(error: unknown): string {
 export function resultRows<T>(result: unknown): T[] {
   return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
 }
+
+/**
+ * `COPY (<select>) TO STDOUT (FORMAT binary)` on postgres.js: the rows as raw field bytes
+ * (null for NULL; text columns are UTF-8, bytea columns arrive as is, with none of the 2×
+ * hex text a bytea costs as a query result). null on PGlite: the caller queries instead.
+ * COPY takes no parameters: `select` may inline only literals the caller has validated.
+ */
+export async function copyOutBinary(db: Db, select: string): Promise<(Buffer | null)[][] | null> {
+  const client = (db as unknown as { $client?: unknown }).$client;
+  if (typeof client !== 'function') return null;
+  const stream = await (client as postgres.Sql).unsafe(`copy (${select}) to stdout with (format binary)`).readable();
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return parseBinaryCopy(Buffer.concat(chunks));
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** Postgres's binary COPY format: signature, flags, header extension, then tuples until -1. */
+export function parseBinaryCopy(data: Buffer): (Buffer | null)[][] {
+  if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error('not a binary COPY stream');
+  let at = 15;
+  at += 4 + data.readInt32BE(at);
+  const rows: (Buffer | null)[][] = [];
+  for (;;) {
+    const fields = data.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return rows;
+    const row: (Buffer | null)[] = [];
+    for (let f = 0; f < fields; f++) {
+      const length = data.readInt32BE(at);
+      at += 4;
+      row.push(length === -1 ? null : data.subarray(at, at + length));
+      if (length > 0) at += length;
+    }
+    rows.push(row);
+  }
+}

@@ -1,0 +1,3 @@
+ALTER TABLE "metric_rollups" ADD COLUMN "packed" "bytea" GENERATED ALWAYS AS (float8send(coalesce(min, 'NaN'::float8)) || float8send(coalesce(max, 'NaN'::float8)) || float8send(last) || int8send(last_step) || int4send(count) || int4send(finite_count) || float8send((extract(epoch from (first_time - timestamptz '1970-01-01 00:00:00+00')) * 1000)::float8)) STORED;--> statement-breakpoint
+ALTER TABLE "metric_rollups" DROP CONSTRAINT "metric_rollups_run_id_key_id_level_bucket_pk";--> statement-breakpoint
+ALTER TABLE "metric_rollups" ADD CONSTRAINT "metric_rollups_run_id_key_id_level_bucket_pk" PRIMARY KEY ("run_id", "key_id", "level", "bucket") INCLUDE ("packed");
