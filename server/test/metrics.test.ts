@@ -5,12 +5,12 @@ import type { Database } from '@cellmark/db';
 import { eq, metricPoints, metricRollups, projects, runs, sql } from '@cellmark/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MetricPointInput, ingestMetrics, type WireValue } from '../src/domain/metrics/ingest.ts';
+import { type MetricPointInput, ingestMetrics, setSummary, type WireValue } from '../src/domain/metrics/ingest.ts';
 import { levelFor, pixelOf, stepsPerPixel } from '../src/domain/metrics/levels.ts';
 import { metricSeries } from '../src/domain/metrics/series.ts';
 import { createWorkspace } from '../src/domain/onboarding.ts';
 import type { Actor } from '../src/domain/policy.ts';
-import { startRun } from '../src/domain/runs.ts';
+import { listRuns, startRun } from '../src/domain/runs.ts';
 import { users } from '@cellmark/db';
 import { DomainError } from '../src/domain/errors.ts';
 
@@ -250,6 +250,36 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     await ingestMetrics(database.db, actor, { runId: doomed, points: [{ key: 'x', step: 1, value: 1, time }] }, limits);
     await database.db.delete(projects).where(eq(projects.id, project.id));
     expect([await left(metricPoints, doomed), await left(metricRollups, doomed)]).toEqual([0, 0]);
+  });
+
+  it('keeps hand-set summary values beside the logged statistics, unsets them, and rejects bad keys whole', async () => {
+    const runId = await newRun();
+    await ingestMetrics(database.db, actor, { runId, points: [{ key: 'acc', step: 0, value: 0.5, time: new Date() }] }, limits);
+    await setSummary(database.db, actor, { runId, set: { acc: 0.97, note: 'best so far', flag: true, gone: 'NaN' } }, limits);
+    const summary = async () => (await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId)))[0]!.summary;
+    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, min: 0.5, max: 0.5, mean: 0.5, value: 0.97 }, note: { value: 'best so far' }, flag: { value: true }, gone: { value: 'NaN' } });
+    await setSummary(database.db, actor, { runId, unset: ['acc', 'note'] }, limits);
+    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, min: 0.5, max: 0.5, mean: 0.5 }, flag: { value: true }, gone: { value: 'NaN' } });
+    const error = await setSummary(database.db, actor, { runId, set: { ok: 1, ['x'.repeat(251)]: 2 } }, limits).catch((e) => e);
+    expect(error.message).toMatch(/summary key "x+": must be 1–250 characters/);
+    expect(Object.keys(await summary())).not.toContain('ok');
+  });
+
+  it('sorts runs by a summary aggregate, and by the hand-set value over the last one', async () => {
+    const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'Sorting', projectName: 'Sorting' });
+    const time = new Date();
+    const ids: string[] = [];
+    for (const [i, values] of [[1, 9], [5, 6], [3, 2]].entries()) {
+      const { runId } = await startRun(database.db, actor, { project: `${team.slug}/${project.slug}`, clientKey: `sort-run-${i}`, notebookPath: 's.ipynb', startedAt: time });
+      await ingestMetrics(database.db, actor, { runId, points: values.map((value, step) => ({ key: 'gpu', step, value, time })) }, limits);
+      ids.push(runId);
+    }
+    const order = async (by: string) => (await listRuns(database.db, actor, project.id, {}, { sort: { by, dir: 'desc' } })).runs.map((r) => ids.indexOf(r.id));
+    expect(await order('summary-max.gpu')).toEqual([0, 1, 2]); // 9, 6, 3
+    expect(await order('summary-mean.gpu')).toEqual([1, 0, 2]); // 5.5, 5, 2.5
+    expect(await order('summary.gpu')).toEqual([0, 1, 2]); // last 9, 6, 2
+    await setSummary(database.db, actor, { runId: ids[2]!, set: { gpu: 100 } }, limits);
+    expect(await order('summary.gpu')).toEqual([2, 0, 1]);
   });
 
   it('rejects too many keys and bad steps naming the limit, writing nothing', async () => {

@@ -169,7 +169,7 @@ export interface RunFilter {
 const cellCount = sql<number>`(select count(*)::int from ${runCells} where ${runCells.runId} = ${runs.id})`;
 
 export interface RunPage {
-  /** startedAt | name | notebook | status | user | duration | cellCount | config.<key> | summary.<key> */
+  /** startedAt | name | notebook | status | user | duration | cellCount | config.<key> | summary.<key> (last or hand-set) | summary-{min,max,mean}.<key> */
   sort?: { by: string; dir: 'asc' | 'desc' } | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
@@ -179,8 +179,13 @@ export const MAX_RUNS_PAGE = 1000;
 
 function sortExpression(by: string): SQL {
   if (by.startsWith('config.')) return sql`${runs.config} -> ${by.slice('config.'.length)}`;
-  // numbers sort as numbers, "NaN"/"Infinity" (strings) after them
-  if (by.startsWith('summary.')) return sql`${runs.summary} -> ${by.slice('summary.'.length)} -> 'last'`;
+  // numbers sort as numbers, "NaN"/"Infinity" (strings) after them; a hand-set value wins over the last logged one
+  if (by.startsWith('summary.')) {
+    const key = by.slice('summary.'.length);
+    return sql`coalesce(${runs.summary} -> ${key} -> 'value', ${runs.summary} -> ${key} -> 'last')`;
+  }
+  const agg = /^summary-(min|max|mean)\.(.+)$/s.exec(by);
+  if (agg) return sql`${runs.summary} -> ${agg[2]!} -> ${agg[1]!}`;
   switch (by) {
     case 'name':
       return sql`${runs.name}`;

@@ -166,3 +166,40 @@ async function refreshSummary(db: Db, runId: string, keyIds: number[]) {
     ), '{}'::jsonb)
     where id = ${runId}::uuid`);
 }
+
+export type SummaryValue = WireValue | string | boolean | null;
+export const MAX_SUMMARY_TEXT = 1000;
+
+/**
+ * Values set by hand (`cellmark.summary["best_acc"] = 0.97`): stored as summary[key].value,
+ * which wins over the logged last value in tables; `unset` removes a hand-set value (the
+ * logged statistics stay). One statement: all or nothing.
+ */
+export async function setSummary(db: Db, actor: Actor, input: { runId: string; set?: Record<string, SummaryValue> | undefined; unset?: string[] | undefined }, limits: MetricLimits) {
+  const set = Object.entries(input.set ?? {});
+  const unset = input.unset ?? [];
+  if (set.length + unset.length > limits.maxKeysPerBatch) {
+    throw new DomainError('INVALID_INPUT', `${set.length + unset.length} summary keys in one call, over the limit of ${limits.maxKeysPerBatch} (CELLMARK_MAX_METRIC_KEYS_PER_BATCH)`);
+  }
+  for (const key of [...set.map(([k]) => k), ...unset]) {
+    if (!key.length || key.length > MAX_KEY_CHARS || !key.isWellFormed()) throw new DomainError('INVALID_INPUT', `summary key ${JSON.stringify(key.slice(0, 60))}: must be 1–${MAX_KEY_CHARS} characters of valid Unicode`);
+  }
+  for (const [key, value] of set) {
+    if (typeof value === 'string' && (value.length > MAX_SUMMARY_TEXT || !value.isWellFormed())) throw new DomainError('INVALID_INPUT', `summary.${key}: text values are at most ${MAX_SUMMARY_TEXT} characters of valid Unicode`);
+  }
+  const { run } = await requireRun(db, actor, input.runId, 'write');
+  if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can set its summary");
+  // {"key": {"value": v}} merged per key; unset keys lose "value" (and vanish when nothing else is left)
+  const patch = Object.fromEntries(set.map(([key, value]) => [key, { value }]));
+  await db.execute(sql`
+    update runs set summary = (
+      select coalesce(jsonb_object_agg(k, v), '{}'::jsonb) from (
+        select k, case when k = any(${pgArray(unset)}::text[]) then v - 'value' else v end as v
+        from jsonb_each(summary || (
+          select coalesce(jsonb_object_agg(p.key, coalesce(summary -> p.key, '{}'::jsonb) || p.value), '{}'::jsonb) from jsonb_each(${JSON.stringify(patch)}::jsonb) p
+        )) as e(k, v)
+      ) s where v <> '{}'::jsonb
+    ), last_activity_at = now()
+    where id = ${input.runId}::uuid`);
+  return { set: set.length, unset: unset.length };
+}

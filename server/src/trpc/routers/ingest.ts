@@ -2,7 +2,7 @@
 // token. The contract is docs/ingest-api.md.
 import { z } from 'zod';
 import { ingestExecutions } from '../../domain/executions.ts';
-import { ingestMetrics } from '../../domain/metrics/ingest.ts';
+import { ingestMetrics, setSummary } from '../../domain/metrics/ingest.ts';
 import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
 
@@ -93,6 +93,16 @@ export const ingestRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => ingestMetrics(ctx.db, ctx.actor, input, ctx.metricLimits)),
+
+  summary: tokenProcedure
+    .input(
+      z.object({
+        runId,
+        set: z.record(z.string(), z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']), z.string(), z.boolean(), z.null()])).optional(),
+        unset: z.array(z.string()).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => setSummary(ctx.db, ctx.actor, input, ctx.metricLimits)),
 
   heartbeat: tokenProcedure.input(z.object({ runId, at: isoDate.optional() })).mutation(({ ctx, input }) => heartbeat(ctx.db, ctx.actor, input)),
 
