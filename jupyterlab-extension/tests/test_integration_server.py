@@ -275,6 +275,23 @@ def test_ten_thousand_logged_steps_arrive_once_with_nan_and_infinity(shell, acco
     assert cellmark.status()["pending"] == 0 and cellmark.status()["failed"] == 0
 
 
+def test_hand_set_summary_values_reach_the_run_also_when_set_before_it_exists(shell, account: Account):
+    ck.activate(account.server.url, account.token, None, "summary.ipynb")
+    shell.run_cell("import cellmark\ncellmark.summary['early'] = 'before the run'", store_history=True)
+    run_id = account.start_run("summary.ipynb")
+    ck.activate(account.server.url, account.token, run_id, "summary.ipynb")
+    code = "cellmark.log({'acc': 0.5})\ncellmark.summary['acc'] = 0.97\ncellmark.summary['gone'] = 1\ndel cellmark.summary['gone']"
+    assert shell.run_cell(code, store_history=True).success
+    assert ck.flush(30), cellmark.status()
+
+    def check():
+        summary = account.get_run(run_id)["run"]["summary"]
+        assert summary["early"] == {"value": "before the run"}
+        assert summary["acc"]["value"] == 0.97 and summary["acc"]["last"] == 0.5
+        assert "gone" not in summary
+    eventually(check)
+
+
 def test_metrics_logged_before_the_run_exists_land_in_it(shell, account: Account):
     ck.activate(account.server.url, account.token, None, "early-metrics.ipynb")
     shell.run_cell("import cellmark\nfor i in range(3): cellmark.log({'loss': 3 - i})", store_history=True)

@@ -220,7 +220,7 @@ def test_not_active_warns_once_and_keeps_nothing(session, monkeypatch: pytest.Mo
         cellmark.log({"loss": "x"})
 
 
-def test_summary_reads_logged_values_and_keeps_set_values_locally(active, fake):
+def test_summary_reads_logged_values_and_sends_set_values(active, fake):
     for v in (3.0, 1.0, float("nan"), 2.0):
         cellmark.log({"loss": v})
     assert cellmark.summary["loss"] == 2.0
@@ -237,11 +237,23 @@ def test_summary_reads_logged_values_and_keeps_set_values_locally(active, fake):
         cellmark.summary.min("nope")
     with pytest.raises(ValueError, match="'bad'"):
         cellmark.summary["bad"] = [1]
+    with pytest.raises(ValueError, match="over the limit of 1000"):
+        cellmark.summary["long"] = "x" * 1001
+    cellmark.summary["note"] = "tuned"
+    cellmark.summary["worst"] = float("nan")
+    del cellmark.summary["note"]
     status = cellmark.status()
-    assert status["summary"] == {"best_acc": 0.97, "loss": 0.5}
-    assert "summary (kept in this kernel only)" in repr(status)
+    assert status["summary"] == {"best_acc": 0.97, "loss": 0.5, "worst": pytest.approx(float("nan"), nan_ok=True)}
+    assert "summary (set by hand)" in repr(status)
     sent(fake, 5, active)
-    assert not [r for r in fake.calls() if "best_acc" in r["raw"].decode()]  # not sent: no server procedure yet
+    bodies = wait_until(lambda: len(fake.calls("ingest.summary")) >= 5 and [r["body"] for r in fake.calls("ingest.summary")])
+    assert bodies == [
+        {"runId": active, "set": {"best_acc": 0.97}},
+        {"runId": active, "set": {"loss": 0.5}},
+        {"runId": active, "set": {"note": "tuned"}},
+        {"runId": active, "set": {"worst": "NaN"}},
+        {"runId": active, "unset": ["note"]},
+    ]
 
 
 def test_entry_points():

@@ -175,7 +175,7 @@ class Status(dict):
         if self["retryInSeconds"]:
             lines.append(f"  retrying in about {self['retryInSeconds']} s")
         if self["summary"]:
-            lines.append(f"  summary (kept in this kernel only): {self['summary']!r}")
+            lines.append(f"  summary (set by hand): {self['summary']!r}")
         sysinfo = self.get("system") or {}
         if sysinfo.get("intervalSeconds"):
             gpu = sysinfo.get("gpuSource") or sysinfo.get("gpuError") or "GPUs: probing"
@@ -193,20 +193,20 @@ class Status(dict):
 class Summary:
     """`cellmark.summary["best_acc"] = 0.97`; `cellmark.summary["loss"]` is the value set here,
     else the last value logged for that key in this kernel; `.min(key)` / `.max(key)` are over
-    the finite values logged in this kernel. Set values are kept in this kernel only (shown by
-    `cellmark.status()`): the server has no procedure to store them yet."""
+    the finite values logged in this kernel. Set values go to the run's summary on the server
+    (`ingest.summary`), where they win over the last logged value in the runs table."""
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not 1 <= len(key) <= _metrics().MAX_KEY_CHARS:
             raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters, not {key!r}")
-        if isinstance(value, (str, bool)) or value is None:
-            SESSION.summary_set[key] = value
-        else:
-            m = _metrics()
-            SESSION.summary_set[key] = m.decode(m.encode(key, value))
+        m = _metrics()
+        wire = m.wire_summary(key, value)  # ValueError (nothing kept) for what the server refuses
+        SESSION.summary_set[key] = value if value is None or isinstance(value, (str, bool)) else m.decode(wire)
+        SESSION.sync_summary(key)
 
     def __delitem__(self, key: str) -> None:
         del SESSION.summary_set[key]
+        SESSION.sync_summary(key)
 
     def __getitem__(self, key: str) -> Any:
         if key in SESSION.summary_set:

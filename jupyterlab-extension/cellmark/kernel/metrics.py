@@ -51,6 +51,21 @@ def encode(key: str, value: Any) -> WireValue:
     return f
 
 
+MAX_SUMMARY_TEXT = 1000  # the server's MAX_SUMMARY_TEXT
+
+
+def wire_summary(key: str, value: Any) -> Any:
+    """A hand-set summary value as the server takes it: text (≤ 1000 characters), a bool,
+    None, or a number in its wire form."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_SUMMARY_TEXT:
+            raise ValueError(f"cellmark.summary: the text value of {key!r} is {len(value)} characters, over the limit of {MAX_SUMMARY_TEXT}")
+        return clean_text(value)
+    return encode(key, value)
+
+
 def decode(value: WireValue) -> float:
     return float(value) if not isinstance(value, str) else {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
 

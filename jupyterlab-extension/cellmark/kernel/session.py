@@ -90,6 +90,7 @@ class KernelSession:
         self.logged = 0
         self.metric_stats: dict[str, dict[str, Any]] = {}
         self.summary_set: dict[str, Any] = {}
+        self._unbound_summary: set[str] = set()  # keys set or unset before the run exists
         # system metrics (system.py): the sampler thread, its own step per run (sample counter),
         # the interval set from Python (None: CELLMARK_SYSTEM_INTERVAL or the default), and the
         # comm that pushes the latest GPU reading to the status bar
@@ -158,6 +159,9 @@ class KernelSession:
             if run_id is not None and self._unbound_points:
                 held_points, self._unbound_points = self._unbound_points, []
                 self._spool_points(run_id, held_points)
+            if run_id is not None and self._unbound_summary:
+                held_keys, self._unbound_summary = self._unbound_summary, set()
+                self._spool_summary(run_id, held_keys)
             self.sender.set_token(token)  # also sends what is pending (flush)
             self._register_hooks(shell)
             self.active = True
@@ -406,6 +410,31 @@ class KernelSession:
                     del self._unbound_points[:-MAX_UNBOUND_POINTS]
                 return
             self._spool_points(self.run_id, points)
+
+    def sync_summary(self, key: str) -> None:
+        """Sends summary_set[key] (or its removal) as ingest.summary; held until the run
+        exists when capture started before it; kept in this kernel only when capture is off."""
+        with self._lock:
+            if not self.active:
+                return
+            if self.run_id is None:
+                self._unbound_summary.add(key)
+                return
+            self._spool_summary(self.run_id, {key})
+
+    def _spool_summary(self, run_id: str, keys: set[str]) -> None:
+        present = {k: metrics.wire_summary(k, self.summary_set[k]) for k in sorted(keys) if k in self.summary_set}
+        gone = sorted(k for k in keys if k not in self.summary_set)
+        limit = metrics.max_keys_per_batch()
+        items = [("set", k, v) for k, v in present.items()] + [("unset", k, None) for k in gone]
+        for at in range(0, len(items), limit):
+            chunk = items[at:at + limit]
+            payload: dict[str, Any] = {"runId": run_id}
+            if any(kind == "set" for kind, _, _ in chunk):
+                payload["set"] = {k: v for kind, k, v in chunk if kind == "set"}
+            if any(kind == "unset" for kind, _, _ in chunk):
+                payload["unset"] = [k for kind, k, _ in chunk if kind == "unset"]
+            self.enqueue("ingest.summary", payload)
 
     def _spool_points(self, run_id: str, points: list[dict]) -> None:
         """ingest.metrics payloads within the server's per-batch limits."""
