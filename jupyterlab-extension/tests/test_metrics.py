@@ -208,8 +208,24 @@ def test_a_new_run_starts_at_step_zero(active, fake):
     assert [(p["step"]) for p in points(fake, other)] == [0]
 
 
-def test_not_active_warns_once_and_keeps_nothing(session, monkeypatch: pytest.MonkeyPatch):
+def test_points_logged_before_the_first_activation_are_held_for_the_run(shell, session, fake, spool_root, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(api, "_log_warned", False)
+    monkeypatch.setattr(session_mod, "MAX_EARLY_POINTS", 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for loss in (4.0, 3.0, 2.5, 2.0):  # the kernel is still starting: the 4th is over the cap
+            cellmark.log({"loss": loss})
+    assert len(caught) == 1 and "held" in str(caught[0].message)
+    run_id = str(uuid.uuid4())
+    ck.activate(fake.url, TOKEN, run_id, "early.ipynb")
+    cellmark.log({"loss": 1.0})
+    got = sent(fake, 4, run_id)
+    assert [(p["step"], p["value"]) for p in got] == [(0, 4.0), (1, 3.0), (2, 2.5), (3, 1.0)]
+
+
+def test_not_active_after_a_deactivation_warns_once_and_keeps_nothing(session, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(api, "_log_warned", False)
+    session.ever_activated = True  # capture was on, then paused
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cellmark.log({"loss": 1.0})

@@ -268,9 +268,14 @@ def log(values: Mapping[str, Any], step: Optional[int] = None) -> None:
     become "/"-joined keys. Raises ValueError (nothing logged) for a value that is not a
     number, a key over 250 characters, or more than 1000 keys in one call."""
     global _log_warned
-    if not SESSION.log(values, step) and not _log_warned:
+    kept = SESSION.log(values, step)
+    if not SESSION.active and not _log_warned:
         _log_warned = True
-        _not_active("cellmark.log")
+        if kept:
+            warnings.warn("cellmark: capture is not active in this kernel yet (the JupyterLab extension activates it): "
+                          "the first metric points are held and go to the run once it is", CellmarkWarning, stacklevel=2)
+        else:
+            _not_active("cellmark.log")
 
 
 class System:

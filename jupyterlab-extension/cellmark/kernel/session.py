@@ -51,6 +51,7 @@ SYSTEM_COMM_TARGET = "cellmark.system"
 SYSTEM_SPOOL_S = 5.0  # system samples alone are spooled at most this often (one spool file and request each)
 MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
+MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
 
 
 class KernelSession:
@@ -61,6 +62,9 @@ class KernelSession:
 
     def _clear(self) -> None:
         self.active = False
+        # before the first activation (the kernel was still starting when a cell ran), a few
+        # logged points are held for the run instead of being lost
+        self.ever_activated = False
         self.server_url: Optional[str] = None
         self.run_id: Optional[str] = None
         self.notebook_path: Optional[str] = None
@@ -142,8 +146,9 @@ class KernelSession:
             self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
             if new_run and not binding:
                 self.config.new_run()
-                self.next_step = 0
-                self.system_step = 0
+                if self.ever_activated:  # points held from before the first activation keep their steps
+                    self.next_step = 0
+                    self.system_step = 0
             if new_run and run_id is not None:
                 # resuming a run this kernel logged into before: never step back into its steps
                 self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
@@ -165,6 +170,7 @@ class KernelSession:
             self.sender.set_token(token)  # also sends what is pending (flush)
             self._register_hooks(shell)
             self.active = True
+            self.ever_activated = True
             self._start_system(shell)
             if new_run and run_id is not None:
                 self.enqueue("ingest.kernelHello", {
@@ -342,7 +348,8 @@ class KernelSession:
 
     def log(self, values: Any, step: Any = None) -> bool:
         """Validates everything first (ValueError, nothing kept), then buffers the points;
-        False when capture is not active (nothing kept)."""
+        False when capture is not active (nothing kept; before the first activation up to
+        MAX_EARLY_POINTS are held for the run)."""
         flat = metrics.flatten(values)
         if step is not None:
             step = metrics.check_step(step)
@@ -351,7 +358,7 @@ class KernelSession:
         if len(keys) > limit:
             raise ValueError(f"cellmark.log: {len(keys)} metrics in one call, over the limit of {limit} "
                              f"(CELLMARK_MAX_METRIC_KEYS_PER_BATCH): log them in several calls")
-        if not self.active:
+        if not self.active and (self.ever_activated or len(self._unbound_points) + len(self._points) >= MAX_EARLY_POINTS):
             return False
         when = now_iso()
         with self._lock:
@@ -404,10 +411,10 @@ class KernelSession:
             points, self._points, self._point_keys = self._points, [], set()
             if not points:
                 return
-            if self.run_id is None:
-                if self.active:
+            if self.run_id is None or not self.active:
+                if self.active or not self.ever_activated:
                     self._unbound_points.extend(points)
-                    del self._unbound_points[:-MAX_UNBOUND_POINTS]
+                    del self._unbound_points[:-(MAX_UNBOUND_POINTS if self.active else MAX_EARLY_POINTS)]
                 return
             self._spool_points(self.run_id, points)
 
