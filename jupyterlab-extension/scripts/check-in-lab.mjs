@@ -187,8 +187,8 @@ try {
     .waitForFunction(() => /^Cellmark: smoke-run-\d+$/.test(document.querySelector('.cm-CellmarkStatus')?.textContent ?? ''), null, { timeout: 30_000 })
     .catch(() => undefined);
   check(/^Cellmark: smoke-run-\d+$/.test(await status.textContent()), `status bar names the run (${await status.textContent()})`);
-  const waitFor = async (pred, what) => {
-    const end = Date.now() + 15_000;
+  const waitFor = async (pred, what, ms = 15_000) => {
+    const end = Date.now() + ms;
     while (!pred() && Date.now() < end) await new Promise(r => setTimeout(r, 100));
     check(pred(), what);
   };
@@ -228,7 +228,11 @@ try {
   check((await gpu.getAttribute('title'))?.includes('GPU 0: 87% busy, 12.3/79.6 GiB, this kernel 10 GiB'), `GPU tooltip (${await gpu.getAttribute('title')})`);
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-gpu.png') });
   const systemKeys = () => new Set(received.filter(r => r.procedure === 'ingest.metrics').flatMap(r => r.input.points.map(p => p.key)));
-  await waitFor(() => systemKeys().has('system/gpu.0.util') && systemKeys().has('system/cpu.process_pct'), 'system/* metrics arrived from the kernel side');
+  await waitFor(() => systemKeys().has('system/gpu.0.util') && systemKeys().has('system/cpu.process_pct'), 'system/* metrics arrived from the kernel side', 30_000);
+  if (!systemKeys().has('system/gpu.0.util')) {
+    const kernelSide = received.filter(r => r.input?.origin === 'kernel' || ['ingest.metrics', 'ingest.kernelHello', 'ingest.environment'].includes(r.procedure));
+    console.log(`  kernel-side requests: ${kernelSide.map(r => `${r.procedure}(${r.input?.runId ?? ''})`).join(', ') || 'none'}; runs: ${received.filter(r => r.procedure === 'ingest.startRun').length}`);
+  }
   await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 30_000 });
 
   // Restart: the run ends as finished and a new one starts.

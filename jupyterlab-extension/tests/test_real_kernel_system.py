@@ -80,3 +80,21 @@ def test_system_metrics_arrive_while_a_cell_sleeps(gpu_kernel, account: Account)
     env = eventually(environment, timeout=30)
     assert env["gpuSampling"] == {"source": "nvidia-smi", "intervalSeconds": 0.5, "error": None}
     assert env["gpus"][0]["name"] == "NVIDIA H100 80GB HBM3" and env["gpus"][0]["cuda"] == "12.4"
+
+    # capture paused: the frontend hears "stopped" on the comm, and never a comm_close (a
+    # frontend that did not know the comm would log "Comm not found" for a close)
+    comm_id = comm_open["content"]["comm_id"]
+    _, reply = execute(kc, "import cellmark.kernel as __c; __c.deactivate()", silent=True, store_history=False)
+    assert reply["status"] == "ok", reply
+    seen = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.5)
+        except Exception:
+            continue
+        if msg["msg_type"] in ("comm_msg", "comm_close") and msg["content"]["comm_id"] == comm_id:
+            seen.append((msg["msg_type"], msg["content"].get("data", {}).get("type")))
+            if seen[-1] == ("comm_msg", "stopped"):
+                break
+    assert seen and seen[-1] == ("comm_msg", "stopped") and ("comm_close", None) not in seen, seen

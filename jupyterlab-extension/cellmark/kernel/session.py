@@ -523,11 +523,7 @@ class KernelSession:
         if sampler is not None:
             sampler.stop(timeout=0)
         comm, self._comm = self._comm, None
-        if comm is not None:
-            try:
-                comm.close()
-            except Exception:
-                pass
+        self._drop_comm(comm, stopped=True)
         return sampler
 
     def set_system_interval(self, seconds: Any) -> None:
@@ -575,11 +571,7 @@ class KernelSession:
         if getattr(shell, "kernel", None) is None:  # plain IPython (tests): no frontend to push to
             return
         old, self._comm = self._comm, None
-        if old is not None:
-            try:
-                old.close()
-            except Exception:
-                pass
+        self._drop_comm(old, stopped=False)  # the new comm replaces it
         try:
             from comm import create_comm
 
@@ -587,6 +579,23 @@ class KernelSession:
             self._comm = create_comm(target_name=SYSTEM_COMM_TARGET, data={"type": "sample", **view} if view else {"type": "hello"})
         except Exception as e:
             self._error("system comm", e)
+
+    @staticmethod
+    def _drop_comm(comm: Any, stopped: bool) -> None:
+        """Forgets a comm without a comm_close: the frontend may never have known it (a page
+        reloaded, a connection handed over at restart) and logs an error for a close of an
+        unknown comm, while a message to one is ignored. "stopped" hides the status item."""
+        if comm is None:
+            return
+        try:
+            if stopped and not getattr(comm, "_closed", False):
+                comm.send({"type": "stopped"})
+            comm._closed = True
+            from comm import get_comm_manager
+
+            get_comm_manager().unregister_comm(comm)
+        except Exception:
+            pass
 
     def _add_gpu_sampling(self, env: dict[str, Any]) -> None:
         """The sampler's view of the GPUs joins the environment record: where samples come

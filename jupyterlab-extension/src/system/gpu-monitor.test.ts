@@ -84,6 +84,15 @@ describe('GpuMonitor', () => {
     expect(changed).toEqual(['a', 'a', 'a']);
   });
 
+  it('forgets the sample when the kernel side says it stopped', () => {
+    const monitor = new GpuMonitor();
+    const k = new FakeCommKernel('k');
+    monitor.watch(k);
+    const comm = k.open(sample([H100]));
+    void comm.onMsg?.({ content: { data: { type: 'stopped' } } });
+    expect(monitor.sample('k')).toBeNull();
+  });
+
   it('takes a sample carried by the comm open itself (a reactivated kernel)', () => {
     const monitor = new GpuMonitor();
     const k = new FakeCommKernel('k');

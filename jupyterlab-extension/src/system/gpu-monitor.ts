@@ -59,6 +59,13 @@ export class GpuMonitor {
   }
 
   private take(kernelId: string, data: unknown): void {
+    // the kernel side stopped sampling (capture paused, kernel shutting down)
+    if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'stopped') {
+      if (this.samples.delete(kernelId)) {
+        this._changed.emit(kernelId);
+      }
+      return;
+    }
     const sample = parseGpuSample(data);
     if (sample) {
       this.samples.set(kernelId, sample);
