@@ -6,9 +6,9 @@
 // sampled get-history-bulk-interval its UI charts call. One command, from the repo root:
 //   DATABASE_URL=postgres://… npx tsx test/bench/ingest.ts
 // env: RUNS (4), KEYS (10), STEPS (100000), BATCH (points per ingest call, 100000),
-// CONCURRENCY (parallel uploaders, 2), MLFLOW_POINTS (100000: MLflow, ~1k points/s here, is measured on a subset
-// of the same data), MLFLOW_WORKERS (its default, 4), QUERIES (chart reads per p50, 10;
-// HISTORY_QUERIES, 3, for MLflow's full get-history), SKIP_MLFLOW=1, SKIP_COPY=1.
+// CONCURRENCY (parallel uploaders, 2), MLFLOW_POINTS (100000: MLflow, ~1k points/s here, is
+// measured on a subset of the same data), MLFLOW_WORKERS (its default, 4), QUERIES (chart
+// reads per p50, 10; HISTORY_QUERIES, 3, for MLflow's full get-history), SKIP_MLFLOW=1, SKIP_COPY=1.
 // The chart reads cover key k0 of min(RUNS, 100) runs × STEPS steps in both systems: MLflow's
 // k0 beyond its logged subset is COPYed into its own metrics table (the read path is measured).
 import { execFileSync } from 'node:child_process';
