@@ -1,25 +1,18 @@
-// Two browser contexts edit one report through /collab; both converge and the text is
-// still there after the server restarts.
-import { type BrowserContext, expect, test } from '@playwright/test';
+// Two people co-edit a report in the TipTap editor through /collab: both converge, each sees
+// the other here, formatting syncs, and the document survives a server restart.
+import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort } from './support/cellmark.ts';
+import { caretAtEnd, converged, docOf, live, openAs } from './report-helpers.ts';
 
 let cellmark: CellmarkProcess;
 test.afterAll(() => cellmark?.stop());
 
-async function signedIn(context: BrowserContext, cookie: string, url: string) {
-  await context.addCookies(
-    cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url };
-    }),
-  );
-}
-
 test('two people co-edit a report, and it survives a restart', async ({ browser }) => {
+  test.setTimeout(180_000);
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const ada = await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery');
-  const bob = await cellmark.signUp('Bob', 'bob@example.test', 'correct horse battery');
+  const ada = { name: 'Ada', ...(await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery')) };
+  const bob = { name: 'Bob', ...(await cellmark.signUp('Bob', 'bob@example.test', 'correct horse battery')) };
   const { team, project } = await cellmark.call<{ team: { id: string; slug: string }; project: { id: string; slug: string } }>(
     'setup.createWorkspace',
     { teamName: 'Analytical', projectName: 'Engine' },
@@ -29,31 +22,38 @@ test('two people co-edit a report, and it survives a restart', async ({ browser 
   const report = await cellmark.call<{ id: string }>('reports.create', { projectId: project.id, title: 'Findings' }, ada.headers);
   const url = `${cellmark.url}/t/${team.slug}/${project.slug}/reports/${report.id}`;
 
-  const contexts = [await browser.newContext(), await browser.newContext()];
-  await signedIn(contexts[0]!, ada.cookie, cellmark.url);
-  await signedIn(contexts[1]!, bob.cookie, cellmark.url);
-  const [pa, pb] = [await contexts[0]!.newPage(), await contexts[1]!.newPage()];
-  await pa.goto(url);
-  await pb.goto(url);
-  const [ta, tb] = [pa.getByTestId('report-text'), pb.getByTestId('report-text')];
-  await expect(pa.getByTestId('collab-status')).toContainText(/live/i);
-  await expect(pb.getByTestId('collab-status')).toContainText(/live/i);
+  const pa = await openAs(browser, cellmark, ada, url);
+  const pb = await openAs(browser, cellmark, bob, url);
+  await live(pa);
+  await live(pb);
+  // who is here now: both, on both screens
+  for (const page of [pa, pb]) {
+    await expect(page.getByTestId('presence-user')).toHaveCount(2);
+    await expect(page.locator('[data-testid=presence-user][data-name=Ada]')).toBeVisible();
+    await expect(page.locator('[data-testid=presence-user][data-name=Bob]')).toBeVisible();
+  }
+  await expect(pa.locator('[data-testid=presence-user][data-self=true]')).toHaveAttribute('data-name', 'Ada');
 
-  await ta.click();
+  await caretAtEnd(pa);
   await pa.keyboard.type('Ada was here. ');
-  await expect(tb).toHaveValue(/Ada was here\. /); // type after Ada's text, not into it
-  await tb.click();
-  await pb.keyboard.press('End');
+  await expect(pb.getByTestId('report-text')).toContainText('Ada was here.'); // type after Ada's text, not into it
+  await caretAtEnd(pb);
   await pb.keyboard.type('Bob too.');
-  await expect(ta).toHaveValue(/Ada was here\./);
-  await expect(ta).toHaveValue(/Bob too\./);
-  const converged = await ta.inputValue();
-  await expect(tb).toHaveValue(converged);
+  // Bob's caret shows on Ada's screen with his name
+  await expect(pa.locator('.collaboration-carets__label', { hasText: 'Bob' })).toBeVisible();
+  await pb.keyboard.press('Enter');
+  await pb.getByTestId('tool-h2').click();
+  await pb.keyboard.type('Results');
+  // (the page's own text would include Bob's caret label: compare documents instead)
+  await expect.poll(() => docOf(pa)).toEqual(['p:Ada was here. Bob too.', 'h2:Results']);
+  const doc = await converged([pa, pb]);
+  expect(doc).toEqual(['p:Ada was here. Bob too.', 'h2:Results']);
 
   await cellmark.stop();
   await cellmark.start();
-  await pa.reload();
-  await expect(pa.getByTestId('report-text')).toHaveValue(converged);
-  await pb.reload();
-  await expect(pb.getByTestId('report-text')).toHaveValue(converged);
+  for (const page of [pa, pb]) {
+    await page.reload();
+    await live(page);
+    await expect.poll(() => docOf(page)).toEqual(doc);
+  }
 });

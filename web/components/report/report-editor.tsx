@@ -66,8 +66,9 @@ function Body({ session, user, editable, synced }: { session: ReportSession; use
       immediatelyRender: false,
       editable: false,
       extensions: [
-        // Collaboration brings its own undo (yours only), so StarterKit's history is off.
-        StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
+        // Collaboration brings its own undo (yours only), so StarterKit's history is off; no
+        // trailing node: every client would append its own empty paragraph at once.
+        StarterKit.configure({ undoRedo: false, trailingNode: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
         Image,
         TableKit.configure({ table: { resizable: false } }),
         Collaboration.configure({ document: session.doc, field: REPORT_FRAGMENT }),

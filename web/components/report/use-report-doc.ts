@@ -31,14 +31,18 @@ export function useReportDoc(reportId: string): { session: ReportSession | null;
       disableBc: true,
     });
     let closed = false;
+    let everSynced = false;
     provider.on('status', ({ status }) => {
       if (closed) return;
-      if (status === 'connecting') setState({ kind: 'connecting' });
+      // After a drop y-websocket retries (connecting ↔ disconnected): to the reader that is one
+      // state, offline, until the server's copy is back.
+      if (status === 'connecting') setState(everSynced ? { kind: 'offline' } : { kind: 'connecting' });
       else if (status === 'connected') setState(provider.synced ? { kind: 'live' } : { kind: 'syncing' });
       else setState({ kind: 'offline' });
     });
     provider.on('sync', (isSynced: boolean) => {
       if (closed || !isSynced) return;
+      everSynced = true;
       setSynced(true);
       setState({ kind: 'live' });
     });

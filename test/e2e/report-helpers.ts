@@ -1,0 +1,71 @@
+// Helpers for the report specs: sign people in, open a report, read the editor's document
+// without collaborators' cursor widgets, and compare what every page shows.
+import { type Browser, type Page, expect } from '@playwright/test';
+import type { CellmarkProcess } from './support/cellmark.ts';
+
+export interface Person {
+  name: string;
+  cookie: string;
+  headers: Record<string, string>;
+}
+
+export async function openAs(browser: Browser, cellmark: CellmarkProcess, person: Person, url: string): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addCookies(
+    person.cookie.split('; ').map((pair) => {
+      const [name, ...value] = pair.split('=');
+      return { name: name!, value: value.join('='), url: cellmark.url };
+    }),
+  );
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+export async function live(page: Page) {
+  await expect(page.getByTestId('collab-status')).toHaveAttribute('data-state', 'live', { timeout: 30_000 });
+}
+
+/** The document as [tag, text] per top-level node, without other people's cursors. */
+export async function docOf(page: Page): Promise<string[]> {
+  return page.getByTestId('report-text').evaluate((root) => {
+    const clone = root.cloneNode(true) as HTMLElement;
+    clone.querySelectorAll('.collaboration-carets__caret, .ProseMirror-gapcursor, .ProseMirror-separator, img.ProseMirror-separator').forEach((n) => n.remove());
+    return Array.from(clone.children as ArrayLike<Element>).map((c) => `${c.tagName.toLowerCase()}:${c.textContent ?? ''}`);
+  });
+}
+
+/** Waits until every page shows the same document, and returns it. */
+export async function converged(pages: Page[], timeout = 30_000): Promise<string[]> {
+  let doc: string[] = [];
+  await expect
+    .poll(
+      async () => {
+        const docs = await Promise.all(pages.map(docOf));
+        doc = docs[0]!;
+        return docs.every((d) => JSON.stringify(d) === JSON.stringify(doc));
+      },
+      { timeout, intervals: [100, 250, 500] },
+    )
+    .toBe(true);
+  return doc;
+}
+
+/** Puts the caret at the end of the document's last text. */
+export async function caretAtEnd(page: Page) {
+  await page.getByTestId('report-text').click();
+  await page.keyboard.press('Control+End');
+}
+
+/** Sign-up is rate-limited per address (better-auth); tests that need many people wait it out. */
+export async function signUpPatiently(cellmark: CellmarkProcess, name: string, email: string): Promise<Person> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      return { name, ...(await cellmark.signUp(name, email, 'correct horse battery')) };
+    } catch (error) {
+      if (!/sign-up: 429/.test(String(error)) || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
