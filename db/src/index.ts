@@ -171,6 +171,11 @@ export async function copyOutBinary(db: Db, select: string): Promise<(Buffer | n
     stream.on('end', resolve);
     stream.on('error', reject);
   });
+  // postgres.js 3.4 pauses the socket when the stream's buffer fills before we listen, and
+  // resumes it only from the stream's read(); when the whole COPY (end included) came in one
+  // socket read, nothing reads again and the pooled connection hangs on its next query. The
+  // stream's read() is what resumes the socket: call it once more (a no-op when not paused).
+  (stream as unknown as { _read: () => void })._read();
   return parseBinaryCopy(Buffer.concat(chunks));
 }
 
