@@ -42,7 +42,11 @@ describe('report lifecycle', () => {
     const trash = await viewer.reports.trash.query({ projectId });
     expect(trash.map((r) => [r.id, r.title])).toContainEqual([created.id, 'Baselines v2']);
     // gone for everything but restore
-    expect(await fails(viewer.reports.get.query({ reportId: created.id }))).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    const gone = await fails(viewer.reports.get.query({ reportId: created.id }));
+    expect(gone).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    expect(gone.message).toMatch(/in the project's trash/);
+    // another team learns nothing about it
+    expect(await fails(outsider.reports.get.query({ reportId: created.id }))).toMatchObject({ code: 'FORBIDDEN' });
     expect(await fails(editor.reports.rename.mutate({ reportId: created.id, title: 'x' }))).toMatchObject({ code: 'NOT_FOUND' });
     expect(await fails(editor.reports.delete.mutate({ reportId: created.id }))).toMatchObject({ code: 'NOT_FOUND' });
 

@@ -35,6 +35,12 @@ export async function listDeletedReports(db: Db, actor: Actor, projectId: string
 }
 
 export async function getReport(db: Db, actor: Actor, reportId: string) {
+  // A deleted report is still not found, but those who may see the project learn why.
+  const [row] = await db.select({ projectId: reports.projectId, deletedAt: reports.deletedAt }).from(reports).where(eq(reports.id, reportId));
+  if (row?.deletedAt) {
+    await requireProject(db, actor, row.projectId, 'read');
+    throw new DomainError('NOT_FOUND', "this report is in the project's trash; restore it from the Reports tab (Trash)");
+  }
   const { report, project, canWrite } = await requireReport(db, actor, reportId, 'read');
   return { id: report.id, title: report.title, projectId: project.id, canWrite };
 }
