@@ -5,7 +5,7 @@ import type { Database } from '@cellmark/db';
 import { eq, metricPoints, metricRollups, projects, runs, sql } from '@cellmark/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MetricPointInput, ingestMetrics, setSummary, type WireValue } from '../src/domain/metrics/ingest.ts';
+import { type MetricPointInput, ingestMetrics, parsePoints, setSummary, type WireValue } from '../src/domain/metrics/ingest.ts';
 import { levelFor, pixelOf, stepsPerPixel } from '../src/domain/metrics/levels.ts';
 import { metricSeries } from '../src/domain/metrics/series.ts';
 import { createWorkspace } from '../src/domain/onboarding.ts';
@@ -280,6 +280,22 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     expect(await order('summary.gpu')).toEqual([0, 1, 2]); // last 9, 6, 2
     await setSummary(database.db, actor, { runId: ids[2]!, set: { gpu: 100 } }, limits);
     expect(await order('summary.gpu')).toEqual([2, 0, 1]);
+  });
+
+  it('parses wire points naming the bad field, each distinct time parsed once', () => {
+    const time = '2026-11-26T12:00:00.123Z';
+    const points = parsePoints([{ key: 'a', step: 0, value: 1, time }, { key: 'a', step: 1, value: 'NaN', time }]);
+    expect(points.map((p) => [p.key, p.step, p.value, p.time.toISOString()])).toEqual([['a', 0, 1, time], ['a', 1, 'NaN', time]]);
+    expect(points[0]!.time).toBe(points[1]!.time);
+    const bad = (p: unknown) => { try { parsePoints([{ key: 'ok', step: 0, value: 0, time }, p]); } catch (e) { return (e as Error).message; } return 'accepted'; };
+    expect(bad({ key: 'a', step: -1, value: 1, time })).toMatch(/^points\.1\.step: must be a non-negative integer/);
+    expect(bad({ key: 'a', step: 1.5, value: 1, time })).toMatch(/^points\.1\.step/);
+    expect(bad({ key: 'a', step: 1, value: 'high', time })).toMatch(/^points\.1\.value/);
+    expect(bad({ key: 'a', step: 1, value: null, time })).toMatch(/^points\.1\.value/);
+    expect(bad({ key: 7, step: 1, value: 1, time })).toMatch(/^points\.1\.key/);
+    expect(bad({ key: 'a', step: 1, value: 1, time: '2026-11-26 12:00' })).toMatch(/^points\.1\.time: expected an ISO 8601/);
+    expect(bad({ key: 'a', step: 1, value: 1, time: '2026-13-45T99:00:00Z' })).toMatch(/^points\.1\.time/);
+    expect(bad('a')).toMatch(/^points\.1: expected an object/);
   });
 
   it('rejects too many keys and bad steps naming the limit, writing nothing', async () => {

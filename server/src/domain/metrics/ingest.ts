@@ -24,6 +24,40 @@ export interface MetricLimits {
 export const MAX_KEY_CHARS = 250;
 const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
 
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const NON_FINITE_WIRE = new Set(['NaN', 'Infinity', '-Infinity']);
+
+/**
+ * The wire points (`ingest.metrics` input) checked and typed in one loop: a per-point schema
+ * cost ~3 ms per thousand points, a third of a 100k batch. A batch's points share few
+ * timestamps, so each distinct time string is checked and parsed once. Errors name the
+ * field the way the schema did (`points.<i>.<field>: …`).
+ */
+export function parsePoints(raw: unknown): MetricPointInput[] {
+  if (!Array.isArray(raw)) throw new DomainError('INVALID_INPUT', 'points: expected an array');
+  const times = new Map<string, Date>();
+  const out: MetricPointInput[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const p = raw[i] as { key?: unknown; step?: unknown; value?: unknown; time?: unknown } | null;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new DomainError('INVALID_INPUT', `points.${i}: expected an object with key, step, value and time`);
+    const { key, step, value, time } = p;
+    if (typeof key !== 'string') throw new DomainError('INVALID_INPUT', `points.${i}.key: expected a string`);
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) throw new DomainError('INVALID_INPUT', `points.${i}.step: must be a non-negative integer`);
+    if (!(typeof value === 'number' || (typeof value === 'string' && NON_FINITE_WIRE.has(value)))) {
+      throw new DomainError('INVALID_INPUT', `points.${i}.value: expected a number or "NaN", "Infinity", "-Infinity"`);
+    }
+    if (typeof time !== 'string') throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset`);
+    let date = times.get(time);
+    if (!date) {
+      date = new Date(time);
+      if (!ISO_DATETIME.test(time) || Number.isNaN(date.getTime())) throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset, not ${JSON.stringify(time.slice(0, 40))}`);
+      times.set(time, date);
+    }
+    out[i] = { key, step, value: value as WireValue, time: date };
+  }
+  return out;
+}
+
 export function validatePoints(points: MetricPointInput[], limits: MetricLimits): string[] {
   if (points.length > limits.maxPointsPerBatch) {
     throw new DomainError('INVALID_INPUT', `points: ${points.length} points in one batch, over the limit of ${limits.maxPointsPerBatch} (CELLMARK_MAX_POINTS_PER_BATCH)`);
