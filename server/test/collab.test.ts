@@ -152,7 +152,7 @@ describe('durability', () => {
     let gate: Promise<void> | null = null;
     const gated = await startTestServer({}, undefined, (database) => {
       const real = createPostgresReportStore(database.db);
-      return { ...real, append: async (...args) => { await gate; return real.append(...args); } };
+      return { ...real, appendMany: async (...args) => { await gate; return real.appendMany(...args); } };
     });
     try {
       const alice = await userWithProject(gated, 'alice');
@@ -168,6 +168,46 @@ describe('durability', () => {
       expect(stored!.n).toBe(0);
       release();
       await eventually(() => expect(b.text.toString()).toBe('persist me'));
+    } finally {
+      await gated.dispose();
+    }
+  });
+
+  it('stores what arrives during a write in the next single transaction (group commit)', async () => {
+    let release!: () => void;
+    let gate: Promise<void> | null = null;
+    const batches: number[] = [];
+    const gated = await startTestServer({}, undefined, (database) => {
+      const real = createPostgresReportStore(database.db);
+      return {
+        ...real,
+        appendMany: async (reportId, entries) => {
+          batches.push(entries.length);
+          await gate;
+          return real.appendMany(reportId, entries);
+        },
+      };
+    });
+    try {
+      const alice = await userWithProject(gated, 'alice');
+      const bob = await signUp(gated, 'bob');
+      await alice.api.teams.addMember.mutate({ teamId: alice.team.id, email: bob.email, role: 'editor' });
+      const { id } = await alice.api.reports.create.mutate({ projectId: alice.project.id, title: 'Batched' });
+      const writers = [connectTo(gated, alice, id), connectTo(gated, bob, id), connectTo(gated, alice, id)];
+      const reader = connectTo(gated, bob, id);
+      await eventually(() => expect([...writers, reader].every((c) => c.provider.synced)).toBe(true));
+      gate = new Promise((r) => (release = r));
+      writers[0]!.text.insert(0, 'a');
+      await eventually(() => expect(batches).toHaveLength(1)); // the first write is in flight
+      writers[1]!.text.insert(0, 'b');
+      writers[2]!.text.insert(0, 'c');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reader.text.toString()).toBe('');
+      release();
+      await eventually(() => expect(reader.text.length).toBe(3));
+      expect(batches).toEqual([1, 2]);
+      const rows = await gated.database.db.select({ userId: reportUpdates.userId }).from(reportUpdates).where(eq(reportUpdates.reportId, id));
+      expect(rows.map((r) => r.userId).sort()).toEqual([alice.id, alice.id, bob.id].sort());
     } finally {
       await gated.dispose();
     }

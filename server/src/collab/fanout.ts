@@ -9,14 +9,14 @@ import type { Logger } from '../logger.ts';
 const CHANNEL = 'cellmark_report_updates';
 
 export interface Fanout {
-  /** Announces a committed update (fire and forget: a lost notice is healed at the next listen). */
-  publish(reportId: string, seq: number): void;
+  /** Announces committed updates (fire and forget: a lost notice is healed at the next listen). */
+  publish(reportId: string, seqs: number[]): void;
   close(): Promise<void>;
 }
 
 export interface FanoutHandlers {
-  /** another process stored update `seq` of `reportId` */
-  stored(reportId: string, seq: number): void;
+  /** another process stored these updates of `reportId` (null: too many to list, reload) */
+  stored(reportId: string, seqs: number[] | null): void;
   /** the listen connection was re-established: notices may have been missed, reload rooms */
   resync(): void;
 }
@@ -29,9 +29,9 @@ export async function createFanout(database: Database, handlers: FanoutHandlers,
   const { unlisten } = await sql.listen(
     CHANNEL,
     (payload) => {
-      const [from, reportId, seq] = payload.split(' ');
-      if (from === origin || !reportId || !seq) return;
-      handlers.stored(reportId, Number(seq));
+      const [from, reportId, seqs] = payload.split(' ');
+      if (from === origin || !reportId || !seqs) return;
+      handlers.stored(reportId, seqs === '*' ? null : seqs.split(',').map(Number));
     },
     () => {
       // postgres.js listens again by itself after a dropped connection; what was
@@ -42,9 +42,11 @@ export async function createFanout(database: Database, handlers: FanoutHandlers,
   );
   let closed = false;
   return {
-    publish(reportId, seq) {
+    publish(reportId, seqs) {
       if (closed) return;
-      sql.notify(CHANNEL, `${origin} ${reportId} ${seq}`).catch((error: unknown) => logger.warn({ err: error, reportId }, 'report update notice not sent'));
+      const list = seqs.join(',');
+      // NOTIFY payloads stop at 8000 bytes
+      sql.notify(CHANNEL, `${origin} ${reportId} ${list.length > 7000 ? '*' : list}`).catch((error: unknown) => logger.warn({ err: error, reportId }, 'report update notice not sent'));
     },
     async close() {
       closed = true;

@@ -33,8 +33,8 @@ export interface RoomOptions {
   quietMs: number;
   /** records an automatic version (the room calls it once editing goes quiet) */
   onQuiet: (reportId: string) => Promise<unknown>;
-  /** tells other processes that an update with this seq was stored */
-  publish: (reportId: string, seq: number) => void;
+  /** tells other processes that updates with these seqs were stored */
+  publish: (reportId: string, seqs: number[]) => void;
   /** loading waits for this (the process listening for other processes' updates) */
   before?: Promise<unknown>;
 }
@@ -50,6 +50,8 @@ export class Room {
   private quietTimer: NodeJS.Timeout | null = null;
   /** edits stored by this process since the last automatic version was asked for */
   private unversioned = false;
+  /** client updates waiting for the next write */
+  private batch: { update: Uint8Array; userId: string | null; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private versioning: Promise<void> = Promise.resolve();
   readonly ready: Promise<void>;
 
@@ -78,9 +80,28 @@ export class Room {
     })();
   }
 
-  /** Persist first, then apply (which relays to every connection here and elsewhere). */
-  applyFromClient(update: Uint8Array, userId: string | null, origin: unknown): Promise<void> {
-    return this.exclusive(() => this.write(update, userId, origin));
+  /**
+   * Persist first, then apply (which relays to every connection here and elsewhere).
+   * Group commit: updates that arrive while a write is in flight are stored together in the
+   * next transaction, so a busy room pays one commit per round trip, not per keystroke.
+   */
+  applyFromClient(update: Uint8Array, userId: string | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ update, userId, resolve, reject });
+      if (this.batch.length === 1) void this.exclusive(() => this.flushBatch()).catch(() => {});
+    });
+  }
+
+  private async flushBatch() {
+    const items = this.batch;
+    this.batch = [];
+    try {
+      await this.write(items);
+      items.forEach((item) => item.resolve());
+    } catch (error) {
+      items.forEach((item) => item.reject(error));
+      throw error;
+    }
   }
 
   /**
@@ -98,17 +119,18 @@ export class Room {
       copy.destroy();
       const update = made.length === 1 ? made[0]! : Y.mergeUpdates(made);
       if (!made.length || isEmptyUpdate(update)) return { changed: false };
-      await this.write(update, userId, 'server');
+      await this.write([{ update, userId }]);
       return { changed: true };
     });
   }
 
-  private async write(update: Uint8Array, userId: string | null, origin: unknown) {
-    const { seq } = await this.options.store.append(this.reportId, update, userId);
-    Y.applyUpdate(this.doc, update, origin);
-    this.options.publish(this.reportId, seq);
-    this.pending.updates++;
-    this.pending.bytes += update.byteLength;
+  private async write(items: { update: Uint8Array; userId: string | null }[]) {
+    const { seqs } = await this.options.store.appendMany(this.reportId, items);
+    // one relayed message per batch
+    Y.applyUpdate(this.doc, items.length === 1 ? items[0]!.update : Y.mergeUpdates(items.map((i) => i.update)), 'client');
+    this.options.publish(this.reportId, seqs);
+    this.pending.updates += items.length;
+    this.pending.bytes += items.reduce((n, i) => n + i.update.byteLength, 0);
     this.maybeCompact();
     this.edited();
   }

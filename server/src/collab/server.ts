@@ -9,6 +9,7 @@ import type { Database } from '@cellmark/db';
 import * as decoding from 'lib0/decoding';
 import { WebSocket, WebSocketServer } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
 import { type Auth, sessionUser } from '../auth.ts';
 import { closeCodeOf, DomainError } from '../domain/errors.ts';
 import { requireReport } from '../domain/policy.ts';
@@ -57,15 +58,17 @@ export function attachCollab(
   const fanout = createFanout(
     database,
     {
-      stored(reportId, seq) {
+      stored(reportId, seqs) {
         const room = rooms.get(reportId);
         if (!room) return;
         void room.ready
           .then(async () => {
-            const row = await store.update(reportId, seq);
-            // compacted already: the snapshot has it
-            const update = row?.update ?? (await store.load(reportId));
-            if (update) room.applyStored(update);
+            const rows = seqs ? await store.updates(reportId, seqs) : [];
+            // compacted already (or too many to list): the stored state has them
+            if (!seqs || rows.length < seqs.length) {
+              const state = await store.load(reportId);
+              if (state) room.applyStored(state);
+            } else room.applyStored(rows.length === 1 ? rows[0]!.update : Y.mergeUpdates(rows.map((r) => r.update)));
           })
           .catch((error: unknown) => logger.error({ err: error, reportId }, 'update from another process not applied'));
       },
@@ -89,7 +92,7 @@ export function attachCollab(
     compactBytes: deps.compactBytes ?? 1024 * 1024,
     quietMs: deps.versionQuietMs ?? 120_000,
     onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto' }),
-    publish: (reportId: string, seq: number) => void fanout.then((f) => f.publish(reportId, seq), () => {}),
+    publish: (reportId: string, seqs: number[]) => void fanout.then((f) => f.publish(reportId, seqs), () => {}),
     // rooms load only once this process listens, so no stored update slips between the two
     before: fanout.catch(() => {}),
   };
@@ -231,7 +234,7 @@ export function attachCollab(
     if (!conn.access.canWrite) {
       throw new DomainError('FORBIDDEN', 'this connection is read-only');
     }
-    await room.applyFromClient(update, conn.access.userId, conn);
+    await room.applyFromClient(update, conn.access.userId);
   }
 
   const docs: ReportDocs = {

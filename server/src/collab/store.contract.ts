@@ -55,9 +55,19 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
         expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
         expect(textOf(await s.load(reportId))).toBe('hello');
         expect(await s.pending(reportId)).toMatchObject({ updates: 5 });
-        const one = await s.update(reportId, seqs[1]!);
-        expect(one).toMatchObject({ seq: seqs[1], userId });
-        expect(await s.update(reportId, 99_999_999)).toBeNull();
+        const some = await s.updates(reportId, [seqs[3]!, seqs[1]!, 99_999_999]);
+        expect(some.map((u) => u.seq)).toEqual([seqs[1], seqs[3]]);
+        expect(some[0]).toMatchObject({ userId });
+        // several at once: one transaction, seqs in the order given, after the earlier ones
+        const many = await s.appendMany(reportId, [
+          { update: e.type('!'), userId },
+          { update: e.type('?'), userId: null },
+        ]);
+        expect(many.seqs).toHaveLength(2);
+        expect(many.seqs[0]).toBeGreaterThan(seqs.at(-1)!);
+        expect(many.seqs[1]).toBeGreaterThan(many.seqs[0]!);
+        expect(textOf(await s.load(reportId))).toBe('hello!?');
+        expect((await s.updates(reportId, many.seqs)).map((u) => u.userId)).toEqual([userId, null]);
       } finally {
         await database.close();
       }
@@ -73,7 +83,7 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
         const result = await s.compact(reportId);
         expect(result.merged).toBe(6);
         expect(await s.pending(reportId)).toEqual({ updates: 0, bytes: 0 });
-        expect(await s.update(reportId, first.seq)).toBeNull();
+        expect(await s.updates(reportId, [first.seq])).toEqual([]);
         const after = await s.load(reportId);
         expect(textOf(after)).toBe('abcdef');
         expect(Y.encodeStateVectorFromUpdate(after!)).toEqual(Y.encodeStateVectorFromUpdate(before!));

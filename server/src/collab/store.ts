@@ -1,7 +1,7 @@
 // Where report documents live: per report, a snapshot (the merge of everything compacted so
 // far) plus the append-only log of updates since. The interface is small so other backends
 // slot in behind it; every implementation runs store.contract.ts.
-import { and, asc, type Db, eq, lt, reports, reportSnapshots, reportUpdates, sql } from '@cellmark/db';
+import { and, asc, type Db, eq, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 
 export interface StoredUpdate {
@@ -22,8 +22,13 @@ export interface ReportStore {
   load(reportId: string): Promise<Uint8Array | null>;
   /** Durably appends one update; resolves with its seq only once it is committed. */
   append(reportId: string, update: Uint8Array, userId: string | null): Promise<{ seq: number }>;
-  /** One stored update by seq, or null when it was compacted away (or never existed). */
-  update(reportId: string, seq: number): Promise<StoredUpdate | null>;
+  /**
+   * Appends several updates in one transaction (group commit: what arrived while the
+   * previous write was in flight); seqs ascend in the order given.
+   */
+  appendMany(reportId: string, entries: { update: Uint8Array; userId: string | null }[]): Promise<{ seqs: number[] }>;
+  /** Stored updates by seq, in seq order; those compacted away (or never stored) are missing. */
+  updates(reportId: string, seqs: number[]): Promise<StoredUpdate[]>;
   /**
    * Merges the update rows stored now into the snapshot and deletes exactly those rows, in
    * one transaction. Rows appended meanwhile are left alone, so nothing is ever lost.
@@ -37,7 +42,7 @@ export interface ReportStore {
 export const reportLockSql = (reportId: string) => sql`select pg_advisory_xact_lock(hashtext(${`report:${reportId}`}))`;
 
 export function createPostgresReportStore(db: Db): ReportStore {
-  return {
+  const store: ReportStore = {
     async load(reportId) {
       // One statement, so the snapshot and the rows come from one consistent view even
       // while a compaction commits in between.
@@ -55,23 +60,37 @@ export function createPostgresReportStore(db: Db): ReportStore {
     },
 
     async append(reportId, update, userId) {
-      return db.transaction(async (tx) => {
-        const [row] = await tx.insert(reportUpdates).values({ reportId, update, userId }).returning({ seq: reportUpdates.seq });
-        // "updated" in report lists follows edits; at most one row write per 10 s of typing
-        await tx
-          .update(reports)
-          .set({ updatedAt: sql`now()` })
-          .where(and(eq(reports.id, reportId), lt(reports.updatedAt, sql`now() - interval '10 seconds'`)));
-        return { seq: row!.seq };
-      });
+      const { seqs } = await store.appendMany(reportId, [{ update, userId }]);
+      return { seq: seqs[0]! };
     },
 
-    async update(reportId, seq) {
-      const [row] = await db
+    async appendMany(reportId, entries) {
+      if (!entries.length) return { seqs: [] };
+      // One statement (so one round trip and its own transaction): the rows, and "updated"
+      // in report lists following edits, at most one row write per 10 s of typing.
+      const values = sql.join(
+        entries.map((e) => sql`(${reportId}::uuid, ${e.update}::bytea, ${e.userId})`),
+        sql`, `,
+      );
+      const result = await db.execute(sql`
+        with inserted as (
+          insert into ${reportUpdates} (report_id, update, user_id) values ${values} returning seq
+        ), touched as (
+          update ${reports} set updated_at = now() where id = ${reportId} and updated_at < now() - interval '10 seconds'
+        )
+        select seq from inserted`);
+      // one statement's serial values are taken in VALUES order
+      return { seqs: resultRows<{ seq: string | number }>(result).map((r) => Number(r.seq)).sort((a, b) => a - b) };
+    },
+
+    async updates(reportId, seqs) {
+      if (!seqs.length) return [];
+      const rows = await db
         .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
         .from(reportUpdates)
-        .where(and(eq(reportUpdates.reportId, reportId), eq(reportUpdates.seq, seq)));
-      return row ? { ...row, update: new Uint8Array(row.update) } : null;
+        .where(and(eq(reportUpdates.reportId, reportId), sql`${reportUpdates.seq} = any(${`{${seqs.join(',')}}`}::bigint[])`))
+        .orderBy(asc(reportUpdates.seq));
+      return rows.map((row) => ({ ...row, update: new Uint8Array(row.update) }));
     },
 
     async compact(reportId) {
@@ -110,6 +129,7 @@ export function createPostgresReportStore(db: Db): ReportStore {
       return row!;
     },
   };
+  return store;
 }
 
 /**
