@@ -31,12 +31,13 @@ describe('summary columns', () => {
     expect(presets[2]!.label).toBe('mean GPU 0 util (%)');
   });
 
-  it('labels other aggregates plainly and sorts on the server by the last value only', () => {
+  it('labels other aggregates plainly and names their server sort keys', () => {
     expect(summaryColumnLabel({ key: 'val/acc', agg: 'max' })).toBe('max(val/acc)');
     expect(summaryColumnLabel({ key: 'system/gpu.0.util', agg: 'max' })).toBe('max(system/gpu.0.util)');
     expect(summaryColumnLabel({ key: 'val/acc', agg: 'last' })).toBe('summary.val/acc');
     expect(summarySortKey({ key: 'val/acc', agg: 'last' })).toBe('summary.val/acc');
-    expect(summarySortKey({ key: 'val/acc', agg: 'mean' })).toBeNull();
+    expect(summarySortKey({ key: 'val/acc', agg: 'mean' })).toBe('summary-mean.val/acc');
+    expect(summarySortKey({ key: 'system/gpu.0.mem_used_mib', agg: 'max' })).toBe('summary-max.system/gpu.0.mem_used_mib');
     expect(summaryColumnId({ key: 'a', agg: 'last' })).toBe('summary:a');
     expect(summaryColumnId({ key: 'a', agg: 'mean' })).toBe('summary-mean:a');
   });

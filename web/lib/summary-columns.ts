@@ -14,8 +14,8 @@ export interface SummaryColumn {
 /** Table column id (also `data-column`): `summary:<key>` for the last value, `summary-<agg>:<key>` otherwise. */
 export const summaryColumnId = (c: SummaryColumn) => (c.agg === 'last' ? `summary:${c.key}` : `summary-${c.agg}:${c.key}`);
 
-/** The runs.list sort key, or null where the server cannot sort by it (it sorts by the last value only). */
-export const summarySortKey = (c: SummaryColumn): string | null => (c.agg === 'last' ? `summary.${c.key}` : null);
+/** The runs.list sort key: `summary.<key>` (hand-set value, else last) or `summary-<agg>.<key>`. */
+export const summarySortKey = (c: SummaryColumn): string => (c.agg === 'last' ? `summary.${c.key}` : `summary-${c.agg}.${c.key}`);
 
 export const sameColumn = (a: SummaryColumn, b: SummaryColumn) => a.key === b.key && a.agg === b.agg;
 

@@ -150,7 +150,7 @@ export function ChartCard({
     const { runs: chartLines } = state.current;
     const xAxisOpts: uPlot.Axis =
       xAxis === 'time'
-        ? { ...axisStyle, size: 30 }
+        ? { ...axisStyle, size: 44 } // time labels take two lines where the date changes
         : xAxis === 'relative'
           ? { ...axisStyle, size: 30, incrs: DURATION_INCRS, values: (_u, splits) => splits.map((v) => formatRelative(v)) }
           : { ...axisStyle, size: 30, values: (_u, splits) => formatSteps(splits) };

@@ -1,6 +1,6 @@
 // One page of a project's runs as a table. Sorting is the server's (runs.list sorts the whole
-// project, then pages): clicking a header asks for that order; tags and summary aggregates
-// other than the last value cannot be sorted there and say so. Tags, the chosen config keys
+// project, then pages): clicking a header asks for that order; tags do not sort there and
+// say so. Tags, the chosen config keys
 // and summary metrics are extra columns, and (when the page asks) a checkbox per run picks
 // runs for comparing.
 'use client';
@@ -69,7 +69,7 @@ function summaryColumn(column: SummaryColumn): ColumnDef<RunRow> {
         </span>
       );
     },
-    meta: (sortKey ? { numeric: true, sortKey } : { numeric: true, noSort: `The server sorts summary metrics by their last value only` }) satisfies ColumnMeta,
+    meta: { numeric: true, sortKey } satisfies ColumnMeta,
   };
 }
 

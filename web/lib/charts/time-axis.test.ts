@@ -26,7 +26,7 @@ describe('x axis in the URL', () => {
 
 describe('durations', () => {
   it('labels ticks the way people read them', () => {
-    expect(formatRelative(0)).toBe('0ms');
+    expect(formatRelative(0)).toBe('0s');
     expect(formatRelative(250)).toBe('250ms');
     expect(formatRelative(1500)).toBe('1.5s');
     expect(formatRelative(45_000)).toBe('45s');

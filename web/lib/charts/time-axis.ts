@@ -36,6 +36,7 @@ export const DURATION_INCRS = [
 export function formatRelative(ms: number): string {
   const sign = ms < 0 ? '-' : '';
   const a = Math.abs(ms);
+  if (a === 0) return '0s';
   if (a < S) return `${sign}${Math.round(a)}ms`;
   if (a < M) return `${sign}${Number((a / S).toFixed(a < 10 * S && a % S ? 1 : 0))}s`;
   if (a < H) {
