@@ -1,0 +1,139 @@
+// Many people on one report: five Chromium pages type at once (in their own paragraphs and
+// all at the same spot) and converge to the same document, see each other here, and a reload
+// shows it again. An editor who loses the connection keeps typing; it syncs on reconnect.
+import { type Page, type WebSocketRoute, expect, test } from '@playwright/test';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
+import { caretAtEnd, converged, docOf, live, openAs, type Person, signUpPatiently } from './report-helpers.ts';
+
+let cellmark: CellmarkProcess;
+test.beforeAll(async () => {
+  cellmark = new CellmarkProcess(await freePort());
+  await cellmark.start();
+});
+test.afterAll(() => cellmark?.stop());
+
+const names = ['Ada', 'Bob', 'Cyd', 'Dee', 'Eve'];
+
+async function reportWith(people: number, title: string) {
+  const stamp = Math.random().toString(36).slice(2, 8);
+  const team: Person[] = [];
+  for (const name of names.slice(0, people)) {
+    team.push(await signUpPatiently(cellmark, name, `${name.toLowerCase()}-${stamp}@example.test`));
+  }
+  const owner = team[0]!;
+  const ws = await cellmark.call<{ team: { id: string; slug: string }; project: { id: string; slug: string } }>(
+    'setup.createWorkspace',
+    { teamName: `Team ${stamp}`, projectName: 'Engine' },
+    owner.headers,
+  );
+  for (const [i, person] of team.entries()) {
+    if (i > 0) await cellmark.call('teams.addMember', { teamId: ws.team.id, email: `${person.name.toLowerCase()}-${stamp}@example.test`, role: 'editor' }, owner.headers);
+  }
+  const report = await cellmark.call<{ id: string }>('reports.create', { projectId: ws.project.id, title }, owner.headers);
+  return { team, url: `${cellmark.url}/t/${ws.team.slug}/${ws.project.slug}/reports/${report.id}` };
+}
+
+test('five people type at once and converge; everyone sees everyone; reload shows the same', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const { team, url } = await reportWith(5, 'Five');
+  const pages: Page[] = [];
+  for (const person of team) pages.push(await openAs(browser, cellmark, person, url));
+  await Promise.all(pages.map(live));
+  for (const page of pages) await expect(page.getByTestId('presence-user')).toHaveCount(5, { timeout: 30_000 });
+  for (const name of names) await expect(pages[0]!.locator(`[data-testid=presence-user][data-name=${name}]`)).toBeVisible();
+
+  // Ada lays out one line per person; then everyone appends to their own line at once.
+  const first = pages[0]!;
+  await caretAtEnd(first);
+  for (const [i, name] of names.entries()) {
+    await first.keyboard.type(`${name}:`);
+    if (i < names.length - 1) await first.keyboard.press('Enter');
+  }
+  await converged(pages);
+  // Carets are placed one page at a time (a click that races a remote edit can lose its
+  // position — see the report), then all five type at once.
+  for (const [i, page] of pages.entries()) {
+    await page.locator('[data-testid=report-text] > p').nth(i).click();
+    await page.keyboard.press('End');
+  }
+  await Promise.all(pages.map((page, i) => page.keyboard.type(` ${names[i]} writes line ${i + 1}`, { delay: 15 })));
+  const lines = await converged(pages);
+  expect(lines).toEqual(names.map((n, i) => `p:${n}: ${n} writes line ${i + 1}`));
+
+  // Now all at the same spot (the end of the document): no text lost, same order everywhere.
+  for (const page of pages) await caretAtEnd(page);
+  await Promise.all(pages.map((page, i) => page.keyboard.type(` ${'abcde'[i]!.repeat(12)}`, { delay: 10 })));
+  const doc = await converged(pages);
+  const count = (text: string, letter: string) => text.split(letter).length - 1;
+  const before = lines.slice(names.length - 1).join('');
+  const after = doc.slice(names.length - 1).join('');
+  expect(doc.slice(0, names.length - 1)).toEqual(lines.slice(0, names.length - 1));
+  for (const letter of 'abcde') expect(count(after, letter) - count(before, letter)).toBe(12);
+
+  // Everyone sees the others' cursors with names.
+  await expect(first.locator('.collaboration-carets__label', { hasText: 'Eve' })).toBeVisible();
+
+  for (const page of [pages[1]!, pages[4]!]) {
+    await page.reload();
+    await live(page);
+  }
+  await expect.poll(() => docOf(pages[1]!)).toEqual(doc);
+  await expect.poll(() => docOf(pages[4]!)).toEqual(doc);
+  await Promise.all(pages.map((p) => p.context().close()));
+});
+
+test('edits made while disconnected sync on reconnect without loss', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const { team, url } = await reportWith(2, 'Offline');
+  const [ada, bob] = team as [Person, Person];
+  const pa = await openAs(browser, cellmark, ada, url);
+
+  // Bob's report socket goes through a switch we control: "offline" closes it and refuses new
+  // ones (a transient close, so y-websocket keeps retrying, as after a network drop).
+  let offline = false;
+  const open = new Set<WebSocketRoute>();
+  const context = await browser.newContext();
+  await context.addCookies(bob.cookie.split('; ').map((pair) => {
+    const [name, ...value] = pair.split('=');
+    return { name: name!, value: value.join('='), url: cellmark.url };
+  }));
+  await context.routeWebSocket(/\/collab\//, (ws) => {
+    if (offline) return void ws.close({ code: 4000, reason: 'offline' });
+    ws.connectToServer();
+    open.add(ws);
+  });
+  const pb = await context.newPage();
+  await pb.goto(url);
+  await live(pa);
+  await live(pb);
+
+  await caretAtEnd(pa);
+  await pa.keyboard.type('Before the outage.');
+  await expect(pb.getByTestId('report-text')).toContainText('Before the outage.');
+
+  offline = true;
+  for (const ws of open) await ws.close({ code: 4000, reason: 'offline' });
+  open.clear();
+  await expect(pb.getByTestId('collab-status')).toHaveAttribute('data-state', 'offline');
+  await caretAtEnd(pb);
+  await pb.keyboard.press('Enter');
+  await pb.keyboard.type('Written on the train.');
+  await caretAtEnd(pa);
+  await pa.keyboard.press('Enter');
+  await pa.keyboard.type('Written at the office.');
+  // Ada cannot see Bob's offline text yet
+  await expect(pa.getByTestId('report-text')).not.toContainText('train');
+
+  offline = false;
+  await live(pb);
+  const doc = await converged([pa, pb]);
+  expect(doc[0]).toBe('p:Before the outage.');
+  expect(doc).toHaveLength(3);
+  expect(doc).toContain('p:Written on the train.');
+  expect(doc).toContain('p:Written at the office.');
+
+  // and it was stored: a fresh page loads the same
+  await pa.reload();
+  await live(pa);
+  await expect.poll(() => docOf(pa)).toEqual(doc);
+});
