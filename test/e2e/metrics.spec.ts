@@ -78,3 +78,95 @@ test('metrics logged from a real kernel appear in the run page chart', async ({ 
   await runPage.getByTestId('metrics-section').scrollIntoViewIfNeeded();
   await expect(runPage.locator('[data-testid="chart"][data-key="train/loss"] canvas').first()).toBeVisible({ timeout: 30_000 });
 });
+
+test('the runs table pages, sorts and counts on the server; charts switch to wall and relative time', async ({ page, context }) => {
+  const server = new CellmarkProcess(await freePort());
+  await server.start();
+  try {
+    const { headers, cookie } = await server.signUp('Ada', 'ada@example.test', 'correct horse battery');
+    const { team, project } = await server.call<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', { teamName: 'Analytical', projectName: 'Engine' }, headers);
+    const { token } = await server.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
+    const auth = { authorization: `Bearer ${token}` };
+    const t0 = Date.now() - 200 * 60_000;
+    const ids: string[] = [];
+    // 120 runs, one a minute; the last two log a metric a second apart from their own start
+    for (let n = 0; n < 120; n++) {
+      const startedAt = new Date(t0 + n * 60_000).toISOString();
+      const { runId } = await server.call<{ runId: string }>('ingest.startRun', { project: `${team.slug}/${project.slug}`, clientKey: `paging-${n}`, notebookPath: 'sweep.ipynb', name: `run-${String(n).padStart(3, '0')}`, startedAt }, auth);
+      ids.push(runId);
+    }
+    for (const runId of ids.slice(-2)) {
+      const start = t0 + ids.indexOf(runId) * 60_000;
+      await server.call('ingest.metrics', { runId, points: Array.from({ length: 30 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + 1), time: new Date(start + step * 1000).toISOString() })) }, auth);
+    }
+    await context.addCookies(cookie.split('; ').map((pair) => {
+      const [name, ...value] = pair.split('=');
+      return { name: name!, value: value.join('='), url: server.url };
+    }));
+    const base = `${server.url}/t/${team.slug}/${project.slug}`;
+    await page.goto(base);
+    const rows = page.getByTestId('run-row');
+    const pager = page.getByTestId('runs-pagination');
+    await expect(rows).toHaveCount(50);
+    await expect(pager).toHaveAttribute('data-total', '120');
+    await expect(pager).toHaveAttribute('data-pages', '3');
+    await expect(page.getByTestId('tab-runs')).toContainText('120');
+    await expect(rows.first()).toContainText('run-119'); // newest first
+    await page.getByTestId('runs-page-next').click();
+    await expect(page).toHaveURL(/page=2/);
+    await expect(rows.first()).toContainText('run-069');
+    await expect(page.getByTestId('runs-page-info')).toHaveText(/51–100 of 120/);
+    // a tick on page 2 and one on page 1 both count for Compare
+    await rows.first().getByTestId('run-select').check();
+    await page.getByTestId('runs-page').and(page.locator('[data-page="1"]')).click();
+    await expect(rows.first()).toContainText('run-119');
+    await rows.first().getByTestId('run-select').check();
+    await expect(page.getByTestId('compare-button')).toHaveText('Compare (2)');
+    // sorting is the server's, over all 120, and goes back to page 1
+    await page.locator('th[data-column="name"]').click();
+    await expect(page).toHaveURL(/sort=name&dir=asc/);
+    await expect(rows.first()).toContainText('run-000');
+    await page.locator('th[data-column="name"]').click();
+    await expect(rows.first()).toContainText('run-119');
+    await page.getByTestId('runs-page-size').selectOption('100');
+    await expect(rows).toHaveCount(100);
+    await page.getByTestId('runs-page-next').click();
+    await expect(rows).toHaveCount(20);
+    await expect(rows.last()).toContainText('run-000');
+    // the URL is the view: a reload shows the same page
+    await page.reload();
+    await expect(rows).toHaveCount(20);
+    await expect(page.getByTestId('runs-pagination')).toHaveAttribute('data-page', '2');
+    // a max column sorts on the server too: the two runs that logged come first (the others have none)
+    await page.getByTestId('column-picker').locator('summary').click();
+    await page.locator('[data-testid="summary-agg-option"][value="max:train/loss"]').check();
+    await page.locator('h1').click(); // closes the menu, which covers the headers
+    await page.locator('th[data-column="summary-max:train/loss"]').click();
+    await expect(page).toHaveURL(/sort=summary-max.train%2Floss&dir=desc/);
+    await expect(page.getByTestId('runs-pagination')).toHaveAttribute('data-page', '1');
+    await expect(rows.nth(0).locator('td[data-column="summary-max:train/loss"]')).toHaveText('1');
+    await expect(rows.nth(1).locator('td[data-column="summary-max:train/loss"]')).toHaveText('1');
+    await expect(rows.nth(2).locator('td[data-column="summary-max:train/loss"]')).toHaveText('—');
+
+    // the two runs that logged, on wall time (a minute apart) and relative time (overlaid)
+    const chartUrl = (x: string) => `${base}?tab=charts&runs=${ids.slice(-2).join(',')}&key=train/loss${x}`;
+    await page.goto(chartUrl('&x=time'));
+    const chart = page.locator('[data-testid="chart"][data-key="train/loss"]');
+    await expect(chart).toHaveAttribute('data-state', 'ready');
+    await expect(chart).toHaveAttribute('data-x-axis', 'time');
+    const [w0, w1] = (await chart.getAttribute('data-range'))!.split(',').map(Number);
+    expect(w0).toBe(t0 + 118 * 60_000);
+    expect(w1).toBe(t0 + 119 * 60_000 + 29_000);
+    await page.getByTestId('x-axis-option').and(page.locator('[data-value="relative"]')).click();
+    await expect(page).toHaveURL(/x=relative/);
+    await expect(chart).toHaveAttribute('data-x-axis', 'relative');
+    await expect(chart).toHaveAttribute('data-state', 'ready');
+    expect(await chart.getAttribute('data-range')).toBe('0,29000');
+    await page.getByTestId('x-axis-option').and(page.locator('[data-value="step"]')).click();
+    await expect(chart).toHaveAttribute('data-x-axis', 'step');
+    await expect(chart).toHaveAttribute('data-state', 'ready');
+    expect(await chart.getAttribute('data-range')).toBe('0,29');
+  } finally {
+    await server.stop();
+  }
+});
