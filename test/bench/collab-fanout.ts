@@ -19,7 +19,7 @@ const { url: databaseUrl, drop } = await benchDatabase();
 const port = 22000 + Math.floor(Math.random() * 10000);
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../../server/src/main.ts')], {
-  env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', CELLMARK_NO_WEB: '1', LOG_LEVEL: 'warn', CELLMARK_SECRET: 'bench-secret-that-is-long-enough-0123456789' },
+  env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', CELLMARK_NO_WEB: '1', LOG_LEVEL: 'warn', CELLMARK_SECRET: 'bench-secret-that-is-long-enough-0123456789', NODE_ENV: 'development' } as NodeJS.ProcessEnv,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const providers: WebsocketProvider[] = [];

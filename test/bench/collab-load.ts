@@ -3,7 +3,7 @@
 // merged, applied to a fresh Y.Doc), before and after compaction. Target: ≤ 100 ms after.
 // One command:
 //   DATABASE_URL=postgres://… npx tsx test/bench/collab-load.ts
-import { reports, reportUpdates, sql } from '@cellmark/db';
+import { reports, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 import { createPostgresReportStore } from '../../server/src/collab/store.ts';
 import { benchDatabase, benchProject, intEnv, ms, percentiles } from './setup.ts';
@@ -72,8 +72,8 @@ try {
   const after = await coldLoads();
   if (after.length !== before.length) throw new Error(`document changed by compaction: ${before.length} → ${after.length} characters`);
   const stored = await store.pending(reportId);
-  const [snapshot] = await database.db.execute<{ bytes: number }>(sql`select octet_length(state) as bytes from report_snapshots where report_id = ${reportId}`);
-  console.log(`document: ${after.length} characters; snapshot ${((snapshot as { bytes: number }).bytes / 1024).toFixed(0)} KiB`);
+  const [snapshot] = resultRows<{ bytes: number }>(await database.db.execute(sql`select octet_length(state) as bytes from report_snapshots where report_id = ${reportId}`));
+  console.log(`document: ${after.length} characters; snapshot ${(snapshot!.bytes / 1024).toFixed(0)} KiB`);
   console.log(`cold load before compaction: p50 ${ms(before.p50)}  max ${ms(before.p99)}  (${before.n} loads; reading and merging the rows ${ms(before.read)})`);
   console.log(`compaction of ${compacted.merged} rows: ${ms(compactMs)}; rows left ${stored.updates}`);
   console.log(`cold load after compaction:  p50 ${ms(after.p50)}  max ${ms(after.p99)}  (${after.n} loads; reading the snapshot ${ms(after.read)}, the rest is Y.applyUpdate)`);
