@@ -27,6 +27,14 @@ describe('readEnvironment', () => {
     expect(readEnvironment(null)).toBeNull();
     expect(readEnvironment({ gpus: [null, 'x'] })!.gpus).toEqual([]);
   });
+
+  it("reads the system sampler's GPU view (source, interval, why none), not as an unknown field", () => {
+    const env = readEnvironment({ gpus: [], gpuSampling: { source: 'nvidia-smi', intervalSeconds: 2, error: null } })!;
+    expect(env.gpuSampling).toEqual({ source: 'nvidia-smi', intervalSeconds: 2, error: null });
+    expect(env.extra).toEqual({});
+    expect(readEnvironment({ gpuSampling: { source: null, intervalSeconds: 'x', error: 'off (CELLMARK_SYSTEM_INTERVAL)' } })!.gpuSampling).toEqual({ source: null, intervalSeconds: null, error: 'off (CELLMARK_SYSTEM_INTERVAL)' });
+    expect(readEnvironment({})!.gpuSampling).toBeNull();
+  });
 });
 
 describe('packages', () => {

@@ -30,13 +30,15 @@ export interface Environment {
   host: { hostname: string | null; os: string | null; platform: string | null; cpuCount: number | null; memoryBytes: number | null } | null;
   gpus: Gpu[];
   gpuError: string | null;
+  /** the system sampler's view: where GPU samples come from (nvml | nvidia-smi), how often, or why there are none */
+  gpuSampling: { source: string | null; intervalSeconds: number | null; error: string | null } | null;
   /** "<part>Error" texts from probes that failed (python, packages, git, host) */
   errors: Record<string, string>;
   /** keys this page does not know, shown as JSON */
   extra: Record<string, unknown>;
 }
 
-const KNOWN = new Set(['python', 'packages', 'git', 'host', 'gpus', 'gpuError']);
+const KNOWN = new Set(['python', 'packages', 'git', 'host', 'gpus', 'gpuError', 'gpuSampling']);
 
 const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
@@ -59,6 +61,7 @@ export function readEnvironment(raw: unknown): Environment | null {
   const python = obj(env.python);
   const git = obj(env.git);
   const host = obj(env.host);
+  const sampling = obj(env.gpuSampling);
   const errors: Record<string, string> = {};
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -100,6 +103,7 @@ export function readEnvironment(raw: unknown): Environment | null {
         }))
       : [],
     gpuError: str(env.gpuError),
+    gpuSampling: sampling ? { source: str(sampling.source), intervalSeconds: num(sampling.intervalSeconds), error: str(sampling.error) } : null,
     errors,
     extra,
   };

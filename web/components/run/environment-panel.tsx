@@ -151,6 +151,14 @@ export function EnvironmentPanel({ data }: { data: RunDetail }) {
             ) : (
               <p className="muted small" data-testid="gpu-error">{env.gpuError ?? 'none found'}</p>
             )}
+            {env.gpuSampling ? (
+              <p className="muted small" data-testid="gpu-sampling">
+                {env.gpuSampling.source
+                  ? `Sampled via ${env.gpuSampling.source}${env.gpuSampling.intervalSeconds ? ` every ${env.gpuSampling.intervalSeconds} s` : ''}`
+                  : 'Not sampled'}
+                {env.gpuSampling.error && env.gpuSampling.error !== env.gpuError ? `: ${env.gpuSampling.error}` : ''}
+              </p>
+            ) : null}
           </div>
           <div className="env-part" data-testid="env-git">
             <h3>Git</h3>

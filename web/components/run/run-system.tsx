@@ -9,7 +9,7 @@ import { ChartCard, type ChartData, type ChartLine, type ChartResult, type Chart
 import { seriesInput } from '@/components/charts/metric-chart.tsx';
 import { type ExecutionSpan, executionSpans, isSystemKey, runWindow, spanPosition, type SystemChartSpec, systemCharts } from '@/lib/charts/system-metrics.ts';
 import { emptySeries, formatRelative } from '@/lib/charts/time-axis.ts';
-import { readEnvironment } from '@/lib/environment.ts';
+import { type Environment, readEnvironment } from '@/lib/environment.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
@@ -44,6 +44,11 @@ export function RunSystem({ data }: { data: RunDetail }) {
             {gpuModels}
           </span>
         ) : null}
+        {env?.gpuSampling?.source ? (
+          <span className="muted small" data-testid="system-sampling">
+            sampled {env.gpuSampling.intervalSeconds ? `every ${env.gpuSampling.intervalSeconds} s ` : ''}via {env.gpuSampling.source}
+          </span>
+        ) : null}
         <span className="spacer" />
         {zoom ? (
           <button type="button" className="btn-link small" onClick={() => setZoom(null)} data-testid="system-reset-zoom">
@@ -51,9 +56,9 @@ export function RunSystem({ data }: { data: RunDetail }) {
           </button>
         ) : null}
       </div>
-      {env?.gpuError ? (
+      {gpuNote(env, gpuCharts) ? (
         <p className={`small ${gpuCharts ? 'muted' : 'system-note'}`} data-testid="system-gpu-note">
-          {gpuCharts ? `GPU probe: ${env.gpuError}` : `No GPU charts: ${env.gpuError}`}
+          {gpuNote(env, gpuCharts)}
         </p>
       ) : null}
       <ExecutionStrip spans={spans} view={view} />
@@ -64,6 +69,13 @@ export function RunSystem({ data }: { data: RunDetail }) {
       </div>
     </section>
   );
+}
+
+/** Why there are no GPU charts (the sampler's reason first, then the inventory's), or a probe's complaint beside them. */
+function gpuNote(env: Environment | null, gpuCharts: boolean): string | null {
+  const why = env?.gpuSampling?.error ?? env?.gpuError ?? null;
+  if (!why) return null;
+  return gpuCharts ? `GPU probe: ${why}` : `No GPU charts: ${why}`;
 }
 
 /** "2 × NVIDIA H100 80GB HBM3 · driver 550.54.15 · CUDA 12.4" */
