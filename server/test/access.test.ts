@@ -7,6 +7,7 @@ let owner: Awaited<ReturnType<typeof userWithProject>>;
 const members: Record<'admin' | 'editor' | 'viewer' | 'outsider', Client> = {} as never;
 let runId: string;
 let reportId: string;
+let versionId: string;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -25,6 +26,7 @@ beforeAll(async () => {
     startedAt: new Date().toISOString(),
   }));
   ({ id: reportId } = await owner.api.reports.create.mutate({ projectId: owner.project.id, title: 'Findings' }));
+  ({ id: versionId } = await owner.api.reportHistory.create.mutate({ reportId, name: 'first' }));
 });
 afterAll(() => server?.dispose());
 
@@ -46,6 +48,17 @@ const procedures: [string, Need, (api: Client) => Promise<unknown>][] = [
   ['reports.get', 'read', (api) => api.reports.get.query({ reportId })],
   ['reports.create', 'write', (api) => api.reports.create.mutate({ projectId: owner.project.id, title: 'New' })],
   ['reports.rename', 'write', (api) => api.reports.rename.mutate({ reportId, title: 'Renamed' })],
+  ['reportHistory.list', 'read', (api) => api.reportHistory.list.query({ reportId })],
+  ['reportHistory.get', 'read', (api) => api.reportHistory.get.query({ reportId, versionId })],
+  ['reportHistory.create', 'write', (api) => api.reportHistory.create.mutate({ reportId, name: 'v' })],
+  ['reportHistory.restore', 'write', (api) => api.reportHistory.restore.mutate({ reportId, versionId })],
+  ['reportShares.create', 'write', (api) => api.reportShares.create.mutate({ reportId })],
+  ['reportShares.list', 'write', (api) => api.reportShares.list.query({ reportId })],
+  ['reportShares.revoke', 'write', async (api) => {
+    // a fresh link each time, made by the owner: the caller's permission is what is tested
+    const { id } = await owner.api.reportShares.create.mutate({ reportId });
+    return api.reportShares.revoke.mutate({ reportId, shareId: id });
+  }],
   ['projects.create', 'admin', (api) => api.projects.create.mutate({ teamId: owner.team.id, name: `P ${Math.random()}` })],
   ['teams.addMember', 'admin', (api) => api.teams.addMember.mutate({ teamId: owner.team.id, email: owner.email, role: 'owner' })],
 ];
