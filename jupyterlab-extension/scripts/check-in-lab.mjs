@@ -232,6 +232,14 @@ try {
   if (!systemKeys().has('system/gpu.0.util')) {
     const kernelSide = received.filter(r => r.input?.origin === 'kernel' || ['ingest.metrics', 'ingest.kernelHello', 'ingest.environment'].includes(r.procedure));
     console.log(`  kernel-side requests: ${kernelSide.map(r => `${r.procedure}(${r.input?.runId ?? ''})`).join(', ') || 'none'}; runs: ${received.filter(r => r.procedure === 'ingest.startRun').length}`);
+    console.log(`  status tooltip: ${await status.getAttribute('title')}`);
+    const probe = await page.evaluate(async () => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      const future = kernel.requestExecute({ code: '', silent: true, store_history: false, user_expressions: { s: '__import__("json").dumps(__import__("cellmark").status(), default=str)' } });
+      const reply = await future.done;
+      return JSON.stringify(reply.content.user_expressions);
+    });
+    console.log(`  cellmark.status() in the kernel: ${probe}`);
   }
   await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 30_000 });
 
