@@ -157,6 +157,22 @@ test('the runs table pages, sorts and counts on the server; charts switch to wal
     const [w0, w1] = (await chart.getAttribute('data-range'))!.split(',').map(Number);
     expect(w0).toBe(t0 + 118 * 60_000);
     expect(w1).toBe(t0 + 119 * 60_000 + 29_000);
+    // a drag zooms in and re-queries the narrower wall-time window
+    const box = (await chart.getByTestId('chart-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect(chart).toHaveAttribute('data-zoomed', 'true');
+    await expect(chart).toHaveAttribute('data-state', 'ready');
+    await expect
+      .poll(async () => {
+        const [z0, z1] = (await chart.getAttribute('data-range'))!.split(',').map(Number);
+        return z0! > w0! && z1! <= w1! + 1000 && z1! - z0! < (w1! - w0!) / 2;
+      })
+      .toBe(true);
+    await page.getByTestId('chart-reset-zoom').click();
+    await expect(chart).toHaveAttribute('data-zoomed', 'false');
     await page.getByTestId('x-axis-option').and(page.locator('[data-value="relative"]')).click();
     await expect(page).toHaveURL(/x=relative/);
     await expect(chart).toHaveAttribute('data-x-axis', 'relative');
