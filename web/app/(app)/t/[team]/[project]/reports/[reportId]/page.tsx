@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useParams, usePathname } from 'next/navigation';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { ReportEditor } from '@/components/report/report-editor.tsx';
+import { ReportHistoryBar } from '@/components/report/report-history-bar.tsx';
 import { ReportTitle } from '@/components/report/report-title.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
@@ -21,6 +22,7 @@ export default function ReportPage() {
       <div className="page-head report-title">
         <ReportTitle reportId={report.data.id} projectId={report.data.projectId} title={report.data.title} canWrite={report.data.canWrite} />
       </div>
+      <ReportHistoryBar place={{ reportId: report.data.id, projectId: report.data.projectId, base: `/t/${team}/${project}` }} canWrite={report.data.canWrite} />
       <ReportEditor
         key={report.data.id}
         reportId={report.data.id}
