@@ -140,8 +140,11 @@ export function attachCollab(
   function roomFor(reportId: string): Room {
     let room = rooms.get(reportId);
     if (!room) {
-      room = new Room(reportId, roomOptions);
-      rooms.set(reportId, room);
+      const created = new Room(reportId, roomOptions);
+      rooms.set(reportId, created);
+      // a failed load is not kept: the next visitor tries again
+      created.ready.catch(() => rooms.get(reportId) === created && rooms.delete(reportId));
+      room = created;
     }
     return room;
   }
