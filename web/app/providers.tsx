@@ -13,7 +13,8 @@ const PUBLIC_PATHS = ['/sign-in', '/sign-up', '/setup'];
 function redirectToSignIn(error: unknown) {
   if (!isUnauthorized(error) || typeof window === 'undefined') return;
   const { pathname, search } = window.location;
-  if (PUBLIC_PATHS.includes(pathname)) return;
+  // a shared report (/share/<token>) is read without an account: a 401 there is not a lost session
+  if (PUBLIC_PATHS.includes(pathname) || pathname.startsWith('/share/')) return;
   window.location.replace(signInUrl(pathname + search));
 }
 
