@@ -85,8 +85,17 @@ test('versions, diff, restore, replay and a view-only link', async ({ browser })
   await expect(diff).toContainText('fell to'); // kept words stay, unmarked
   await expect(diff.getByTestId('diff-added').filter({ hasText: 'fell' })).toHaveCount(0);
 
-  // restore the first version: both live editors show it again, and the history keeps all
+  // against the report as it is now: what restoring the first version would change
   await firstRow.click();
+  await pa.getByTestId('tab-changes').click();
+  await pa.getByTestId('diff-base').selectOption('current');
+  await expect(diff.getByTestId('diff-removed').filter({ hasText: '0.64' })).toBeVisible();
+  await expect(diff.getByTestId('diff-removed').filter({ hasText: 'Checked by Bob.' })).toBeVisible();
+  await expect(diff.getByTestId('diff-added').filter({ hasText: '0.81' })).toBeVisible();
+  // the comparison's own socket is not a person here
+  await expect(pb.getByTestId('presence-user')).toHaveCount(2);
+
+  // restore the first version: both live editors show it again, and the history keeps all
   await pa.getByTestId('restore-version').click();
   await pa.getByTestId('restore-confirm-yes').click();
   await expect(pa.getByTestId('restore-done')).toContainText('Restored');

@@ -4,6 +4,8 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
 import { diffWords, fragmentText } from '@/lib/report-diff.ts';
 import { type Outputs, useTRPC } from '@/lib/trpc.ts';
@@ -179,6 +181,7 @@ function VersionDetail({ place, versions, versionId, canWrite, onRestored }: { p
             Compared with
             <select className="select" data-testid="diff-base" value={baseId ?? ''} onChange={(e) => setBaseId(e.target.value || null)}>
               <option value="">(empty report)</option>
+              <option value={CURRENT}>The report now (what Restore would change)</option>
               {versions
                 .filter((o) => o.id !== versionId)
                 .map((o) => (
@@ -195,10 +198,15 @@ function VersionDetail({ place, versions, versionId, canWrite, onRestored }: { p
   );
 }
 
-function Changes({ reportId, baseId, doc }: { reportId: string; baseId: string | null; doc: import('yjs').Doc }) {
-  const base = useVersionDoc(reportId, baseId);
-  if (baseId && !base.doc) return base.version.isError ? <ErrorBox error={base.version.error} /> : <Loading />;
-  const before = base.doc ? fragmentText(base.doc.getXmlFragment(REPORT_FRAGMENT)) : '';
+/** diff-base value: the live document rather than a stored version */
+const CURRENT = 'current';
+
+function Changes({ reportId, baseId, doc }: { reportId: string; baseId: string | null; doc: Y.Doc }) {
+  const base = useVersionDoc(reportId, baseId === CURRENT ? null : baseId);
+  const current = useCurrentText(reportId, baseId === CURRENT);
+  if (baseId === CURRENT && current === null) return <Loading />;
+  if (baseId && baseId !== CURRENT && !base.doc) return base.version.isError ? <ErrorBox error={base.version.error} /> : <Loading />;
+  const before = baseId === CURRENT ? current! : base.doc ? fragmentText(base.doc.getXmlFragment(REPORT_FRAGMENT)) : '';
   const after = fragmentText(doc.getXmlFragment(REPORT_FRAGMENT));
   const parts = diffWords(before, after);
   const changed = parts.some((p) => p.kind !== 'same');
@@ -220,6 +228,35 @@ function Changes({ reportId, baseId, doc }: { reportId: string; baseId: string |
       )}
     </div>
   );
+}
+
+/**
+ * The live document's text, from a socket of its own (no presence: awareness is cleared, and it
+ * never edits), updated as people type. Only while "the report now" is the comparison.
+ */
+function useCurrentText(reportId: string, enabled: boolean): string | null {
+  const [text, setText] = useState<string | null>(null);
+  useEffect(() => {
+    if (!enabled) return;
+    const ydoc = new Y.Doc();
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const provider = new WebsocketProvider(`${scheme}://${window.location.host}/collab`, reportId, ydoc, { connect: false, disableBc: true });
+    provider.awareness.setLocalState(null);
+    const fragment = ydoc.getXmlFragment(REPORT_FRAGMENT);
+    const read = () => {
+      if (provider.synced) setText(fragmentText(fragment));
+    };
+    provider.on('sync', read);
+    fragment.observeDeep(read);
+    const start = setTimeout(() => provider.connect(), 0);
+    return () => {
+      clearTimeout(start);
+      provider.destroy();
+      ydoc.destroy();
+      setText(null);
+    };
+  }, [reportId, enabled]);
+  return text;
 }
 
 /** Oldest → newest, one version at a time: how the report came to be. */
