@@ -2,7 +2,7 @@
 // through the kernel side's spool and show up as a chart on the run page.
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
-import { LabProcess, notebook, runCell } from './support/lab.ts';
+import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
 let lab: LabProcess;
@@ -32,18 +32,7 @@ test('metrics logged from a real kernel appear in the run page chart', async ({ 
       ]),
     },
   );
-  await page.goto(`${lab.url}/lab/tree/train.ipynb`);
-  const cells = page.locator('.jp-NotebookPanel .jp-Cell');
-  await expect(cells).toHaveCount(2, { timeout: 60_000 });
-  // the kernel side is switched on once the kernel is up (a cell run before that logs nothing: known limitation)
-  await page.waitForFunction(
-    () =>
-      (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp.shell
-        .currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
-    undefined,
-    { timeout: 60_000 },
-  );
-  await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).not.toContainText(/not configured|⚠|starting/, { timeout: 60_000 });
+  const cells = await openNotebookReady(page, lab.url, 'train.ipynb', 2);
   await runCell(cells.nth(0), 1);
 
   const series = async (runId: string, key: string) =>

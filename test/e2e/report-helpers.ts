@@ -22,6 +22,28 @@ export async function openAs(browser: Browser, cellmark: CellmarkProcess, person
   return page;
 }
 
+/**
+ * A running server with Ada (owner) and Bob (editor) in one project and a report "Findings";
+ * both are signed in, on the report, live.
+ */
+export async function twoEditorsOnAReport(browser: Browser, cellmark: CellmarkProcess) {
+  const ada = { name: 'Ada', ...(await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery')) };
+  const bob = { name: 'Bob', ...(await cellmark.signUp('Bob', 'bob@example.test', 'correct horse battery')) };
+  const { team, project } = await cellmark.call<{ team: { id: string; slug: string }; project: { id: string; slug: string } }>(
+    'setup.createWorkspace',
+    { teamName: 'Analytical', projectName: 'Engine' },
+    ada.headers,
+  );
+  await cellmark.call('teams.addMember', { teamId: team.id, email: 'bob@example.test', role: 'editor' }, ada.headers);
+  const report = await cellmark.call<{ id: string }>('reports.create', { projectId: project.id, title: 'Findings' }, ada.headers);
+  const url = `${cellmark.url}/t/${team.slug}/${project.slug}/reports/${report.id}`;
+  const pa = await openAs(browser, cellmark, ada, url);
+  const pb = await openAs(browser, cellmark, bob, url);
+  await live(pa);
+  await live(pb);
+  return { ada, bob, team, project, report, url, pa, pb };
+}
+
 export async function live(page: Page) {
   await expect(page.getByTestId('collab-status')).toHaveAttribute('data-state', 'live', { timeout: 30_000 });
 }

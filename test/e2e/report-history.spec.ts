@@ -4,7 +4,7 @@
 // link opened without an account that stops working when revoked — live, without a reload.
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort } from './support/cellmark.ts';
-import { caretAtEnd, docOf, live, openAs } from './report-helpers.ts';
+import { caretAtEnd, docOf, twoEditorsOnAReport } from './report-helpers.ts';
 
 let cellmark: CellmarkProcess;
 const savedReauth = process.env.CELLMARK_COLLAB_REAUTH_MS;
@@ -23,21 +23,7 @@ test('versions, diff, restore, replay and a view-only link', async ({ browser })
   process.env.CELLMARK_COLLAB_REAUTH_MS = '1000';
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const ada = { name: 'Ada', ...(await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery')) };
-  const bob = { name: 'Bob', ...(await cellmark.signUp('Bob', 'bob@example.test', 'correct horse battery')) };
-  const { team, project } = await cellmark.call<{ team: { id: string; slug: string }; project: { id: string; slug: string } }>(
-    'setup.createWorkspace',
-    { teamName: 'Analytical', projectName: 'Engine' },
-    ada.headers,
-  );
-  await cellmark.call('teams.addMember', { teamId: team.id, email: 'bob@example.test', role: 'editor' }, ada.headers);
-  const report = await cellmark.call<{ id: string }>('reports.create', { projectId: project.id, title: 'Findings' }, ada.headers);
-  const url = `${cellmark.url}/t/${team.slug}/${project.slug}/reports/${report.id}`;
-
-  const pa = await openAs(browser, cellmark, ada, url);
-  const pb = await openAs(browser, cellmark, bob, url);
-  await live(pa);
-  await live(pb);
+  const { pa, pb } = await twoEditorsOnAReport(browser, cellmark);
 
   // Ada writes and names a version
   await caretAtEnd(pa);

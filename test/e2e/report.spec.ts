@@ -2,7 +2,7 @@
 // the other here, formatting syncs, and the document survives a server restart.
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort } from './support/cellmark.ts';
-import { caretAtEnd, converged, docOf, live, openAs } from './report-helpers.ts';
+import { caretAtEnd, converged, docOf, live, twoEditorsOnAReport } from './report-helpers.ts';
 
 let cellmark: CellmarkProcess;
 test.afterAll(() => cellmark?.stop());
@@ -11,21 +11,7 @@ test('two people co-edit a report, and it survives a restart', async ({ browser 
   test.setTimeout(180_000);
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const ada = { name: 'Ada', ...(await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery')) };
-  const bob = { name: 'Bob', ...(await cellmark.signUp('Bob', 'bob@example.test', 'correct horse battery')) };
-  const { team, project } = await cellmark.call<{ team: { id: string; slug: string }; project: { id: string; slug: string } }>(
-    'setup.createWorkspace',
-    { teamName: 'Analytical', projectName: 'Engine' },
-    ada.headers,
-  );
-  await cellmark.call('teams.addMember', { teamId: team.id, email: 'bob@example.test', role: 'editor' }, ada.headers);
-  const report = await cellmark.call<{ id: string }>('reports.create', { projectId: project.id, title: 'Findings' }, ada.headers);
-  const url = `${cellmark.url}/t/${team.slug}/${project.slug}/reports/${report.id}`;
-
-  const pa = await openAs(browser, cellmark, ada, url);
-  const pb = await openAs(browser, cellmark, bob, url);
-  await live(pa);
-  await live(pb);
+  const { pa, pb } = await twoEditorsOnAReport(browser, cellmark);
   // who is here now: both, on both screens
   for (const page of [pa, pb]) {
     await expect(page.getByTestId('presence-user')).toHaveCount(2);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort, repoRoot, waitFor } from './support/cellmark.ts';
-import { LabProcess, notebook, runCell } from './support/lab.ts';
+import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 const FAKE_BIN = path.join(repoRoot, 'jupyterlab-extension', 'tests', 'fakes', 'bin');
 const SAVED = { PATH: process.env.PATH, FAKE_NVIDIA_SMI_APPS: process.env.FAKE_NVIDIA_SMI_APPS, FAKE_NVIDIA_SMI_PID: process.env.FAKE_NVIDIA_SMI_PID, CELLMARK_SYSTEM_INTERVAL: process.env.CELLMARK_SYSTEM_INTERVAL };
@@ -46,17 +46,7 @@ test('system metrics from a fake GPU and the real CPU chart on the run page, ali
     { serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` },
     { 'gpu.ipynb': notebook(['x = 1', 'import time\ntime.sleep(15)']) },
   );
-  await page.goto(`${lab.url}/lab/tree/gpu.ipynb`);
-  const cells = page.locator('.jp-NotebookPanel .jp-Cell');
-  await expect(cells).toHaveCount(2, { timeout: 60_000 });
-  await page.waitForFunction(
-    () =>
-      (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp.shell
-        .currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
-    undefined,
-    { timeout: 60_000 },
-  );
-  await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).not.toContainText(/not configured|⚠|starting/, { timeout: 60_000 });
+  const cells = await openNotebookReady(page, lab.url, 'gpu.ipynb', 2);
   await runCell(cells.nth(0), 1);
 
   // the long cell starts, then its tab goes away: the kernel keeps sampling and sending

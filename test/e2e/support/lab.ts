@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect, type Locator } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { freePort, repoRoot, waitFor } from './cellmark.ts';
 
 export const venvBin = path.join(process.env.CELLMARK_VENV ?? path.join(repoRoot, '.venv'), 'bin');
@@ -100,4 +100,24 @@ export async function runCell(cell: Locator, count: number) {
     }
   }
   await expect(prompt).toHaveText(`[${count}]:`);
+}
+
+/**
+ * Opens a notebook of `cellCount` cells and waits until its kernel is idle and the Cellmark
+ * status item says capture is on (a cell run before that may not be recorded by the kernel
+ * side). Returns the cells.
+ */
+export async function openNotebookReady(page: Page, labUrl: string, file: string, cellCount: number): Promise<Locator> {
+  await page.goto(`${labUrl}/lab/tree/${file}`);
+  const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+  await expect(cells).toHaveCount(cellCount, { timeout: 60_000 });
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp.shell
+        .currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+    undefined,
+    { timeout: 60_000 },
+  );
+  await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).not.toContainText(/not configured|⚠|starting/, { timeout: 60_000 });
+  return cells;
 }
