@@ -2,12 +2,21 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually } from './helpers.ts';
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function startProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
@@ -38,10 +47,11 @@ describe('server process', () => {
 
   it('on SIGTERM finishes the request in flight, closes the database and exits 0', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-proc-'));
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = String(await freePort());
     const p = startProcess({ CELLMARK_DATA_DIR: dataDir, PORT: port });
     const base = `http://127.0.0.1:${port}`;
-    await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), 30_000);
+    // a fresh PGlite runs every migration first: slow on a busy 2-core machine
+    await eventually(async () => expect((await fetch(`${base}/healthz`)).status, `not healthy yet; server output:\n${p.out()}\n${p.err()}`).toBe(200), 60_000);
 
     // A slow upload: headers now, body later, SIGTERM in between.
     const body = JSON.stringify({ runId: '00000000-0000-4000-8000-000000000000', cells: [] });
@@ -68,5 +78,5 @@ describe('server process', () => {
     expect(await p.exited).toBe(0);
     expect(existsSync(path.join(dataDir, 'pgdata', 'cellmark.pid'))).toBe(false); // database closed
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
-  }, 60_000);
+  }, 90_000);
 });
