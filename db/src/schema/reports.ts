@@ -1,6 +1,6 @@
 // Reports: a Yjs document per report, stored as a snapshot plus the append-only log of the
 // updates made since; versions (named or automatic) and view-only share links hang off it.
-import { bigint, bigserial, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { bytea, id, timestamps, tstz } from './columns.ts';
 import { projects } from './teams.ts';
@@ -93,4 +93,25 @@ export const reportShares = pgTable(
     ...timestamps,
   },
   (t) => [index('report_shares_report_idx').on(t.reportId)],
+);
+
+/**
+ * Images uploaded into a report. The bytes are a content-addressed blob; this row ties the
+ * blob to the report, so reading it goes through the report's access (members, share links)
+ * and an image of one report is never reachable through another.
+ */
+export const reportImages = pgTable(
+  'report_images',
+  {
+    reportId: uuid('report_id')
+      .notNull()
+      .references(() => reports.id, { onDelete: 'cascade' }),
+    sha256: text('sha256').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    /** sniffed from the bytes on upload (png, jpeg, gif, webp), never the client's header */
+    mediaType: text('media_type').notNull(),
+    uploadedBy: text('uploaded_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.reportId, t.sha256] })],
 );
