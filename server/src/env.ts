@@ -30,6 +30,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CELLMARK_MAX_BODY_BYTES: bytes.default(32 * 1024 * 1024),
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
+  /** Largest image one upload into a report may be (POST /api/reports/<id>/images). */
+  CELLMARK_MAX_IMAGE_BYTES: bytes.default(10 * 1024 * 1024),
   CELLMARK_MAX_OUTPUT_BYTES: bytes.default(8 * 1024 * 1024),
   CELLMARK_MAX_CELLS_PER_BATCH: bytes.default(500),
   /** Distinct metric keys one ingest.metrics call may carry. */

@@ -8,7 +8,7 @@ import type { Database } from '@cellmark/db';
 import { createTestDb } from '@cellmark/db/testing';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { createAuth } from '../src/auth.ts';
-import { createFsBlobStore } from '../src/blobs/store.ts';
+import { type BlobStore, createFsBlobStore } from '../src/blobs/store.ts';
 import type { ReportStore } from '../src/collab/store.ts';
 import { loadEnv } from '../src/env.ts';
 import { startServer, type CellmarkServer } from '../src/http/app.ts';
@@ -17,6 +17,8 @@ import type { AppRouter } from '../src/trpc/router.ts';
 
 export interface TestServer extends CellmarkServer {
   database: Database;
+  /** the server's blob store (a fresh directory per server) */
+  blobs: BlobStore;
   /** stops the HTTP server only; the database stays for a restart */
   stopHttp(): Promise<void>;
   restart(): Promise<TestServer>;
@@ -49,6 +51,7 @@ export async function startTestServer(
   const self: TestServer = {
     ...server,
     database,
+    blobs,
     stopHttp: () => server.close(),
     restart: async () => {
       await server.close();

@@ -1,5 +1,5 @@
-// Reads a request body for tRPC ourselves, so that oversize and invalid UTF-8 bodies get a
-// clear 413/400 (naming the field) instead of being decoded with replacement characters.
+// Reads request bodies ourselves, so that oversize bodies get a clear 413 naming the limit,
+// and invalid UTF-8 in tRPC bodies a 400 naming the field instead of replacement characters.
 import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../domain/errors.ts';
 
@@ -7,21 +7,30 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
 
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) throw tooLarge(declared, maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw tooLarge(size, maxBytes);
-    chunks.push(chunk as Buffer);
-  }
-  const bytes = Buffer.concat(chunks);
+  const bytes = await readBytes(req, maxBytes, (size) => tooLarge(size, maxBytes));
   try {
     return strictUtf8.decode(bytes);
   } catch {
     throw new DomainError('INVALID_INPUT', `invalid input: ${invalidUtf8Fields(bytes)} not valid UTF-8`);
   }
+}
+
+/**
+ * The whole body as bytes, refusing (with `tooLarge`'s error) as soon as the declared or the
+ * received size passes `maxBytes`: nothing past the limit is buffered. `declared` tells the
+ * error whether `size` is the whole body's (Content-Length) or only what arrived so far.
+ */
+export async function readBytes(req: IncomingMessage, maxBytes: number, tooLarge: (size: number, declared: boolean) => DomainError): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes) throw tooLarge(declared, true);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge(size, false);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(size: number, max: number) {

@@ -30,5 +30,6 @@ export function routeFamily(pathname: string): string {
   if (pathname.startsWith('/api/auth/')) return 'auth';
   if (pathname === '/healthz' || pathname === '/metrics') return pathname.slice(1);
   if (pathname.startsWith('/_next/')) return 'next-asset';
+  if (/^\/api\/reports\/[^/]+\/images/.test(pathname)) return 'report-images';
   return 'page';
 }
