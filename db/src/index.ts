@@ -11,9 +11,11 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { copyInBinary, parseBinaryCopy } from './binary-copy.ts';
 import * as schema from './schema/index.ts';
 
 export { schema };
+export { BinaryCopyEncoder, copyInBinary, parseBinaryCopy, uuidBytes } from './binary-copy.ts';
 export * from './schema/index.ts';
 export { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 export type { SQL } from 'drizzle-orm';
@@ -156,15 +158,39 @@ export function resultRows<T>(result: unknown): T[] {
 }
 
 /**
+ * The postgres.js client under a drizzle database or transaction (a transaction's is its own
+ * connection), or null on PGlite.
+ */
+function postgresClientOf(db: DbOrTx): postgres.Sql | null {
+  const d = db as unknown as { $client?: unknown; session?: { client?: unknown } };
+  const client = d.session?.client ?? d.$client;
+  return typeof client === 'function' && typeof (client as { unsafe?: unknown }).unsafe === 'function' ? (client as postgres.Sql) : null;
+}
+
+/** Whether `copyIntoTable` can run on this database (postgres.js, not PGlite). */
+export const canCopyIn = (db: DbOrTx) => postgresClientOf(db) !== null;
+
+/**
+ * `COPY table (columns) FROM STDIN (FORMAT binary)` of `body` (a `BinaryCopyEncoder`'s) inside
+ * transaction `tx`, on postgres.js; false on PGlite, where the caller inserts instead.
+ */
+export async function copyIntoTable(tx: DbOrTx, table: string, columns: string[], body: Buffer): Promise<boolean> {
+  const client = postgresClientOf(tx);
+  if (!client) return false;
+  await copyInBinary(client as unknown as Parameters<typeof copyInBinary>[0], table, columns, body);
+  return true;
+}
+
+/**
  * `COPY (<select>) TO STDOUT (FORMAT binary)` on postgres.js: the rows as raw field bytes
  * (null for NULL; text columns are UTF-8, bytea columns arrive as is, with none of the 2×
  * hex text a bytea costs as a query result). null on PGlite: the caller queries instead.
  * COPY takes no parameters: `select` may inline only literals the caller has validated.
  */
-export async function copyOutBinary(db: Db, select: string): Promise<(Buffer | null)[][] | null> {
-  const client = (db as unknown as { $client?: unknown }).$client;
-  if (typeof client !== 'function') return null;
-  const stream = await (client as postgres.Sql).unsafe(`copy (${select}) to stdout with (format binary)`).readable();
+export async function copyOutBinary(db: DbOrTx, select: string): Promise<(Buffer | null)[][] | null> {
+  const client = postgresClientOf(db);
+  if (!client) return null;
+  const stream = await client.unsafe(`copy (${select}) to stdout with (format binary)`).readable();
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -179,25 +205,3 @@ export async function copyOutBinary(db: Db, select: string): Promise<(Buffer | n
   return parseBinaryCopy(Buffer.concat(chunks));
 }
 
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/** Postgres's binary COPY format: signature, flags, header extension, then tuples until -1. */
-export function parseBinaryCopy(data: Buffer): (Buffer | null)[][] {
-  if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error('not a binary COPY stream');
-  let at = 15;
-  at += 4 + data.readInt32BE(at);
-  const rows: (Buffer | null)[][] = [];
-  for (;;) {
-    const fields = data.readInt16BE(at);
-    at += 2;
-    if (fields === -1) return rows;
-    const row: (Buffer | null)[] = [];
-    for (let f = 0; f < fields; f++) {
-      const length = data.readInt32BE(at);
-      at += 4;
-      row.push(length === -1 ? null : data.subarray(at, at + length));
-      if (length > 0) at += length;
-    }
-    rows.push(row);
-  }
-}

@@ -1,7 +1,7 @@
 // Metric ingest: one transaction per batch that interns keys, inserts points (a retried
 // batch inserts nothing twice) and folds exactly the newly inserted points into every
 // rollup level (computed here, see rollup.ts) and the run's summary. A batch is all or nothing.
-import { and, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql } from '@cellmark/db';
+import { and, BinaryCopyEncoder, canCopyIn, copyIntoTable, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql, uuidBytes } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
 import { ROLLUP_LEVELS } from './levels.ts';
@@ -81,9 +81,10 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
   if (!input.points.length) return { accepted: 0, inserted: 0 };
 
   return db.transaction(async (tx) => {
-    // metric rows have no foreign key to their run (see the schema): hold the run against a
-    // concurrent delete instead, once per batch; a deleted run's rows go with it (trigger)
-    const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for key share`));
+    // metric rows have no foreign key to their run (see the schema): the run is held against a
+    // concurrent delete instead (a deleted run's rows go with it, by trigger), and against a
+    // concurrent batch of its own, so what is stored can't change under the checks below
+    const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for no key update`));
     if (!held) throw new DomainError('NOT_FOUND', 'run not found');
     await tx.insert(metricKeys).values(keys.map((key) => ({ projectId: project.id, key }))).onConflictDoNothing();
     const interned = await tx
@@ -93,42 +94,118 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     const idOf = new Map(interned.map((k) => [k.key, k.id]));
     const points: RollupPoint[] = input.points.map((p) => ({ keyId: idOf.get(p.key)!, step: p.step, value: toNumber(p.value), time: p.time.getTime() }));
 
-    // The usual batch is all new: insert it in one statement. A retried or overlapping batch
-    // (some (key, step) already stored, or repeated within the batch) is redone under a
-    // savepoint asking which rows went in, so only those are folded into the rollups.
+    // The usual batch is all new (no step stored yet in its range, none repeated): it is
+    // written as is, by binary COPY on Postgres. A retried or overlapping batch is inserted
+    // asking which rows went in, so only those are folded into the rollups.
     let inserted = points;
-    const allNew = await tx
-      .transaction(async (sp) => {
-        const count = affectedRows(await sp.execute(insertPoints(input.runId, points, false)));
-        if (count !== points.length) throw new PartialBatch();
-        return true;
-      })
-      .catch((error) => {
-        if (error instanceof PartialBatch) return false;
-        throw error;
-      });
-    if (!allNew) {
+    const ranges = keyRanges(points, (p) => p.step);
+    if (!ranges.repeated && !(await anyStored(tx, input.runId, ranges))) {
+      if (!(await copyIntoTable(tx, 'metric_points', POINT_COLUMNS, encodePoints(input.runId, points)))) await tx.execute(insertPoints(input.runId, points, false));
+    } else {
       const stored = resultRows<{ key_id: number; step: string | number }>(await tx.execute(insertPoints(input.runId, points, true)));
       const fresh = new Set(stored.map((r) => `${r.key_id}:${r.step}`));
       // ON CONFLICT DO NOTHING keeps the first of a step repeated within the batch
       inserted = points.filter((p) => fresh.delete(`${p.keyId}:${p.step}`));
     }
-    if (inserted.length) await tx.execute(upsertRollups(input.runId, rollupsOf(inserted)));
+    if (inserted.length) await storeRollups(tx, input.runId, rollupsOf(inserted));
     await refreshSummary(tx as unknown as Db, input.runId, [...idOf.values()]);
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
     return { accepted: input.points.length, inserted: inserted.length };
   });
 }
 
-class PartialBatch extends Error {}
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+interface KeyRanges {
+  keyIds: number[];
+  lo: number[];
+  hi: number[];
+  /** some (key, position) occurs twice */
+  repeated: boolean;
+}
+
+/** Per key, the lowest and highest position (step or bucket) of `items`, and whether any repeats. */
+function keyRanges<T extends { keyId: number }>(items: T[], position: (item: T) => number): KeyRanges {
+  const byKey = new Map<number, { lo: number; hi: number; count: number; ascending: boolean }>();
+  for (const item of items) {
+    const at = position(item);
+    const r = byKey.get(item.keyId);
+    if (!r) byKey.set(item.keyId, { lo: at, hi: at, count: 1, ascending: true });
+    else {
+      // in the usual (ascending) order a repeat would be the previous position
+      if (at <= r.hi) r.ascending = false;
+      r.lo = Math.min(r.lo, at);
+      r.hi = Math.max(r.hi, at);
+      r.count++;
+    }
+  }
+  const keyIds = [...byKey.keys()];
+  const unordered = new Set(keyIds.filter((k) => !byKey.get(k)!.ascending));
+  let repeated = false;
+  if (unordered.size) {
+    const seen = new Map<number, Set<number>>([...unordered].map((k) => [k, new Set<number>()]));
+    for (const item of items) seen.get(item.keyId)?.add(position(item));
+    repeated = [...unordered].some((k) => seen.get(k)!.size !== byKey.get(k)!.count);
+  }
+  return { keyIds, lo: keyIds.map((k) => byKey.get(k)!.lo), hi: keyIds.map((k) => byKey.get(k)!.hi), repeated };
+}
+
+/** Whether the run holds any point of a key within that key's step range (index probes only). */
+async function anyStored(tx: Tx, runId: string, r: KeyRanges): Promise<boolean> {
+  const [row] = resultRows<{ any: boolean }>(
+    await tx.execute(sql`
+      select exists (
+        select 1 from unnest(${numArray(r.keyIds)}::int[], ${numArray(r.lo)}::bigint[], ${numArray(r.hi)}::bigint[]) as u(k, lo, hi)
+        where exists (select 1 from metric_points p where p.run_id = ${runId}::uuid and p.key_id = u.k and p.step between u.lo and u.hi)
+      ) as any`),
+  );
+  return Boolean(row?.any);
+}
+
+const POINT_COLUMNS = ['run_id', 'key_id', 'step', 'value', 'time'];
+const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_count', 'min', 'max', 'sum', 'last', 'last_step', 'first_time', 'last_time'];
+
+function encodePoints(runId: string, points: RollupPoint[]): Buffer {
+  const run = uuidBytes(runId);
+  const out = new BinaryCopyEncoder(points.length * 66);
+  for (const p of points) out.row(5).uuid(run).int4(p.keyId).int8(p.step).float8(p.value).timestamptz(p.time);
+  return out.finish();
+}
+
+function encodeRollups(runId: string, buckets: Bucket[]): Buffer {
+  const run = uuidBytes(runId);
+  const out = new BinaryCopyEncoder(buckets.length * 140);
+  for (const b of buckets) {
+    out.row(13).uuid(run).int4(b.keyId).int2(b.level).int8(b.bucket).int4(b.count).int4(b.finiteCount);
+    out.float8OrNull(b.min).float8OrNull(b.max).float8OrNull(b.sum).float8(b.last).int8(b.lastStep).timestamptz(b.firstTime).timestamptz(b.lastTime);
+  }
+  return out.finish();
+}
+
+/**
+ * Folds buckets into the stored rollups. On Postgres the buckets not stored yet (all but the
+ * edges of an appended range) go in by binary COPY and only the others are merged by upsert;
+ * on PGlite everything is upserted.
+ */
+async function storeRollups(tx: Tx, runId: string, buckets: Bucket[]) {
+  if (!canCopyIn(tx)) return void (await tx.execute(upsertRollups(runId, buckets)));
+  const levelKey = (b: Bucket) => b.keyId * 64 + b.level;
+  const ranges = keyRanges(
+    buckets.map((b) => ({ keyId: levelKey(b), bucket: b.bucket })),
+    (b) => b.bucket,
+  );
+  const existing = resultRows<{ key_id: number; level: number; bucket: string | number }>(
+    await tx.execute(sql`
+      select r.key_id, r.level, r.bucket from unnest(${numArray(ranges.keyIds)}::bigint[], ${numArray(ranges.lo)}::bigint[], ${numArray(ranges.hi)}::bigint[]) as u(kl, lo, hi)
+      join metric_rollups r on r.run_id = ${runId}::uuid and r.key_id = u.kl / 64 and r.level = u.kl % 64 and r.bucket between u.lo and u.hi`),
+  );
+  const stored = new Set(existing.map((r) => `${r.key_id}:${r.level}:${r.bucket}`));
+  const fresh = stored.size ? buckets.filter((b) => !stored.has(`${b.keyId}:${b.level}:${b.bucket}`)) : buckets;
+  if (fresh.length) await copyIntoTable(tx, 'metric_rollups', ROLLUP_COLUMNS, encodeRollups(runId, fresh));
+  if (stored.size) await tx.execute(upsertRollups(runId, buckets.filter((b) => stored.has(`${b.keyId}:${b.level}:${b.bucket}`))));
+}
 
 const toNumber = (v: WireValue): number => (typeof v === 'number' ? v : v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
-
-/** Rows written by an INSERT/UPDATE, from either driver's result. */
-function affectedRows(result: unknown): number {
-  const r = result as { count?: number; affectedRows?: number };
-  return Number(r.count ?? r.affectedRows ?? 0);
-}
 
 /**
  * Points travel as four array literals (one parameter each, whatever the batch size); values
