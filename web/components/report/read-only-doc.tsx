@@ -3,7 +3,6 @@
 // (built from a snapshot, or synced by a share-link socket); nothing here writes to it.
 'use client';
 import Collaboration from '@tiptap/extension-collaboration';
-import Image from '@tiptap/extension-image';
 import { TableKit } from '@tiptap/extension-table';
 import { EditorContent, useEditor } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
@@ -13,12 +12,14 @@ import { Loading } from '@/components/query-state.tsx';
 import { reportBlocks } from './blocks/registry.ts';
 import { ReportContext, type ReportContextValue } from './report-context.tsx';
 import { REPORT_FRAGMENT } from './report-editor.tsx';
+import { ReportImage } from './report-image.ts';
 import './report.css';
 
 /** Where the document belongs (blocks query its project's runs); never editable here. */
 export type ReadOnlyPlace = Omit<ReportContextValue, 'editable'>;
 
-export function ReadOnlyDoc({ doc, testId, place }: { doc: Y.Doc; testId: string; place: ReadOnlyPlace }) {
+/** `shareToken`: the shared page's link, which its uploaded images are read through. */
+export function ReadOnlyDoc({ doc, testId, place, shareToken = null }: { doc: Y.Doc; testId: string; place: ReadOnlyPlace; shareToken?: string | null }) {
   const { reportId, projectId, base } = place;
   const context = useMemo((): ReportContextValue => ({ reportId, projectId, base, editable: false }), [reportId, projectId, base]);
   const editor = useEditor(
@@ -27,14 +28,14 @@ export function ReadOnlyDoc({ doc, testId, place }: { doc: Y.Doc; testId: string
       editable: false,
       extensions: [
         StarterKit.configure({ undoRedo: false, trailingNode: false, link: { openOnClick: true } }),
-        Image,
+        ReportImage.configure({ shareToken }),
         TableKit.configure({ table: { resizable: false } }),
         Collaboration.configure({ document: doc, field: REPORT_FRAGMENT }),
         ...reportBlocks.map((b) => b.node),
       ],
       editorProps: { attributes: { class: 'report-body', 'data-testid': testId, 'aria-label': 'Report text (read-only)' } },
     },
-    [doc],
+    [doc, shareToken],
   );
   if (!editor) return <Loading />;
   return (

@@ -5,7 +5,6 @@
 import { useQuery } from '@tanstack/react-query';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
-import Image from '@tiptap/extension-image';
 import { TableKit } from '@tiptap/extension-table';
 import { EditorContent, useEditor } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
@@ -17,7 +16,8 @@ import { reportBlocks } from './blocks/registry.ts';
 import { CollabClosedMessage, CollabStatus } from './collab-status.tsx';
 import { colorFor, type PresenceUser } from './presence.ts';
 import { PresenceAvatars } from './presence-avatars.tsx';
-import { ReportContext, type ReportContextValue } from './report-context.tsx';
+import { ReportContext, type ReportContextValue, useReportContext } from './report-context.tsx';
+import { ReportImage, ReportImageUpload } from './report-image.ts';
 import { Toolbar } from './toolbar.tsx';
 import { type ReportSession, useReportDoc } from './use-report-doc.ts';
 import './report.css';
@@ -61,6 +61,7 @@ export function ReportEditor({ reportId, projectId, base, canWrite, path }: { re
 }
 
 function Body({ session, user, editable, synced }: { session: ReportSession; user: PresenceUser; editable: boolean; synced: boolean }) {
+  const { reportId } = useReportContext();
   const editor = useEditor(
     {
       immediatelyRender: false,
@@ -69,7 +70,8 @@ function Body({ session, user, editable, synced }: { session: ReportSession; use
         // Collaboration brings its own undo (yours only), so StarterKit's history is off; no
         // trailing node: every client would append its own empty paragraph at once.
         StarterKit.configure({ undoRedo: false, trailingNode: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
-        Image,
+        ReportImage,
+        ReportImageUpload.configure({ reportId }),
         TableKit.configure({ table: { resizable: false } }),
         Collaboration.configure({ document: session.doc, field: REPORT_FRAGMENT }),
         CollaborationCaret.configure({ provider: session.provider, user }),

@@ -1,12 +1,13 @@
-// The editor's toolbar: text styles, headings, lists, quote, code, links, images by URL,
-// tables (with row/column commands while inside one), undo/redo (collaborative: your own
+// The editor's toolbar: text styles, headings, lists, quote, code, links, images (uploaded
+// from a file, or by URL), tables (with row/column commands while inside one), undo/redo (collaborative: your own
 // changes only), and "Insert" for every registered block.
 'use client';
 import type { Editor } from '@tiptap/core';
 import { useEditorState } from '@tiptap/react';
-import { type ReactNode, useState } from 'react';
+import { type ReactNode, useRef, useState } from 'react';
 import { markInsertedHere } from './blocks/block-frame.tsx';
 import { reportBlocks } from './blocks/registry.ts';
+import { dismissUploadError, imageUploadStatus, UPLOADABLE_IMAGE_TYPES } from './report-image.ts';
 import { safeUrl } from './safe-url.ts';
 
 function Button({ label, title, active, disabled, onClick, testId }: { label: ReactNode; title: string; active?: boolean; disabled?: boolean; onClick: () => void; testId?: string }) {
@@ -48,9 +49,11 @@ export function Toolbar({ editor }: { editor: Editor }) {
       link: e.isActive('link'),
       table: e.isActive('table'),
       href: (e.getAttributes('link').href as string | undefined) ?? '',
+      ...imageUploadStatus(e.state),
     }),
   });
   const [prompt, setPrompt] = useState<UrlPrompt | null>(null);
+  const picker = useRef<HTMLInputElement>(null);
   const chain = () => editor.chain().focus();
 
   function applyPrompt() {
@@ -87,6 +90,26 @@ export function Toolbar({ editor }: { editor: Editor }) {
       </div>
       <div className="tool-group">
         <Button label="Link" title="Link" active={state.link} onClick={() => setPrompt({ kind: 'link', value: state.href, error: null })} testId="tool-link" />
+        <Button
+          label={state.pending ? 'Uploading…' : 'Upload image'}
+          title="Upload an image (PNG, JPEG, GIF or WebP); you can also paste or drop one"
+          disabled={state.pending > 0}
+          onClick={() => picker.current?.click()}
+          testId="tool-upload-image"
+        />
+        <input
+          ref={picker}
+          type="file"
+          accept={UPLOADABLE_IMAGE_TYPES.join(',')}
+          multiple
+          hidden
+          onChange={(e) => {
+            const files = Array.from(e.target.files ?? []);
+            e.target.value = ''; // the same file again is a new choice
+            if (files.length) chain().uploadImages(files).run();
+          }}
+          data-testid="image-file-input"
+        />
         <Button label="Image" title="Image from a web address" onClick={() => setPrompt({ kind: 'image', value: '', error: null })} testId="tool-image" />
         <Button label="Table" title="Insert a table" onClick={() => chain().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run()} testId="tool-table" />
       </div>
@@ -118,6 +141,16 @@ export function Toolbar({ editor }: { editor: Editor }) {
         <Button label="↶" title="Undo your last change (Ctrl+Z)" onClick={() => chain().undo().run()} testId="tool-undo" />
         <Button label="↷" title="Redo (Ctrl+Shift+Z)" onClick={() => chain().redo().run()} testId="tool-redo" />
       </div>
+      {state.error ? (
+        <div className="tool-prompt" data-testid="image-upload-error">
+          <span className="error-text small" role="alert">
+            {state.error}
+          </span>
+          <button type="button" className="btn btn-sm" onClick={() => dismissUploadError(editor.view)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
       {prompt ? (
         <form
           className="tool-prompt"

@@ -84,7 +84,7 @@ function SharedDoc({ token, reportId, projectId, base }: { token: string; report
   return (
     <section className="report" data-testid="report-editor" data-editable="false">
       <div className="report-frame">
-        <ReadOnlyDoc doc={doc} testId="report-text" place={place} />
+        <ReadOnlyDoc doc={doc} testId="report-text" place={place} shareToken={token} />
       </div>
     </section>
   );
