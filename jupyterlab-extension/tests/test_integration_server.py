@@ -305,5 +305,5 @@ def test_metrics_logged_before_the_run_exists_land_in_it(shell, account: Account
         s = _series(account, run_id, "loss")
         assert s["x"] == [0, 1, 2, 3] and s["last"] == [3, 2, 1, 0.5], s
     eventually(check)
-    assert account.get_run(run_id)["run"]["summary"]["loss"] == {"last": 0.5, "step": 3, "min": 0.5, "max": 3, "mean": 1.625}
+    assert account.get_run(run_id)["run"]["summary"]["loss"] == {"last": 0.5, "step": 3, "first": 0, "min": 0.5, "max": 3, "mean": 1.625}
     assert cellmark.status()["bufferedPoints"] == 0

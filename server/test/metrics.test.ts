@@ -111,7 +111,8 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
 
           const range: [number, number] | undefined = window ? [Math.min(...window), Math.max(...window)] : undefined;
           const [x0, x1] = range ?? [Math.min(...points.map((p) => p.step)), Math.max(...points.map((p) => p.step))];
-          const { series, level } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', range, width });
+          const { series, level, range: extent } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', range, width });
+          expect(extent).toEqual([x0, x1]);
           const got = series[0]!;
           const levelPoints = level === 0 ? points : points.filter((p) => Math.floor(p.step / 8 ** level) >= Math.floor(x0 / 8 ** level) && Math.floor(p.step / 8 ** level) <= Math.floor(x1 / 8 ** level));
           const want = reference(levelPoints, x0, x1, width);
@@ -186,6 +187,26 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     );
   }, 180_000);
 
+  it("charts the runs' whole step extent, from the summary's first step or, for runs logged before it was kept, the rollups", async () => {
+    const time = new Date('2026-11-27T00:00:00Z');
+    const log = (runId: string, steps: number[]) => ingestMetrics(database.db, actor, { runId, points: steps.map((step) => ({ key: 'loss', step, value: step, time })) }, limits);
+    const [a, b] = [await newRun(), await newRun()];
+    await log(a, [500, 501, 900]);
+    await log(a, [37, 40]); // a later batch further back
+    await log(b, [123_456, 200_000]);
+    const extent = async () => (await metricSeries(database.db, actor, { projectId, runIds: [a, b], key: 'loss', width: 100 })).range;
+    const summaryOf = async (runId: string) => (await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId)))[0]!.summary as Record<string, { first: number | null; step: number }>;
+    expect((await summaryOf(a)).loss).toMatchObject({ first: 37, step: 900 });
+    expect(await extent()).toEqual([37, 200_000]);
+    // a run whose points predate `first`: unknown, so the extent comes from the rollups, and stays unknown after more points
+    await database.db.execute(sql`update runs set summary = jsonb_set(summary, '{loss,first}', 'null') where id = ${a}::uuid`);
+    await log(a, [1000]);
+    expect((await summaryOf(a)).loss.first).toBeNull();
+    expect(await extent()).toEqual([37, 200_000]);
+    await database.db.execute(sql`update runs set summary = summary #- '{loss,first}' where id = ${a}::uuid`);
+    expect(await extent()).toEqual([37, 200_000]);
+  });
+
   it('keeps NaN and ±Infinity as such, out of min/max, and in the summary', async () => {
     const runId = await newRun();
     const time = new Date();
@@ -203,7 +224,7 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId} and ${metricRollups.level} = 1`);
     expect(rollups[0]).toMatchObject({ count: 4, finiteCount: 2, min: 0.5, max: 0.75, sum: 1.25, last: Infinity, lastStep: 3 });
     const [run] = await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId));
-    expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, min: 0.5, max: 0.75, mean: 0.625 });
+    expect(run!.summary.acc).toEqual({ last: 'Infinity', step: 3, first: 0, min: 0.5, max: 0.75, mean: 0.625 });
   });
 
   it('takes extreme finite values (near the largest double, subnormal) without an arithmetic error', async () => {
@@ -257,9 +278,9 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     await ingestMetrics(database.db, actor, { runId, points: [{ key: 'acc', step: 0, value: 0.5, time: new Date() }] }, limits);
     await setSummary(database.db, actor, { runId, set: { acc: 0.97, note: 'best so far', flag: true, gone: 'NaN' } }, limits);
     const summary = async () => (await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId)))[0]!.summary;
-    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, min: 0.5, max: 0.5, mean: 0.5, value: 0.97 }, note: { value: 'best so far' }, flag: { value: true }, gone: { value: 'NaN' } });
+    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, first: 0, min: 0.5, max: 0.5, mean: 0.5, value: 0.97 }, note: { value: 'best so far' }, flag: { value: true }, gone: { value: 'NaN' } });
     await setSummary(database.db, actor, { runId, unset: ['acc', 'note'] }, limits);
-    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, min: 0.5, max: 0.5, mean: 0.5 }, flag: { value: true }, gone: { value: 'NaN' } });
+    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, first: 0, min: 0.5, max: 0.5, mean: 0.5 }, flag: { value: true }, gone: { value: 'NaN' } });
     const error = await setSummary(database.db, actor, { runId, set: { ok: 1, ['x'.repeat(251)]: 2 } }, limits).catch((e) => e);
     expect(error.message).toMatch(/summary key "x+": must be 1–250 characters/);
     expect(Object.keys(await summary())).not.toContain('ok');

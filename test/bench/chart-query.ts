@@ -22,7 +22,7 @@ const RAW_QUERIES = intEnv('RAW_QUERIES', 3);
 
 // REUSE=<database> measures the queries on a database an earlier KEEP=1 run left (no ingest)
 const reuse = process.env.REUSE;
-const { database, drop } = reuse ? await reuseDatabase(reuse) : await benchDatabase();
+const { database, drop, keep } = reuse ? await reuseDatabase(reuse) : await benchDatabase();
 try {
   const { actor, projectId, runIds } = reuse ? await existingProject(database) : await ingestAll(database);
   await database.db.execute(sql`analyze`);
@@ -60,7 +60,7 @@ try {
   }
 } finally {
   if (process.env.KEEP && !reuse) console.log(`kept the database (REUSE=${(resultRows<{ d: string }>(await database.db.execute(sql`select current_database() as d`)))[0]!.d})`);
-  await (process.env.KEEP && !reuse ? database.close() : drop());
+  await (process.env.KEEP && !reuse ? keep() : drop());
 }
 
 async function ingestAll(database: Database) {
@@ -94,7 +94,7 @@ async function reuseDatabase(name: string) {
   const url = new URL(process.env.DATABASE_URL!);
   url.pathname = `/${name}`;
   const database = await createDb({ url: url.toString(), max: 8 });
-  return { database, drop: () => database.close() };
+  return { database, drop: () => database.close(), keep: () => database.close() };
 }
 
 async function existingProject(database: Database) {

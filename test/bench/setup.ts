@@ -7,7 +7,8 @@ import type { Actor } from '@cellmark/server/domain/policy';
 import { startRun } from '@cellmark/server/domain/runs';
 import postgres from 'postgres';
 
-export async function benchDatabase(): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
+/** A throwaway database; `drop` removes it, `keep` only closes the connections (KEEP=1). */
+export async function benchDatabase(): Promise<{ database: Database; url: string; drop: () => Promise<void>; keep: () => Promise<void> }> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('benchmarks run on a real Postgres: set DATABASE_URL (e.g. the one .ci/run starts)');
   const name = `cellmark_bench_${randomBytes(4).toString('hex')}`;
@@ -22,6 +23,10 @@ export async function benchDatabase(): Promise<{ database: Database; url: string
     drop: async () => {
       await database.close();
       await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+    keep: async () => {
+      await database.close();
       await admin.end();
     },
   };

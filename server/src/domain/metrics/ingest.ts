@@ -108,7 +108,9 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
       inserted = points.filter((p) => fresh.delete(`${p.keyId}:${p.step}`));
     }
     if (inserted.length) await storeRollups(tx, input.runId, rollupsOf(inserted));
-    await refreshSummary(tx as unknown as Db, input.runId, [...idOf.values()]);
+    const firstSteps = new Map<number, number>();
+    for (const p of inserted) if (!(firstSteps.get(p.keyId)! <= p.step)) firstSteps.set(p.keyId, p.step);
+    await refreshSummary(tx as unknown as Db, input.runId, [...idOf.values()], firstSteps);
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
     return { accepted: input.points.length, inserted: inserted.length };
   });
@@ -259,13 +261,22 @@ export function pgArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
-/** runs.summary[key] = last value (at the greatest step), finite min/max/mean, from the top rollup level. */
-async function refreshSummary(db: Db, runId: string, keyIds: number[]) {
+/**
+ * runs.summary[key] = last value (at the greatest step), finite min/max/mean, from the top
+ * rollup level, and `first`, the first step (charts' extent), from the new points' first steps
+ * (`firstSteps`: key id → lowest new step). `first` is null when unknown: a key with points
+ * from before it was kept.
+ */
+async function refreshSummary(db: Db, runId: string, keyIds: number[], firstSteps: Map<number, number>) {
   await db.execute(sql`
     update runs set summary = summary || coalesce((
       select jsonb_object_agg(k.key, coalesce(summary -> k.key, '{}'::jsonb) || jsonb_build_object(
         'last', case when s.last in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) then to_jsonb(s.last::text) else to_jsonb(s.last) end,
-        'step', s.last_step, 'min', s.min, 'max', s.max, 'mean', case when s.finite > 0 then s.sum / s.finite end))
+        'step', s.last_step, 'min', s.min, 'max', s.max, 'mean', case when s.finite > 0 then s.sum / s.finite end,
+        'first', case
+          when (summary -> k.key ->> 'first') is not null then to_jsonb(least((summary -> k.key ->> 'first')::bigint, f.first))
+          when summary -> k.key ? 'step' then 'null'::jsonb
+          else to_jsonb(f.first) end))
         -- sum and mean in numeric: float8 arithmetic raises on overflow and on subnormal underflow
       from (
         select key_id, min(min) as min, max(max) as max, sum(sum::numeric) as sum, sum(finite_count) as finite,
@@ -274,6 +285,7 @@ async function refreshSummary(db: Db, runId: string, keyIds: number[]) {
         where run_id = ${runId}::uuid and level = ${TOP_LEVEL} and key_id = any(${`{${keyIds.join(',')}}`}::int[])
         group by key_id
       ) s join metric_keys k on k.id = s.key_id
+      left join unnest(${numArray([...firstSteps.keys()])}::int[], ${numArray([...firstSteps.values()])}::bigint[]) as f(key_id, first) on f.key_id = s.key_id
     ), '{}'::jsonb)
     where id = ${runId}::uuid`);
 }

@@ -57,20 +57,27 @@ interface RunPlan {
   to: number;
 }
 
+/** Chart reads are split into this many queries over the runs, run at once on their own connections. */
+const READ_PARALLELISM = 2;
+
 export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Promise<SeriesResult> {
   if (query.runIds.length > MAX_RUNS_PER_CHART) throw new DomainError('INVALID_INPUT', `runIds: at most ${MAX_RUNS_PER_CHART} runs per chart`);
-  await requireProject(db, actor, query.projectId, 'read');
-  const xAxis = query.xAxis ?? 'step';
-  const [key] = await db.select({ id: metricKeys.id }).from(metricKeys).where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key)));
-  const inProject = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds)));
-  if (inProject.length !== new Set(query.runIds).size) throw new DomainError('NOT_FOUND', 'runIds: some runs are not in this project');
   if (query.range && query.range[1] < query.range[0]) throw new DomainError('INVALID_INPUT', 'range: end before start');
+  const xAxis = query.xAxis ?? 'step';
+  // the access check, the key and the runs' project are independent reads: at once (nothing
+  // is returned unless the access check passed)
+  const [, [key], inProject] = await Promise.all([
+    requireProject(db, actor, query.projectId, 'read'),
+    db.select({ id: metricKeys.id }).from(metricKeys).where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key))),
+    db.select({ id: runs.id }).from(runs).where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds))),
+  ]);
+  if (inProject.length !== new Set(query.runIds).size) throw new DomainError('NOT_FOUND', 'runIds: some runs are not in this project');
   const empty = (runId: string): Series => ({ runId, level: 0, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
   const nothing: SeriesResult = { xAxis, level: 0, perPixel: 1, stepsPerPixel: 1, range: null, series: query.runIds.map(empty) };
   if (!key || !query.runIds.length) return nothing;
 
   const runList = `{${query.runIds.join(',')}}`;
-  const range = query.range ?? (xAxis === 'step' ? await stepExtent(db, runList, key.id) : await timeExtent(db, runList, key.id));
+  const range = query.range ?? (xAxis === 'step' ? await stepExtent(db, runList, query.key, key.id) : await timeExtent(db, runList, key.id));
   if (!range) return nothing;
   const [x0, x1] = range;
   const perPx = stepsPerPixel(x0, x1, query.width);
@@ -88,19 +95,31 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
 
   const byRun = new Map(query.runIds.map((id) => [id, empty(id)]));
   for (const plan of plans) byRun.get(plan.runId)!.level = plan.level;
-  // one read per level (the step axis has one); a run keeps the records inside its own plan
-  const levels = [...new Set(plans.map((p) => p.level))];
-  for (const lv of levels) {
-    const group = plans.filter((p) => p.level === lv);
-    const lo = Math.min(...group.map((p) => p.from));
-    const hi = Math.max(...group.map((p) => p.to));
-    const packed = await readPacked(db, key.id, group.map((p) => p.runId), lv, lo, hi, xAxis);
-    for (const p of group) {
-      const bytes = packed.get(p.runId);
-      if (bytes) pixelate(byRun.get(p.runId)!, bytes, lv, p, { xAxis, x0, perPx, width: query.width });
-    }
-  }
+  // one read per level (the step axis has one), split over the runs so that Postgres works on
+  // them with several cores while the server folds the parts that came back; a run keeps
+  // the records inside its own plan
+  const parts = [...new Set(plans.map((p) => p.level))].flatMap((lv) => split(plans.filter((p) => p.level === lv), READ_PARALLELISM));
+  await Promise.all(
+    parts.map(async (part) => {
+      const lv = part[0]!.level;
+      const lo = Math.min(...part.map((p) => p.from));
+      const hi = Math.max(...part.map((p) => p.to));
+      const packed = await readPacked(db, key.id, part.map((p) => p.runId), lv, lo, hi, xAxis);
+      for (const p of part) {
+        const bytes = packed.get(p.runId);
+        if (bytes) pixelate(byRun.get(p.runId)!, bytes, lv, p, { xAxis, x0, perPx, width: query.width });
+      }
+    }),
+  );
   return { xAxis, level, perPixel: perPx, stepsPerPixel: perPx, range: [x0, x1], series: [...byRun.values()] };
+}
+
+/** `items` in at most `parts` contiguous, non-empty slices of near-equal size. */
+function split<T>(items: T[], parts: number): T[][] {
+  const size = Math.ceil(items.length / Math.max(1, parts));
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)`;
@@ -134,8 +153,19 @@ async function readPacked(db: Db, keyId: number, runIds: string[], level: number
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A non-negative big-endian int64 below 2^53 (steps), without a BigInt per read. */
-const int64 = (view: DataView, at: number) => view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+/**
+ * A run's packed records as little-endian 64-bit words: one aligned copy, each 8-byte word
+ * byte-swapped (Buffer#swap64, native), then read through typed arrays: several times faster
+ * than big-endian DataView reads field by field. Every field is 8 bytes except count and
+ * finite count, a pair of big-endian int32 that the swap leaves as (finite, count) in u32.
+ */
+function littleEndianWords(bytes: Uint8Array): { f64: Float64Array; u32: Uint32Array } {
+  const words = Math.floor(bytes.byteLength / 8);
+  const copy = Buffer.alloc(words * 8);
+  copy.set(bytes.subarray(0, words * 8));
+  copy.swap64();
+  return { f64: new Float64Array(copy.buffer, copy.byteOffset, words), u32: new Uint32Array(copy.buffer, copy.byteOffset, words * 2) };
+}
 
 /**
  * Folds one run's packed records into pixels: a record lands wholly in the pixel of its
@@ -144,9 +174,9 @@ const int64 = (view: DataView, at: number) => view.getUint32(at) * 2 ** 32 + vie
  * value at the greatest step, and counts. Records outside the run's own plan are skipped.
  */
 function pixelate(s: Series, bytes: Uint8Array, level: number, plan: RunPlan, axis: { xAxis: XAxis; x0: number; perPx: number; width: number }) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { f64, u32 } = littleEndianWords(bytes);
   const timed = axis.xAxis === 'time';
-  const stride = level === 0 ? (timed ? 24 : 16) : 48;
+  const stride = level === 0 ? (timed ? 3 : 2) : 6; // in 8-byte words
   const bucketW = bucketWidth(level);
   const n = axis.width + 2; // pixels 0…width (the range's last unit can land on pixel `width`)
   const min = new Float64Array(n).fill(Number.NaN);
@@ -155,26 +185,28 @@ function pixelate(s: Series, bytes: Uint8Array, level: number, plan: RunPlan, ax
   const lastStep = new Float64Array(n).fill(-1);
   const count = new Float64Array(n);
   const nonFinite = new Float64Array(n);
-  for (let o = 0; o + stride <= bytes.byteLength; o += stride) {
+  for (let w = 0; w + stride <= f64.length; w += stride) {
     let lo: number, hi: number, value: number, stepOfLast: number, c: number, nf: number, at: number, unit: number;
     if (level === 0) {
-      stepOfLast = int64(view, o);
-      value = view.getFloat64(o + 8);
+      // step (i8), value (f8) [, time ms (f8)]
+      stepOfLast = u32[2 * w + 1]! * 2 ** 32 + u32[2 * w]!;
+      value = f64[w + 1]!;
       const finite = Number.isFinite(value);
       lo = hi = finite ? value : Number.NaN;
       c = 1;
       nf = finite ? 0 : 1;
       unit = stepOfLast;
-      at = timed ? view.getFloat64(o + 16) : stepOfLast;
+      at = timed ? f64[w + 2]! : stepOfLast;
     } else {
-      lo = view.getFloat64(o);
-      hi = view.getFloat64(o + 8);
-      value = view.getFloat64(o + 16);
-      stepOfLast = int64(view, o + 24);
-      c = view.getInt32(o + 32);
-      nf = c - view.getInt32(o + 36);
+      // min, max, last (f8), last step (i8), count | finite count (i4 each), first time ms (f8)
+      lo = f64[w]!;
+      hi = f64[w + 1]!;
+      value = f64[w + 2]!;
+      stepOfLast = u32[2 * w + 7]! * 2 ** 32 + u32[2 * w + 6]!;
+      c = u32[2 * w + 9]!;
+      nf = c - u32[2 * w + 8]!;
       unit = Math.floor(stepOfLast / bucketW);
-      at = timed ? view.getFloat64(o + 40) : unit * bucketW;
+      at = timed ? f64[w + 5]! : unit * bucketW;
     }
     if (unit < plan.from || unit > plan.to) continue;
     const px = Math.min(n - 1, Math.max(0, Math.floor((at - axis.x0) / axis.perPx)));
@@ -201,11 +233,28 @@ function pixelate(s: Series, bytes: Uint8Array, level: number, plan: RunPlan, ax
 }
 
 /**
+ * First and last logged step over the runs. Ingest keeps each key's first and last step in
+ * the run's summary (`first`, `step`): one read of the runs' rows. Runs whose points predate
+ * `first` (null or absent while `step` is there) take the rollup ladder instead.
+ */
+async function stepExtent(db: Db, runList: string, key: string, keyId: number): Promise<[number, number] | null> {
+  const [row] = resultRows<{ first: string | null; last: string | null; unknown: string }>(
+    await db.execute(sql`
+      select min((summary -> ${key} ->> 'first')::bigint)::text as first, max((summary -> ${key} ->> 'step')::bigint)::text as last,
+        count(*) filter (where summary -> ${key} ? 'step' and (summary -> ${key} ->> 'first') is null)::text as unknown
+      from runs where id = any(${runList}::uuid[])`),
+  );
+  if (!row || Number(row.unknown) > 0) return stepExtentFromRollups(db, runList, keyId);
+  if (row.first === null || row.last === null) return null;
+  return [Number(row.first), Number(row.last)];
+}
+
+/**
  * First and last logged step over the runs, without scanning points: the top rollup level
  * gives the last step and the first top bucket; each finer level narrows that bucket down
  * (a handful of index rows per level), and only the final 8 steps are read from points.
  */
-async function stepExtent(db: Db, runList: string, keyId: number): Promise<[number, number] | null> {
+async function stepExtentFromRollups(db: Db, runList: string, keyId: number): Promise<[number, number] | null> {
   const top = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
   const [head] = resultRows<{ lo: string | null; hi: string | null }>(
     await db.execute(sql`
