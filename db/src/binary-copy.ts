@@ -85,6 +85,14 @@ export class BinaryCopyEncoder {
     return this.int8(Math.round((ms - PG_EPOCH_MS) * 1000));
   }
 
+  bytea(bytes: Uint8Array): this {
+    this.room(4 + bytes.byteLength);
+    this.at = this.buf.writeInt32BE(bytes.byteLength, this.at);
+    this.buf.set(bytes, this.at);
+    this.at += bytes.byteLength;
+    return this;
+  }
+
   /** 16 bytes, from `uuidBytes`. */
   uuid(bytes: Buffer): this {
     this.room(20);

@@ -66,6 +66,12 @@ export const metricRollups = pgTable(
     packed: bytea('packed').generatedAlwaysAs(
       sql`float8send(coalesce(min, 'NaN'::float8)) || float8send(coalesce(max, 'NaN'::float8)) || float8send(last) || int8send(last_step) || int4send(count) || int4send(finite_count) || float8send((extract(epoch from (first_time - timestamptz '1970-01-01 00:00:00+00')) * 1000)::float8)`,
     ),
+    /**
+     * On levels 2 and up: the `packed` records of the bucket's children (level − 1), in bucket
+     * order, so a chart reads level L as 8× fewer rows of level L + 1 (see series.ts). Kept by
+     * ingest; null on level 1 (its children are points).
+     */
+    children: bytea('children'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.keyId, t.level, t.bucket] })],
 );

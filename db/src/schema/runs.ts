@@ -21,6 +21,8 @@ import { projects } from './teams.ts';
 export interface MetricSummary {
   last: number | string | null;
   step: number | null;
+  /** the first logged step, for chart extents (null: points from before it was kept) */
+  first?: number | null;
   min: number | null;
   max: number | null;
   /** mean of the finite values (absent before rollup sums existed) */

@@ -4,7 +4,7 @@
 import { and, BinaryCopyEncoder, canCopyIn, copyIntoTable, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql, uuidBytes } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
-import { ROLLUP_LEVELS } from './levels.ts';
+import { ROLLUP_BASE, ROLLUP_LEVELS } from './levels.ts';
 import { type Bucket, type RollupPoint, rollupsOf } from './rollup.ts';
 
 export type WireValue = number | 'NaN' | 'Infinity' | '-Infinity';
@@ -165,7 +165,7 @@ async function anyStored(tx: Tx, runId: string, r: KeyRanges): Promise<boolean> 
 }
 
 const POINT_COLUMNS = ['run_id', 'key_id', 'step', 'value', 'time'];
-const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_count', 'min', 'max', 'sum', 'last', 'last_step', 'first_time', 'last_time'];
+const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_count', 'min', 'max', 'sum', 'last', 'last_step', 'first_time', 'last_time', 'children'];
 
 function encodePoints(runId: string, points: RollupPoint[]): Buffer {
   const run = uuidBytes(runId);
@@ -174,23 +174,69 @@ function encodePoints(runId: string, points: RollupPoint[]): Buffer {
   return out.finish();
 }
 
-function encodeRollups(runId: string, buckets: Bucket[]): Buffer {
+/** `metric_rollups.packed` as Postgres computes it (see the schema), for a bucket written now. */
+function packedRecord(b: Bucket): Buffer {
+  const out = Buffer.allocUnsafe(48);
+  out.writeDoubleBE(b.min ?? Number.NaN, 0);
+  out.writeDoubleBE(b.max ?? Number.NaN, 8);
+  out.writeDoubleBE(b.last, 16);
+  out.writeBigInt64BE(BigInt(b.lastStep), 24);
+  out.writeInt32BE(b.count, 32);
+  out.writeInt32BE(b.finiteCount, 36);
+  out.writeDoubleBE(b.firstTime, 40);
+  return out;
+}
+
+const bucketId = (keyId: number, level: number, bucket: number) => `${keyId}:${level}:${bucket}`;
+
+/**
+ * New buckets with `children` (levels 2 and up): the packed records of their children, which
+ * are all new too (a stored child would mean a stored parent) and all among `buckets`.
+ */
+function encodeRollups(runId: string, buckets: Bucket[], all: Bucket[]): Buffer {
+  const children = new Map<string, Buffer[]>();
+  for (const b of all) {
+    if (b.level >= ROLLUP_LEVELS.length) continue;
+    const parent = bucketId(b.keyId, b.level + 1, Math.floor(b.bucket / ROLLUP_BASE));
+    const list = children.get(parent);
+    if (list) list.push(packedRecord(b));
+    else children.set(parent, [packedRecord(b)]);
+  }
   const run = uuidBytes(runId);
-  const out = new BinaryCopyEncoder(buckets.length * 140);
+  const out = new BinaryCopyEncoder(buckets.length * 200);
   for (const b of buckets) {
-    out.row(13).uuid(run).int4(b.keyId).int2(b.level).int8(b.bucket).int4(b.count).int4(b.finiteCount);
+    out.row(14).uuid(run).int4(b.keyId).int2(b.level).int8(b.bucket).int4(b.count).int4(b.finiteCount);
     out.float8OrNull(b.min).float8OrNull(b.max).float8OrNull(b.sum).float8(b.last).int8(b.lastStep).timestamptz(b.firstTime).timestamptz(b.lastTime);
+    const records = b.level >= 2 ? children.get(bucketId(b.keyId, b.level, b.bucket)) : undefined;
+    if (records) out.bytea(Buffer.concat(records));
+    else out.null();
   }
   return out.finish();
 }
 
+/** Rebuilds `children` of these stored buckets (levels 2 and up) from their children's rows. */
+function refreshChildren(runId: string, buckets: Bucket[]): SQL {
+  const parents = buckets.filter((b) => b.level >= 2);
+  return sql`
+    update metric_rollups p set children = (
+      select string_agg(c.packed, ''::bytea order by c.bucket) from metric_rollups c
+      where c.run_id = p.run_id and c.key_id = p.key_id and c.level = p.level - 1 and c.bucket >= p.bucket * ${sql.raw(String(ROLLUP_BASE))} and c.bucket < p.bucket * ${sql.raw(String(ROLLUP_BASE))} + ${sql.raw(String(ROLLUP_BASE))})
+    from unnest(${numArray(parents.map((b) => b.keyId))}::int[], ${numArray(parents.map((b) => b.level))}::smallint[], ${numArray(parents.map((b) => b.bucket))}::bigint[]) as u(k, l, b)
+    where p.run_id = ${runId}::uuid and p.key_id = u.k and p.level = u.l and p.bucket = u.b`;
+}
+
 /**
  * Folds buckets into the stored rollups. On Postgres the buckets not stored yet (all but the
- * edges of an appended range) go in by binary COPY and only the others are merged by upsert;
- * on PGlite everything is upserted.
+ * edges of an appended range) go in by binary COPY, with their children's records, and only
+ * the others are merged by upsert and have their children rebuilt from the rows; on PGlite
+ * everything takes the second way.
  */
 async function storeRollups(tx: Tx, runId: string, buckets: Bucket[]) {
-  if (!canCopyIn(tx)) return void (await tx.execute(upsertRollups(runId, buckets)));
+  if (!canCopyIn(tx)) {
+    await tx.execute(upsertRollups(runId, buckets));
+    await tx.execute(refreshChildren(runId, buckets));
+    return;
+  }
   const levelKey = (b: Bucket) => b.keyId * 64 + b.level;
   const ranges = keyRanges(
     buckets.map((b) => ({ keyId: levelKey(b), bucket: b.bucket })),
@@ -201,10 +247,14 @@ async function storeRollups(tx: Tx, runId: string, buckets: Bucket[]) {
       select r.key_id, r.level, r.bucket from unnest(${numArray(ranges.keyIds)}::bigint[], ${numArray(ranges.lo)}::bigint[], ${numArray(ranges.hi)}::bigint[]) as u(kl, lo, hi)
       join metric_rollups r on r.run_id = ${runId}::uuid and r.key_id = u.kl / 64 and r.level = u.kl % 64 and r.bucket between u.lo and u.hi`),
   );
-  const stored = new Set(existing.map((r) => `${r.key_id}:${r.level}:${r.bucket}`));
-  const fresh = stored.size ? buckets.filter((b) => !stored.has(`${b.keyId}:${b.level}:${b.bucket}`)) : buckets;
-  if (fresh.length) await copyIntoTable(tx, 'metric_rollups', ROLLUP_COLUMNS, encodeRollups(runId, fresh));
-  if (stored.size) await tx.execute(upsertRollups(runId, buckets.filter((b) => stored.has(`${b.keyId}:${b.level}:${b.bucket}`))));
+  const stored = new Set(existing.map((r) => bucketId(r.key_id, r.level, Number(r.bucket))));
+  const fresh = stored.size ? buckets.filter((b) => !stored.has(bucketId(b.keyId, b.level, b.bucket))) : buckets;
+  if (fresh.length) await copyIntoTable(tx, 'metric_rollups', ROLLUP_COLUMNS, encodeRollups(runId, fresh, buckets));
+  if (stored.size) {
+    const merged = buckets.filter((b) => stored.has(bucketId(b.keyId, b.level, b.bucket)));
+    await tx.execute(upsertRollups(runId, merged));
+    await tx.execute(refreshChildren(runId, merged));
+  }
 }
 
 const toNumber = (v: WireValue): number => (typeof v === 'number' ? v : v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
