@@ -4,9 +4,16 @@ import { and, eq, memberships, projects, reports, runs, type Db, type Role } fro
 import { DomainError } from './errors.ts';
 
 export interface Actor {
+  /** empty for a share-link reader, who has no account */
   userId: string;
-  /** how the actor authenticated: a browser session or an extension API token */
-  via: 'session' | 'token';
+  /**
+   * how the actor authenticated: a browser session, an extension API token, or a report's
+   * view-only share link (made only by report-share-reads.ts, after it checked that the link's
+   * report charts exactly what is being read)
+   */
+  via: 'session' | 'token' | 'share';
+  /** via 'share': the shared report's project, the only one it may read */
+  shareProjectId?: string;
 }
 
 /** What an action needs. Roles are cumulative: owner ⊃ admin ⊃ editor ⊃ viewer. */
@@ -20,6 +27,7 @@ export function roleAllows(role: Role, permission: Permission): boolean {
 }
 
 export async function roleIn(db: Db, actor: Actor, teamId: string): Promise<Role | null> {
+  if (actor.via === 'share') return null; // a link is nobody's membership
   const [row] = await db
     .select({ role: memberships.role })
     .from(memberships)
@@ -46,6 +54,10 @@ export async function requireProject(
 ): Promise<{ project: ProjectRow; role: Role }> {
   const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
   if (!project) throw new DomainError('NOT_FOUND', `project ${projectId} does not exist`);
+  if (actor.via === 'share') {
+    if (permission !== 'read' || actor.shareProjectId !== project.id) throw new DomainError('FORBIDDEN', "a share link only reads its report's charts");
+    return { project, role: 'viewer' };
+  }
   const role = await requireTeam(db, actor, project.teamId, permission);
   return { project, role };
 }

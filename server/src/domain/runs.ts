@@ -158,6 +158,8 @@ export async function finishIdleRuns(db: Db, idleMs: number) {
 }
 
 export interface RunFilter {
+  /** only these runs (a share link lists what its report charts) */
+  runIds?: string[] | undefined;
   status?: RunStatus[] | undefined;
   userId?: string | undefined;
   notebook?: string | undefined;
@@ -210,6 +212,7 @@ function sortExpression(by: string): SQL {
 export async function listRuns(db: Db, actor: Actor, projectId: string, filter: RunFilter = {}, paging: RunPage = {}) {
   await requireProject(db, actor, projectId, 'read');
   const where = [eq(runs.projectId, projectId)];
+  if (filter.runIds) where.push(filter.runIds.length ? inArray(runs.id, filter.runIds) : sql`false`);
   if (filter.status?.length) where.push(inArray(runs.status, filter.status));
   if (filter.userId) where.push(eq(runs.userId, filter.userId));
   if (filter.notebook) where.push(ilike(runs.notebookPath, `%${filter.notebook.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));

@@ -12,7 +12,7 @@ import { type Auth, CLIENT_IP_HEADER, sessionUser } from '../auth.ts';
 import { type BlobStore, SHA256 } from '../blobs/store.ts';
 import { finishIdleRuns, requireRunBlob } from '../domain/runs.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
-import type { ReportStore } from '../collab/store.ts';
+import { createPostgresReportStore, type ReportStore } from '../collab/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
 import { imageTooLarge, requireImageUploader, requireReportImage, uploadReportImage } from '../domain/report-images.ts';
 import type { Env } from '../env.ts';
@@ -63,12 +63,14 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     socket.once('close', () => sockets.delete(socket));
   });
 
+  // one store for the collab rooms and for the API (share links read their report's charts)
+  const reportStore = options.reportStore ?? createPostgresReportStore(database.db);
   const collab = attachCollab(server, {
     database,
     auth,
     logger,
     metrics,
-    store: options.reportStore,
+    store: reportStore,
     reauthorizeMs: env.CELLMARK_COLLAB_REAUTH_MS,
     compactUpdates: env.CELLMARK_REPORT_COMPACT_UPDATES,
     compactBytes: env.CELLMARK_REPORT_COMPACT_BYTES,
@@ -77,7 +79,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    createContext: createContextFactory({ database, auth, env, logger, blobs, reportDocs: collab.docs }),
+    createContext: createContextFactory({ database, auth, env, logger, blobs, reportDocs: collab.docs, reportStore }),
     onError: ({ error, path: procedure }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure }, 'tRPC error');
     },

@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '@cellmark/db';
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { type Auth, sessionUser } from '../auth.ts';
 import type { Env } from '../env.ts';
 import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
@@ -12,6 +12,7 @@ import type { BlobStore } from '../blobs/store.ts';
 import type { IngestLimits } from '../domain/executions.ts';
 import type { MetricLimits } from '../domain/metrics/ingest.ts';
 import type { ReportDocs } from '../domain/report-versions.ts';
+import type { ReportStore } from '../collab/store.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import type { Logger } from '../logger.ts';
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   logger: Logger;
   /** live report documents (the collab rooms), for server-side edits such as restores */
   reportDocs: ReportDocs;
+  /** stored report documents (share links read which runs their report charts) */
+  reportStore: ReportStore;
 }
 
 export function createContextFactory(deps: AppDeps) {
@@ -90,6 +93,16 @@ export const sessionProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const actor: Actor = { userId: user.id, via: 'session' };
   return next({ ctx: { ...ctx, actor, user } });
 });
+
+/** A report's view-only share link (`cms_…`), as reads that a link may make take it. */
+export const shareToken = z.string().min(1).max(200);
+
+/** The signed-in user, for a public read that a share link (`share` in its input) may also make. */
+export async function sessionActor(ctx: Context): Promise<Actor> {
+  const user = await sessionUser(ctx.auth, ctx.req.headers);
+  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in required' });
+  return { userId: user.id, via: 'session' };
+}
 
 export const tokenProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const header = ctx.req.headers.authorization;

@@ -1,13 +1,16 @@
 // Runs as the web UI reads and edits them.
 import { runStatuses } from '@cellmark/db';
 import { z } from 'zod';
+import { sharedRuns } from '../../domain/report-share-reads.ts';
 import { getRun, listRuns, MAX_RUNS_PAGE, MAX_TAGS, updateRun } from '../../domain/runs.ts';
-import { router, sessionProcedure } from '../init.ts';
+import { publicProcedure, router, sessionActor, sessionProcedure, shareToken } from '../init.ts';
 
 export const runsRouter = router({
-  list: sessionProcedure
+  /** members, or a report's share link (`share`): then only the runs its run charts show */
+  list: publicProcedure
     .input(
       z.object({
+        share: shareToken.optional(),
         projectId: z.uuid(),
         filter: z
           .object({
@@ -23,7 +26,9 @@ export const runsRouter = router({
         offset: z.number().int().min(0).max(1_000_000).optional(),
       }),
     )
-    .query(({ ctx, input: { projectId, filter, ...page } }) => listRuns(ctx.db, ctx.actor, projectId, filter, page)),
+    .query(async ({ ctx, input: { share, projectId, filter, ...page } }) =>
+      share ? sharedRuns(ctx.db, ctx.reportStore, share, projectId, filter, page) : listRuns(ctx.db, await sessionActor(ctx), projectId, filter, page),
+    ),
   get: sessionProcedure.input(z.object({ runId: z.uuid() })).query(({ ctx, input }) => getRun(ctx.db, ctx.actor, input.runId)),
   update: sessionProcedure
     .input(
