@@ -210,6 +210,11 @@ describe('runs.list filters', () => {
     expect(await ids({ config: [{ key: 'lr', value: 0.001 }] })).toEqual([a]);
     expect(await ids({ config: [{ key: 'opt', value: 'adam' }, { key: 'lr', value: 0.01 }] })).toEqual([b]);
     expect(await ids({ notebook: '%' })).toEqual([]);
+    // by id (compare and charts look their chosen runs up wherever they sort), with other filters
+    expect(await ids({ runIds: [b] })).toEqual([b]);
+    expect(await ids({ runIds: [a, b], status: ['crashed'] })).toEqual([b]);
+    expect(await ids({ runIds: [] })).toEqual([]);
+    await expect(ids({ runIds: ['not-a-uuid'] })).rejects.toThrow(/runIds/);
     expect((await carol.api.runs.list.query({ projectId: carol.project.id })).configKeys).toEqual(['lr', 'opt']);
     // the keys of the whole project, also when a filter hides the runs that have them
     expect((await carol.api.runs.list.query({ projectId: carol.project.id, filter: { tag: 'nothing-has-this' } })).configKeys).toEqual(['lr', 'opt']);

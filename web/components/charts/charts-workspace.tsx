@@ -24,16 +24,23 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
   const selection = useMemo(() => selectionFromQuery(new URLSearchParams(query)), [query]);
   const [xAxis, setXAxis] = useXAxis();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ projectId }), refetchInterval: 30_000 });
+  // runs chosen in the URL are looked up by id: they need not be on the recent runs' page
+  const chosen = useQuery({ ...trpc.runs.list.queryOptions(selection.runs?.length ? { projectId, filter: { runIds: selection.runs } } : skipToken), refetchInterval: 30_000 });
+  const known = useMemo(() => {
+    const recent = runs.data?.runs ?? [];
+    const onPage = new Set(recent.map((r) => r.id));
+    return [...(chosen.data?.runs ?? []).filter((r) => !onPage.has(r.id)), ...recent];
+  }, [runs.data, chosen.data]);
 
   const runIds = useMemo(() => selection.runs ?? defaultRuns(runs.data?.runs ?? []), [selection.runs, runs.data]);
   const chartRuns = useMemo((): ChartRun[] => {
-    const byId = new Map((runs.data?.runs ?? []).map((r) => [r.id, r]));
+    const byId = new Map(known.map((r) => [r.id, r]));
     return runIds.map((id, i) => {
       const run = byId.get(id);
       return { id, name: run?.name ?? id.slice(0, 8), color: runColor(i), ...(run ? { startedAt: run.startedAt } : {}) };
     });
-  }, [runIds, runs.data]);
-  const live = useMemo(() => (runs.data?.runs ?? []).some((r) => r.status === 'running' && runIds.includes(r.id)), [runs.data, runIds]);
+  }, [runIds, known]);
+  const live = useMemo(() => known.some((r) => r.status === 'running' && runIds.includes(r.id)), [known, runIds]);
 
   const keys = useQuery(trpc.metrics.keys.queryOptions(runIds.length ? { projectId, runIds } : skipToken));
   const keyList = useMemo(() => keys.data ?? [], [keys.data]);
@@ -56,7 +63,7 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
   return (
     <div data-testid="charts-workspace">
       <div className="charts-tools">
-        <RunPicker runs={runs.data.runs} selected={runIds} colorOf={colorOf} onChange={(ids) => update({ runs: ids })} />
+        <RunPicker runs={known} selected={runIds} colorOf={colorOf} onChange={(ids) => update({ runs: ids })} />
         <KeyPicker keys={keyList} selected={chosenKeys} onChange={(k) => update({ keys: k })} />
         {selection.runs === null ? <span className="muted small">the {runIds.length} most recent runs</span> : null}
         <span className="spacer" />

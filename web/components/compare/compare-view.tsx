@@ -1,7 +1,7 @@
 // The compare page's body: the chosen runs' metrics overlaid (keys every run logged first),
 // their config side by side, and config against a summary metric in parallel coordinates.
 'use client';
-import { useQuery } from '@tanstack/react-query';
+import { skipToken, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { type ChartRun, MetricChart } from '@/components/charts/metric-chart.tsx';
@@ -16,7 +16,8 @@ import { ParallelCoords } from './parallel-coords.tsx';
 /** Keys every run logged show at once; the rest behind a button. */
 export function CompareView({ projectId, base, runIds, onRemove }: { projectId: string; base: string; runIds: string[]; onRemove: (id: string) => void }) {
   const trpc = useTRPC();
-  const list = useQuery({ ...trpc.runs.list.queryOptions({ projectId }), refetchInterval: 30_000 });
+  // the chosen runs by id, wherever they are in the project's order
+  const list = useQuery({ ...trpc.runs.list.queryOptions(runIds.length ? { projectId, filter: { runIds } } : skipToken), refetchInterval: 30_000 });
   const [showAllKeys, setShowAllKeys] = useState(false);
   const [xAxis, setXAxis] = useXAxis();
 
@@ -31,7 +32,7 @@ export function CompareView({ projectId, base, runIds, onRemove }: { projectId: 
   const partial = coverage.filter((k) => k.runs < rows.length);
   const live = rows.some((r) => r.status === 'running');
 
-  if (list.isPending) return <Loading />;
+  if (runIds.length && list.isPending) return <Loading />;
   if (list.isError) return <ErrorBox error={list.error} />;
   if (rows.length < 2) {
     return (

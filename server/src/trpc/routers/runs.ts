@@ -19,6 +19,8 @@ export const runsRouter = router({
             notebook: z.string().max(500).optional(),
             tag: z.string().max(64).optional(),
             config: z.array(z.object({ key: z.string().min(1).max(250), value: z.unknown() })).max(20).optional(),
+            /** only these runs (compare and charts look their chosen runs up by id) */
+            runIds: z.array(z.uuid()).max(MAX_RUNS_PAGE).optional(),
           })
           .optional(),
         sort: z.object({ by: z.string().min(1).max(300), dir: z.enum(['asc', 'desc']) }).optional(),
