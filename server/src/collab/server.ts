@@ -224,8 +224,7 @@ export function attachCollab(
     if (type !== MESSAGE_SYNC) return;
     const syncType = decoding.readVarUint(decoder);
     if (syncType === syncProtocol.messageYjsSyncStep1) {
-      const stateVector = decoding.readVarUint8Array(decoder);
-      send(ws, syncMessage((e) => syncProtocol.writeSyncStep2(e, room.doc, stateVector)));
+      send(ws, room.syncStep2(decoding.readVarUint8Array(decoder)));
       return;
     }
     if (syncType !== syncProtocol.messageYjsSyncStep2 && syncType !== syncProtocol.messageYjsUpdate) {

@@ -98,6 +98,46 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
       }
     });
 
+    it('loads into a document what load returns, with what is pending, in one read', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        const into = async () => {
+          const doc = new Y.Doc();
+          const origins: unknown[] = [];
+          doc.on('afterTransaction', (t: Y.Transaction) => origins.push(t.origin));
+          const loaded = await s.loadInto(reportId, doc, 'store');
+          return { doc, origins, ...loaded };
+        };
+        const empty = await into();
+        expect(empty).toMatchObject({ found: false, pending: { updates: 0, bytes: 0 }, state: null });
+        expect(empty.doc.store.clients.size).toBe(0);
+
+        const e = editor();
+        for (const ch of 'abc') await s.append(reportId, e.type(ch), userId);
+        const rows = await into();
+        expect(rows).toMatchObject({ found: true, pending: await s.pending(reportId), state: null });
+        expect(rows.doc.getText('t').toString()).toBe('abc');
+        expect(rows.origins).toEqual(['store']); // one transaction
+
+        await s.compact(reportId);
+        const snapshot = await into();
+        expect(snapshot).toMatchObject({ found: true, pending: { updates: 0, bytes: 0 } });
+        // the stored snapshot as it is: the whole document, ready to send
+        expect(snapshot.state).toEqual(await s.load(reportId));
+        expect(textOf(snapshot.state)).toBe('abc');
+        expect(Y.encodeStateVector(snapshot.doc)).toEqual(Y.encodeStateVector(e.doc));
+
+        await s.append(reportId, e.type('d'), userId);
+        const both = await into();
+        expect(both).toMatchObject({ found: true, pending: { updates: 1 }, state: null });
+        expect(both.pending).toEqual(await s.pending(reportId));
+        expect(both.doc.getText('t').toString()).toBe('abcd');
+        expect(Y.encodeStateVector(both.doc)).toEqual(Y.encodeStateVector(e.doc));
+      } finally {
+        await database.close();
+      }
+    });
+
     it('never loses an update appended while compactions run', async () => {
       const { database, s, reportId, userId } = await setup();
       try {
