@@ -1,12 +1,15 @@
 // Several server processes: each stored update is announced with Postgres NOTIFY (the seq
 // only: payloads are capped at 8000 bytes), and every process with that report open reads
-// the row and applies it. PGlite is single-process, so there it is a no-op.
-import { randomUUID } from 'node:crypto';
+// the row and applies it. PGlite is single-process, so there it is a no-op. The Postgres
+// store sends the notice from its append statement (createPostgresReportStore's `announce`);
+// `publish` is for a store that does not.
 import type { Database } from '@cellmark/db';
 import type { Sql } from 'postgres';
 import type { Logger } from '../logger.ts';
 
-const CHANNEL = 'cellmark_report_updates';
+/** Payload: `<origin process> <reportId> <seq,seq,…>` or `… <reportId> *` (too many to list). */
+export const REPORT_UPDATES_CHANNEL = 'cellmark_report_updates';
+const CHANNEL = REPORT_UPDATES_CHANNEL;
 
 export interface Fanout {
   /** Announces committed updates (fire and forget: a lost notice is healed at the next listen). */
@@ -21,10 +24,10 @@ export interface FanoutHandlers {
   resync(): void;
 }
 
-export async function createFanout(database: Database, handlers: FanoutHandlers, logger: Logger): Promise<Fanout> {
+/** `origin` names this process: its own notices come back to it and are ignored. */
+export async function createFanout(database: Database, handlers: FanoutHandlers, logger: Logger, origin: string): Promise<Fanout> {
   if (database.kind !== 'postgres') return { publish() {}, close: async () => {} };
   const sql = (database.db as unknown as { $client: Sql }).$client;
-  const origin = randomUUID();
   let listening = false;
   const { unlisten } = await sql.listen(
     CHANNEL,

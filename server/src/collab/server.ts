@@ -3,6 +3,7 @@
 // upgrade (session cookie, or `?share=<token>` for a view-only link), read-only connections
 // whose updates never touch the document, every update written to Postgres before it is
 // applied and relayed, and fan-out to other server processes.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@cellmark/db';
@@ -17,7 +18,7 @@ import { shareAccess } from '../domain/report-shares.ts';
 import { type ReportDocs, recordVersion } from '../domain/report-versions.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
-import { createFanout } from './fanout.ts';
+import { createFanout, REPORT_UPDATES_CHANNEL } from './fanout.ts';
 import { awarenessMessage, awarenessProtocol, isEmptyUpdate, MESSAGE_AWARENESS, MESSAGE_SYNC, send, syncMessage } from './protocol.ts';
 import { type CollabAccess, type Connection, Room } from './room.ts';
 import { createPostgresReportStore, type ReportStore } from './store.ts';
@@ -50,7 +51,10 @@ export function attachCollab(
   deps: { database: Database; auth: Auth; logger: Logger; metrics: Metrics; store?: ReportStore | undefined } & CollabOptions,
 ): Collab {
   const { database, auth, logger, metrics } = deps;
-  const store = deps.store ?? createPostgresReportStore(database.db);
+  const origin = randomUUID();
+  // our own store announces each append from its INSERT; an injected one is published for
+  const announces = !deps.store && database.kind === 'postgres';
+  const store = deps.store ?? createPostgresReportStore(database.db, { announce: announces ? { channel: REPORT_UPDATES_CHANNEL, origin } : undefined });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const rooms = new Map<string, Room>();
   const reauthorizeMs = deps.reauthorizeMs ?? PING_INTERVAL_MS;
@@ -82,6 +86,7 @@ export function attachCollab(
       },
     },
     logger,
+    origin,
   );
   fanout.catch((error: unknown) => logger.error({ err: error }, 'LISTEN for report updates failed; edits from other processes will not arrive live'));
 
@@ -92,7 +97,7 @@ export function attachCollab(
     compactBytes: deps.compactBytes ?? 1024 * 1024,
     quietMs: deps.versionQuietMs ?? 120_000,
     onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto' }),
-    publish: (reportId: string, seqs: number[]) => void fanout.then((f) => f.publish(reportId, seqs), () => {}),
+    publish: announces ? () => {} : (reportId: string, seqs: number[]) => void fanout.then((f) => f.publish(reportId, seqs), () => {}),
     // rooms load only once this process listens, so no stored update slips between the two
     before: fanout.catch(() => {}),
   };

@@ -13,6 +13,31 @@ const postgresUrl = process.env.DATABASE_URL;
 if (postgresUrl) {
   reportStoreContract('Postgres', createTestDb, (database) => createPostgresReportStore(database.db));
 
+  describe('announcing appends on Postgres', () => {
+    it('sends "<origin> <reportId> <seqs>" from the appending statement, "*" for a list too long', async () => {
+      const database = await createTestDb();
+      try {
+        const { reportId, userId } = await seedReport(database);
+        const store = createPostgresReportStore(database.db, { announce: { channel: 'test_report_updates', origin: 'me' } });
+        const heard: string[] = [];
+        const client = (database.db as unknown as { $client: import('postgres').Sql }).$client;
+        const { unlisten } = await client.listen('test_report_updates', (payload) => heard.push(payload));
+        const doc = new Y.Doc();
+        const updates: Uint8Array[] = [];
+        doc.on('update', (u: Uint8Array) => updates.push(u));
+        for (let i = 0; i < 2002; i++) doc.getText('t').insert(i, 'x');
+        const { seqs } = await store.appendMany(reportId, [{ update: updates[0]!, userId }, { update: updates[1]!, userId: null }]);
+        await store.appendMany(reportId, updates.slice(2).map((update) => ({ update, userId })));
+        for (let i = 0; heard.length < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(heard).toEqual([`me ${reportId} ${seqs.join(',')}`, `me ${reportId} *`]);
+        await unlisten();
+        expect((await store.pending(reportId)).updates).toBe(2002);
+      } finally {
+        await database.close();
+      }
+    });
+  });
+
   describe('compaction on Postgres', () => {
     it('keeps a row whose transaction took a lower seq but committed after the compaction read', async () => {
       const database = await createTestDb();

@@ -59,7 +59,17 @@ export interface ReportStore {
 /** Serialises compactions (and version snapshots) of one report across processes. */
 export const reportLockSql = (reportId: string) => sql`select pg_advisory_xact_lock(hashtext(${`report:${reportId}`}))`;
 
-export function createPostgresReportStore(db: Db): ReportStore {
+export interface PostgresReportStoreOptions {
+  /**
+   * Announce every append to other processes from the appending statement itself
+   * (`pg_notify(channel, '<origin> <reportId> <seq,…>')`, see fanout.ts): delivered exactly
+   * when the rows commit, with no second query per write.
+   */
+  announce?: { channel: string; origin: string } | undefined;
+}
+
+export function createPostgresReportStore(db: Db, options: PostgresReportStoreOptions = {}): ReportStore {
+  const { announce } = options;
   const store: ReportStore = {
     async load(reportId) {
       const { snapshot, updates } = await readStored(db, reportId);
@@ -94,13 +104,20 @@ export function createPostgresReportStore(db: Db): ReportStore {
         entries.map((e) => sql`(${reportId}::uuid, ${e.update}::bytea, ${e.userId})`),
         sql`, `,
       );
+      // NOTIFY payloads stop at 8000 bytes: a longer seq list is sent as '*' (reload)
+      const announced = announce
+        ? sql`, announced as (
+            select pg_notify(${announce.channel}, ${`${announce.origin} ${reportId} `} || case when length(list) > 7000 then '*' else list end)
+            from (select string_agg(seq::text, ',' order by seq) as list from inserted) seqs
+          )`
+        : sql``;
       const result = await db.execute(sql`
         with inserted as (
           insert into ${reportUpdates} (report_id, update, user_id) values ${values} returning seq
         ), touched as (
           update ${reports} set updated_at = now() where id = ${reportId} and updated_at < now() - interval '10 seconds'
-        )
-        select seq from inserted`);
+        )${announced}
+        select seq from inserted${announce ? sql` cross join announced` : sql``}`);
       // one statement's serial values are taken in VALUES order
       return { seqs: resultRows<{ seq: string | number }>(result).map((r) => Number(r.seq)).sort((a, b) => a - b) };
     },
