@@ -24,7 +24,8 @@ export type ChartBlock =
   | { source: 'runs'; runIds: string[]; keys: string[] }
   | { source: 'filter'; filter: RunFilter; limit: number; keys: string[] };
 
-const stringArray = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+// all strings, or nothing (web: isStringArray)
+const stringArray = (value: unknown): string[] => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : []);
 
 function clampLimit(value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : Number.NaN;
