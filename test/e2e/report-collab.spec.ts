@@ -82,6 +82,69 @@ test('five people type at once and converge; everyone sees everyone; reload show
   await Promise.all(pages.map((p) => p.context().close()));
 });
 
+test('five people click into the report for the first time while another types: every caret lands where its user clicked', async ({ browser }) => {
+  test.setTimeout(360_000);
+  const { team, url } = await reportWith(5, 'Clicks');
+  // Ada's first tab lays out one line per person and a notes line, then keeps typing in the
+  // notes while the five (Ada's second tab among them) open the report and click into their
+  // own line all at once — a click racing remote edits must not lose its position.
+  const typist = await openAs(browser, cellmark, team[0]!, url);
+  await live(typist);
+  await caretAtEnd(typist);
+  for (const name of names) {
+    await typist.keyboard.type(`${name}:`);
+    await typist.keyboard.press('Enter');
+  }
+  await typist.keyboard.type('Notes:');
+
+  const pages: Page[] = [];
+  for (const person of team) pages.push(await openAs(browser, cellmark, person, url));
+  let typing = true;
+  const typed = (async () => {
+    while (typing) await typist.keyboard.type('x', { delay: 5 });
+  })();
+  const rounds = 3;
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // every round is a first click: a fresh page load
+      if (round > 1) await Promise.all(pages.map((page) => page.reload()));
+      await Promise.all(pages.map(live));
+      await Promise.all(pages.map((page) => expect(page.getByTestId('report-text').locator('p')).toHaveCount(names.length + 1)));
+      await Promise.all(pages.map((page, i) => page.getByTestId('report-text').locator('p').nth(i).click()));
+      // the caret is in the clicked line (at its end: the click is right of the text), and
+      // stays there while remote edits keep arriving
+      for (const [i, page] of pages.entries()) {
+        await expect.poll(() => caretLine(page), { message: `${names[i]}'s caret after the click (round ${round})` }).toEqual({ line: i, atEnd: true });
+      }
+      await Promise.all(pages.map((page, i) => page.keyboard.type(` ${names[i]}${round}`, { delay: 15 })));
+    }
+  } finally {
+    typing = false;
+    await typed;
+  }
+  const doc = await converged([typist, ...pages]);
+  const rounds123 = (name: string) => Array.from({ length: rounds }, (_, r) => ` ${name}${r + 1}`).join('');
+  expect(doc.slice(0, names.length)).toEqual(names.map((n) => `p:${n}:${rounds123(n)}`));
+  expect(doc[names.length]).toMatch(/^p:Notes:x+$/);
+  await Promise.all([typist, ...pages].map((p) => p.context().close()));
+});
+
+/** Which top-level line holds this page's caret, and whether it is at the line's end. */
+function caretLine(page: Page): Promise<{ line: number; atEnd: boolean } | null> {
+  return page.getByTestId('report-text').evaluate((root) => {
+    const sel = root.ownerDocument.getSelection();
+    if (!sel?.focusNode || !root.contains(sel.focusNode)) return null;
+    const line = Array.from(root.children).findIndex((c) => c.contains(sel.focusNode));
+    const range = root.ownerDocument.createRange();
+    range.selectNodeContents(root.children[line]!);
+    range.setStart(sel.focusNode, sel.focusOffset);
+    // other people's carets (name labels) are widgets in the text, not text
+    const after = range.cloneContents();
+    after.querySelectorAll('.collaboration-carets__caret').forEach((n) => n.remove());
+    return { line, atEnd: (after.textContent ?? '') === '' };
+  });
+}
+
 test('edits made while disconnected sync on reconnect without loss', async ({ browser }) => {
   test.setTimeout(180_000);
   const { team, url } = await reportWith(2, 'Offline');

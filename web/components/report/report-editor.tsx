@@ -19,6 +19,7 @@ import { PresenceAvatars } from './presence-avatars.tsx';
 import { ReportContext, type ReportContextValue, useReportContext } from './report-context.tsx';
 import { ReportImage, ReportImageUpload } from './report-image.ts';
 import { Toolbar } from './toolbar.tsx';
+import { KeepUnreadSelection, readDomBeforeRemoteUpdates } from './unread-selection.ts';
 import { type ReportSession, useReportDoc } from './use-report-doc.ts';
 import './report.css';
 
@@ -75,6 +76,7 @@ function Body({ session, user, editable, synced }: { session: ReportSession; use
         TableKit.configure({ table: { resizable: false } }),
         Collaboration.configure({ document: session.doc, field: REPORT_FRAGMENT }),
         CollaborationCaret.configure({ provider: session.provider, user }),
+        KeepUnreadSelection,
         ...reportBlocks.map((b) => b.node),
       ],
       editorProps: {
@@ -86,6 +88,8 @@ function Body({ session, user, editable, synced }: { session: ReportSession; use
   useEffect(() => {
     if (editor && editor.isEditable !== editable) editor.setEditable(editable, false);
   }, [editor, editable]);
+  // a click (or typing) ProseMirror has not read yet must survive a remote edit arriving now
+  useEffect(() => (editor ? readDomBeforeRemoteUpdates(session.provider, editor.view) : undefined), [editor, session]);
 
   if (!editor) return <Loading />;
   return (
