@@ -1,6 +1,7 @@
 // Report list and blocks in the browser: create, rename, delete to the trash and restore from
 // the Reports tab; a run chart block configured by one editor shows the same runs, metrics
-// and charts to a co-editor (its settings live in the shared document); viewers read only.
+// and charts to a co-editor (its settings live in the shared document); viewers read only;
+// a view-only link shows the chart without an account.
 import { expect, test } from '@playwright/test';
 import { CellmarkProcess, freePort } from './support/cellmark.ts';
 import { caretAtEnd, converged, live, openAs, signUpPatiently } from './report-helpers.ts';
@@ -108,4 +109,35 @@ test('reports tab, run chart block shared between editors, read-only viewer', as
   await expect(pv.getByTestId('report-text')).toContainText('Loss of both runs:');
   await expect(pv.getByTestId('run-chart-block')).toHaveAttribute('data-runs', runIds[1]!);
   await expect(pv.getByTestId('presence-user')).toHaveCount(3);
+
+  // A view-only link, opened without an account: the chart shows the run's real data (read
+  // through the link, which grants exactly what the report charts), with its name.
+  const reportId = reportUrl.split('/').pop()!;
+  const share = await cellmark.call<{ token: string }>('reportShares.create', { reportId }, ada.headers);
+  const { run } = await cellmark.call<{ run: { name: string } }>('runs.get', { runId: runIds[1] }, ada.headers, 'query');
+  const ps = await (await browser.newContext()).newPage();
+  await ps.goto(`${cellmark.url}/share/${share.token}`);
+  const sharedBlock = ps.getByTestId('run-chart-block');
+  await expect(sharedBlock).toHaveAttribute('data-runs', runIds[1]!);
+  const sharedChart = sharedBlock.getByTestId('chart');
+  await expect(sharedChart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  expect(Number(await sharedChart.getAttribute('data-buckets'))).toBeGreaterThan(0);
+  await expect(sharedChart.getByTestId('chart-legend')).toHaveText(run.name);
+  await expect(sharedBlock.locator('.alert-error')).toHaveCount(0);
+  // the line is on the canvas, in the run's legend colour
+  await expect.poll(() => sharedChart.evaluate(linePixels), { timeout: 10_000 }).toBeGreaterThan(20);
 });
+
+/** Canvas pixels in the colour of the chart's first legend swatch (the drawn line). */
+function linePixels(chart: HTMLElement): number {
+  const swatch = chart.querySelector('[data-testid=chart-legend] .swatch');
+  const canvas = chart.querySelector('canvas');
+  if (!swatch || !canvas) return 0;
+  const [r, g, b] = (getComputedStyle(swatch).backgroundColor.match(/\d+/g) ?? []).map(Number);
+  const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3]! > 200 && Math.abs(data[i]! - r!) < 40 && Math.abs(data[i + 1]! - g!) < 40 && Math.abs(data[i + 2]! - b!) < 40) n++;
+  }
+  return n;
+}

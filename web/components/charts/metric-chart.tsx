@@ -19,12 +19,12 @@ export interface ChartRun {
   startedAt?: string;
 }
 
-type SeriesInput = { projectId: string; runIds: string[]; key: string; width: number; range?: [number, number]; xAxis?: 'step' | 'time' };
+type SeriesInput = { projectId: string; runIds: string[]; key: string; width: number; range?: [number, number]; xAxis?: 'step' | 'time'; share?: string };
 
-/** metrics.series input; `xAxis` only when it is not the default step axis. */
+/** metrics.series input; `xAxis` only when it is not the default step axis, `share` only on a shared page. */
 export function seriesInput(input: SeriesInput): SeriesInput {
-  const { xAxis, ...rest } = input;
-  return xAxis && xAxis !== 'step' ? { ...rest, xAxis } : rest;
+  const { xAxis, share, ...rest } = input;
+  return { ...rest, ...(xAxis && xAxis !== 'step' ? { xAxis } : {}), ...(share ? { share } : {}) };
 }
 
 export function MetricChart({
@@ -36,6 +36,7 @@ export function MetricChart({
   live = false,
   syncKey,
   xAxis = 'step',
+  share,
 }: {
   projectId: string;
   metricKey: string;
@@ -48,6 +49,8 @@ export function MetricChart({
   /** charts with the same key share the hover cursor */
   syncKey?: string;
   xAxis?: XAxisMode;
+  /** a report's share link: the series are read through it (a shared page has no account) */
+  share?: string | undefined;
 }) {
   const frame = useChartFrame(lazy);
   const [zoom, setZoom] = useState<{ axis: XAxisMode; range: [number, number] } | null>(null);
@@ -55,8 +58,8 @@ export function MetricChart({
   const range = zoom && zoom.axis === xAxis ? zoom.range : null;
   const settled = useSettledRequest(frame.width, range);
   const enabled = frame.seen && settled.width > 0 && runs.length > 0;
-  const shared = useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width: settled.width, range: settled.range, enabled: enabled && xAxis !== 'relative', live });
-  const relative = useRelativeSeries({ projectId, metricKey, runs, width: settled.width, range: settled.range, enabled: enabled && xAxis === 'relative', live });
+  const shared = useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width: settled.width, range: settled.range, enabled: enabled && xAxis !== 'relative', live, share });
+  const relative = useRelativeSeries({ projectId, metricKey, runs, width: settled.width, range: settled.range, enabled: enabled && xAxis === 'relative', live, share });
   const result = xAxis === 'relative' ? relative : shared;
 
   return (
@@ -83,18 +86,19 @@ interface SeriesArgs {
   range: [number, number] | null;
   enabled: boolean;
   live: boolean;
+  share: string | undefined;
 }
 
 const refresh = (live: boolean) => ({ refetchInterval: live ? 30_000 : (false as const), staleTime: live ? 20_000 : 5 * 60_000 });
 
 /** Step or wall time: one query for every run, the server places the buckets. */
-function useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width, range, enabled, live }: SeriesArgs & { xAxis: XAxisMode }): ChartResult {
+function useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width, range, enabled, live, share }: SeriesArgs & { xAxis: XAxisMode }): ChartResult {
   const trpc = useTRPC();
   const runIds = useMemo(() => runs.map((r) => r.id).sort(), [runs]);
   const query = useQuery({
     ...trpc.metrics.series.queryOptions(
       enabled
-        ? seriesInput({ projectId, runIds, key: metricKey, width, xAxis: xAxis === 'time' ? 'time' : 'step', ...(range ? { range } : {}) })
+        ? seriesInput({ projectId, runIds, key: metricKey, width, xAxis: xAxis === 'time' ? 'time' : 'step', ...(range ? { range } : {}), share })
         : skipToken,
     ),
     placeholderData: keepPreviousData,
@@ -105,14 +109,14 @@ function useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width, range, 
 }
 
 /** Relative time: each run over its own wall-time window, shifted back by its start. */
-function useRelativeSeries({ projectId, metricKey, runs, width, range, enabled, live }: SeriesArgs): ChartResult {
+function useRelativeSeries({ projectId, metricKey, runs, width, range, enabled, live, share }: SeriesArgs): ChartResult {
   const trpc = useTRPC();
   const queries = useQueries({
     queries: runs.map((run) => {
       const start = run.startedAt ? Date.parse(run.startedAt) : 0;
       return {
         ...trpc.metrics.series.queryOptions(
-          enabled ? seriesInput({ projectId, runIds: [run.id], key: metricKey, width, xAxis: 'time', ...(range ? { range: windowOfRun(range, start) } : {}) }) : skipToken,
+          enabled ? seriesInput({ projectId, runIds: [run.id], key: metricKey, width, xAxis: 'time', ...(range ? { range: windowOfRun(range, start) } : {}), share }) : skipToken,
         ),
         placeholderData: keepPreviousData,
         ...refresh(live),

@@ -20,8 +20,8 @@ export type ReadOnlyPlace = Omit<ReportContextValue, 'editable'>;
 
 /** `shareToken`: the shared page's link, which its uploaded images are read through. */
 export function ReadOnlyDoc({ doc, testId, place, shareToken = null }: { doc: Y.Doc; testId: string; place: ReadOnlyPlace; shareToken?: string | null }) {
-  const { reportId, projectId, base } = place;
-  const context = useMemo((): ReportContextValue => ({ reportId, projectId, base, editable: false }), [reportId, projectId, base]);
+  const { reportId, projectId, base, share } = place;
+  const context = useMemo((): ReportContextValue => ({ reportId, projectId, base, share, editable: false }), [reportId, projectId, base, share]);
   const editor = useEditor(
     {
       immediatelyRender: false,

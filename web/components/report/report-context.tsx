@@ -10,6 +10,8 @@ export interface ReportContextValue {
   base: string;
   /** editable now: a writer, synced, connection not closed by the server */
   editable: boolean;
+  /** on a shared page: the link's token, which blocks read their data through (no account) */
+  share?: string | undefined;
 }
 
 export const ReportContext = createContext<ReportContextValue | null>(null);

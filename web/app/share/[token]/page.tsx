@@ -54,7 +54,8 @@ function SharedDoc({ token, reportId, projectId, base }: { token: string; report
   const [doc, setDoc] = useState<Y.Doc | null>(null);
   const [synced, setSynced] = useState(false);
   const [closed, setClosed] = useState<number | null>(null);
-  const place = useMemo((): ReadOnlyPlace => ({ reportId, projectId, base }), [reportId, projectId, base]);
+  // blocks read their runs and series through the link (only what the report charts)
+  const place = useMemo((): ReadOnlyPlace => ({ reportId, projectId, base, share: token }), [reportId, projectId, base, token]);
 
   useEffect(() => {
     const ydoc = new Y.Doc();

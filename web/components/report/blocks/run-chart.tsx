@@ -19,17 +19,20 @@ import { blockIdAttribute, isStringArray, jsonAttribute, type ReportBlock } from
 import { clampLimit, DEFAULT_FILTER_LIMIT, normalizeFilter, type RunChartSettings, settingsOf } from './run-chart-settings.ts';
 
 function RunChartView(props: NodeViewProps) {
-  const { projectId, reportId } = useReportContext();
+  // on a shared page (`share`) every read goes through the link: the server answers only for
+  // what this report charts, so runs are listed from those, and keys are not asked for
+  const { projectId, reportId, share } = useReportContext();
+  const via = share ? { share } : {};
   const trpc = useTRPC();
   const settings = settingsOf(props.node.attrs);
   const update = useCallback((next: Partial<RunChartSettings>) => props.updateAttributes(next), [props]);
   const apiFilter = useMemo(() => toApiFilter(filtersFromQuery(new URLSearchParams(settings.filter))), [settings.filter]);
 
   // Every run (for names, statuses and the picker) — and, for a filter, the matching ones.
-  const allRuns = useQuery({ ...trpc.runs.list.queryOptions({ projectId, limit: 1000 }), refetchInterval: 30_000 });
+  const allRuns = useQuery({ ...trpc.runs.list.queryOptions({ ...via, projectId, limit: 1000 }), refetchInterval: 30_000 });
   const matching = useQuery({
     ...trpc.runs.list.queryOptions(
-      settings.source === 'filter' ? { projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken,
+      settings.source === 'filter' ? { ...via, projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken,
     ),
     refetchInterval: 30_000,
   });
@@ -46,7 +49,8 @@ function RunChartView(props: NodeViewProps) {
     const running = new Set([...(allRuns.data?.runs ?? []), ...(matching.data?.runs ?? [])].filter((r) => r.status === 'running').map((r) => r.id));
     return runIds.some((id) => running.has(id));
   }, [allRuns.data, matching.data, runIds]);
-  const keys = useQuery(trpc.metrics.keys.queryOptions(runIds.length ? { projectId, runIds } : skipToken));
+  // only the settings form lists keys, and a shared page has no settings
+  const keys = useQuery(trpc.metrics.keys.queryOptions(runIds.length && !share ? { projectId, runIds } : skipToken));
   const colorOf = useCallback((id: string) => chartRuns.find((r) => r.id === id)?.color, [chartRuns]);
 
   const summary =
@@ -79,7 +83,7 @@ function RunChartView(props: NodeViewProps) {
     body = (
       <div className="chart-grid report-chart-grid">
         {settings.keys.map((key) => (
-          <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} live={live} lazy height={220} syncKey={`report:${reportId}:${String(props.node.attrs.blockId)}`} />
+          <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} live={live} lazy height={220} syncKey={`report:${reportId}:${String(props.node.attrs.blockId)}`} share={share} />
         ))}
       </div>
     );
