@@ -50,8 +50,8 @@ test('five people type at once and converge; everyone sees everyone; reload show
     if (i < names.length - 1) await first.keyboard.press('Enter');
   }
   await converged(pages);
-  // Carets are placed one page at a time (a click that races a remote edit can lose its
-  // position — see the report), then all five type at once.
+  // Carets are placed one page at a time, then all five type at once (clicks that race
+  // remote edits have their own test below).
   for (const [i, page] of pages.entries()) {
     await page.locator('[data-testid=report-text] > p').nth(i).click();
     await page.keyboard.press('End');
