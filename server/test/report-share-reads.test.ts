@@ -97,6 +97,9 @@ describe('share link reads', () => {
     expect(listed.runs.every((r) => Object.keys(r.config).length === 0)).toBe(true);
     const matching = await anonymous.runs.list.query({ share: token, projectId: ada.project.id, filter: { tag: 'baseline' }, sort: { by: 'startedAt', dir: 'desc' }, limit: 5 });
     expect(matching.runs.map((r) => r.id)).toEqual([baseline]);
+    // asking for runs by id through the link: the charted ones only
+    const byId = await anonymous.runs.list.query({ share: token, projectId: ada.project.id, filter: { runIds: [a, hidden] } });
+    expect(byId.runs.map((r) => r.id)).toEqual([a]);
     expect(await refused(anonymous.runs.list.query({ share: token, projectId: eve.project.id }))).toMatchObject({ status: 403 });
     expect(await refused(anonymous.runs.list.query({ projectId: ada.project.id }))).toMatchObject({ status: 401 });
 
