@@ -61,6 +61,9 @@ export class Room {
   /** client updates waiting for the next write */
   private batch: { update: Uint8Array; userId: string | null; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private versioning: Promise<void> = Promise.resolve();
+  /** awareness client ids changed since the last awareness broadcast, sent at the next turn */
+  private awarenessChanged = new Set<number>();
+  private awarenessFlush: NodeJS.Immediate | null = null;
   /** sync step 2 for an empty state vector (the whole document), while it is current */
   private fullState: Uint8Array | null = null;
   readonly ready: Promise<void>;
@@ -76,8 +79,18 @@ export class Room {
         added.forEach((id) => conn.clientIds.add(id));
         removed.forEach((id) => conn.clientIds.delete(id));
       }
-      const changed = [...added, ...updated, ...removed];
-      this.broadcast(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
+      // One message per event-loop turn for whatever changed in it: presence renewals and
+      // cursor moves arrive in bursts (every client renews every 15 s), and relaying each one
+      // to every socket at once is clients² sends in the middle of everyone's typing.
+      for (const id of added) this.awarenessChanged.add(id);
+      for (const id of updated) this.awarenessChanged.add(id);
+      for (const id of removed) this.awarenessChanged.add(id);
+      this.awarenessFlush ??= setImmediate(() => {
+        this.awarenessFlush = null;
+        const changed = [...this.awarenessChanged];
+        this.awarenessChanged.clear();
+        this.broadcast(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
+      });
     });
     this.ready = (async () => {
       await options.before;
@@ -235,6 +248,7 @@ export class Room {
 
   destroy() {
     if (this.quietTimer) clearTimeout(this.quietTimer);
+    if (this.awarenessFlush) clearImmediate(this.awarenessFlush);
     this.doc.destroy();
   }
 }
