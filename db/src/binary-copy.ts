@@ -59,13 +59,9 @@ export class BinaryCopyEncoder {
 
   /** A safe integer as int8 (two 32-bit halves: no BigInt per value). */
   int8(v: number): this {
-    if (!Number.isSafeInteger(v)) throw new RangeError(`int8: ${v} is not a safe integer`);
-    this.room(12);
-    const hi = Math.floor(v / TWO_32);
+    this.room(4);
     this.at = this.buf.writeInt32BE(8, this.at);
-    this.at = this.buf.writeInt32BE(hi, this.at);
-    this.at = this.buf.writeUInt32BE(v - hi * TWO_32, this.at);
-    return this;
+    return this.rawInt8(v);
   }
 
   /** NaN and ±Infinity are written as such. */
@@ -93,11 +89,43 @@ export class BinaryCopyEncoder {
     return this;
   }
 
-  /** 16 bytes, from `uuidBytes`. */
+  /** 16 bytes, from `uuidBytes` (written as four 32-bit words: cheaper than a copy per row). */
   uuid(bytes: Buffer): this {
     this.room(20);
     this.at = this.buf.writeInt32BE(16, this.at);
-    this.at += bytes.copy(this.buf, this.at, 0, 16);
+    for (let i = 0; i < 16; i += 4) this.at = this.buf.writeUInt32BE(bytes.readUInt32BE(i), this.at);
+    return this;
+  }
+
+  /**
+   * A bytea field of `bytes` bytes whose content the caller writes next with the `raw…`
+   * methods (no length words of their own), e.g. packed records built in place.
+   */
+  byteaOf(bytes: number): this {
+    this.room(4 + bytes);
+    this.at = this.buf.writeInt32BE(bytes, this.at);
+    return this;
+  }
+
+  rawFloat8(v: number): this {
+    this.room(8);
+    this.at = this.buf.writeDoubleBE(v, this.at);
+    return this;
+  }
+
+  rawInt4(v: number): this {
+    this.room(4);
+    this.at = this.buf.writeInt32BE(v, this.at);
+    return this;
+  }
+
+  /** A safe integer as 8 big-endian bytes. */
+  rawInt8(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`int8: ${v} is not a safe integer`);
+    this.room(8);
+    const hi = Math.floor(v / TWO_32);
+    this.at = this.buf.writeInt32BE(hi, this.at);
+    this.at = this.buf.writeUInt32BE(v - hi * TWO_32, this.at);
     return this;
   }
 

@@ -36,7 +36,11 @@ export async function roleIn(db: Db, actor: Actor, teamId: string): Promise<Role
 }
 
 export async function requireTeam(db: Db, actor: Actor, teamId: string, permission: Permission): Promise<Role> {
-  const role = await roleIn(db, actor, teamId);
+  return allowed(await roleIn(db, actor, teamId), permission);
+}
+
+/** The actor's role in the team, if it allows `permission`. */
+function allowed(role: Role | null, permission: Permission): Role {
   if (!role) throw new DomainError('FORBIDDEN', 'you are not a member of this team');
   if (!roleAllows(role, permission)) {
     throw new DomainError('FORBIDDEN', `this needs ${permission} permission; your role in this team is ${role}`);
@@ -54,18 +58,28 @@ export async function requireProject(
 ): Promise<{ project: ProjectRow; role: Role }> {
   const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
   if (!project) throw new DomainError('NOT_FOUND', `project ${projectId} does not exist`);
-  if (actor.via === 'share') {
-    if (permission !== 'read' || actor.shareProjectId !== project.id) throw new DomainError('FORBIDDEN', "a share link only reads its report's charts");
-    return { project, role: 'viewer' };
-  }
+  if (actor.via === 'share') return { project, role: shareRole(actor, project, permission) };
   const role = await requireTeam(db, actor, project.teamId, permission);
   return { project, role };
 }
 
+/** A share-link reader reads its report's project and nothing else. */
+function shareRole(actor: Actor, project: ProjectRow, permission: Permission): Role {
+  if (permission !== 'read' || actor.shareProjectId !== project.id) throw new DomainError('FORBIDDEN', "a share link only reads its report's charts");
+  return 'viewer';
+}
+
+/** The run, its project and the actor's membership in one round trip (ingest asks once per batch). */
 export async function requireRun(db: Db, actor: Actor, runId: string, permission: Permission) {
-  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
-  if (!run) throw new DomainError('NOT_FOUND', `run ${runId} does not exist`);
-  const { project, role } = await requireProject(db, actor, run.projectId, permission);
+  const [row] = await db
+    .select({ run: runs, project: projects, role: memberships.role })
+    .from(runs)
+    .innerJoin(projects, eq(projects.id, runs.projectId))
+    .leftJoin(memberships, and(eq(memberships.teamId, projects.teamId), eq(memberships.userId, actor.userId)))
+    .where(eq(runs.id, runId));
+  if (!row) throw new DomainError('NOT_FOUND', `run ${runId} does not exist`);
+  const { run, project } = row;
+  const role = actor.via === 'share' ? shareRole(actor, project, permission) : allowed(row.role, permission);
   return { run, project, role };
 }
 

@@ -174,42 +174,39 @@ function encodePoints(runId: string, points: RollupPoint[]): Buffer {
   return out.finish();
 }
 
-/** `metric_rollups.packed` as Postgres computes it (see the schema), for a bucket written now. */
-function packedRecord(b: Bucket): Buffer {
-  const out = Buffer.allocUnsafe(48);
-  out.writeDoubleBE(b.min ?? Number.NaN, 0);
-  out.writeDoubleBE(b.max ?? Number.NaN, 8);
-  out.writeDoubleBE(b.last, 16);
-  out.writeBigInt64BE(BigInt(b.lastStep), 24);
-  out.writeInt32BE(b.count, 32);
-  out.writeInt32BE(b.finiteCount, 36);
-  out.writeDoubleBE(b.firstTime, 40);
-  return out;
+/** Writes `metric_rollups.packed` as Postgres computes it (see the schema) for a bucket, in place. */
+function writePacked(out: BinaryCopyEncoder, b: Bucket) {
+  out.rawFloat8(b.min ?? Number.NaN).rawFloat8(b.max ?? Number.NaN).rawFloat8(b.last).rawInt8(b.lastStep).rawInt4(b.count).rawInt4(b.finiteCount).rawFloat8(b.firstTime);
 }
+const PACKED_BYTES = 48;
 
 const bucketId = (keyId: number, level: number, bucket: number) => `${keyId}:${level}:${bucket}`;
 
 /**
  * New buckets with `children` (levels 2 and up): the packed records of their children, which
- * are all new too (a stored child would mean a stored parent) and all among `buckets`.
+ * are all new too (a stored child would mean a stored parent) and all among `all`.
  */
 function encodeRollups(runId: string, buckets: Bucket[], all: Bucket[]): Buffer {
-  const children = new Map<string, Buffer[]>();
+  const children = new Map<string, Bucket[]>();
   for (const b of all) {
     if (b.level >= ROLLUP_LEVELS.length) continue;
     const parent = bucketId(b.keyId, b.level + 1, Math.floor(b.bucket / ROLLUP_BASE));
     const list = children.get(parent);
-    if (list) list.push(packedRecord(b));
-    else children.set(parent, [packedRecord(b)]);
+    if (list) list.push(b);
+    else children.set(parent, [b]);
   }
   const run = uuidBytes(runId);
-  const out = new BinaryCopyEncoder(buckets.length * 200);
+  const out = new BinaryCopyEncoder(buckets.length * 140 + all.length * PACKED_BYTES);
   for (const b of buckets) {
     out.row(14).uuid(run).int4(b.keyId).int2(b.level).int8(b.bucket).int4(b.count).int4(b.finiteCount);
     out.float8OrNull(b.min).float8OrNull(b.max).float8OrNull(b.sum).float8(b.last).int8(b.lastStep).timestamptz(b.firstTime).timestamptz(b.lastTime);
     const records = b.level >= 2 ? children.get(bucketId(b.keyId, b.level, b.bucket)) : undefined;
-    if (records) out.bytea(Buffer.concat(records));
-    else out.null();
+    if (!records) {
+      out.null();
+      continue;
+    }
+    out.byteaOf(records.length * PACKED_BYTES);
+    for (const child of records) writePacked(out, child);
   }
   return out.finish();
 }
