@@ -7,7 +7,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createLogger } from '../logger.ts';
-import { MESSAGE_SYNC } from './protocol.ts';
+import { awarenessProtocol, MESSAGE_AWARENESS, MESSAGE_SYNC } from './protocol.ts';
 import { Room } from './room.ts';
 import { seedReport } from './store.contract.ts';
 import { createPostgresReportStore } from './store.ts';
@@ -76,6 +76,46 @@ describe('Room', () => {
       Y.applyUpdate(caughtUp, partial.update);
       expect(caughtUp.getText('t').toString()).toBe('stored and edited');
       await room.settled();
+      room.destroy();
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('relays a burst of presence changes as one message, with every client in it', async () => {
+    const database = await createDb({ memory: true });
+    try {
+      const { reportId, userId } = await seedReport(database);
+      const room = new Room(reportId, {
+        store: createPostgresReportStore(database.db),
+        logger: createLogger('silent'),
+        compactUpdates: 1000,
+        compactBytes: 1 << 30,
+        quietMs: 60_000,
+        onQuiet: async () => {},
+        publish: () => {},
+      });
+      await room.ready;
+      const sent: Uint8Array[] = [];
+      const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
+      room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
+      const clients = Array.from({ length: 5 }, (_, i) => {
+        const awareness = new awarenessProtocol.Awareness(new Y.Doc());
+        awareness.setLocalState({ user: `u${i}` });
+        return awareness;
+      });
+      for (const a of clients) awarenessProtocol.applyAwarenessUpdate(room.awareness, awarenessProtocol.encodeAwarenessUpdate(a, [a.clientID]), socket);
+      expect(sent).toEqual([]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sent).toHaveLength(1);
+      const decoder = decoding.createDecoder(sent[0]!);
+      expect(decoding.readVarUint(decoder)).toBe(MESSAGE_AWARENESS);
+      const seen = new awarenessProtocol.Awareness(new Y.Doc());
+      awarenessProtocol.applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), null);
+      const users = [...seen.getStates()].filter(([id]) => id !== seen.clientID).map(([, state]) => state.user);
+      expect(users.sort()).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+      clients.forEach((a) => a.destroy());
+      seen.destroy();
       room.destroy();
     } finally {
       await database.close();

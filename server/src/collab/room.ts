@@ -41,6 +41,9 @@ export interface RoomOptions {
 }
 
 
+/** Presence is relayed at most this often (carets lag by at most this much; 20 a second). */
+const AWARENESS_RELAY_MS = 50;
+
 /** y-protocols' writeSyncStep2, with the update already in hand. */
 function writeSyncStep2Update(encoder: encoding.Encoder, update: Uint8Array) {
   encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep2);
@@ -61,9 +64,9 @@ export class Room {
   /** client updates waiting for the next write */
   private batch: { update: Uint8Array; userId: string | null; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private versioning: Promise<void> = Promise.resolve();
-  /** awareness client ids changed since the last awareness broadcast, sent at the next turn */
+  /** awareness client ids changed since the last awareness broadcast */
   private awarenessChanged = new Set<number>();
-  private awarenessFlush: NodeJS.Immediate | null = null;
+  private awarenessFlush: NodeJS.Timeout | null = null;
   /** sync step 2 for an empty state vector (the whole document), while it is current */
   private fullState: Uint8Array | null = null;
   readonly ready: Promise<void>;
@@ -79,18 +82,19 @@ export class Room {
         added.forEach((id) => conn.clientIds.add(id));
         removed.forEach((id) => conn.clientIds.delete(id));
       }
-      // One message per event-loop turn for whatever changed in it: presence renewals and
-      // cursor moves arrive in bursts (every client renews every 15 s), and relaying each one
-      // to every socket at once is clients² sends in the middle of everyone's typing.
+      // Relayed at most every AWARENESS_RELAY_MS, one message with whatever changed: presence
+      // renewals and cursor moves come in bursts (clients that connected together renew
+      // together every 15 s), and relaying each at once is clients² sends in the middle of
+      // everyone's typing. Document updates are never held back.
       for (const id of added) this.awarenessChanged.add(id);
       for (const id of updated) this.awarenessChanged.add(id);
       for (const id of removed) this.awarenessChanged.add(id);
-      this.awarenessFlush ??= setImmediate(() => {
+      this.awarenessFlush ??= setTimeout(() => {
         this.awarenessFlush = null;
         const changed = [...this.awarenessChanged];
         this.awarenessChanged.clear();
         this.broadcast(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
-      });
+      }, AWARENESS_RELAY_MS);
     });
     this.ready = (async () => {
       await options.before;
@@ -248,7 +252,7 @@ export class Room {
 
   destroy() {
     if (this.quietTimer) clearTimeout(this.quietTimer);
-    if (this.awarenessFlush) clearImmediate(this.awarenessFlush);
+    if (this.awarenessFlush) clearTimeout(this.awarenessFlush);
     this.doc.destroy();
   }
 }
