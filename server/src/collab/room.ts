@@ -40,7 +40,6 @@ export interface RoomOptions {
   before?: Promise<unknown>;
 }
 
-
 /** Presence is relayed at most this often (carets lag by at most this much; 20 a second). */
 const AWARENESS_RELAY_MS = 50;
 
