@@ -10,7 +10,7 @@ import { createLogger } from '../logger.ts';
 import { awarenessProtocol, MESSAGE_AWARENESS, MESSAGE_SYNC } from './protocol.ts';
 import { Room } from './room.ts';
 import { seedReport } from './store.contract.ts';
-import { createPostgresReportStore } from './store.ts';
+import { createPostgresReportStore, type ReportStore } from './store.ts';
 
 /** The update inside a sync step 2 / update message. */
 function updateOf(message: Uint8Array) {
@@ -24,6 +24,24 @@ function textOf(update: Uint8Array) {
   const doc = new Y.Doc();
   Y.applyUpdate(doc, update);
   return doc.getText('t').toString();
+}
+
+/** A room on `store` with one fake editor socket whose sent messages collect in `sent`. */
+async function openRoom(store: ReportStore, reportId: string, userId: string) {
+  const room = new Room(reportId, {
+    store,
+    logger: createLogger('silent'),
+    compactUpdates: 1000,
+    compactBytes: 1 << 30,
+    quietMs: 60_000,
+    onQuiet: async () => {},
+    publish: () => {},
+  });
+  await room.ready;
+  const sent: Uint8Array[] = [];
+  const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
+  room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
+  return { room, sent };
 }
 
 describe('Room', () => {
@@ -40,19 +58,7 @@ describe('Room', () => {
       await store.compact(reportId);
       const snapshot = (await store.load(reportId))!;
 
-      const room = new Room(reportId, {
-        store,
-        logger: createLogger('silent'),
-        compactUpdates: 1000,
-        compactBytes: 1 << 30,
-        quietMs: 60_000,
-        onQuiet: async () => {},
-        publish: () => {},
-      });
-      await room.ready;
-      const sent: Uint8Array[] = [];
-      const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
-      room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
+      const { room, sent } = await openRoom(store, reportId, userId);
 
       const empty = Y.encodeStateVector(new Y.Doc());
       const first = updateOf(room.syncStep2(empty));
@@ -86,19 +92,7 @@ describe('Room', () => {
     const database = await createDb({ memory: true });
     try {
       const { reportId, userId } = await seedReport(database);
-      const room = new Room(reportId, {
-        store: createPostgresReportStore(database.db),
-        logger: createLogger('silent'),
-        compactUpdates: 1000,
-        compactBytes: 1 << 30,
-        quietMs: 60_000,
-        onQuiet: async () => {},
-        publish: () => {},
-      });
-      await room.ready;
-      const sent: Uint8Array[] = [];
-      const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
-      room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
+      const { room, sent } = await openRoom(createPostgresReportStore(database.db), reportId, userId);
       const clients = Array.from({ length: 5 }, (_, i) => {
         const awareness = new awarenessProtocol.Awareness(new Y.Doc());
         awareness.setLocalState({ user: `u${i}` });
