@@ -41,7 +41,7 @@ async function openRoom(store: ReportStore, reportId: string, userId: string) {
   const sent: Uint8Array[] = [];
   const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
   room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
-  return { room, sent };
+  return { room, sent, socket };
 }
 
 describe('Room', () => {
@@ -92,7 +92,7 @@ describe('Room', () => {
     const database = await createDb({ memory: true });
     try {
       const { reportId, userId } = await seedReport(database);
-      const { room, sent } = await openRoom(createPostgresReportStore(database.db), reportId, userId);
+      const { room, sent, socket } = await openRoom(createPostgresReportStore(database.db), reportId, userId);
       const clients = Array.from({ length: 5 }, (_, i) => {
         const awareness = new awarenessProtocol.Awareness(new Y.Doc());
         awareness.setLocalState({ user: `u${i}` });
