@@ -1,6 +1,7 @@
 // Real Cellmark server processes for tests that need more than one, or need to kill one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 import { eventually } from './helpers.ts';
@@ -14,10 +15,20 @@ export interface ServerProcess {
   log: () => string;
 }
 
-let nextPort = 21000 + Math.floor(Math.random() * 20000);
+/**
+ * A port nothing listens on now, from the kernel. Counting up from a random one collided in CI:
+ * ports above 32768 are also the kernel's ephemeral range, where outgoing connections sit.
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = String(nextPort++);
+  const port = String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       PATH: process.env.PATH!,
