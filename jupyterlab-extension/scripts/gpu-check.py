@@ -94,6 +94,49 @@ def record(out: Path, smi: str) -> None:
     print(f"recorded nvidia-smi outputs in {out}", flush=True)
 
 
+def nvml_fixture(nvml) -> dict:
+    """What NVML answers now, in tests/fixtures/nvml's format (errors as {"error": "<Name>"})."""
+    def ask(fn):
+        try:
+            value = fn()
+            return value.decode() if isinstance(value, bytes) else value
+        except Exception as e:
+            return {"error": type(e).__name__.removeprefix("NVMLError_")}
+
+    def device(h) -> dict:
+        v1 = ask(lambda: nvml.nvmlDeviceGetMemoryInfo(h))
+        v2 = ask(lambda: nvml.nvmlDeviceGetMemoryInfo(h, version=nvml.nvmlMemory_v2))
+        util = ask(lambda: nvml.nvmlDeviceGetUtilizationRates(h))
+        procs = ask(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(h))
+        d = {
+            "name": ask(lambda: nvml.nvmlDeviceGetName(h)), "uuid": ask(lambda: nvml.nvmlDeviceGetUUID(h)),
+            "utilization": util if isinstance(util, dict) else {"gpu": util.gpu, "memory": util.memory},
+            "memory": v1 if isinstance(v1, dict) else (
+                {"total": v2.total, "used": v2.used, "reserved": v2.reserved} if not isinstance(v2, dict)
+                else {"total": v1.total, "used": v1.used}),
+            "memory_v1_as_read": v1 if isinstance(v1, dict) else {"total": v1.total, "used": v1.used, "free": v1.free},
+            "power_mw": ask(lambda: nvml.nvmlDeviceGetPowerUsage(h)),
+            "power_limit_mw": ask(lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(h)),
+            "temperature": ask(lambda: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU)),
+            "sm_clock": ask(lambda: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM)),
+            "pcie_rx_kbps": ask(lambda: nvml.nvmlDeviceGetPcieThroughput(h, nvml.NVML_PCIE_UTIL_RX_BYTES)),
+            "pcie_tx_kbps": ask(lambda: nvml.nvmlDeviceGetPcieThroughput(h, nvml.NVML_PCIE_UTIL_TX_BYTES)),
+            "processes": procs if isinstance(procs, dict) else [{"pid": p.pid, "usedGpuMemory": p.usedGpuMemory} for p in procs],
+            "mig_mode": ask(lambda: list(nvml.nvmlDeviceGetMigMode(h))),
+        }
+        if isinstance(v2, dict):
+            d["memory_v2"] = v2
+        return d
+
+    nvml.nvmlInit()
+    try:
+        return {"driver": ask(nvml.nvmlSystemGetDriverVersion), "cuda": ask(nvml.nvmlSystemGetCudaDriverVersion),
+                "devices": [{"handle": h} if isinstance(h, dict) else device(h) for h in
+                            (ask(lambda: nvml.nvmlDeviceGetHandleByIndex(i)) for i in range(nvml.nvmlDeviceGetCount()))]}
+    finally:
+        nvml.nvmlShutdown()
+
+
 def src_problems(src) -> str:
     return "; ".join(f"{k}: {v}" for k, v in list(src.problems.items())[:4]) or "no errors"
 
@@ -108,6 +151,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--out", default=os.environ.get("OUT") or "gpu-check-out")
+    parser.add_argument("--nvml-fixture", help="also write what NVML answers under the load to this JSON file")
     args = parser.parse_args()
     out = Path(args.out)
     smi = shutil.which("nvidia-smi")
@@ -151,6 +195,10 @@ def main() -> int:
     except Exception as e:
         print(f"host stats unavailable ({type(e).__name__}: {e}): GPUs only", flush=True)
         host = None
+    # The kernel's own sampler thread, as a run starts it, beside the two sources.
+    sampled: list[dict] = []
+    sampler = system_metrics.SystemSampler(lambda values, view: sampled.append(values), args.interval)
+    sampler.start()
     cpu = {name: 0.0 for name in sources}
     counts = {name: 0 for name in sources}
     seen_proc = {name: False for name in sources}
@@ -193,8 +241,15 @@ def main() -> int:
                     a, b = (mine or {}).get("util"), r.get("util")
                     if a is not None and b is not None and abs(a - b) > 25:
                         fail(f"{name}: gpu.{dev}.util {a:.0f} vs nvidia-smi {b:.0f}")
+            if args.nvml_fixture and "nvml" in sources and time.monotonic() > end - args.seconds / 2:
+                import pynvml
+
+                Path(args.nvml_fixture).write_text(json.dumps(nvml_fixture(pynvml), indent=1) + "\n")
+                print(f"recorded NVML's answers in {args.nvml_fixture}", flush=True)
+                args.nvml_fixture = None
             time.sleep(args.interval)
     finally:
+        sampler.stop()
         if load is not None:
             load.terminate()
         for src in sources.values():
@@ -206,6 +261,19 @@ def main() -> int:
               f"({per / (10 * args.interval):.3f}% of one core at {args.interval:g} s); problems: {sources[name].problems}")
         if load is not None and not seen_proc[name]:
             fail(f"{name}: the torch child's GPU memory was never attributed to the process tree (proc_mem_mib)")
+    state = sampler.state()
+    print(f"SystemSampler: {json.dumps(state)}", flush=True)
+    if sampled:
+        print("SystemSampler last sample:", json.dumps(sampled[-1], indent=1, sort_keys=True), flush=True)
+    gpu_keys = {k for values in sampled for k in values if k.startswith("system/gpu.")}
+    for dev in (reference(smi) if smi else {}):
+        for field in ("util", "mem_used_mib", "mem_total_mib"):
+            if "mig" not in dev and f"system/gpu.{dev}.{field}" not in gpu_keys:
+                fail(f"SystemSampler: no system/gpu.{dev}.{field} in {len(sampled)} samples ({state})")
+    if smi and not state["gpuSource"]:
+        fail(f"SystemSampler: no GPU source ({state['gpuError']})")
+    if load is not None and not any(k.endswith(".proc_mem_mib") and v for values in sampled for k, v in values.items()):
+        fail("SystemSampler: the torch child's GPU memory never reached system/gpu.*.proc_mem_mib")
     print("CHECK OK" if not failures else f"CHECK FAILED ({len(failures)})", flush=True)
     return 0 if not failures else 1
 

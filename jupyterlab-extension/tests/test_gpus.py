@@ -59,6 +59,14 @@ def test_a_comma_in_a_name_is_kept():
 def test_cuda_version_from_the_header():
     assert gpus.parse_cuda_version(fixture("header-h100.txt")) == "12.4"
     assert gpus.parse_cuda_version(fixture("header-old-driver.txt")) is None
+    assert gpus.parse_cuda_version(fixture("recorded-h100-header.txt")) == "13.0"
+
+
+def test_recorded_h100_inventory():
+    (h100,), problems = gpus.parse_query(fixture("recorded-h100-inventory.csv"))
+    assert problems == []
+    assert h100 == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryTotalBytes": 81559 * MiB, "driver": "580.159.04",
+                    "cuda": None, "uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6"}
 
 
 class FakeSmi:

@@ -43,6 +43,17 @@ def test_one_h100_row():
                           "sm_clock_mhz": 1980.0}}
 
 
+def test_recorded_idle_h100_rows_with_and_without_units_agree():
+    plain, problems = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-idle.csv"))
+    assert problems == []
+    assert plain == {"0": {"uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6", "util": 0.0, "mem_used_mib": 0.0,
+                           "mem_total_mib": 81559.0, "power_w": 76.79, "power_limit_w": 700.0, "temp_c": 35.0,
+                           "sm_clock_mhz": 345.0}}
+    with_units, problems = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-units.csv"))
+    assert with_units == plain  # units are read
+    assert problems == [smi("recorded-h100-sample-units.csv").splitlines()[0]]  # a header is no row
+
+
 def test_a_loop_of_four_gpus_out_of_order_is_keyed_by_index():
     rows, _ = gpu_sources.parse_smi_rows(smi("sample-h100x4-loop.csv"))
     assert sorted(rows) == ["0", "1", "2", "3"]
@@ -118,7 +129,20 @@ def test_nvml_two_h100s_in_our_units(nvml):
         "mem_util": 100 * 13206814720 / 85520809984, "power_w": 312.451, "power_limit_w": 700.0, "temp_c": 64.0,
         "sm_clock_mhz": 1980.0, "pcie_rx_mbps": 340.0, "pcie_tx_mbps": 12.0, "proc_mem_mib": 10240.0}, rel=1e-3)
     assert sample["1"]["proc_mem_mib"] == 0.0 and sample["1"]["util"] == 0.0
+    assert sample["1"]["mem_used_mib"] == 4.0  # as nvidia-smi shows it: the driver's reserved 480 MiB left out
     assert sorted(sample) == ["0", "1"]
+
+
+def test_nvml_recorded_h100_under_load_reads_as_nvidia_smi_did(nvml):
+    # Recorded by scripts/gpu-check.py on an H100 (driver 580.159.04) under a torch load:
+    # nvidia-smi said 1395 MiB used in the same second; NVML's v1 struct said 1874.8 MiB
+    # (the driver's 480 MiB reserved counted as used).
+    source = gpu_sources.NvmlSource(nvml("h100-recorded.json"))
+    sample = source.read([4242])["0"]
+    assert sample["mem_used_mib"] == 1394.8125 and round(sample["mem_used_mib"]) == 1395
+    assert sample["mem_total_mib"] == 81559.0 and sample["mem_util"] == pytest.approx(1.71, abs=0.005)
+    assert sample["proc_mem_mib"] == 1386.0 and sample["util"] == 59.0 and sample["power_w"] == pytest.approx(405.138)
+    assert sample["pcie_rx_mbps"] == pytest.approx(0.63) and source.problems == {}
 
 
 def test_nvml_mig_instances_are_devices_of_their_own(nvml):
@@ -146,6 +170,8 @@ def test_nvml_each_field_fails_alone_and_not_supported_is_not_asked_again(nvml):
     asked = {name for name, dev in fake.calls if dev == "0"}
     assert "utilization" not in asked and "power_mw" not in asked  # Not Supported: asked once
     assert "pcie_rx_kbps" in asked and "processes" in asked  # other errors may pass: asked again
+    assert ("memory_v2", "0") not in fake.calls and ("memory", "0") in fake.calls  # driver 390 has no v2: v1 only
+    assert ("memory_v2", "2") in fake.calls  # a lost GPU's error is no reason to give up v2
 
 
 @pytest.mark.parametrize("name, why", [

@@ -120,6 +120,9 @@ def _err(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+V2_MISSING = {3, 13, 25}  # NVML_ERROR_NOT_SUPPORTED, _FUNCTION_NOT_FOUND, _ARGUMENT_VERSION_MISMATCH
+
+
 class NvmlSource:
     """Per-field NVML reads. A field that says Not Supported is not asked again."""
 
@@ -169,6 +172,22 @@ class NvmlSource:
             self.problems[f"{dev}.{field}"] = _err(e)
             return None
 
+    def _memory(self, dev: str, h: Any) -> Any:
+        """Memory as nvidia-smi shows it. NVML's v2 struct leaves the driver's reserved memory
+        out of `used`; the v1 struct's `used` is total − free and counts it (an H100, driver 580:
+        v1 said 1875 MiB used where nvidia-smi said 1395, the 480 MiB reserved). A driver without v2 (before R510,
+        Function Not Found / Not Supported / version mismatch) is read with v1 from then on."""
+        nvml = self.nvml
+        version = getattr(nvml, "nvmlMemory_v2", None)
+        if version is not None and (dev, "memory_v2") not in self._unsupported:
+            try:
+                return nvml.nvmlDeviceGetMemoryInfo(h, version=version)
+            except Exception as e:
+                if getattr(e, "value", None) not in V2_MISSING:
+                    raise
+                self._unsupported.add((dev, "memory_v2"))
+        return nvml.nvmlDeviceGetMemoryInfo(h)
+
     def read(self, pids: Iterable[int]) -> dict[str, dict[str, float]]:
         nvml, pids = self.nvml, set(pids)
         out: dict[str, dict[str, float]] = {}
@@ -181,7 +200,7 @@ class NvmlSource:
                     v[field] = float(value) * scale
 
             put("util", lambda: nvml.nvmlDeviceGetUtilizationRates(h).gpu)
-            mem = self._read(dev, "memory", lambda: nvml.nvmlDeviceGetMemoryInfo(h))
+            mem = self._read(dev, "memory", lambda: self._memory(dev, h))
             if mem is not None:
                 for field, attr in (("mem_used_mib", "used"), ("mem_total_mib", "total")):
                     value = getattr(mem, attr, None)

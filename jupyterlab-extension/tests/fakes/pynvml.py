@@ -17,8 +17,10 @@ NVML_ERROR_NO_PERMISSION = 4
 NVML_ERROR_NOT_FOUND = 6
 NVML_ERROR_DRIVER_NOT_LOADED = 9
 NVML_ERROR_LIBRARY_NOT_FOUND = 12
+NVML_ERROR_FUNCTION_NOT_FOUND = 13
 NVML_ERROR_GPU_IS_LOST = 15
 NVML_ERROR_LIB_RM_VERSION_MISMATCH = 18
+NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25
 NVML_ERROR_UNKNOWN = 999
 NVML_TEMPERATURE_GPU = 0
 NVML_CLOCK_SM = 1
@@ -26,6 +28,7 @@ NVML_PCIE_UTIL_TX_BYTES = 0
 NVML_PCIE_UTIL_RX_BYTES = 1
 NVML_DEVICE_MIG_DISABLE = 0
 NVML_DEVICE_MIG_ENABLE = 1
+nvmlMemory_v2 = 0x02000028  # sizeof(nvmlMemory_v2_t) | 2 << 24, as the real module has it
 
 _STRINGS = {  # the real module's _errcode_to_string
     NVML_ERROR_UNINITIALIZED: "Uninitialized",
@@ -35,7 +38,9 @@ _STRINGS = {  # the real module's _errcode_to_string
     NVML_ERROR_DRIVER_NOT_LOADED: "Driver Not Loaded",
     NVML_ERROR_LIBRARY_NOT_FOUND: "NVML Shared Library Not Found",
     NVML_ERROR_GPU_IS_LOST: "GPU is lost",
+    NVML_ERROR_FUNCTION_NOT_FOUND: "Function Not Found",
     NVML_ERROR_LIB_RM_VERSION_MISMATCH: "RM has detected an NVML/RM version mismatch.",
+    NVML_ERROR_ARGUMENT_VERSION_MISMATCH: "Argument version mismatch",
     NVML_ERROR_UNKNOWN: "Unknown Error",
 }
 _NAMES = {  # fixture names -> codes; class names as the real module builds them
@@ -43,6 +48,7 @@ _NAMES = {  # fixture names -> codes; class names as the real module builds them
     "NoPermission": NVML_ERROR_NO_PERMISSION, "NotFound": NVML_ERROR_NOT_FOUND,
     "DriverNotLoaded": NVML_ERROR_DRIVER_NOT_LOADED, "LibraryNotFound": NVML_ERROR_LIBRARY_NOT_FOUND,
     "GpuIsLost": NVML_ERROR_GPU_IS_LOST, "LibRmVersionMismatch": NVML_ERROR_LIB_RM_VERSION_MISMATCH,
+    "FunctionNotFound": NVML_ERROR_FUNCTION_NOT_FOUND, "ArgumentVersionMismatch": NVML_ERROR_ARGUMENT_VERSION_MISMATCH,
     "Unknown": NVML_ERROR_UNKNOWN,
 }
 
@@ -160,8 +166,19 @@ def nvmlDeviceGetUtilizationRates(h: _Handle) -> Any:
 
 
 def nvmlDeviceGetMemoryInfo(h: _Handle, version: Any = None) -> Any:
+    """As the driver answers: the fixture's `used` is what nvidia-smi shows (v2's used);
+    `reserved` (bytes, default 0) is the driver's own share, which v1 counts as used. A
+    `memory_v2` error in the fixture is an old driver's answer to the v2 call."""
+    if version:
+        calls.append(("memory_v2", h.key))
     value = _field(h, "memory")
-    return SimpleNamespace(total=value["total"], used=value["used"], free=value["total"] - value["used"])
+    total, used, reserved = value["total"], value["used"], value.get("reserved", 0)
+    if not version:
+        return SimpleNamespace(total=total, used=used + reserved, free=total - used - reserved)
+    if version != nvmlMemory_v2:
+        raise NVMLError(NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
+    _answer(h.spec.get("memory_v2"))
+    return SimpleNamespace(version=version, total=total, reserved=reserved, used=used, free=total - used - reserved)
 
 
 def nvmlDeviceGetPowerUsage(h: _Handle) -> int:
