@@ -230,6 +230,7 @@ try {
   let mlflowRuns: string[] = [];
   let mlflowSteps = 0;
   let mlflowApi: ReturnType<typeof mlflowClient> | undefined;
+  let mlflowLog = () => '';
   let mlflowTopUp: (() => Promise<void>) | undefined;
   if (!SKIP_MLFLOW) {
     const version = ensureMlflow();
@@ -239,6 +240,7 @@ try {
     const mlUrl = new URL(dbUrl);
     mlUrl.pathname = `/${mlDb}`;
     const ml = await startMlflow(mlUrl.toString(), MLFLOW_WORKERS);
+    mlflowLog = ml.recentLog;
     cleanups.push(() => ml.stop());
     const api = mlflowClient(ml.url);
     mlflowApi = api;
@@ -319,12 +321,21 @@ try {
       const what = maxResults === 320 ? 'what its UI charts call: 320' : `${maxResults}`;
       console.log(`  MLflow get-history-bulk-interval (${what} raw points sampled per run, no min/max; ${returned} in all): p50 ${ms(sampled)}  (Cellmark ${(sampled / fullP50).toFixed(1)}× faster)`);
     }
-    const history = await p50(async () => {
-      const all = await Promise.all(runs.map((id) => api.getHistory(id, keyName(0))));
-      const n = all.reduce((s, h) => s + h.length, 0);
-      if (n !== chartRuns * STEPS) throw new Error(`get-history returned ${n} points, expected ${chartRuns * STEPS}`);
-    }, HISTORY_QUERIES);
-    console.log(`  MLflow get-history (every point, one call per run, all in parallel; p50 of ${HISTORY_QUERIES}): p50 ${ms(history)}  (Cellmark ${(history / fullP50).toFixed(1)}× faster)`);
+    // at 100 runs × 100k steps MLflow's server has dropped these calls (a worker ending mid-request):
+    // that is a result too, so it is reported with how long the failed attempt took
+    const started = performance.now();
+    try {
+      const history = await p50(async () => {
+        const all = await Promise.all(runs.map((id) => api.getHistory(id, keyName(0))));
+        const n = all.reduce((s, h) => s + h.length, 0);
+        if (n !== chartRuns * STEPS) throw new Error(`get-history returned ${n} points, expected ${chartRuns * STEPS}`);
+      }, HISTORY_QUERIES);
+      console.log(`  MLflow get-history (every point, one call per run, all in parallel; p50 of ${HISTORY_QUERIES}): p50 ${ms(history)}  (Cellmark ${(history / fullP50).toFixed(1)}× faster)`);
+    } catch (e) {
+      const cause = e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}` : String(e);
+      console.log(`  MLflow get-history (every point, one call per run, all in parallel): failed after ${ms(performance.now() - started)}: ${cause}`);
+      console.log(`  MLflow's log, last lines:\n${mlflowLog().split('\n').slice(-8).map((l) => `    ${l}`).join('\n')}`);
+    }
   }
 } finally {
   await cleanUp();
