@@ -35,20 +35,20 @@ def smi(name: str) -> str:
 
 # -- nvidia-smi parsing --------------------------------------------------------------------
 
-def test_one_h100_row():
-    rows, problems = gpu_sources.parse_smi_rows(smi("sample-h100.csv"))
+@pytest.mark.parametrize("name, row", [
+    ("sample-h100.csv", {"uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555", "util": 87.0, "mem_used_mib": 12595.0,
+                         "mem_total_mib": 81559.0, "power_w": 312.45, "power_limit_w": 700.0, "temp_c": 64.0, "sm_clock_mhz": 1980.0}),
+    ("recorded-h100-sample-idle.csv", {"uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6", "util": 0.0, "mem_used_mib": 0.0,
+                                       "mem_total_mib": 81559.0, "power_w": 76.79, "power_limit_w": 700.0, "temp_c": 35.0, "sm_clock_mhz": 345.0}),
+])
+def test_one_h100_row(name, row):
+    rows, problems = gpu_sources.parse_smi_rows(smi(name))
     assert problems == []
-    assert rows == {"0": {"uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555", "util": 87.0, "mem_used_mib": 12595.0,
-                          "mem_total_mib": 81559.0, "power_w": 312.45, "power_limit_w": 700.0, "temp_c": 64.0,
-                          "sm_clock_mhz": 1980.0}}
+    assert rows == {"0": row}
 
 
-def test_recorded_idle_h100_rows_with_and_without_units_agree():
-    plain, problems = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-idle.csv"))
-    assert problems == []
-    assert plain == {"0": {"uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6", "util": 0.0, "mem_used_mib": 0.0,
-                           "mem_total_mib": 81559.0, "power_w": 76.79, "power_limit_w": 700.0, "temp_c": 35.0,
-                           "sm_clock_mhz": 345.0}}
+def test_recorded_h100_row_with_header_and_units_reads_as_without():
+    plain, _ = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-idle.csv"))
     with_units, problems = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-units.csv"))
     assert with_units == plain  # units are read
     assert problems == [smi("recorded-h100-sample-units.csv").splitlines()[0]]  # a header is no row
