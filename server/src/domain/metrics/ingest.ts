@@ -152,14 +152,13 @@ export function keyRanges<T extends { keyId: number }>(items: T[], position: (it
   return { keyIds, lo: keyIds.map((k) => byKey.get(k)!.lo), hi: keyIds.map((k) => byKey.get(k)!.hi), repeated };
 }
 
-/*
- * The run's rows are probed per key through LATERAL subqueries the planner can't flatten
- * (LIMIT, OFFSET 0), so each is an index probe whatever the statistics say. Written as a
+/**
+ * Whether the run holds any point of a key within that key's step range. The run's rows are
+ * probed per key through LATERAL subqueries the planner can't flatten (LIMIT 1 here, OFFSET 0
+ * in storedBucketProbe), so each is an index probe whatever the statistics say. Written as a
  * join, a run that is new since the last ANALYZE is estimated at one row, and the planner
  * hashed all of the run's rows instead: 0.3–0.7 s per call late in a 1M-point run.
  */
-
-/** Whether the run holds any point of a key within that key's step range (index probes only). */
 export function storedPointProbe(runId: string, r: KeyRanges): SQL {
   return sql`
     select exists (
@@ -251,7 +250,6 @@ export function refreshChildren(runId: string, buckets: Bucket[]): SQL {
       cross join lateral (select r.ctid from metric_rollups r where r.run_id = ${runId}::uuid and r.key_id = u.k and r.level = u.l and r.bucket = u.b offset 0) as r
     ))`;
 }
-
 
 /**
  * Folds buckets into the stored rollups. On Postgres the buckets not stored yet (all but the
