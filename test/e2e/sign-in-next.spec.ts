@@ -1,12 +1,16 @@
 // Signing in (and up) with a hostile ?next= lands on Cellmark, never on another site: the
 // destination is judged after Chromium's own URL normalisation (tabs and newlines dropped,
 // backslashes as slashes, dot segments), which is where `/%09/evil.example` becomes `//evil.example`.
-import { expect, type Page, test } from '@playwright/test';
+import { type Browser, expect, type Page, test } from '@playwright/test';
 import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
+// Sign-in is rate-limited per client (3 per 10 s in production): each browser context here
+// comes "through a proxy" from its own address, so every attempt has a bucket of its own.
+let clients = 0;
+const newClient = (browser: Browser) => browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': `198.51.100.${++clients}` } });
 test.beforeAll(async () => {
-  cellmark = new CellmarkProcess(await freePort());
+  cellmark = new CellmarkProcess(await freePort(), undefined, { CELLMARK_TRUSTED_PROXIES: '127.0.0.1,::1' });
   await cellmark.start();
   await cellmark.signUp('Ada', 'ada@example.com', 'password-ada-1');
 });
@@ -43,7 +47,7 @@ async function landsOnCellmark(page: Page, from: string) {
 test('signing in with a hostile ?next= stays on Cellmark', async ({ browser }) => {
   test.setTimeout(180_000);
   for (const next of HOSTILE) {
-    const context = await browser.newContext();
+    const context = await newClient(browser);
     const page = await context.newPage();
     // any request for another host means the app tried to go there
     const offsite: string[] = [];
@@ -66,7 +70,7 @@ test('signing in with a hostile ?next= stays on Cellmark', async ({ browser }) =
 });
 
 test('a same-site ?next= still returns there after sign-in', async ({ browser }) => {
-  const context = await browser.newContext();
+  const context = await newClient(browser);
   const page = await context.newPage();
   await page.goto(`${cellmark.url}/sign-in?next=${encodeURIComponent('/settings?tab=tokens#new')}`);
   await page.getByLabel('Email').fill('ada@example.com');
@@ -79,7 +83,7 @@ test('a same-site ?next= still returns there after sign-in', async ({ browser })
 test('signing up with a hostile ?next= stays on Cellmark', async ({ browser }) => {
   let n = 0;
   for (const next of ['/%09/evil.example/x', '/.//evil.example/x', '/%5Cevil.example/x']) {
-    const context = await browser.newContext();
+    const context = await newClient(browser);
     const page = await context.newPage();
     await page.goto(`${cellmark.url}/sign-up?next=${next}`);
     await page.getByLabel('Name').fill('Eve');
