@@ -10,7 +10,7 @@ import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { fromNodeHeaders } from 'better-auth/node';
 import type { Env } from './env.ts';
 
-/** Set by the HTTP layer from the socket address (see http/app.ts), never taken from clients. */
+/** Set by the HTTP layer (http/client-address.ts: the socket, or a trusted proxy's X-Forwarded-For), never taken from clients. */
 export const CLIENT_IP_HEADER = 'x-cellmark-client-ip';
 
 export function createAuth(db: Db, env: Env, secret: string) {

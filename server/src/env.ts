@@ -1,6 +1,7 @@
 // Environment, read and validated once. Nothing else in the server reads process.env.
 import path from 'node:path';
 import { z } from 'zod';
+import { trustedProxies } from './http/client-address.ts';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
@@ -27,6 +28,23 @@ const schema = z.object({
   /** Do not mount the web UI at all (API-only process; tests). */
   CELLMARK_NO_WEB: bool.default(false),
   CELLMARK_ALLOW_SIGNUP: bool.default(true),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed, as comma-separated addresses or CIDRs
+   * (`10.0.0.0/8, ::1`); without it the socket's peer is the client (http/client-address.ts).
+   */
+  CELLMARK_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      try {
+        trustedProxies(entries);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CELLMARK_MAX_BODY_BYTES: bytes.default(32 * 1024 * 1024),
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),

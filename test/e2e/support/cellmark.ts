@@ -36,6 +36,8 @@ export class CellmarkProcess {
   constructor(
     readonly port: number,
     readonly dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-e2e-')),
+    /** more environment for the server (e.g. CELLMARK_TRUSTED_PROXIES) */
+    readonly env: Record<string, string> = {},
   ) {
     this.url = `http://localhost:${port}`;
   }
@@ -54,6 +56,7 @@ export class CellmarkProcess {
         CELLMARK_PUBLIC_URL: this.url,
         DATABASE_URL: '',
         LOG_LEVEL: 'warn',
+        ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
