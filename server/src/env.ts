@@ -26,7 +26,8 @@ const schema = z.object({
   CELLMARK_DEV: bool.default(false),
   /** Do not mount the web UI at all (API-only process; tests). */
   CELLMARK_NO_WEB: bool.default(false),
-  CELLMARK_ALLOW_SIGNUP: bool.default(true),
+  /** Anyone may create an account. Default: on, except with NODE_ENV=production (invitations only). */
+  CELLMARK_ALLOW_SIGNUP: bool.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CELLMARK_MAX_BODY_BYTES: bytes.default(32 * 1024 * 1024),
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
@@ -55,7 +56,12 @@ const schema = z.object({
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-export type Env = z.infer<typeof schema> & { dataDir: string; blobDir: string; publicUrl: string };
+export type Env = Omit<z.infer<typeof schema>, 'CELLMARK_ALLOW_SIGNUP'> & {
+  CELLMARK_ALLOW_SIGNUP: boolean;
+  dataDir: string;
+  blobDir: string;
+  publicUrl: string;
+};
 
 export class EnvError extends Error {
   override name = 'EnvError';
@@ -73,6 +79,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   }
   return {
     ...env,
+    CELLMARK_ALLOW_SIGNUP: env.CELLMARK_ALLOW_SIGNUP ?? env.NODE_ENV !== 'production',
     dataDir: path.resolve(env.CELLMARK_DATA_DIR),
     blobDir: path.resolve(env.CELLMARK_BLOB_DIR ?? path.join(env.CELLMARK_DATA_DIR, 'blobs')),
     publicUrl: (env.CELLMARK_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),

@@ -26,6 +26,11 @@ export function roleAllows(role: Role, permission: Permission): boolean {
   return rank[role] >= needs[permission];
 }
 
+/** `role` holds everything `other` does. */
+export function roleCovers(role: Role, other: Role): boolean {
+  return rank[role] >= rank[other];
+}
+
 export async function roleIn(db: DbOrTx, actor: Actor, teamId: string): Promise<Role | null> {
   if (actor.via === 'share') return null; // a link is nobody's membership
   const [row] = await db
