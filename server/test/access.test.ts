@@ -7,6 +7,9 @@ import { appRouter } from '../src/trpc/router.ts';
 import { provider } from './collab-clients.ts';
 import { eventually, signUp, startTestServer, type TestServer, type TestUser, trpcClient, userWithProject } from './helpers.ts';
 
+/** tRPC v11 types `_def.procedures` as the nested router; at runtime it is flat, keyed by dotted path. */
+const byPath = appRouter._def.procedures as unknown as Record<string, { _def: { type: 'query' | 'mutation' | 'subscription' } }>;
+
 const members = ['owner', 'admin', 'editor', 'viewer'] as const;
 const callers = ['anonymous', 'outsider', ...members, 'revokedToken', 'share'] as const;
 type Caller = (typeof callers)[number];
@@ -168,7 +171,7 @@ function expected(entry: Entry, caller: Caller): Outcome {
 
 /** One real HTTP call as `caller`: session cookie or bearer token as the procedure takes it. */
 async function call(path: string, entry: Entry, caller: Caller): Promise<Outcome> {
-  const procedure = (appRouter._def.procedures as Record<string, { _def: { type: string } }>)[path]!;
+  const procedure = byPath[path]!;
   let input = await entry.input(caller);
   const headers: Record<string, string> = { 'content-type': 'application/json', origin: server.url };
   if (caller === 'revokedToken') headers.authorization = `Bearer ${revokedToken}`;
@@ -225,7 +228,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-const procedures = Object.keys(appRouter._def.procedures).sort();
+const procedures = Object.keys(byPath).sort();
 
 it('every procedure of the router has an access entry, and every entry a procedure', () => {
   expect(procedures.filter((p) => !(p in table))).toEqual([]);
@@ -249,7 +252,7 @@ describe.each(procedures.filter((p) => p in table))('%s', (path) => {
 it('a valid API token opens no browser procedure', async () => {
   const opened: string[] = [];
   for (const path of procedures.filter((p) => table[p]!.auth === 'session' || table[p]!.auth === 'session|share')) {
-    const procedure = (appRouter._def.procedures as Record<string, { _def: { type: string } }>)[path]!;
+    const procedure = byPath[path]!;
     const input = await table[path]!.input('owner');
     const url = `${server.url}/api/trpc/${path}`;
     const headers = { 'content-type': 'application/json', origin: server.url, authorization: `Bearer ${owner.token}` };
