@@ -98,7 +98,7 @@ const table: Record<string, Entry> = {
     },
   },
 
-  'runs.list': { auth: 'session|share', needs: 'read', input: () => ({ projectId: owner.project.id }) },
+  'runs.list': { auth: 'session', needs: 'read', input: () => ({ projectId: owner.project.id }) },
   'runs.get': { auth: 'session', needs: 'read', input: () => ({ runId }) },
   'runs.update': { auth: 'session', needs: 'write', input: () => ({ runId, tags: ['checked'] }) },
   'metrics.keys': { auth: 'session', needs: 'read', input: () => ({ projectId: owner.project.id }) },
@@ -131,6 +131,7 @@ const table: Record<string, Entry> = {
     input: async () => ({ reportId, shareId: (await owner.api.reportShares.create.mutate({ reportId })).id }),
   },
   'reportShares.open': { auth: 'public', needs: 'nothing', input: () => ({ token: shareToken }) },
+  'reportShares.runs': { auth: 'public', needs: 'nothing', input: () => ({ token: shareToken }) },
 
   'ingest.whoami': { auth: 'token', needs: 'signedIn', input: () => undefined },
   'ingest.startRun': { auth: 'token', needs: 'write', input: () => ({ project: owner.projectPath, clientKey: unique('start'), notebookPath: 'n.ipynb', startedAt: now() }) },
@@ -175,7 +176,8 @@ async function call(path: string, entry: Entry, caller: Caller): Promise<Outcome
   let input = await entry.input(caller);
   const headers: Record<string, string> = { 'content-type': 'application/json', origin: server.url };
   if (caller === 'revokedToken') headers.authorization = `Bearer ${revokedToken}`;
-  else if (caller === 'share') input = { ...(input as object), share: shareToken };
+  // a public procedure that takes a link takes it as its own input (reportShares.* are strict)
+  else if (caller === 'share') input = entry.auth === 'session|share' ? { ...(input as object), share: shareToken } : input;
   else if (caller !== 'anonymous') {
     if (entry.auth === 'token') headers.authorization = `Bearer ${people[caller].token}`;
     else headers.cookie = people[caller].cookie;
