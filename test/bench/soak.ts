@@ -9,7 +9,7 @@
 //   DATABASE_URL=postgres://… npx tsx test/bench/soak.ts --faults
 // Knobs: SOAK_SECONDS=600, SOAK_NOTEBOOKS=100, SOAK_EDITORS=20, SOAK_READERS=10, SOAK_REPORTS=4,
 // SOAK_HZ=10, SOAK_KEYS=3, SOAK_CELL_MS=4000, SOAK_SERVERS=1,2 (which scenarios), SOAK_SAMPLE_MS=10000,
-// SOAK_RSS_SLOPE=1 (MiB/min allowed over the second half). Exit code 1 when a property fails.
+// SOAK_RSS_SLOPE=1 (MiB/min allowed over the second half), SOAK_FAULTS=postgres,disk, SOAK_DISK_MIB=64. Exit code 1 when a property fails.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,8 @@ const knobs = {
   rssSlope: env('SOAK_RSS_SLOPE', 1),
 };
 const faults = process.argv.includes('--faults');
+/** which fault runs (SOAK_FAULTS): a private Postgres with kills, PGlite on a full disk */
+const faultSets = (process.env.SOAK_FAULTS ?? 'postgres,disk').split(',');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Storage = { kind: 'postgres'; url: string; private?: OwnPostgres } | { kind: 'pglite'; dataDir: string; disk?: SmallDisk };
@@ -161,6 +163,7 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
       samples: sampler.samples,
       exitCodes,
       serverLogs: servers.map((s) => s.log),
+      crashes: servers.map((s) => s.crashes),
     });
   } catch (error) {
     console.error(`${scenario.name} failed:`, error);
@@ -189,7 +192,7 @@ if (!faults) {
       await db.drop();
     }
   }
-} else {
+} else if (faultSets.includes('postgres')) {
   const pg = await OwnPostgres.create();
   try {
     results.push(
@@ -207,6 +210,8 @@ if (!faults) {
   } finally {
     pg.stop();
   }
+}
+if (faults && faultSets.includes('disk')) {
   const disk = new SmallDisk(env('SOAK_DISK_MIB', 64));
   try {
     results.push(

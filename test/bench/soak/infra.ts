@@ -40,6 +40,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ServerProcess {
   child: ChildProcess | null = null;
   log = '';
+  /** exits nobody asked for: the exit code and the end of the log */
+  readonly crashes: string[] = [];
+  private expectExit = false;
   constructor(
     readonly port: number,
     readonly env: Record<string, string>,
@@ -73,6 +76,8 @@ export class ServerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.expectExit = false;
+    child.once('exit', (code, signal) => this.expectExit || this.crashes.push(`exited ${code ?? signal} at ${new Date().toISOString()}: ${this.log.slice(-1500)}`));
     // the last 64 KiB of its log, for the report
     const keep = (d: Buffer) => (this.log = (this.log + d.toString()).slice(-65536));
     child.stdout!.on('data', keep);
@@ -91,6 +96,7 @@ export class ServerProcess {
   kill9() {
     const child = this.child;
     if (!child || child.exitCode !== null) return Promise.resolve();
+    this.expectExit = true;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     return exited;
@@ -100,6 +106,7 @@ export class ServerProcess {
   async stop() {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.expectExit = true;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

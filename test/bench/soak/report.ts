@@ -30,10 +30,21 @@ export interface ReportInput {
   samples: Sample[];
   exitCodes: (number | string | null | undefined)[];
   serverLogs: string[];
+  crashes: string[][];
 }
 
 /** A 5xx message that shows the caller our internals (SQL, driver errors, paths) instead of saying what is wrong. */
 const INTERNALS = /Failed query|\bselect\b|\binsert into\b|params:|ECONNREFUSED|ECONNRESET|ENOSPC|node_modules|\.ts:\d+|errno/i;
+
+/** One line per kind of failure: ids, times and query parameters vary, the cause does not. */
+const normalise = (message: string) =>
+  message
+    .replace(/params:[\s\S]*/, 'params: …')
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+    .replace(/\s+/g, ' ');
+/** after every server is healthy again, clients may still be backing off (≤ 4 s) or reconnecting (≤ 2.5 s) */
+const GRACE_MS = 8000;
 
 const pct = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -44,10 +55,10 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 export function printReport(r: ReportInput): boolean {
   const problems: string[] = [];
   const { failures } = r.recorder;
-  const inFault = (at: number) => r.faults.some((f) => at >= f.start - 500 && at <= (Number.isFinite(f.healthy) ? f.healthy : Infinity) + 15_000);
+  const inFault = (at: number) => r.faults.some((f) => at >= f.start - 500 && at <= (Number.isFinite(f.healthy) ? f.healthy : Infinity) + GRACE_MS);
   const groups = new Map<string, { n: number; first: number; last: number; inFault: number }>();
   for (const f of failures) {
-    const key = `${f.route} ${f.status}: ${f.message}`;
+    const key = `${f.route} ${f.status}: ${normalise(f.message)}`;
     const g = groups.get(key) ?? { n: 0, first: f.at, last: f.at, inFault: 0 };
     groups.set(key, { n: g.n + 1, first: g.first, last: f.at, inFault: g.inFault + (inFault(f.at) ? 1 : 0) });
   }
@@ -66,8 +77,9 @@ export function printReport(r: ReportInput): boolean {
     if (leaky.length) problems.push(`${leaky.length} 5xx answers carry internals, e.g. ${JSON.stringify(leaky[0]!.message.slice(0, 200))}`);
     const final4xx = failures.filter((f) => typeof f.status === 'number' && f.status >= 400 && f.status < 500 && f.status !== 408 && f.status !== 429);
     if (final4xx.length) problems.push(`${final4xx.length} 4xx answers (a client drops the record): ${[...new Set(final4xx.map((f) => `${f.status} ${f.message}`))].slice(0, 3).join(' | ')}`);
-    for (const fault of r.faults) {
-      const seen = failures.filter((f) => f.at >= fault.start - 500 && f.at <= fault.healthy + 15_000);
+    for (const [i, fault] of r.faults.entries()) {
+      const end = Math.min(fault.healthy + GRACE_MS, r.faults[i + 1]?.start ?? Infinity);
+      const seen = failures.filter((f) => f.at >= fault.start - 500 && f.at <= end);
       const kinds = new Map<string, number>();
       for (const f of seen) kinds.set(`${f.route === 'collab' ? 'collab' : 'http'} ${f.status}`, (kinds.get(`${f.route === 'collab' ? 'collab' : 'http'} ${f.status}`) ?? 0) + 1);
       console.log(`fault "${fault.name}" at ${f1(fault.start / 1000)} s, undone at ${f1(fault.recovered / 1000)} s, healthy at ${f1(fault.healthy / 1000)} s: clients saw ${[...kinds].map(([k, n]) => `${n} × ${k}`).join(', ') || 'nothing'}`);
@@ -115,6 +127,8 @@ export function printReport(r: ReportInput): boolean {
     const perMin = slope(db.map((x) => [x.t / 60, x.dbMiB!]));
     console.log(`database size ${f1(db[0]!.dbMiB!)} → ${f1(db.at(-1)!.dbMiB!)} MiB (${perMin.toFixed(1)} MiB/min; ${s.pointsStored ? ((db.at(-1)!.dbMiB! * 2 ** 20) / s.pointsStored).toFixed(0) : '-'} bytes per stored point, everything included)`);
   }
+  for (const [i, crashes] of r.crashes.entries()) for (const c of crashes) console.log(`server ${i + 1} CRASHED (exit nobody asked for): ${c}`);
+  if (r.crashes.flat().length) problems.push(`${r.crashes.flat().length} server crashes`);
   console.log(`server exits at the end (SIGTERM): ${r.exitCodes.join(', ')}`);
   if (r.exitCodes.some((c) => c !== 0)) problems.push(`a server did not exit 0 on SIGTERM: ${r.exitCodes}`);
   const logged = r.serverLogs.map((l) => l.split('\n').filter((line) => /"level":(50|60)/.test(line)).length);
