@@ -34,6 +34,8 @@ const knobs = {
   rssSlope: env('SOAK_RSS_SLOPE', 1),
 };
 const faults = process.argv.includes('--faults');
+// y-websocket's provider adds a process 'exit' listener each (to say goodbye to its peers)
+process.setMaxListeners(knobs.editors + 2 * knobs.reports + 10);
 /** which fault runs (SOAK_FAULTS): a private Postgres with kills, PGlite on a full disk */
 const faultSets = (process.env.SOAK_FAULTS ?? 'postgres,disk').split(',');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +58,9 @@ async function signIn(base: string) {
   if (!res.ok) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
   return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
+
+/** Progress on stderr, so that a phase that never ends says which it is. */
+const phase = (t0: number, what: string) => console.error(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
 
 async function runScenario(scenario: Scenario): Promise<boolean> {
   const { storage } = scenario;
@@ -113,7 +118,9 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
         console.log(`  ${(fault.healthy / 1000).toFixed(1)} s: healthy again after ${f.name}`);
       }),
     ];
+    phase(recorder.t0, 'load running');
     await Promise.all(work);
+    phase(recorder.t0, 'load done; draining the outboxes');
     const wall = (performance.now() - start) / 1000;
 
     // drain: the outboxes send what they hold; 60 s at most
@@ -122,6 +129,7 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
     while (!notebooks.every((n) => n.idle) && recorder.now() < api.giveUpAt) await sleep(100);
     const unacknowledged = notebooks.reduce((s, n) => s + n.unacknowledged, 0);
     const drainMs = performance.now() - drainStart;
+    phase(recorder.t0, `drained (${unacknowledged} left); checking the reports`);
 
     // every report's editors converge, and a fresh client (through each server) sees the same text
     const reportsResult = [];
@@ -139,11 +147,14 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
       }
       const text = [...texts][0] ?? '';
       const typed = mine.flatMap((e) => e.typed);
+      phase(recorder.t0, `report ${reportId.slice(0, 8)} checked`);
       reportsResult.push({ reportId, editors: mine.length, converged: texts.size === 1, freshEqual: fresh.every((f) => f === text), typed: typed.length, ...checkWords(fresh[0]!, typed) });
     }
     await sampler.stop();
     collab.destroy();
+    phase(recorder.t0, 'stopping the servers');
     for (const s of servers) await s.stop();
+    phase(recorder.t0, 'reading back');
     const exitCodes = servers.map((s) => s.child?.exitCode ?? s.child?.signalCode);
 
     const stored = await readBack(storage.kind === 'postgres' ? { url: storage.url } : { dataDir: path.join(storage.dataDir, 'pgdata') }, notebooks);

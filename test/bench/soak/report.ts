@@ -34,7 +34,7 @@ export interface ReportInput {
 }
 
 /** A 5xx message that shows the caller our internals (SQL, driver errors, paths) instead of saying what is wrong. */
-const INTERNALS = /Failed query|\bselect\b|\binsert into\b|params:|ECONNREFUSED|ECONNRESET|ENOSPC|node_modules|\.ts:\d+|errno/i;
+const INTERNALS = /Failed query|\bselect\b|\binsert into\b|params:|ECONNREFUSED|ECONNRESET|ENOSPC|CONNECTION_[A-Z]+|\d+\.\d+\.\d+\.\d+:\d+|node_modules|\.ts:\d+|errno/i;
 
 /** One line per kind of failure: ids, times and query parameters vary, the cause does not. */
 const normalise = (message: string) =>
