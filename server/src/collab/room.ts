@@ -1,13 +1,15 @@
 // One report being edited in this process: its Yjs document, awareness, the sockets on it,
-// and the write path (persist, then apply and relay; compaction and quiet-time versions
-// follow the writes).
+// and the write path (check on a scratch copy, persist, then apply and relay; compaction and
+// quiet-time versions follow the writes).
 import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
+import { DomainError } from '../domain/errors.ts';
 import type { Logger } from '../logger.ts';
+import { type ClientIdOwners, MAX_CLIENT_IDS, type PresenceUser, type rateLimiter } from './presence.ts';
 import { type AwarenessChange, awarenessMessage, awarenessProtocol, isEmptyUpdate, send, syncMessage } from './protocol.ts';
-import type { ReportStore } from './store.ts';
+import { copyDoc, type ReportStore } from './store.ts';
 
 /** Who is on the other end of a socket, decided at the upgrade. */
 export interface CollabAccess {
@@ -15,13 +17,17 @@ export interface CollabAccess {
   userId: string | null;
   reportId: string;
   canWrite: boolean;
+  /** shown as this socket's presence: the session's user, or an anonymous viewer */
+  user: PresenceUser;
 }
 
 export interface Connection {
   /** re-checked every interval: roles, sessions and share links change while a report is open */
   access: CollabAccess;
-  /** awareness client ids this socket controls, removed when it leaves */
+  /** awareness client ids this socket claimed (first to send them), removed when it leaves */
   clientIds: Set<number>;
+  /** awareness messages this socket may still send now */
+  awarenessBudget: ReturnType<typeof rateLimiter>;
 }
 
 export interface RoomOptions {
@@ -50,9 +56,25 @@ function writeSyncStep2Update(encoder: encoding.Encoder, update: Uint8Array) {
 }
 
 export class Room {
-  readonly doc = new Y.Doc();
-  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  /** the live document (replaced once by the stored one when loading) */
+  doc = new Y.Doc();
+  /**
+   * The same document again, where every update is applied first: Yjs can throw halfway
+   * through integrating a hostile update (one that decodes fine), leaving whatever it
+   * integrated in place. Only what applied here is stored, then applied to `doc`; when one
+   * throws, this copy is rebuilt from `doc`. Twice the memory of a room, for a document that
+   * is never left half-applied and a log that holds no update that cannot be loaded.
+   */
+  private scratch = new Y.Doc();
+  /** presence needs no document of its own: a placeholder one, so `doc` can be replaced */
+  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
+  /** set when the live document threw after its scratch copy did not: nobody may join it */
+  broken = false;
+  /** what `doc` emitted during the current apply, relayed once it completed */
+  private outgoing: Uint8Array[] = [];
   readonly conns = new Map<WebSocket, Connection>();
+  /** awareness client id → the connection that claimed it; only it may set that id's state */
+  private readonly owners = new Map<number, Connection>();
   /** Serialises appends so the stored log has the order in which updates were applied. */
   private writes: Promise<void> = Promise.resolve();
   private pending = { updates: 0, bytes: 0 };
@@ -75,12 +97,7 @@ export class Room {
     private readonly options: RoomOptions,
   ) {
     this.awareness.setLocalState(null);
-    this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
-      const conn = origin && typeof origin === 'object' ? this.conns.get(origin as WebSocket) : undefined;
-      if (conn) {
-        added.forEach((id) => conn.clientIds.add(id));
-        removed.forEach((id) => conn.clientIds.delete(id));
-      }
+    this.awareness.on('update', ({ added, updated, removed }: AwarenessChange) => {
       // Relayed at most every AWARENESS_RELAY_MS, one message with whatever changed: presence
       // renewals and cursor moves come in bursts (clients that connected together renew
       // together every 15 s), and relaying each at once is clients² sends in the middle of
@@ -97,7 +114,10 @@ export class Room {
     });
     this.ready = (async () => {
       await options.before;
-      const { pending, state } = await options.store.loadInto(reportId, this.doc, 'store');
+      const { doc, applied, pending, state } = await options.store.loadDoc(reportId, 'store');
+      this.doc.destroy();
+      this.doc = doc;
+      this.scratch.transact(() => applied.forEach((u) => Y.applyUpdate(this.scratch, u)));
       this.pending = pending;
       // What a client with an empty document is sent, until the document changes: the stored
       // snapshot as it is, when it is the whole document.
@@ -106,7 +126,7 @@ export class Room {
       // and the stored state's is the whole document (~10 ms for 24k structs), sent to nobody.
       this.doc.on('update', (update: Uint8Array) => {
         this.fullState = null;
-        this.broadcast(syncMessage((e) => syncProtocol.writeUpdate(e, update)));
+        this.outgoing.push(update);
       });
       // A long-lived report opened after many edits elsewhere: compact it now.
       this.maybeCompact();
@@ -128,13 +148,64 @@ export class Room {
   private async flushBatch() {
     const items = this.batch;
     this.batch = [];
+    // an update that does not apply is refused alone; the rest of the batch is stored
+    const errors = this.check(items.map((i) => i.update));
+    const good = items.filter((_, i) => !errors[i]);
+    items.forEach((item, i) => errors[i] && item.reject(new DomainError('INVALID_INPUT', `update could not be applied: ${errors[i]!.message}`.slice(0, 120))));
+    if (!good.length) return;
     try {
-      await this.write(items);
-      items.forEach((item) => item.resolve());
+      await this.write(good);
+      good.forEach((item) => item.resolve());
     } catch (error) {
-      items.forEach((item) => item.reject(error));
+      good.forEach((item) => item.reject(error));
       throw error;
     }
+  }
+
+  /**
+   * Applies each update to the scratch copy; the error of each that threw (null: applied).
+   * After a throw the copy is rebuilt from the live document plus the updates that applied.
+   */
+  private check(updates: Uint8Array[]): (Error | null)[] {
+    const passed: Uint8Array[] = [];
+    return updates.map((update) => {
+      try {
+        Y.applyUpdate(this.scratch, update);
+        passed.push(update);
+        return null;
+      } catch (error) {
+        this.rebuildScratch(passed);
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    });
+  }
+
+  private rebuildScratch(extra: Uint8Array[] = []) {
+    this.scratch.destroy();
+    this.scratch = copyDoc(this.doc);
+    for (const update of extra) Y.applyUpdate(this.scratch, update);
+  }
+
+  /**
+   * Applies updates that applied to the scratch copy to the live document, in one transaction,
+   * and relays what it emitted. Should the live document throw anyway, nothing it emitted is
+   * relayed and the room is marked broken: its clients are sent away (1012, they reconnect)
+   * and the next join loads the report afresh from the store.
+   */
+  private applyLive(updates: Uint8Array[], origin: string) {
+    this.outgoing = [];
+    try {
+      this.doc.transact(() => updates.forEach((u) => Y.applyUpdate(this.doc, u)), origin);
+    } catch (error) {
+      this.outgoing = [];
+      this.broken = true;
+      this.options.logger.error({ err: error, reportId: this.reportId }, 'live report document threw on a checked update; reloading the room');
+      for (const ws of this.conns.keys()) ws.close(1012, 'report reloading');
+      return;
+    }
+    const out = this.outgoing;
+    this.outgoing = [];
+    if (out.length) this.broadcast(syncMessage((e) => syncProtocol.writeUpdate(e, out.length === 1 ? out[0]! : Y.mergeUpdates(out))));
   }
 
   /**
@@ -152,15 +223,28 @@ export class Room {
       copy.destroy();
       const update = made.length === 1 ? made[0]! : Y.mergeUpdates(made);
       if (!made.length || isEmptyUpdate(update)) return { changed: false };
+      const [error] = this.check([update]);
+      if (error) throw error;
       await this.write([{ update, userId }]);
       return { changed: true };
     });
   }
 
+  /** Stores updates that applied to the scratch copy, then applies and relays them. */
   private async write(items: { update: Uint8Array; userId: string | null }[]) {
-    const { seqs } = await this.options.store.appendMany(this.reportId, items);
+    let seqs: number[];
+    try {
+      ({ seqs } = await this.options.store.appendMany(this.reportId, items));
+    } catch (error) {
+      // the scratch copy has them and the live document will not
+      this.rebuildScratch();
+      throw error;
+    }
     // one relayed message per batch
-    Y.applyUpdate(this.doc, items.length === 1 ? items[0]!.update : Y.mergeUpdates(items.map((i) => i.update)), 'client');
+    this.applyLive(
+      items.map((i) => i.update),
+      'client',
+    );
     this.options.publish(this.reportId, seqs);
     this.pending.updates += items.length;
     this.pending.bytes += items.reduce((n, i) => n + i.update.byteLength, 0);
@@ -180,8 +264,16 @@ export class Room {
   }
 
   /** An update another process stored: apply only (Yjs ignores what the doc already has). */
-  applyStored(update: Uint8Array) {
-    Y.applyUpdate(this.doc, update, 'remote');
+  applyStored(update: Uint8Array): Promise<void> {
+    // in the write order, so the scratch copy is never rebuilt under a write in flight
+    return this.exclusive(async () => {
+      const [error] = this.check([update]);
+      if (error) {
+        this.options.logger.error({ err: error, reportId: this.reportId }, 'stored update from another process does not apply; left out until the report is reloaded');
+        return;
+      }
+      this.applyLive([update], 'remote');
+    });
   }
 
   /** Runs `fn` in the write order, after every earlier write of this room. */
@@ -219,6 +311,29 @@ export class Room {
       .finally(() => (this.compaction = null));
   }
 
+  /** Who may set which awareness client ids, for `conn` (see presence.ts acceptAwareness). */
+  ownersFor(conn: Connection): ClientIdOwners {
+    return {
+      ownerOf: (id) => {
+        const owner = this.owners.get(id);
+        return !owner ? 'free' : owner === conn ? 'mine' : 'other';
+      },
+      claim: (id) => {
+        if (conn.clientIds.size >= MAX_CLIENT_IDS) return false;
+        conn.clientIds.add(id);
+        this.owners.set(id, conn);
+        return true;
+      },
+    };
+  }
+
+  /** A connection left: its presence goes, and its client ids may be claimed again. */
+  leave(ws: WebSocket, conn: Connection) {
+    this.conns.delete(ws);
+    for (const id of conn.clientIds) if (this.owners.get(id) === conn) this.owners.delete(id);
+    awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.clientIds], null);
+  }
+
   /** Waits for a running compaction (tests, shutdown). */
   async settled() {
     await this.writes;
@@ -252,6 +367,8 @@ export class Room {
   destroy() {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.awarenessFlush) clearTimeout(this.awarenessFlush);
+    this.awareness.destroy();
     this.doc.destroy();
+    this.scratch.destroy();
   }
 }
