@@ -55,6 +55,11 @@ function writeSyncStep2Update(encoder: encoding.Encoder, update: Uint8Array) {
   encoding.writeVarUint8Array(encoder, update);
 }
 
+/** What a document holds back, waiting for structs or deletes it lacks. */
+const pendingOf = (doc: Y.Doc) => [doc.store.pendingStructs?.update ?? null, doc.store.pendingDs] as const;
+const sameBytes = (a: Uint8Array | null, b: Uint8Array | null) => a === b || (!!a && !!b && Buffer.compare(a, b) === 0);
+const samePending = (a: ReturnType<typeof pendingOf>, b: ReturnType<typeof pendingOf>) => sameBytes(a[0], b[0]) && sameBytes(a[1], b[1]);
+
 export class Room {
   /** the live document (replaced once by the stored one when loading) */
   doc = new Y.Doc();
@@ -63,9 +68,10 @@ export class Room {
    * through integrating a hostile update (one that decodes fine), leaving whatever it
    * integrated in place. Only what applied here is stored, then applied to `doc`; when one
    * throws, this copy is rebuilt from `doc`. Twice the memory of a room, for a document that
-   * is never left half-applied and a log that holds no update that cannot be loaded.
+   * is never left half-applied and a log that holds no update that cannot be loaded. Made at
+   * the first write, so a room only read (viewers, share links) loads no slower.
    */
-  private scratch = new Y.Doc();
+  private scratchDoc: Y.Doc | null = null;
   /** presence needs no document of its own: a placeholder one, so `doc` can be replaced */
   readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
   /** set when the live document threw after its scratch copy did not: nobody may join it */
@@ -114,10 +120,9 @@ export class Room {
     });
     this.ready = (async () => {
       await options.before;
-      const { doc, applied, pending, state } = await options.store.loadDoc(reportId, 'store');
+      const { doc, pending, state } = await options.store.loadDoc(reportId, 'store');
       this.doc.destroy();
       this.doc = doc;
-      this.scratch.transact(() => applied.forEach((u) => Y.applyUpdate(this.scratch, u)));
       this.pending = pending;
       // What a client with an empty document is sent, until the document changes: the stored
       // snapshot as it is, when it is the whole document.
@@ -170,7 +175,14 @@ export class Room {
     const passed: Uint8Array[] = [];
     return updates.map((update) => {
       try {
-        Y.applyUpdate(this.scratch, update);
+        const scratch = this.scratch();
+        const before = pendingOf(scratch);
+        Y.applyUpdate(scratch, update);
+        // A client builds on what this room sent it, so it never lacks what an update of
+        // its builds on. Held as pending, such an update would be sent (merged into sync step
+        // 2) to fresh clients, which may integrate it where this document never does: the
+        // two would differ for good (found by test/collab-fuzz.test.ts).
+        if (!samePending(before, pendingOf(scratch))) throw new Error('it builds on changes this report does not have');
         passed.push(update);
         return null;
       } catch (error) {
@@ -180,10 +192,14 @@ export class Room {
     });
   }
 
+  private scratch(): Y.Doc {
+    return (this.scratchDoc ??= copyDoc(this.doc));
+  }
+
   private rebuildScratch(extra: Uint8Array[] = []) {
-    this.scratch.destroy();
-    this.scratch = copyDoc(this.doc);
-    for (const update of extra) Y.applyUpdate(this.scratch, update);
+    this.scratchDoc?.destroy();
+    this.scratchDoc = copyDoc(this.doc);
+    for (const update of extra) Y.applyUpdate(this.scratchDoc, update);
   }
 
   /**
@@ -369,6 +385,6 @@ export class Room {
     if (this.awarenessFlush) clearTimeout(this.awarenessFlush);
     this.awareness.destroy();
     this.doc.destroy();
-    this.scratch.destroy();
+    this.scratchDoc?.destroy();
   }
 }

@@ -27,8 +27,6 @@ export interface QuarantinedRow {
 export interface LoadedReport {
   /** the stored document: the snapshot and every row that applies */
   doc: Y.Doc;
-  /** what was applied to `doc`, in order (a room replays them into its scratch copy) */
-  applied: Uint8Array[];
   /** rows that did not apply: moved to report_quarantine, left out of `doc` */
   quarantined: QuarantinedRow[];
   /** false when nothing was ever stored (the document was left empty) */
@@ -106,11 +104,10 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
     },
 
     async loadDoc(reportId, origin) {
-      const { snapshot, updates, doc, applied, bad } = await built(reportId, origin);
+      const { snapshot, updates, doc, bad } = await built(reportId, origin);
       const good = bad.length ? updates.filter((u) => !bad.some((b) => b.seq === u.seq)) : updates;
       return {
         doc,
-        applied,
         quarantined: bad,
         found: snapshot !== null || updates.length > 0,
         pending: { updates: good.length, bytes: good.reduce((n, u) => n + u.bytes.byteLength, 0) },
@@ -292,10 +289,28 @@ export function buildDoc(snapshot: Uint8Array | null, rows: StoredPart[], origin
   return { doc, applied, bad };
 }
 
-/** A new document with `doc`'s content (its pending structs included). */
+/**
+ * A new document in the same state as `doc`, what is pending (structs and deletes waiting for
+ * ones they build on) carried over as it is. Encoded with the rest (Y.encodeStateAsUpdate
+ * merges it in), pending structs can integrate in the copy where in `doc` they still wait —
+ * Yjs retries them only once the clock they first missed arrives — and the copy would accept
+ * updates `doc` does not, or the reverse (found by test/collab-fuzz.test.ts).
+ */
 export function copyDoc(doc: Y.Doc): Y.Doc {
+  const { pendingStructs, pendingDs } = doc.store;
+  doc.store.pendingStructs = null;
+  doc.store.pendingDs = null;
+  let state: Uint8Array;
+  try {
+    state = Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.store.pendingStructs = pendingStructs;
+    doc.store.pendingDs = pendingDs;
+  }
   const copy = new Y.Doc();
-  Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+  Y.applyUpdate(copy, state);
+  copy.store.pendingStructs = pendingStructs && { missing: new Map(pendingStructs.missing), update: pendingStructs.update };
+  copy.store.pendingDs = pendingDs;
   return copy;
 }
 
