@@ -15,7 +15,9 @@ const title = z
   .string({ error: 'a title is required' })
   .trim()
   .min(1, { error: 'the title must not be empty' })
-  .max(200, { error: 'the title is at most 200 characters' });
+  .max(200, { error: 'the title is at most 200 characters' })
+  // Postgres text cannot hold NUL: it was a 500 (found by test/reports-fuzz.test.ts)
+  .refine((t) => !t.includes('\u0000'), { error: 'the title must not contain NUL characters' });
 const reportId = z.object({ reportId: z.uuid({ error: 'not a report id' }) });
 const projectId = z.object({ projectId: z.uuid({ error: 'not a project id' }) });
 
