@@ -92,6 +92,7 @@ export class Room {
   readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
   /** set when the live document threw after its scratch copy did not: nobody may join it */
   broken = false;
+  private destroyed = false;
   /** what `doc` emitted during the current apply, relayed once it completed */
   private outgoing: Uint8Array[] = [];
   readonly conns = new Map<WebSocket, Connection>();
@@ -275,10 +276,7 @@ export class Room {
       throw error;
     }
     // one relayed message per batch
-    this.applyLive(
-      items.map((i) => i.update),
-      'client',
-    );
+    this.applyLive(items.map((i) => i.update), 'client');
     this.options.publish(this.reportId, seqs);
     this.pending.updates += items.length;
     this.pending.bytes += items.reduce((n, i) => n + i.update.byteLength, 0);
@@ -399,6 +397,9 @@ export class Room {
   }
 
   destroy() {
+    // a room is released by each last leaver (and each server-side edit): once is enough
+    if (this.destroyed) return;
+    this.destroyed = true;
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.awarenessFlush) clearTimeout(this.awarenessFlush);
     this.awareness.destroy();

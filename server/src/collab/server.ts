@@ -119,7 +119,6 @@ export function attachCollab(
     return { userId: user.id, reportId, canWrite, user: presenceUser(user.id, user.name || user.email.split('@')[0]!) };
   }
 
-
   const closeWith = (ws: WebSocket, error: unknown) => {
     if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
     else {
@@ -186,8 +185,9 @@ export function attachCollab(
       .then(() => room.settled())
       .then(() => {
         if (room.conns.size !== 0) return;
+        // (a broken room was taken out of `rooms` already, when it was replaced)
         if (rooms.get(room.reportId) === room) rooms.delete(room.reportId);
-        if (![...rooms.values()].includes(room)) room.destroy();
+        room.destroy();
       });
   }
 
