@@ -66,7 +66,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   });
 
   // one store for the collab rooms and for the API (share links read their report's charts)
-  const reportStore = options.reportStore ?? createPostgresReportStore(database.db);
+  const reportStore = options.reportStore ?? createPostgresReportStore(database.db, { logger });
   const collab = attachCollab(server, {
     database,
     auth,
@@ -77,6 +77,8 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     compactUpdates: env.CELLMARK_REPORT_COMPACT_UPDATES,
     compactBytes: env.CELLMARK_REPORT_COMPACT_BYTES,
     versionQuietMs: env.CELLMARK_REPORT_VERSION_QUIET_MS,
+    // Next answers its own upgrades only in dev (HMR, under /_next/); nobody else does
+    leaveUpgrade: env.CELLMARK_DEV && !env.CELLMARK_NO_WEB ? (pathname: string) => pathname.startsWith('/_next/') : undefined,
   });
   const trpc = createHTTPHandler({
     router: appRouter,
