@@ -65,7 +65,7 @@ describe('updates that do not apply', () => {
     await eventually(() => expect(b.text.toString()).toBe('kept words, and more'));
     await expect(owner.api.reportHistory.create.mutate({ reportId, name: 'after the attack' })).resolves.toMatchObject({ name: 'after the attack' });
     const { token } = await owner.api.reportShares.create.mutate({ reportId });
-    await expect(anonymous.runs.list.query({ share: token, projectId: owner.project.id })).resolves.toMatchObject({ runs: [] });
+    await expect(anonymous.reportShares.runs.query({ token })).resolves.toMatchObject({ runs: [] });
   });
 
   it('already stored (by an older server) are quarantined by whatever reads them first; the report opens from the rest', async () => {
@@ -97,7 +97,7 @@ describe('updates that do not apply', () => {
     // a share link's chart reads (the stored document, parsed on the server)
     await store.append(reportId, bad!, owner.id);
     const { token } = await owner.api.reportShares.create.mutate({ reportId });
-    await expect(anonymous.runs.list.query({ share: token, projectId: owner.project.id }).catch(errorOf)).resolves.toMatchObject({ runs: [] });
+    await expect(anonymous.reportShares.runs.query({ token }).catch(errorOf)).resolves.toMatchObject({ runs: [] });
     expect(await rows(reportQuarantine, reportId)).toBe(3);
 
     const reasons = await server.database.db.select().from(reportQuarantine).where(eq(reportQuarantine.reportId, reportId));
