@@ -20,7 +20,7 @@ import type { Logger } from '../logger.ts';
 import { createContextFactory } from '../trpc/init.ts';
 import { appRouter } from '../trpc/router.ts';
 import type { Database } from '@cellmark/db';
-import { readBody, readBytes } from './body.ts';
+import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody, readBytes } from './body.ts';
 import { createMetrics, routeFamily } from './metrics.ts';
 
 export interface AppOptions {
@@ -162,9 +162,19 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
         return res.end();
       }
     }
+    try {
+      const query = req.method === 'GET' ? new URL(req.url ?? '', 'http://x').searchParams.get('input') : null;
+      if (query) new JsonDepth(MAX_JSON_DEPTH).feedText(query);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return sendJson(res, 400, { error: { message: error.message, code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400, path: procedures[0] } } });
+    }
     if (req.method === 'POST') {
       try {
-        (req as IncomingMessage & { body?: string }).body = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
+        const text = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
+        const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+        if (json && !new URL(req.url ?? '', 'http://x').searchParams.has('batch')) handOverJson(req, text);
+        else (req as IncomingMessage & { body?: string }).body = text;
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         const status = httpStatusOf[error.code];

@@ -14,6 +14,7 @@ import type { MetricLimits } from '../domain/metrics/ingest.ts';
 import type { ReportDocs } from '../domain/report-versions.ts';
 import type { ReportStore } from '../collab/store.ts';
 import { authenticateToken } from '../domain/tokens.ts';
+import { parsedBodyOf } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
 
 export interface AppDeps {
@@ -85,7 +86,13 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/** The body app.ts already read and parsed (see handOverJson in http/body.ts). */
+const parsedInput = t.middleware(({ ctx, next }) => {
+  const body = parsedBodyOf(ctx.req);
+  return body ? next({ getRawInput: async () => body.value }) : next();
+});
+
+export const publicProcedure = t.procedure.use(parsedInput).use(mapErrors);
 
 export const sessionProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const user = await sessionUser(ctx.auth, ctx.req.headers);
