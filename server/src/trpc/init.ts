@@ -15,6 +15,7 @@ import type { ReportDocs } from '../domain/report-versions.ts';
 import type { ReportStore } from '../collab/store.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import { parsedBodyOf } from '../http/body.ts';
+import { internalErrorMessage, requestIdOf } from '../http/request-id.ts';
 import type { Logger } from '../logger.ts';
 
 export interface AppDeps {
@@ -60,11 +61,15 @@ export function describeZodError(error: ZodError): string {
 }
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  // Only our own messages reach the caller: an internal error (a database error with its
+  // SQL and parameters, a stack overflow) is answered with the request id it was logged under.
+  errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
+    const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    const message = zodError ? `invalid input: ${describeZodError(zodError)}` : internal ? internalErrorMessage(requestIdOf(ctx?.req)) : shape.message;
     return {
       ...shape,
-      message: zodError ? `invalid input: ${describeZodError(zodError)}` : shape.message,
+      message,
       data: { ...shape.data, stack: undefined, fields: zodError ? zodError.issues.map((i) => i.path.join('.')) : undefined },
     };
   },
@@ -81,7 +86,7 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     if (cause instanceof DomainError) {
       throw new TRPCError({ code: trpcCodeOf[cause.code], message: cause.message, cause });
     }
-    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path, requestId: requestIdOf(ctx.req) }, 'procedure failed');
   }
   return result;
 });
@@ -92,7 +97,34 @@ const parsedInput = t.middleware(({ ctx, next }) => {
   return body ? next({ getRawInput: async () => body.value }) : next();
 });
 
-export const publicProcedure = t.procedure.use(parsedInput).use(mapErrors);
+/**
+ * Postgres text and jsonb cannot hold U+0000. A field a person typed is refused naming it;
+ * captured content (cell source and outputs, the kernel's environment and hello) is kept
+ * with U+FFFD in its place by those procedures (docs/ingest-api.md).
+ */
+const KEEPS_NUL = new Set(['ingest.cells', 'ingest.environment', 'ingest.kernelHello']);
+const refuseNul = t.middleware(async ({ path, getRawInput, next }) => {
+  if (KEEPS_NUL.has(path)) return next();
+  const at = nulPath(await getRawInput(), []);
+  if (at !== null) throw new TRPCError({ code: 'BAD_REQUEST', message: `invalid input: ${at || 'input'}: must not contain U+0000 (NUL)` });
+  return next();
+});
+
+/** Where the first string (or key) holding U+0000 is, dotted; null when none. Depth is bounded by the body reader. */
+function nulPath(value: unknown, at: string[]): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? at.join('.') : null;
+  if (!value || typeof value !== 'object') return null;
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  for (const [key, v] of entries) {
+    at.push(key.replaceAll('\u0000', '\\0'));
+    const found = key.includes('\u0000') ? at.join('.') : nulPath(v, at);
+    at.pop();
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+export const publicProcedure = t.procedure.use(parsedInput).use(mapErrors).use(refuseNul);
 
 export const sessionProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const user = await sessionUser(ctx.auth, ctx.req.headers);

@@ -25,6 +25,11 @@ export const MAX_KEY_CHARS = 250;
 const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * Point times a run can have. The binary COPY encoder writes microseconds since 2000 from a
+ * safe integer (±2^53 µs, ~±285 years): a time outside that failed the whole batch with a 500.
+ */
+const TIME_RANGE = [Date.UTC(1970, 0, 1), Date.UTC(2200, 0, 1)] as const;
 const NON_FINITE_WIRE = new Set(['NaN', 'Infinity', '-Infinity']);
 
 /**
@@ -51,6 +56,9 @@ export function parsePoints(raw: unknown): MetricPointInput[] {
     if (!date) {
       date = new Date(time);
       if (!ISO_DATETIME.test(time) || Number.isNaN(date.getTime())) throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset, not ${JSON.stringify(time.slice(0, 40))}`);
+      if (date.getTime() < TIME_RANGE[0] || date.getTime() >= TIME_RANGE[1]) {
+        throw new DomainError('INVALID_INPUT', `points.${i}.time: must be from 1970 to 2199, not ${JSON.stringify(time.slice(0, 40))}`);
+      }
       times.set(time, date);
     }
     out[i] = { key, step, value: value as WireValue, time: date };

@@ -1,11 +1,13 @@
 // What the capture paths call (JupyterLab frontend and kernel side), authenticated by API
 // token. The contract is docs/ingest-api.md.
 import { z } from 'zod';
-import { ingestExecutions } from '../../domain/executions.ts';
+import { ingestExecutions, withoutNul } from '../../domain/executions.ts';
 import { ingestMetrics, parsePoints, setSummary } from '../../domain/metrics/ingest.ts';
 import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
 
+/** integer columns (execution_count, position) */
+const INT4_MAX = 2 ** 31 - 1;
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const text = z.string();
 const mimeBundle = z.record(z.string(), z.unknown());
@@ -24,8 +26,8 @@ const output = z.discriminatedUnion('output_type', [
 export const cellInput = z.object({
   executionKey: z.string().min(1).max(200),
   cellId: z.string().max(200).nullish(),
-  executionCount: z.number().int().min(0).nullish(),
-  position: z.number().int().min(0).nullish(),
+  executionCount: z.number().int().min(0).max(INT4_MAX).nullish(),
+  position: z.number().int().min(0).max(INT4_MAX).nullish(),
   source: text,
   outputs: z.array(output).max(10_000).optional(),
   status: z.enum(['running', 'ok', 'error', 'aborted', 'interrupted']),
@@ -102,9 +104,9 @@ export const ingestRouter = router({
 
   kernelHello: tokenProcedure
     .input(z.looseObject({ runId, language: z.string().max(100), implementation: z.string().max(200).optional(), cellmarkVersion: z.string().max(50).optional() }))
-    .mutation(({ ctx, input: { runId: id, ...info } }) => kernelHello(ctx.db, ctx.actor, { runId: id, info })),
+    .mutation(({ ctx, input: { runId: id, ...info } }) => kernelHello(ctx.db, ctx.actor, { runId: id, info: withoutNul(info) })),
 
   environment: tokenProcedure
     .input(z.object({ runId, environment: z.record(z.string(), z.unknown()) }))
-    .mutation(({ ctx, input }) => setEnvironment(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => setEnvironment(ctx.db, ctx.actor, { ...input, environment: withoutNul(input.environment) })),
 });
