@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { count, eq, runCells, sql } from '@cellmark/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Of } from '../src/blobs/store.ts';
 import { post, signUp, startTestServer, type TestServer, userWithProject } from './helpers.ts';
 
 let server: TestServer;
@@ -102,10 +103,11 @@ describe('outputs', () => {
   it('a batch that fails after its blobs were written takes back the ones nothing refers to', async () => {
     // a blob another run already holds must survive
     const other = await alice.ingest.ingest.startRun.mutate({ project: alice.projectPath, clientKey: 'hardening-0002', notebookPath: 'o.ipynb', startedAt: at });
-    const shared = Buffer.from('shared image bytes').toString('base64');
+    const sharedBytes = Buffer.from('shared image bytes');
+    const shared = sharedBytes.toString('base64');
     await alice.ingest.ingest.cells.mutate({ runId: other.runId, cells: [cell('keep', { outputs: [pngOutput(shared)] })] as never });
     const before = await blobFiles();
-    expect(before).toHaveLength(1);
+    expect(before).toContain(sha256Of(sharedBytes));
 
     // a real database failure inside the batch's transaction, after every check passed
     await server.database.db.execute(sql.raw(`
