@@ -70,6 +70,11 @@ export async function validateExecutions(cells: ExecutionRecord[], limits: Inges
 }
 
 /** JSON can carry lone surrogates ("\\ud800") that no UTF-8 column can store faithfully. */
+export function requireWellFormed(value: unknown, at: string): void {
+  const bad = malformedStringPath(value, at);
+  if (bad) throw new DomainError('INVALID_INPUT', `${bad}: not valid Unicode (unpaired surrogate)`);
+}
+
 function malformedStringPath(value: unknown, at: string): string | null {
   if (typeof value === 'string') return value.isWellFormed() ? null : at;
   if (Array.isArray(value)) {

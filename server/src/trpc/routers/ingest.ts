@@ -1,7 +1,7 @@
 // What the capture paths call (JupyterLab frontend and kernel side), authenticated by API
 // token. The contract is docs/ingest-api.md.
 import { z } from 'zod';
-import { ingestExecutions, withoutNul } from '../../domain/executions.ts';
+import { ingestExecutions, requireWellFormed, withoutNul } from '../../domain/executions.ts';
 import { ingestMetrics, parsePoints, setSummary } from '../../domain/metrics/ingest.ts';
 import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
@@ -104,9 +104,15 @@ export const ingestRouter = router({
 
   kernelHello: tokenProcedure
     .input(z.looseObject({ runId, language: z.string().max(100), implementation: z.string().max(200).optional(), cellmarkVersion: z.string().max(50).optional() }))
-    .mutation(({ ctx, input: { runId: id, ...info } }) => kernelHello(ctx.db, ctx.actor, { runId: id, info: withoutNul(info) })),
+    .mutation(({ ctx, input: { runId: id, ...info } }) => {
+      requireWellFormed(info, 'input');
+      return kernelHello(ctx.db, ctx.actor, { runId: id, info: withoutNul(info) });
+    }),
 
   environment: tokenProcedure
     .input(z.object({ runId, environment: z.record(z.string(), z.unknown()) }))
-    .mutation(({ ctx, input }) => setEnvironment(ctx.db, ctx.actor, { ...input, environment: withoutNul(input.environment) })),
+    .mutation(({ ctx, input }) => {
+      requireWellFormed(input.environment, 'environment');
+      return setEnvironment(ctx.db, ctx.actor, { ...input, environment: withoutNul(input.environment) });
+    }),
 });
