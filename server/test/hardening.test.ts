@@ -83,6 +83,11 @@ describe('bad numbers, times and shapes are 400s', () => {
     }
   });
 
+  it('a metric key that starts with U+FEFF is stored (PGlite reads it back without the BOM)', async () => {
+    const res = await post(server.url, 'ingest.metrics', JSON.stringify({ runId, points: [{ key: '\ufeffloss', step: 0, value: 1, time: at }] }), alice.token);
+    expect(res.status).toBe(200);
+  });
+
   it('execution counts and positions beyond an integer column', async () => {
     const res = await post(server.url, 'ingest.cells', JSON.stringify({ runId, cells: [cell('big', { executionCount: 2 ** 40 })] }), alice.token);
     expect(res.status).toBe(400);

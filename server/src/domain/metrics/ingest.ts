@@ -95,11 +95,13 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for no key update`));
     if (!held) throw new DomainError('NOT_FOUND', 'run not found');
     await tx.insert(metricKeys).values(keys.map((key) => ({ projectId: project.id, key }))).onConflictDoNothing();
-    const interned = await tx
-      .select({ id: metricKeys.id, key: metricKeys.key })
-      .from(metricKeys)
-      .where(and(eq(metricKeys.projectId, project.id), inArray(metricKeys.key, keys)));
-    const idOf = new Map(interned.map((k) => [k.key, k.id]));
+    // matched by position, not by the text read back: PGlite's decoder drops a leading U+FEFF
+    const interned = resultRows<{ id: number; ord: string | number }>(
+      await tx.execute(sql`
+        select k.id, u.ord from unnest(${pgArray(keys)}::text[]) with ordinality as u(key, ord)
+        join metric_keys k on k.project_id = ${project.id}::uuid and k.key = u.key`),
+    );
+    const idOf = new Map(interned.map((k) => [keys[Number(k.ord) - 1]!, k.id]));
     const points: RollupPoint[] = input.points.map((p) => ({ keyId: idOf.get(p.key)!, step: p.step, value: toNumber(p.value), time: p.time.getTime() }));
 
     // The usual batch is all new (no step stored yet in its range, none repeated): it is
