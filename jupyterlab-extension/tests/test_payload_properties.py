@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cellmark.kernel import config_capture, metrics, wire
@@ -81,6 +81,8 @@ def server_accepts_key(key: str) -> bool:
 
 
 @given(st.one_of(st.dictionaries(keys, trees, max_size=5), leaves))
+@example({"a\x00b": 1.0})
+@example({"ok": {"\ud800": float("nan")}})
 @settings(max_examples=300, deadline=None)
 def test_log_flattens_or_names_the_key(values: Any) -> None:
     try:
@@ -137,6 +139,8 @@ def server_run(account):
 
 
 @given(st.dictionaries(text, st.one_of(numbers, st.dictionaries(text, numbers, max_size=3)), min_size=1, max_size=6))
+@example({"\ufeff": 0.0})
+@example({"loss": float("inf"), "a/\ud800": 10**400})
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_what_log_builds_the_server_accepts(account, server_run, values: dict) -> None:
     try:
