@@ -90,10 +90,14 @@ function stallMeter() {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 describe('event loop', () => {
-  it('stays responsive under the worst input of every ingest path (healthz p99 < 100 ms)', async () => {
+  it('stays responsive under the worst input of every ingest path (healthz p99 < 100 ms over the idle p99)', async () => {
     // encoded up front: the client shares the server's thread, and its own encoding is not the server's stall
     const inputs = worstInputs().map(([name, procedure, body]) => [name, procedure, Buffer.from(body)] as const);
     const delay = stallMeter();
+    // the machine's own latency first (a busy CI box adds its scheduling delays to every probe)
+    const idleProbe = startProbe(server.url);
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = (await idleProbe.stop()).sort((a, b) => a - b);
     const probe = startProbe(server.url);
     await new Promise((r) => setTimeout(r, 300)); // let the probe warm up
     const stalls: Record<string, string> = {};
@@ -108,11 +112,12 @@ describe('event loop', () => {
       statuses[name] = res.status;
     }
     const latencies = (await probe.stop()).sort((a, b) => a - b);
-    console.log({ ...stalls, probes: latencies.length, p50: quantile(latencies, 0.5).toFixed(1), p99: quantile(latencies, 0.99).toFixed(1), max: latencies.at(-1)!.toFixed(1) });
+    const idleP99 = quantile(idle, 0.99);
+    console.log({ ...stalls, idleP99: idleP99.toFixed(1), probes: latencies.length, p50: quantile(latencies, 0.5).toFixed(1), p99: quantile(latencies, 0.99).toFixed(1), max: latencies.at(-1)!.toFixed(1) });
     for (const [name, status] of Object.entries(statuses)) expect(status, name).toBeLessThan(500);
     expect(latencies.length).toBeGreaterThan(100);
     // PGlite runs every query on the server's own thread (a 100k-point batch is seconds of
     // it): the bound holds for Postgres, where the database works in its own process
-    if (server.database.kind === 'postgres') expect(quantile(latencies, 0.99)).toBeLessThan(100);
+    if (server.database.kind === 'postgres') expect(quantile(latencies, 0.99)).toBeLessThan(100 + idleP99);
   }, 60_000);
 });

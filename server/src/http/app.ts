@@ -181,7 +181,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       try {
         const text = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
         const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
-        if (json && !new URL(req.url ?? '', 'http://x').searchParams.has('batch')) handOverJson(req, text);
+        if (json && !new URL(req.url ?? '', 'http://x').searchParams.has('batch')) await handOverJson(req, text);
         else (req as IncomingMessage & { body?: string }).body = text;
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;

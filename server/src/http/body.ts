@@ -23,24 +23,56 @@ export class JsonDepth {
   private offset = 0;
   constructor(private readonly max: number) {}
 
-  /** Throws INVALID_INPUT once the text nests deeper than `max`. */
-  feed(bytes: Uint8Array): void {
+  /**
+   * Throws INVALID_INPUT once the text nests deeper than `max`. String contents are skipped
+   * with indexOf (memchr): a byte loop cost ~3.5 ns a byte, 100 ms for a 30 MiB body.
+   */
+  feed(bytes: Buffer): void {
     let { depth, inString, escaped } = this;
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
+    const n = bytes.length;
+    let nextEscape = -2; // where the next backslash is (-1: none in this chunk; -2: not looked yet)
+    let i = 0;
+    while (i < n) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (b === 0x5c) escaped = true;
-        else if (b === 0x22) inString = false;
-      } else if (b === 0x22) inString = true;
+        if (escaped) {
+          escaped = false;
+          i++;
+          continue;
+        }
+        // short strings (keys, numbers-as-text) byte by byte; long ones (outputs) by memchr
+        const stop = Math.min(n, i + 32);
+        let j = i;
+        while (j < stop && bytes[j] !== 0x22 && bytes[j] !== 0x5c) j++;
+        if (j < stop) {
+          if (bytes[j] === 0x5c) escaped = true;
+          else inString = false;
+          i = j + 1;
+          continue;
+        }
+        i = j;
+        if (i >= n) break;
+        const quote = bytes.indexOf(0x22, i);
+        if (nextEscape !== -1 && nextEscape < i) nextEscape = bytes.indexOf(0x5c, i);
+        if (nextEscape !== -1 && (quote === -1 || nextEscape < quote)) {
+          escaped = true;
+          i = nextEscape + 1;
+        } else if (quote !== -1) {
+          inString = false;
+          i = quote + 1;
+        } else i = n;
+        continue;
+      }
+      const b = bytes[i]!;
+      if (b === 0x22) inString = true;
       else if (b === 0x5b || b === 0x7b) {
         if (++depth > this.max) {
           throw new DomainError('INVALID_INPUT', `invalid input: JSON nested more than ${this.max} levels deep (at byte ${this.offset + i})`);
         }
       } else if (b === 0x5d || b === 0x7d) depth--;
+      i++;
     }
     Object.assign(this, { depth, inString, escaped });
-    this.offset += bytes.length;
+    this.offset += n;
   }
 
   feedText(text: string): void {
@@ -141,7 +173,7 @@ const parsed = new WeakMap<IncomingMessage, { value: unknown }>();
  * go); the octet-stream content type makes it pass the body through unread, and the
  * procedures take this value instead (`parsedInput` in trpc/init.ts).
  */
-export function handOverJson(req: IncomingMessage & { body?: unknown }, text: string): void {
+export async function handOverJson(req: IncomingMessage & { body?: unknown }, text: string): Promise<void> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -151,6 +183,8 @@ export function handOverJson(req: IncomingMessage & { body?: unknown }, text: st
   parsed.set(req, { value });
   req.headers['content-type'] = 'application/octet-stream';
   req.body = '';
+  // the parse was one long step: let waiting requests run before validation starts another
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 export const parsedBodyOf = (req: IncomingMessage) => parsed.get(req);

@@ -30,6 +30,8 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{
  * safe integer (±2^53 µs, ~±285 years): a time outside that failed the whole batch with a 500.
  */
 const TIME_RANGE = [Date.UTC(1970, 0, 1), Date.UTC(2200, 0, 1)] as const;
+/** Lets other requests run between the phases of a large batch. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const NON_FINITE_WIRE = new Set(['NaN', 'Infinity', '-Infinity']);
 
 /**
@@ -83,7 +85,9 @@ export function validatePoints(points: MetricPointInput[], limits: MetricLimits)
 }
 
 export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string; points: MetricPointInput[] }, limits: MetricLimits) {
+  await nextTurn(); // after the parse and parsePoints, each a few tens of ms at 100k points
   const keys = validatePoints(input.points, limits);
+  await nextTurn();
   const { run, project } = await requireRun(db, actor, input.runId, 'write');
   if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can log metrics into it");
   if (!input.points.length) return { accepted: 0, inserted: 0 };
@@ -103,6 +107,7 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     );
     const idOf = new Map(interned.map((k) => [keys[Number(k.ord) - 1]!, k.id]));
     const points: RollupPoint[] = input.points.map((p) => ({ keyId: idOf.get(p.key)!, step: p.step, value: toNumber(p.value), time: p.time.getTime() }));
+    await nextTurn();
 
     // The usual batch is all new (no step stored yet in its range, none repeated): it is
     // written as is, by binary COPY on Postgres. A retried or overlapping batch is inserted
@@ -117,6 +122,7 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
       // ON CONFLICT DO NOTHING keeps the first of a step repeated within the batch
       inserted = points.filter((p) => fresh.delete(`${p.keyId}:${p.step}`));
     }
+    await nextTurn();
     if (inserted.length) await storeRollups(tx, input.runId, rollupsOf(inserted));
     const firstSteps = new Map<number, number>();
     for (const p of inserted) if (!(firstSteps.get(p.keyId)! <= p.step)) firstSteps.set(p.keyId, p.step);
@@ -205,7 +211,6 @@ const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_
  * holding the event loop (every other request) for all of it.
  */
 const ROWS_PER_TURN = 10_000;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function encodePoints(runId: string, points: RollupPoint[]): Promise<Buffer> {
   const run = uuidBytes(runId);
