@@ -65,6 +65,19 @@ describe('U+0000', () => {
   });
 });
 
+describe('batched calls', () => {
+  it('still work (their body is not handed over pre-parsed), and are checked the same way', async () => {
+    const res = await fetch(`${server.url}/api/trpc/ingest.heartbeat,ingest.updateRun?batch=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({ 0: { runId }, 1: { runId, notes: 'a\u0000b' } }),
+    });
+    const [heartbeat, update] = (await res.json()) as [{ result?: unknown }, { error?: { message: string } }];
+    expect(heartbeat.result).toBeDefined();
+    expect(update.error!.message).toBe('invalid input: notes: must not contain U+0000 (NUL)');
+  });
+});
+
 describe('bad numbers, times and shapes are 400s', () => {
   it('JSON nested 5,000 deep', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
