@@ -107,8 +107,12 @@ class Account:
     def __init__(self, server: CellmarkServer):
         self.server = server
         email = f"k{uuid.uuid4().hex[:10]}@example.com"
-        _, headers, _ = _request(f"{server.url}/api/auth/sign-up/email",
-                                 {"name": "Kernel Tester", "email": email, "password": "correct horse battery"},
+        _request(f"{server.url}/api/auth/sign-up/email",
+                 {"name": "Kernel Tester", "email": email, "password": "correct horse battery"},
+                 {"origin": server.origin})
+        # sign-up never signs in (server/src/auth.ts): the session comes from signing in
+        _, headers, _ = _request(f"{server.url}/api/auth/sign-in/email",
+                                 {"email": email, "password": "correct horse battery"},
                                  {"origin": server.origin})
         jar = http.cookies.SimpleCookie()
         for value in headers.get_all("set-cookie") or []:

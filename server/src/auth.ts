@@ -9,8 +9,9 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { fromNodeHeaders } from 'better-auth/node';
 import type { Env } from './env.ts';
+import { signUpHooks } from './sign-up.ts';
 
-/** Set by the HTTP layer from the socket address (see http/app.ts), never taken from clients. */
+/** Set by the HTTP layer (http/client-address.ts: the socket, or a trusted proxy's X-Forwarded-For), never taken from clients. */
 export const CLIENT_IP_HEADER = 'x-cellmark-client-ip';
 
 export function createAuth(db: Db, env: Env, secret: string) {
@@ -22,10 +23,14 @@ export function createAuth(db: Db, env: Env, secret: string) {
     database: drizzleAdapter(db, { provider: 'pg', usePlural: true, schema: { users, sessions, accounts, verifications } }),
     emailAndPassword: {
       enabled: true,
-      autoSignIn: true,
+      // Off so that a sign-up answers alike whether or not the email exists: better-auth then
+      // gives an existing email its generic response (nothing created, no session, the
+      // password hashed all the same). Clients sign in after signing up.
+      autoSignIn: false,
       minPasswordLength: 8,
-      disableSignUp: !env.CELLMARK_ALLOW_SIGNUP,
     },
+    // open sign-up, the first-run account, or an invitation link (sign-up.ts)
+    ...signUpHooks(db, env.CELLMARK_ALLOW_SIGNUP),
     // Same-origin UI; also accept the loopback spellings a local user may type.
     trustedOrigins: [env.publicUrl, `http://localhost:${env.PORT}`, `http://127.0.0.1:${env.PORT}`],
     telemetry: { enabled: false },

@@ -1,6 +1,7 @@
 // Environment, read and validated once. Nothing else in the server reads process.env.
 import path from 'node:path';
 import { z } from 'zod';
+import { trustedProxies } from './http/client-address.ts';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
@@ -26,7 +27,25 @@ const schema = z.object({
   CELLMARK_DEV: bool.default(false),
   /** Do not mount the web UI at all (API-only process; tests). */
   CELLMARK_NO_WEB: bool.default(false),
-  CELLMARK_ALLOW_SIGNUP: bool.default(true),
+  /** Anyone may create an account. Default: on, except with NODE_ENV=production (invitations only). */
+  CELLMARK_ALLOW_SIGNUP: bool.optional(),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed, as comma-separated addresses or CIDRs
+   * (`10.0.0.0/8, ::1`); without it the socket's peer is the client (http/client-address.ts).
+   */
+  CELLMARK_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      try {
+        trustedProxies(entries);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CELLMARK_MAX_BODY_BYTES: bytes.default(32 * 1024 * 1024),
   CELLMARK_MAX_SOURCE_BYTES: bytes.default(1024 * 1024),
@@ -60,7 +79,12 @@ const schema = z.object({
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-export type Env = z.infer<typeof schema> & { dataDir: string; blobDir: string; publicUrl: string };
+export type Env = Omit<z.infer<typeof schema>, 'CELLMARK_ALLOW_SIGNUP'> & {
+  CELLMARK_ALLOW_SIGNUP: boolean;
+  dataDir: string;
+  blobDir: string;
+  publicUrl: string;
+};
 
 export class EnvError extends Error {
   override name = 'EnvError';
@@ -78,6 +102,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   }
   return {
     ...env,
+    CELLMARK_ALLOW_SIGNUP: env.CELLMARK_ALLOW_SIGNUP ?? env.NODE_ENV !== 'production',
     dataDir: path.resolve(env.CELLMARK_DATA_DIR),
     blobDir: path.resolve(env.CELLMARK_BLOB_DIR ?? path.join(env.CELLMARK_DATA_DIR, 'blobs')),
     publicUrl: (env.CELLMARK_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),

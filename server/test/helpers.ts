@@ -84,26 +84,46 @@ export interface TestUser {
 
 let counter = 0;
 
-/** Signs up through better-auth's real HTTP endpoint and keeps the session cookie. */
-export async function signUp(server: { url: string }, name = `user${++counter}`): Promise<TestUser> {
-  const email = `${name}-${randomBytes(3).toString('hex')}@example.test`;
-  const res = await fetch(`${server.url}/api/auth/sign-up/email`, {
+/** POST to a better-auth endpoint as the browser does. */
+export function authPost(server: { url: string }, endpoint: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${server.url}/api/auth/${endpoint}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', origin: server.url },
-    body: JSON.stringify({ name, email, password: 'correct horse battery' }),
+    headers: { 'content-type': 'application/json', origin: server.url, ...headers },
+    body: JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { user: { id: string } };
-  const cookie = res.headers
+}
+
+export function cookieOf(res: Response): string {
+  return res.headers
     .getSetCookie()
     .map((c) => c.split(';')[0])
     .join('; ');
+}
+
+/** Signs in through better-auth's real HTTP endpoint and keeps the session cookie. */
+export async function signIn(server: { url: string }, email: string, password = 'correct horse battery'): Promise<TestUser> {
+  const res = await authPost(server, 'sign-in/email', { email, password });
+  if (!res.ok) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { user: { id: string } };
+  const cookie = cookieOf(res);
   return { id: body.user.id, email, cookie, api: trpcClient(server.url, { cookie, origin: server.url }) };
 }
 
+/**
+ * Signs up through better-auth's real HTTP endpoint, then signs in (sign-up never signs in:
+ * see auth.ts), optionally through an invitation link.
+ */
+export async function signUp(server: { url: string }, name = `user${++counter}`, invitation?: string): Promise<TestUser> {
+  const email = `${name}-${randomBytes(3).toString('hex')}@example.test`;
+  const headers: Record<string, string> = invitation ? { 'x-cellmark-invitation': invitation } : {};
+  const res = await authPost(server, 'sign-up/email', { name, email, password: 'correct horse battery' }, headers);
+  if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  return signIn(server, email);
+}
+
 /** A user with a team, a project and an API token, like the quick start makes. */
-export async function userWithProject(server: { url: string }, name?: string) {
-  const user = await signUp(server, name);
+export async function userWithProject(server: { url: string }, name?: string, invitation?: string) {
+  const user = await signUp(server, name, invitation);
   const teamName = `${name ?? 'team'} ${randomBytes(3).toString('hex')}`;
   const { team, project } = await user.api.setup.createWorkspace.mutate({ teamName, projectName: 'Vision' });
   const { token } = await user.api.tokens.create.mutate({ name: 'lab' });

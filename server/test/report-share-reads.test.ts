@@ -86,21 +86,19 @@ describe('share link reads', () => {
     expect(await refused(seriesOf(anonymous, undefined, [a], 'loss'))).toMatchObject({ status: 401 });
     expect(await refused(seriesOf(anonymous, 'cms_not-a-link', [a], 'loss'))).toMatchObject({ status: 401 });
 
-    // the runs list shows the charted runs only, without config or other keys' summaries
-    const listed = await anonymous.runs.list.query({ share: token, projectId: ada.project.id });
+    // the runs the report charts, with only what a chart shows of them
+    const listed = await anonymous.reportShares.runs.query({ token });
     expect(listed.runs.map((r) => r.id).sort()).toEqual([a, b, baseline].sort());
-    expect(listed.total).toBe(3);
-    expect(listed.configKeys).toEqual([]);
-    expect(listed.summaryKeys.sort()).toEqual(['acc', 'loss']);
-    expect(Object.keys(listed.runs.find((r) => r.id === a)!.summary).sort()).toEqual(['acc', 'loss']);
-    expect(Object.keys(listed.runs.find((r) => r.id === b)!.summary)).toEqual(['loss']);
-    expect(listed.runs.every((r) => Object.keys(r.config).length === 0)).toBe(true);
-    const matching = await anonymous.runs.list.query({ share: token, projectId: ada.project.id, filter: { tag: 'baseline' }, sort: { by: 'startedAt', dir: 'desc' }, limit: 5 });
+    expect(listed.runs.every((r) => Object.keys(r).sort().join() === 'id,name,startedAt,status')).toBe(true);
+    // a filter block's runs, asked for by its own settings
+    const matching = await anonymous.reportShares.runs.query({ token, filter: 'tag=baseline', limit: 5 });
     expect(matching.runs.map((r) => r.id)).toEqual([baseline]);
-    // asking for runs by id through the link: the charted ones only
-    const byId = await anonymous.runs.list.query({ share: token, projectId: ada.project.id, filter: { runIds: [a, hidden] } });
-    expect(byId.runs.map((r) => r.id)).toEqual([a]);
-    expect(await refused(anonymous.runs.list.query({ share: token, projectId: eve.project.id }))).toMatchObject({ status: 403 });
+    expect(await refused(anonymous.reportShares.runs.query({ token, filter: 'tag=baseline', limit: 6 }))).toMatchObject({
+      status: 403,
+      message: 'filter: "tag=baseline" (most recent 6) is not a run chart of the shared report',
+    });
+    expect(await refused(anonymous.reportShares.runs.query({ token: 'cms_not-a-link' }))).toMatchObject({ status: 401 });
+    // runs.list is for members: a link there reads nothing
     expect(await refused(anonymous.runs.list.query({ projectId: ada.project.id }))).toMatchObject({ status: 401 });
 
     // a filter block follows the filter: a new matching run is charted, so readable
@@ -118,6 +116,49 @@ describe('share link reads', () => {
     // revoked: refused at once, with the reason
     await ada.api.reportShares.revoke.mutate({ reportId, shareId });
     expect(await refused(seriesOf(anonymous, token, [a], 'acc'))).toMatchObject({ status: 403, message: 'this share link has been revoked' });
-    expect(await refused(anonymous.runs.list.query({ share: token, projectId: ada.project.id }))).toMatchObject({ status: 403, message: 'this share link has been revoked' });
+    expect(await refused(anonymous.reportShares.runs.query({ token }))).toMatchObject({ status: 403, message: 'this share link has been revoked' });
+  });
+});
+
+describe('share link guess-and-check', () => {
+  /** One tRPC query over plain HTTP, as anyone holding the link may send it. */
+  async function get(procedure: string, input: unknown) {
+    const res = await fetch(`${server.url}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`);
+    return { status: res.status, body: await res.text() };
+  }
+
+  it("cannot tell a hidden config value by filtering or sorting on it", async () => {
+    const cells = (lr: number) => [{ executionKey: 'a', source: '', status: 'ok' as const, startedAt: new Date().toISOString(), endedAt: new Date().toISOString(), config: { lr } }];
+    const x = await runWith(ada, { loss: 3 });
+    const y = await runWith(ada, { loss: 3 });
+    await ada.ingest.ingest.cells.mutate({ runId: x, origin: 'kernel', cells: cells(0.003) });
+    await ada.ingest.ingest.cells.mutate({ runId: y, origin: 'kernel', cells: cells(0.01) });
+    const { id: reportId } = await ada.api.reports.create.mutate({ projectId: ada.project.id, title: 'Guess' });
+    const editor = provider(server, reportId, ada, providers);
+    await eventually(() => expect(editor.provider.synced).toBe(true));
+    editor.doc.getXmlFragment('prosemirror').insert(0, [runChart({ blockId: 'g1', source: 'runs', runIds: [x, y], keys: ['loss'] })]);
+    const { token } = await ada.api.reportShares.create.mutate({ reportId });
+    await eventually(async () => expect(total(await seriesOf(anonymous, token, [x, y], 'loss'))).toEqual([3, 3]));
+    const projectId = ada.project.id;
+
+    // the right and a wrong guess get the same answer
+    const sameAnswer = async (procedure: string, guess: (value: unknown) => unknown, right: unknown, wrong: unknown) => {
+      const [a, b] = [await get(procedure, guess(right)), await get(procedure, guess(wrong))];
+      expect({ status: a.status, body: a.body.replaceAll(String(right), 'GUESS') }).toEqual({ status: b.status, body: b.body.replaceAll(String(wrong), 'GUESS') });
+      // refused, not answered the same empty way by chance
+      expect(a.status).toBeGreaterThanOrEqual(400);
+    };
+    await sameAnswer('runs.list', (lr) => ({ share: token, projectId, filter: { config: [{ key: 'lr', value: lr }] } }), 0.003, 0.004);
+    await sameAnswer('runs.list', (dir) => ({ share: token, projectId, sort: { by: 'config.lr', dir } }), 'asc', 'desc');
+    await sameAnswer('reportShares.runs', (lr) => ({ token, filter: `cfg.lr=${lr}` }), 0.003, 0.004);
+    await sameAnswer('reportShares.runs', (lr) => ({ token, filter: { config: [{ key: 'lr', value: lr }] } }), 0.003, 0.004);
+    await sameAnswer('reportShares.runs', (dir) => ({ token, sort: { by: 'config.lr', dir } }), 'asc', 'desc');
+    // and say why
+    expect(await get('reportShares.runs', { token, filter: 'cfg.lr=0.003' })).toMatchObject({ status: 403, body: expect.stringContaining('filter: \\"cfg.lr=0.003\\" is not a run chart of the shared report') });
+    expect(await get('reportShares.runs', { token, sort: { by: 'config.lr', dir: 'asc' } })).toMatchObject({ status: 400, body: expect.stringContaining('sort') });
+    expect(await get('runs.list', { share: token, projectId })).toMatchObject({ status: 401 });
+    // what the link does read carries nothing of the config
+    const { body } = await get('reportShares.runs', { token });
+    expect(body).not.toMatch(/lr|0\.003|config|notebook|train\.ipynb/);
   });
 });

@@ -50,7 +50,14 @@ try {
     headers: { 'content-type': 'application/json', origin: base },
     body: JSON.stringify({ name: 'Bench', email: 'bench@example.test', password: 'correct horse battery' }),
   });
-  const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  if (!signUp.ok) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
+  // sign-up never signs in (see server/src/auth.ts)
+  const signIn = await fetch(`${base}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base },
+    body: JSON.stringify({ email: 'bench@example.test', password: 'correct horse battery' }),
+  });
+  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const call = async (procedure: string, input: unknown) => {
     const res = await fetch(`${base}/api/trpc/${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(input) });
     return ((await res.json()) as { result: { data: any } }).result.data;

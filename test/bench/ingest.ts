@@ -142,7 +142,14 @@ try {
     body: JSON.stringify({ name: 'Bench', email: 'bench@example.test', password: 'correct horse battery' }),
   });
   if (!signUp.ok) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
-  const session = { cookie: signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), origin: server.url };
+  // sign-up never signs in (see server/src/auth.ts)
+  const signIn = await fetch(`${server.url}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: server.url },
+    body: JSON.stringify({ email: 'bench@example.test', password: 'correct horse battery' }),
+  });
+  if (!signIn.ok) throw new Error(`sign-in: ${signIn.status} ${await signIn.text()}`);
+  const session = { cookie: signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), origin: server.url };
   const { team, project } = await trpc<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', session, { teamName: 'Bench', projectName: 'Ingest' });
   const { token } = await trpc<{ token: string }>('tokens.create', session, { name: 'bench' });
   const bearer = { authorization: `Bearer ${token}` };

@@ -79,14 +79,14 @@ export async function caretAtEnd(page: Page) {
   await page.keyboard.press('Control+End');
 }
 
-/** Sign-up is rate-limited per address (better-auth); tests that need many people wait it out. */
+/** Sign-up and sign-in are rate-limited per address (better-auth); tests that need many people wait it out. */
 export async function signUpPatiently(cellmark: CellmarkProcess, name: string, email: string): Promise<Person> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     try {
       return { name, ...(await cellmark.signUp(name, email, 'correct horse battery')) };
     } catch (error) {
-      if (!/sign-up: 429/.test(String(error)) || Date.now() > deadline) throw error;
+      if (!/sign-(up|in): 429/.test(String(error)) || Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

@@ -13,8 +13,9 @@ const PUBLIC_PATHS = ['/sign-in', '/sign-up', '/setup'];
 function redirectToSignIn(error: unknown) {
   if (!isUnauthorized(error) || typeof window === 'undefined') return;
   const { pathname, search } = window.location;
-  // a shared report (/share/<token>) is read without an account: a 401 there is not a lost session
-  if (PUBLIC_PATHS.includes(pathname) || pathname.startsWith('/share/')) return;
+  // a shared report (/share/<token>) is read without an account, and an invitation
+  // (/invite/<token>) opened before signing up: a 401 there is not a lost session
+  if (PUBLIC_PATHS.includes(pathname) || pathname.startsWith('/share/') || pathname.startsWith('/invite/')) return;
   window.location.replace(signInUrl(pathname + search));
 }
 

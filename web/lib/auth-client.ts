@@ -12,3 +12,25 @@ export function authClient(): ReturnType<typeof create> {
   client ??= create();
   return client;
 }
+
+/** Sent with a sign-up made through an invitation link (the server's auth hooks read it). */
+export const INVITATION_HEADER = 'x-cellmark-invitation';
+
+/**
+ * Creates an account, then signs in: the server's sign-up never signs in, so that it answers
+ * alike whether or not the email already has an account. With an existing email the sign-in
+ * is what fails, as a wrong password would. Returns an error message, or null.
+ */
+export async function signUpAndSignIn(input: { name: string; email: string; password: string; invitation?: string }): Promise<string | null> {
+  const { invitation, ...fields } = input;
+  const headers: Record<string, string> = invitation ? { [INVITATION_HEADER]: invitation } : {};
+  const signedUp = await authClient().signUp.email(fields, { headers });
+  if (signedUp.error) return signedUp.error.message || `Sign-up failed (${signedUp.error.status})`;
+  const signedIn = await authClient().signIn.email({ email: fields.email, password: fields.password });
+  if (signedIn.error) {
+    return signedIn.error.status === 401
+      ? 'Could not sign in with this email and password. If you already have an account, sign in instead.'
+      : signedIn.error.message || `Sign-in failed (${signedIn.error.status})`;
+  }
+  return null;
+}

@@ -24,12 +24,6 @@ export function errorMessage(error: unknown): string {
   return 'Something went wrong.';
 }
 
-/** Only same-site paths may be used as a post-sign-in destination. */
-export function safeNext(next: string | null | undefined): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-  return next;
-}
-
 export function signInUrl(next: string): string {
   return next === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(next)}`;
 }

@@ -1,7 +1,8 @@
-// Teams, who belongs to them with which role, and the projects they own.
-import { index, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+// Teams, who belongs to them with which role, the links that invite people in, and the
+// projects they own.
+import { index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, timestamps } from './columns.ts';
+import { id, timestamps, tstz } from './columns.ts';
 
 /** Ordered from most to least powerful; see server/src/domain/policy.ts. */
 export const roles = ['owner', 'admin', 'editor', 'viewer'] as const;
@@ -43,4 +44,29 @@ export const projects = pgTable(
     ...timestamps,
   },
   (t) => [uniqueIndex('projects_team_slug_idx').on(t.teamId, t.slug)],
+);
+
+/**
+ * Invitation links into a team with a role. Only a SHA-256 of the token is kept, as for API
+ * tokens and share links. A link is usable until it expires, is revoked or has been used
+ * `max_uses` times (null: no limit); each sign-up or acceptance through it counts one use.
+ */
+export const teamInvitations = pgTable(
+  'team_invitations',
+  {
+    id: id(),
+    teamId: uuid('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    role: roleEnum('role').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    expiresAt: tstz('expires_at').notNull(),
+    maxUses: integer('max_uses'),
+    useCount: integer('use_count').notNull().default(0),
+    revokedAt: tstz('revoked_at'),
+    ...timestamps,
+  },
+  (t) => [index('team_invitations_team_idx').on(t.teamId)],
 );

@@ -83,7 +83,14 @@ async function bootstrap(): Promise<LocalCredentials | null> {
     body: JSON.stringify({ name: 'Local user', email, password }),
   });
   if (!signUp.ok) fail(`could not create the local user: ${signUp.status} ${await signUp.text()}`);
-  const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  // sign-up never signs in (an existing email must look the same), so sign in now
+  const signIn = await fetch(`${serverUrl}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: serverUrl },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!signIn.ok) fail(`could not sign the local user in: ${signIn.status} ${await signIn.text()}`);
+  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const call = async <T>(procedure: string, input: unknown): Promise<T> => {
     const res = await fetch(`${serverUrl}/api/trpc/${procedure}`, {
       method: 'POST',

@@ -1,6 +1,6 @@
 // The one place that decides who may do what. Every tRPC procedure and the collab
 // websocket ask here; nothing else compares roles.
-import { and, eq, memberships, projects, reports, runs, type Db, type Role } from '@cellmark/db';
+import { and, eq, memberships, projects, reports, roles, runs, type Db, type DbOrTx, type Role } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 
 export interface Actor {
@@ -26,7 +26,12 @@ export function roleAllows(role: Role, permission: Permission): boolean {
   return rank[role] >= needs[permission];
 }
 
-export async function roleIn(db: Db, actor: Actor, teamId: string): Promise<Role | null> {
+/** `role` holds everything `other` does. */
+export function roleCovers(role: Role, other: Role): boolean {
+  return rank[role] >= rank[other];
+}
+
+export async function roleIn(db: DbOrTx, actor: Actor, teamId: string): Promise<Role | null> {
   if (actor.via === 'share') return null; // a link is nobody's membership
   const [row] = await db
     .select({ role: memberships.role })
@@ -35,8 +40,39 @@ export async function roleIn(db: Db, actor: Actor, teamId: string): Promise<Role
   return row?.role ?? null;
 }
 
-export async function requireTeam(db: Db, actor: Actor, teamId: string, permission: Permission): Promise<Role> {
+export async function requireTeam(db: DbOrTx, actor: Actor, teamId: string, permission: Permission): Promise<Role> {
   return allowed(await roleIn(db, actor, teamId), permission);
+}
+
+/**
+ * The roles `actorRole` may give, change or take away. Admins manage everyone below owner
+ * (other admins included); only owners touch the owner role.
+ */
+export function grantableRoles(actorRole: Role): Role[] {
+  if (!roleAllows(actorRole, 'admin')) return [];
+  return actorRole === 'owner' ? [...roles] : roles.filter((r) => r !== 'owner');
+}
+
+/**
+ * May a member with `actorRole` move someone from `from` to `to`? `null` is "not a member"
+ * (an addition) or "removed".
+ */
+export function assertRoleChange(actorRole: Role, from: Role | null, to: Role | null): void {
+  if (!roleAllows(actorRole, 'admin')) {
+    throw new DomainError('FORBIDDEN', `changing members needs admin permission; your role in this team is ${actorRole}`);
+  }
+  const grantable = grantableRoles(actorRole);
+  if ((from && !grantable.includes(from)) || (to && !grantable.includes(to))) {
+    throw new DomainError('FORBIDDEN', 'only an owner can grant, change or remove the owner role');
+  }
+}
+
+/**
+ * The last owner stays. `owners` must be counted under the team's lock (see
+ * teams.ts changeMembership), so that two owners demoting each other cannot both pass.
+ */
+export function assertKeepsAnOwner(owners: number, from: Role | null, to: Role | null): void {
+  if (from === 'owner' && to !== 'owner' && owners <= 1) throw new DomainError('CONFLICT', 'a team needs at least one owner');
 }
 
 /** The actor's role in the team, if it allows `permission`. */

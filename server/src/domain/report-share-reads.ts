@@ -4,14 +4,19 @@
 // report until something new is stored); the link is checked on every read, so a revoked one
 // stops at once. A block that charts "runs matching a filter" grants the runs that filter
 // selects in the report's project, now (the same query the block's own view runs).
-import { type Db, reportSnapshots, reportUpdates, runStatuses, type RunStatus, sql } from '@cellmark/db';
+//
+// A link holder never filters or sorts the project's runs: asked for a block's runs, the server
+// answers with the block's own settings, and the rows carry only what a chart shows of a run
+// (id, name, status, start). Filtering or sorting on anything else would let a reader guess
+// hidden values one query at a time (is this run's config lr = 0.003?).
+import { and, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, runs, runStatuses, type RunStatus, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 import type { ReportStore } from '../collab/store.ts';
 import { DomainError } from './errors.ts';
 import { metricSeries, type SeriesQuery } from './metrics/series.ts';
 import type { Actor } from './policy.ts';
 import { openShare } from './report-shares.ts';
-import { listRuns, type RunFilter, type RunPage } from './runs.ts';
+import { listRuns, type RunFilter } from './runs.ts';
 
 /** The Y.XmlFragment the editor keeps the document in (web: REPORT_FRAGMENT). */
 const FRAGMENT = 'prosemirror';
@@ -22,7 +27,9 @@ const DEFAULT_FILTER_LIMIT = 10;
 /** One run-chart block's settings, read as defensively as the web reads them. */
 export type ChartBlock =
   | { source: 'runs'; runIds: string[]; keys: string[] }
-  | { source: 'filter'; filter: RunFilter; limit: number; keys: string[] };
+  | { source: 'filter'; filter: RunFilter; limit: number; keys: string[]; /** the runs-table query as stored */ query: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // all strings, or nothing (web: isStringArray)
 const stringArray = (value: unknown): string[] => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : []);
@@ -71,8 +78,12 @@ export function runChartsIn(doc: Y.Doc): ChartBlock[] {
         const keys = stringArray(attrs.keys);
         blocks.push(
           attrs.source === 'filter'
-            ? { source: 'filter', filter: runFilterOfQuery(typeof attrs.filter === 'string' ? attrs.filter : ''), limit: clampLimit(attrs.limit), keys }
-            : { source: 'runs', runIds: stringArray(attrs.runIds).slice(0, MAX_CHART_RUNS), keys },
+            ? (() => {
+                const query = typeof attrs.filter === 'string' ? attrs.filter : '';
+                return { source: 'filter' as const, filter: runFilterOfQuery(query), query, limit: clampLimit(attrs.limit), keys };
+              })()
+            : // an id that is not a run id names no run (and must not reach a uuid column)
+              { source: 'runs', runIds: stringArray(attrs.runIds).slice(0, MAX_CHART_RUNS).filter((id) => UUID.test(id)), keys },
         );
       } else visit(child);
     }
@@ -171,26 +182,41 @@ export async function sharedSeries(db: Db, store: ReportStore, token: string, qu
   return metricSeries(db, grant.reader, query);
 }
 
+/** What a shared page shows of a run: its name in the legend, its status (live charts). */
+export interface SharedRun {
+  id: string;
+  name: string;
+  status: RunStatus;
+  startedAt: Date;
+}
+
 /**
- * runs.list through a share link: the runs the report charts (filtered, sorted and paged as
- * asked), with what the charts show of them — name, status, times, owner, tags — and of
- * their summaries only the charted keys; no config, no other keys of the project.
+ * reportShares.runs: without `filter`, every run the report charts (most recent first); with
+ * `filter` (and `limit`), the runs of the report's filter block with exactly those settings, as
+ * that block lists them. A filter no block of the report has is FORBIDDEN, naming it: the
+ * reader asks for a chart of the report, never for a query of their own.
  */
-export async function sharedRuns(db: Db, store: ReportStore, token: string, projectId: string, filter: RunFilter = {}, page: RunPage = {}) {
-  const grant = await grantOf(db, store, token, projectId);
-  const charted = await chartedRuns(db, grant);
-  const ids = [...charted.keys()];
-  const only = filter.runIds ? filter.runIds.filter((id) => charted.has(id)) : ids;
-  const listed = await listRuns(db, grant.reader, projectId, { ...filter, runIds: only }, page);
-  const chartedKeys = new Set([...charted.values()].flatMap((keys) => [...keys]));
-  return {
-    runs: listed.runs.map((run) => {
-      const keys = charted.get(run.id)!;
-      const summary = Object.fromEntries(Object.entries(run.summary).filter(([key]) => keys.has(key)));
-      return { ...run, config: {} as Record<string, unknown>, summary };
-    }),
-    total: listed.total,
-    configKeys: [] as string[],
-    summaryKeys: listed.summaryKeys.filter((k) => chartedKeys.has(k)),
-  };
+export async function sharedChartRuns(db: Db, store: ReportStore, token: string, ask: { filter?: string | undefined; limit?: number | undefined } = {}) {
+  const { report, project } = await openShare(db, token);
+  const grant: ShareGrant = { reader: { userId: '', via: 'share', shareProjectId: project.id }, projectId: project.id, blocks: await chartBlocksOf(db, store, report.id) };
+  let ids: string[];
+  if (ask.filter === undefined) ids = [...(await chartedRuns(db, grant)).keys()];
+  else {
+    const block = grant.blocks.find(
+      (b): b is Extract<ChartBlock, { source: 'filter' }> => b.source === 'filter' && b.query === ask.filter && (ask.limit === undefined || b.limit === ask.limit),
+    );
+    if (!block) {
+      const limit = ask.limit === undefined ? '' : ` (most recent ${ask.limit})`;
+      throw new DomainError('FORBIDDEN', `filter: "${ask.filter}"${limit} is not a run chart of the shared report`);
+    }
+    ids = await filterRuns(db, grant, block);
+  }
+  const rows: SharedRun[] = ids.length
+    ? await db
+        .select({ id: runs.id, name: runs.name, status: runs.status, startedAt: runs.startedAt })
+        .from(runs)
+        .where(and(eq(runs.projectId, project.id), inArray(runs.id, ids)))
+        .orderBy(desc(runs.startedAt), runs.id)
+    : [];
+  return { runs: rows };
 }

@@ -23,7 +23,7 @@ import {
 import type { SQL } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
-import { type Actor, requireProject, requireRun } from './policy.ts';
+import { type Actor, requireProject, requireRun, roleAllows } from './policy.ts';
 import { generateRunName } from './run-names.ts';
 import { findProjectByPath } from './teams.ts';
 
@@ -44,7 +44,7 @@ export function runUrl(teamSlug: string, projectSlug: string, runId: string) {
 
 export async function startRun(db: Db, actor: Actor, input: StartRunInput) {
   const { project, team, role } = await findProjectByPath(db, actor, input.project);
-  if (role === 'viewer') throw new DomainError('FORBIDDEN', `your role in team "${team.slug}" is viewer; recording runs needs editor`);
+  if (!roleAllows(role, 'write')) throw new DomainError('FORBIDDEN', `your role in team "${team.slug}" is ${role}; recording runs needs editor`);
   if (input.previousRunId) {
     const [previous] = await db.select({ projectId: runs.projectId, userId: runs.userId }).from(runs).where(eq(runs.id, input.previousRunId));
     if (!previous || previous.projectId !== project.id || previous.userId !== actor.userId) {
@@ -283,7 +283,7 @@ export async function getRun(db: Db, actor: Actor, runId: string) {
     run: { ...rest, user: owner ?? null, previous: previous ?? null, next: next[0] ?? null },
     project: { id: project.id, slug: project.slug, name: project.name },
     team: team!,
-    canWrite: role !== 'viewer',
+    canWrite: roleAllows(role, 'write'),
     /** what was captured: the kernel side adds config, environment and exact timing */
     capture: { kernel: run.kernel !== null },
     cells: cells.map(({ runId: _r, createdAt: _c, updatedAt: _u, ...cell }) => cell),

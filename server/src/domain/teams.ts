@@ -1,7 +1,7 @@
 // Teams, memberships and projects.
-import { and, asc, eq, memberships, projects, type Db, type Role, teams, users } from '@cellmark/db';
+import { and, asc, count, type DbOrTx, eq, memberships, projects, type Db, type Role, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
-import { type Actor, requireTeam } from './policy.ts';
+import { type Actor, assertKeepsAnOwner, assertRoleChange, requireTeam } from './policy.ts';
 
 export function slugify(name: string): string {
   const slug = name
@@ -60,16 +60,51 @@ export async function listMembers(db: Db, actor: Actor, teamId: string) {
     .orderBy(asc(users.name));
 }
 
+/** Adds a user by email or changes their role (the rules are policy.ts's assertRoleChange). */
 export async function addMember(db: Db, actor: Actor, input: { teamId: string; email: string; role: Role }) {
-  const actorRole = await requireTeam(db, actor, input.teamId, 'admin');
-  if (input.role === 'owner' && actorRole !== 'owner') throw new DomainError('FORBIDDEN', 'only an owner can add another owner');
+  await requireTeam(db, actor, input.teamId, 'admin');
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, input.email.toLowerCase()));
   if (!user) throw new DomainError('NOT_FOUND', `no user with the email ${input.email}; they need to sign up first`);
-  await db
-    .insert(memberships)
-    .values({ teamId: input.teamId, userId: user.id, role: input.role })
-    .onConflictDoUpdate({ target: [memberships.teamId, memberships.userId], set: { role: input.role } });
+  await changeMembership(db, actor, input.teamId, user.id, input.role);
   return { userId: user.id, role: input.role };
+}
+
+export async function removeMember(db: Db, actor: Actor, input: { teamId: string; userId: string }) {
+  await changeMembership(db, actor, input.teamId, input.userId, null);
+  return { userId: input.userId };
+}
+
+/**
+ * Every membership change of a team runs here, one at a time: the team row is locked first,
+ * then the actor's role, the member's role and the owner count are read under that lock. Two
+ * owners demoting each other at once are serialised, and the second finds itself no longer
+ * an owner (or the other one the last), instead of both passing on a stale count.
+ */
+export async function changeMembership(db: DbOrTx, actor: Actor, teamId: string, userId: string, to: Role | null) {
+  await db.transaction(async (tx) => {
+    await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, teamId)).for('update');
+    const actorRole = await requireTeam(tx, actor, teamId, 'admin');
+    const [current] = await tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)));
+    const from = current?.role ?? null;
+    if (!from && !to) throw new DomainError('NOT_FOUND', 'this user is not a member of this team');
+    assertRoleChange(actorRole, from, to);
+    const [owners] = await tx
+      .select({ n: count() })
+      .from(memberships)
+      .where(and(eq(memberships.teamId, teamId), eq(memberships.role, 'owner')));
+    assertKeepsAnOwner(owners?.n ?? 0, from, to);
+    if (to) {
+      await tx
+        .insert(memberships)
+        .values({ teamId, userId, role: to })
+        .onConflictDoUpdate({ target: [memberships.teamId, memberships.userId], set: { role: to, updatedAt: new Date() } });
+    } else {
+      await tx.delete(memberships).where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)));
+    }
+  });
 }
 
 export async function createProject(db: Db, actor: Actor, input: { teamId: string; name: string; slug?: string; description?: string }) {

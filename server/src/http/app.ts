@@ -21,6 +21,7 @@ import { createContextFactory } from '../trpc/init.ts';
 import { appRouter } from '../trpc/router.ts';
 import type { Database } from '@cellmark/db';
 import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody, readBytes } from './body.ts';
+import { clientAddress, trustedProxies } from './client-address.ts';
 import { createMetrics, metricsAuthorized, routeFamily } from './metrics.ts';
 import { assignRequestId, internalErrorMessage, requestIdOf } from './request-id.ts';
 
@@ -57,6 +58,7 @@ export function webDir(): string {
 export async function startServer(options: AppOptions): Promise<CellmarkServer> {
   const { env, logger, database, auth, blobs } = options;
   const metrics = createMetrics();
+  const proxies = trustedProxies(env.CELLMARK_TRUSTED_PROXIES);
   const server = http.createServer();
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
@@ -140,8 +142,9 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     }
     if (pathname.startsWith('/api/auth/')) {
       // better-auth rate-limits sign-in per client address, which it reads from a header;
-      // set it from the socket ourselves so a client cannot choose its own bucket.
-      req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? 'unknown';
+      // set it ourselves (the socket, or a trusted proxy's X-Forwarded-For) so a client
+      // cannot choose its own bucket.
+      req.headers[CLIENT_IP_HEADER] = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
       return authHandler(req, res);
     }
     if (pathname.startsWith('/api/trpc/')) {

@@ -2,6 +2,7 @@
 import { router } from './init.ts';
 import { meRouter, projectsRouter, setupRouter, teamsRouter, tokensRouter } from './routers/accounts.ts';
 import { ingestRouter } from './routers/ingest.ts';
+import { invitationsRouter } from './routers/invitations.ts';
 import { metricsRouter } from './routers/metrics.ts';
 import { reportHistoryRouter, reportSharesRouter } from './routers/report-history.ts';
 import { reportsRouter } from './routers/reports.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   teams: teamsRouter,
   projects: projectsRouter,
   tokens: tokensRouter,
+  invitations: invitationsRouter,
   runs: runsRouter,
   metrics: metricsRouter,
   reports: reportsRouter,

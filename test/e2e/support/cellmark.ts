@@ -36,6 +36,8 @@ export class CellmarkProcess {
   constructor(
     readonly port: number,
     readonly dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-e2e-')),
+    /** on top of the defaults below (which open sign-up: the specs sign several people up), e.g. CELLMARK_TRUSTED_PROXIES */
+    readonly env: Record<string, string> = {},
   ) {
     this.url = `http://localhost:${port}`;
   }
@@ -54,6 +56,8 @@ export class CellmarkProcess {
         CELLMARK_PUBLIC_URL: this.url,
         DATABASE_URL: '',
         LOG_LEVEL: 'warn',
+        CELLMARK_ALLOW_SIGNUP: '1',
+        ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,7 +101,14 @@ export class CellmarkProcess {
       body: JSON.stringify({ name, email, password }),
     });
     if (!res.ok) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
-    const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    // sign-up never signs in (see server/src/auth.ts)
+    const signIn = await fetch(`${this.url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: this.url },
+      body: JSON.stringify({ email, password }),
+    });
+    if (!signIn.ok) throw new Error(`sign-in: ${signIn.status} ${await signIn.text()}`);
+    const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     return { cookie, headers: { cookie, origin: this.url } };
   }
 }

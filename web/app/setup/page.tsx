@@ -6,7 +6,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
 import { Field } from '@/components/field.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
-import { authClient } from '@/lib/auth-client.ts';
+import { signUpAndSignIn } from '@/lib/auth-client.ts';
 import { errorMessage } from '@/lib/errors.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
@@ -33,13 +33,9 @@ export default function SetupPage() {
     setError(null);
     try {
       if (!accountCreated) {
-        const { error: failure } = await authClient().signUp.email({
-          name: value('name'),
-          email: value('email'),
-          password: String(form.get('password')),
-        });
+        const failure = await signUpAndSignIn({ name: value('name'), email: value('email'), password: String(form.get('password')) });
         if (failure) {
-          setError(failure.message || `Creating the account failed (${failure.status})`);
+          setError(failure);
           return;
         }
         setAccountCreated(true);

@@ -7,7 +7,7 @@ import { type FormEvent, Suspense, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
 import { Field } from '@/components/field.tsx';
 import { authClient } from '@/lib/auth-client.ts';
-import { safeNext } from '@/lib/errors.ts';
+import { safeNext } from '@/lib/safe-next.ts';
 
 function SignInForm() {
   const router = useRouter();

@@ -6,8 +6,8 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
 import { Field } from '@/components/field.tsx';
-import { authClient } from '@/lib/auth-client.ts';
-import { safeNext } from '@/lib/errors.ts';
+import { signUpAndSignIn } from '@/lib/auth-client.ts';
+import { safeNext } from '@/lib/safe-next.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
 function SignUpForm() {
@@ -25,13 +25,13 @@ function SignUpForm() {
     setPending(true);
     setError(null);
     try {
-      const { error: failure } = await authClient().signUp.email({
+      const failure = await signUpAndSignIn({
         name: String(form.get('name')).trim(),
         email: String(form.get('email')).trim(),
         password: String(form.get('password')),
       });
       if (failure) {
-        setError(failure.message || `Sign-up failed (${failure.status})`);
+        setError(failure);
         return;
       }
       queryClient.clear();
@@ -47,7 +47,7 @@ function SignUpForm() {
   return (
     <AuthCard title="Create your account" lead="Record every notebook run and share it with your team." foot={<>Already have an account? <Link href="/sign-in">Sign in</Link></>}>
       {closed ? (
-        <div className="alert alert-info">Sign-up is turned off on this server. Ask an admin of your team to create an account for you.</div>
+        <div className="alert alert-info">Sign-up on this server is by invitation. Ask an admin of your team for an invitation link.</div>
       ) : (
         <form className="form" onSubmit={onSubmit}>
           <Field label="Name" name="name" autoComplete="name" required autoFocus maxLength={100} />

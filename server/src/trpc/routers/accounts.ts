@@ -2,7 +2,7 @@
 import { roles } from '@cellmark/db';
 import { z } from 'zod';
 import { createWorkspace, userCount } from '../../domain/onboarding.ts';
-import { addMember, createProject, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects } from '../../domain/teams.ts';
+import { addMember, createProject, removeMember, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects } from '../../domain/teams.ts';
 import { findProjectByPath } from '../../domain/teams.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 import { publicProcedure, router, sessionProcedure } from '../init.ts';
@@ -38,6 +38,9 @@ export const teamsRouter = router({
   addMember: sessionProcedure
     .input(z.object({ teamId: z.uuid(), email: z.email(), role: z.enum(roles) }))
     .mutation(({ ctx, input }) => addMember(ctx.db, ctx.actor, input)),
+  removeMember: sessionProcedure
+    .input(z.object({ teamId: z.uuid(), userId: z.string().min(1).max(200) }))
+    .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.actor, input)),
 });
 
 export const projectsRouter = router({

@@ -1,8 +1,9 @@
 // Report history (versions) and view-only share links. Shapes documented in docs/reports.md.
 import { z } from 'zod';
+import { sharedChartRuns } from '../../domain/report-share-reads.ts';
 import { createShare, listShares, openShare, revokeShare } from '../../domain/report-shares.ts';
 import { createNamedVersion, getVersion, listVersions, restoreVersion } from '../../domain/report-versions.ts';
-import { publicProcedure, router, sessionProcedure } from '../init.ts';
+import { publicProcedure, router, sessionProcedure, shareToken } from '../init.ts';
 
 const reportId = z.uuid();
 const versionRef = z.object({ reportId, versionId: z.uuid() });
@@ -26,4 +27,12 @@ export const reportSharesRouter = router({
   revoke: sessionProcedure.input(z.object({ reportId, shareId: z.uuid() })).mutation(({ ctx, input }) => revokeShare(ctx.db, ctx.actor, input)),
   /** no account needed: what the shared page shows around the read-only document */
   open: publicProcedure.input(z.object({ token: z.string().min(1).max(200) })).query(({ ctx, input }) => openShare(ctx.db, input.token)),
+  /**
+   * no account needed: the runs the report's run charts show (id, name, status, start), or one
+   * filter block's runs by its own settings; strict, so a filter or sort of the reader's own is
+   * refused rather than silently dropped
+   */
+  runs: publicProcedure
+    .input(z.strictObject({ token: shareToken, filter: z.string().max(4000).optional(), limit: z.number().int().min(1).max(1000).optional() }))
+    .query(({ ctx, input: { token, ...ask } }) => sharedChartRuns(ctx.db, ctx.reportStore, token, ask)),
 });

@@ -1,16 +1,14 @@
 // Runs as the web UI reads and edits them.
 import { runStatuses } from '@cellmark/db';
 import { z } from 'zod';
-import { sharedRuns } from '../../domain/report-share-reads.ts';
 import { getRun, listRuns, MAX_RUNS_PAGE, MAX_TAGS, updateRun } from '../../domain/runs.ts';
-import { publicProcedure, router, sessionActor, sessionProcedure, shareToken } from '../init.ts';
+import { router, sessionProcedure } from '../init.ts';
 
 export const runsRouter = router({
-  /** members, or a report's share link (`share`): then only the runs its run charts show */
-  list: publicProcedure
+  /** members only: a share link reads its report's runs through reportShares.runs */
+  list: sessionProcedure
     .input(
       z.object({
-        share: shareToken.optional(),
         projectId: z.uuid(),
         filter: z
           .object({
@@ -28,9 +26,7 @@ export const runsRouter = router({
         offset: z.number().int().min(0).max(1_000_000).optional(),
       }),
     )
-    .query(async ({ ctx, input: { share, projectId, filter, ...page } }) =>
-      share ? sharedRuns(ctx.db, ctx.reportStore, share, projectId, filter, page) : listRuns(ctx.db, await sessionActor(ctx), projectId, filter, page),
-    ),
+    .query(({ ctx, input: { projectId, filter, ...page } }) => listRuns(ctx.db, ctx.actor, projectId, filter, page)),
   get: sessionProcedure.input(z.object({ runId: z.uuid() })).query(({ ctx, input }) => getRun(ctx.db, ctx.actor, input.runId)),
   update: sessionProcedure
     .input(

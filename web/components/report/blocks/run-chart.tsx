@@ -19,23 +19,28 @@ import { blockIdAttribute, isStringArray, jsonAttribute, type ReportBlock } from
 import { clampLimit, DEFAULT_FILTER_LIMIT, normalizeFilter, type RunChartSettings, settingsOf } from './run-chart-settings.ts';
 
 function RunChartView(props: NodeViewProps) {
-  // on a shared page (`share`) every read goes through the link: the server answers only for
-  // what this report charts, so runs are listed from those, and keys are not asked for
+  // on a shared page (`share`) every read goes through the link: reportShares.runs lists what
+  // this report charts (a filter block's runs by its own settings), and keys are not asked for
   const { projectId, reportId, share } = useReportContext();
-  const via = share ? { share } : {};
   const trpc = useTRPC();
   const settings = settingsOf(props.node.attrs);
   const update = useCallback((next: Partial<RunChartSettings>) => props.updateAttributes(next), [props]);
   const apiFilter = useMemo(() => toApiFilter(filtersFromQuery(new URLSearchParams(settings.filter))), [settings.filter]);
+  const isFilter = settings.source === 'filter';
 
   // Every run (for names, statuses and the picker) — and, for a filter, the matching ones.
-  const allRuns = useQuery({ ...trpc.runs.list.queryOptions({ ...via, projectId, limit: 1000 }), refetchInterval: 30_000 });
-  const matching = useQuery({
-    ...trpc.runs.list.queryOptions(
-      settings.source === 'filter' ? { ...via, projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken,
-    ),
+  const memberRuns = useQuery({ ...trpc.runs.list.queryOptions(share ? skipToken : { projectId, limit: 1000 }), refetchInterval: 30_000 });
+  const memberMatching = useQuery({
+    ...trpc.runs.list.queryOptions(!share && isFilter ? { projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken),
     refetchInterval: 30_000,
   });
+  const sharedRuns = useQuery({ ...trpc.reportShares.runs.queryOptions(share ? { token: share } : skipToken), refetchInterval: 30_000 });
+  const sharedMatching = useQuery({
+    ...trpc.reportShares.runs.queryOptions(share && isFilter ? { token: share, filter: settings.filter, limit: settings.limit } : skipToken),
+    refetchInterval: 30_000,
+  });
+  const allRuns = share ? sharedRuns : memberRuns;
+  const matching = share ? sharedMatching : memberMatching;
 
   const runIds = useMemo(
     () => (settings.source === 'filter' ? (matching.data?.runs ?? []).map((r) => r.id) : settings.runIds),

@@ -1,10 +1,11 @@
-// /t/[team]: the team's projects (admins can create one) and its members.
+// /t/[team]: the team's projects (admins can create one), its members and (admins) invitation links.
 'use client';
 import { skipToken, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { CreateProjectForm } from '@/components/team/create-project-form.tsx';
+import { InvitationsCard } from '@/components/team/invitations-card.tsx';
 import { MembersCard } from '@/components/team/members-card.tsx';
 import { relativeTime } from '@/lib/format.ts';
 import { useTRPC } from '@/lib/trpc.ts';
@@ -61,7 +62,10 @@ export default function TeamPage() {
           </section>
           {canAdmin ? <div className="section"><CreateProjectForm teamId={team.data.id} teamSlug={slug} /></div> : null}
         </div>
-        <MembersCard teamId={team.data.id} myRole={team.data.role} />
+        <div>
+          <MembersCard teamId={team.data.id} myRole={team.data.role} />
+          {canAdmin ? <InvitationsCard teamId={team.data.id} myRole={team.data.role} /> : null}
+        </div>
       </div>
     </main>
   );
