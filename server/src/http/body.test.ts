@@ -1,3 +1,4 @@
+// JsonDepth (the request body's nesting check) against the plain byte loop it replaces.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JsonDepth } from './body.ts';
