@@ -200,7 +200,10 @@ async function writeBlobs(blobs: BlobStore, pending: PendingBlob[]): Promise<str
 
 /**
  * A batch that failed after writing its blobs takes back the ones it created and that no
- * run or report refers to (content-addressed: another run may hold the same bytes).
+ * run or report refers to (content-addressed: another run may hold the same bytes). Left
+ * open: a concurrent batch that found the same bytes already stored (ours) and commits its
+ * reference after this check would point at a removed file; that needs identical outputs
+ * in two batches within milliseconds, one of which fails.
  */
 export async function removeUnreferenced(db: Db, blobs: BlobStore, digests: string[]): Promise<void> {
   if (!digests.length) return;
