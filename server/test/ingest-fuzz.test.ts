@@ -115,8 +115,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
     node = node[part] as Record<string, unknown>;
   }
   const last = parts.at(-1)!;
+  // a copy: constants are shared between cases, and a later path may write inside this value
   if (value === undefined) delete node[last];
-  else node[last] = value;
+  else node[last] = structuredClone(value);
 }
 
 function encode(input: unknown): string {
