@@ -252,7 +252,10 @@ async function storeExecutions(
 
     if (stored.length) await tx.insert(runBlobs).values(stored.map((b) => ({ runId, ...b }))).onConflictDoNothing();
 
-    const configRows = cells.flatMap((c) => Object.entries(c.config ?? {}).map(([key, value]) => ({ runId, executionKey: c.executionKey, key, value })));
+    // a JSON null goes in as jsonb 'null': drizzle writes a JS null as SQL NULL (the column is not null)
+    const configRows = cells.flatMap((c) =>
+      Object.entries(c.config ?? {}).map(([key, value]) => ({ runId, executionKey: c.executionKey, key, value: value === null ? sql`'null'::jsonb` : value })),
+    );
     if (configRows.length) {
       const last = new Map(configRows.map((r) => [`${r.executionKey}\u0000${r.key}`, r]));
       await tx
