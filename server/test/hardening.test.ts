@@ -186,7 +186,7 @@ describe('/metrics', () => {
 });
 
 describe('a database outage', () => {
-  it('tells callers nothing of the query or its parameters', async () => {
+  it('answers 503 with Retry-After, telling callers nothing of the query or its parameters', async () => {
     const down = await startTestServer();
     const bob = await userWithProject(down, 'outage');
     const reader = await signUp(down, 'reader');
@@ -199,9 +199,11 @@ describe('a database outage', () => {
       });
       const text = await res.text();
       const requestId = res.headers.get('x-request-id');
-      expect(res.status).toBe(500);
+      // a retryable answer: clients keep the record and try again (the soak's fault run saw 500s)
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
       expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(JSON.parse(text).error.message).toBe(`internal error (request id ${requestId})`);
+      expect(JSON.parse(text).error.message).toBe(`storage unavailable, try again shortly (request id ${requestId})`);
       expect(text).not.toMatch(/select|api_tokens|token_hash/i);
 
       const health = await fetch(`${down.url}/healthz`);
@@ -210,8 +212,9 @@ describe('a database outage', () => {
 
       const blob = await fetch(`${down.url}/api/blobs/${'0'.repeat(64)}?run=${runId}`, { headers: { cookie: reader.cookie } });
       const blobText = await blob.text();
-      expect(blob.status).toBe(500);
-      expect(JSON.parse(blobText).error.message).toBe(`internal error (request id ${blob.headers.get('x-request-id')})`);
+      expect(blob.status).toBe(503);
+      expect(blob.headers.get('retry-after')).toBe('5');
+      expect(JSON.parse(blobText).error.message).toBe(`storage unavailable, try again shortly (request id ${blob.headers.get('x-request-id')})`);
     } finally {
       await down.stopHttp();
     }

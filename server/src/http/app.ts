@@ -24,6 +24,7 @@ import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody, readBytes } from './
 import { clientAddress, trustedProxies } from './client-address.ts';
 import { createMetrics, metricsAuthorized, routeFamily } from './metrics.ts';
 import { assignRequestId, internalErrorMessage, requestIdOf } from './request-id.ts';
+import { isStorageUnavailable, RETRY_AFTER_SECONDS, unavailableMessage } from './unavailable.ts';
 
 export interface AppOptions {
   env: Env;
@@ -85,6 +86,8 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     router: appRouter,
     basePath: '/api/trpc/',
     createContext: createContextFactory({ database, auth, env, logger, blobs, reportDocs: collab.docs, reportStore }),
+    // a 503 (storage down or full) says when to come back
+    responseMeta: ({ errors }) => (errors.some((e) => e.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } } : {}),
     onError: ({ error, path: procedure, req }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure, requestId: requestIdOf(req) }, 'tRPC error');
     },
@@ -117,9 +120,17 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       metrics.httpRequests.observe({ ...routeFamily(pathname, req.method), status: String(res.statusCode) }, seconds);
     });
     route(req, res, pathname).catch((error: unknown) => {
+      if (res.headersSent) {
+        logger.error({ err: error, path: pathname, requestId }, 'request failed');
+        return res.destroy();
+      }
+      if (isStorageUnavailable(error)) {
+        logger.warn({ err: error, path: pathname, requestId }, 'request failed: storage unavailable');
+        res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+        return sendJson(res, 503, { error: { message: unavailableMessage(requestId) } });
+      }
       logger.error({ err: error, path: pathname, requestId }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { message: internalErrorMessage(requestId) } });
-      else res.destroy();
+      sendJson(res, 500, { error: { message: internalErrorMessage(requestId) } });
     });
   });
 

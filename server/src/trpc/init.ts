@@ -16,6 +16,7 @@ import type { ReportStore } from '../collab/store.ts';
 import { authenticateToken } from '../domain/tokens.ts';
 import { parsedBodyOf } from '../http/body.ts';
 import { internalErrorMessage, requestIdOf } from '../http/request-id.ts';
+import { isStorageUnavailable, unavailableMessage } from '../http/unavailable.ts';
 import type { Logger } from '../logger.ts';
 
 export interface AppDeps {
@@ -85,6 +86,11 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     const cause = result.error.cause;
     if (cause instanceof DomainError) {
       throw new TRPCError({ code: trpcCodeOf[cause.code], message: cause.message, cause });
+    }
+    if (result.error.code === 'INTERNAL_SERVER_ERROR' && isStorageUnavailable(cause)) {
+      const requestId = requestIdOf(ctx.req);
+      ctx.logger.warn({ err: cause, path, requestId }, 'procedure failed: storage unavailable');
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableMessage(requestId), cause });
     }
     if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path, requestId: requestIdOf(ctx.req) }, 'procedure failed');
   }
