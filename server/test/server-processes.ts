@@ -1,9 +1,8 @@
 // Real Cellmark server processes for tests that need more than one, or need to kill one.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import postgres from 'postgres';
+import { throwawayDatabase } from '@cellmark/db/testing';
 import { eventually } from './helpers.ts';
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
@@ -57,18 +56,4 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
 }
 
 /** A throwaway database on the Postgres in DATABASE_URL, by URL (processes open it themselves). */
-export async function throwawayPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL!;
-  const name = `cellmark_proc_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
-}
+export const throwawayPostgres = () => throwawayDatabase(process.env.DATABASE_URL!, 'cellmark_proc');

@@ -5,8 +5,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { throwawayDatabase as createThrowaway } from '@cellmark/db/testing';
 import postgres from 'postgres';
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 
 /** A port nothing listens on now, from the kernel (as server/test/server-processes.ts does). */
@@ -19,20 +19,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** A throwaway database on the Postgres at `base`, by URL (the server processes open it themselves). */
-export async function throwawayDatabase(base: string) {
-  const name = `cellmark_soak_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
-}
+export const throwawayDatabase = (base: string) => createThrowaway(base, 'cellmark_soak');
 
 const main = path.resolve(import.meta.dirname, '../../../server/src/main.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
