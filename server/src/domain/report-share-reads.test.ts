@@ -18,11 +18,13 @@ const element = (name: string, attrs: Record<string, unknown> = {}, children: Y.
 
 describe('runChartsIn', () => {
   it('finds run chart blocks at any depth and reads their settings defensively', () => {
-    const runs = Array.from({ length: 120 }, (_, i) => `run-${i}`);
+    const runs = Array.from({ length: 120 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const [a, b] = runs;
     const doc = docWith((body) =>
       body.insert(0, [
         element('paragraph'),
-        element('runChart', { source: 'runs', runIds: ['a', 'b'], keys: ['loss', null] }),
+        // an id that is not a uuid names no run (and must not reach a uuid column)
+        element('runChart', { source: 'runs', runIds: [a, 'not-a-run', b], keys: ['loss', null] }),
         element('bulletList', {}, [element('listItem', {}, [element('runChart', { source: 'filter', filter: 'status=finished&tag=base', limit: '500', keys: ['acc'] })])]),
         element('runChart', { runIds: runs, keys: 'loss' }),
         element('runChart', { source: 'filter', filter: 42, limit: 'many' }),
@@ -30,10 +32,10 @@ describe('runChartsIn', () => {
     );
     expect(runChartsIn(doc)).toEqual([
       // a list with anything but strings is no list, as the web reads it
-      { source: 'runs', runIds: ['a', 'b'], keys: [] },
-      { source: 'filter', filter: { status: ['finished'], tag: 'base' }, limit: 100, keys: ['acc'] },
+      { source: 'runs', runIds: [a, b], keys: [] },
+      { source: 'filter', filter: { status: ['finished'], tag: 'base' }, query: 'status=finished&tag=base', limit: 100, keys: ['acc'] },
       { source: 'runs', runIds: runs.slice(0, 100), keys: [] },
-      { source: 'filter', filter: {}, limit: 10, keys: [] },
+      { source: 'filter', filter: {}, query: '', limit: 10, keys: [] },
     ]);
   });
 
