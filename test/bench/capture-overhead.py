@@ -1,0 +1,127 @@
+"""Capture overhead of the kernel side (issue 13): what Cellmark adds to a short cell.
+
+A real ipykernel driven through the kernel protocol (jupyter_client), activated the way the
+frontend does it against a real Cellmark server (node, PGlite in a temp dir). Capture off
+and on alternate in blocks of BLOCK cells, so drift of a shared machine hits both alike;
+latency is execute_request sent → execute_reply received. Three workloads: a trivial cell,
+the same with 200 variables in the namespace, and a cell that prints 10 lines.
+
+    jupyterlab-extension/.venv/bin/python test/bench/capture-overhead.py   (any venv with jupyterlab)
+
+CELLS=1000 per mode and workload, BLOCK=50, WORKLOADS=trivial,vars200,print10.
+System sampling is off (CELLMARK_SYSTEM_INTERVAL=off): it is a timer thread, not per-cell work.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PKG = REPO / "jupyterlab-extension"
+sys.path.insert(0, str(PKG / "tests"))
+
+from cellmark_server import Account, CellmarkServer  # noqa: E402
+
+CELLS = int(os.environ.get("CELLS", "1000"))
+BLOCK = int(os.environ.get("BLOCK", "50"))
+WORKLOADS = os.environ.get("WORKLOADS", "trivial,vars200,print10").split(",")
+
+SETUP = {
+    "trivial": "",
+    "vars200": "\n".join(f"v{i} = {i if i % 3 else [i, i + 1]}" for i in range(200)),
+    "print10": "",
+}
+CELL = {
+    "trivial": "x = 1",
+    "vars200": "x = 1",
+    "print10": "for i in range(10):\n    print(i)",
+}
+
+
+def execute(kc, code: str, **kwargs) -> dict:
+    msg_id = kc.execute(code, **kwargs)
+    while True:
+        reply = kc.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply["content"]
+
+
+def silent(kc, code: str) -> None:
+    content = execute(kc, code, silent=True, store_history=False)
+    assert content["status"] == "ok", content
+
+
+def timed_block(kc, code: str, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        content = execute(kc, code)
+        out.append((time.perf_counter() - t) * 1000)
+        assert content["status"] == "ok", content
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main() -> None:
+    from jupyter_client.manager import KernelManager
+
+    tmp = Path(tempfile.mkdtemp(prefix="cellmark-capture-bench-"))
+    server = CellmarkServer(tmp / "server").start()
+    try:
+        account = Account(server)
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(tmp), env=dict(
+            os.environ, PYTHONPATH=str(PKG), CELLMARK_SPOOL_DIR=str(tmp / "spool"), IPYTHONDIR=str(tmp / "ipython"),
+            CELLMARK_SYSTEM_INTERVAL="off"))
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        try:
+            print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}; {CELLS} cells per mode, blocks of {BLOCK}")
+            for workload in WORKLOADS:
+                run_id = account.start_run(f"bench/{workload}.ipynb")
+                activate = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{server.url}", '
+                            f'token="{account.token}", run_id="{run_id}", notebook_path="bench/{workload}.ipynb")')
+                deactivate = "import cellmark.kernel as __cellmark; __cellmark.deactivate()"
+                flush = "import cellmark as __cm; assert __cm.flush(60), __cm.status()"
+                silent(kc, "%reset -f")
+                if SETUP[workload]:
+                    execute(kc, SETUP[workload])
+                off: list[float] = []
+                on: list[float] = []
+                wall = {"off": 0.0, "on": 0.0}
+                timed_block(kc, CELL[workload], 20)  # warm-up
+                for block in range(2 * CELLS // BLOCK):
+                    mode = "on" if block % 2 else "off"
+                    silent(kc, activate if mode == "on" else deactivate)
+                    t = time.perf_counter()
+                    values = timed_block(kc, CELL[workload], BLOCK)
+                    wall[mode] += time.perf_counter() - t
+                    (on if mode == "on" else off).extend(values)
+                    if mode == "on":
+                        silent(kc, flush)  # what was sent must not slow the next off block
+                silent(kc, deactivate)
+                m_off, m_on = statistics.median(off), statistics.median(on)
+                p_off, p_on = pct(off, 0.95), pct(on, 0.95)
+                print(f"{workload:8s} off: median {m_off:.3f} ms p95 {p_off:.3f} ms | on: median {m_on:.3f} ms "
+                      f"p95 {p_on:.3f} ms | added: median {m_on - m_off:+.3f} ms p95 {p_on - p_off:+.3f} ms | "
+                      f"wall ratio on/off {wall['on'] / wall['off']:.3f}")
+            print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
