@@ -95,11 +95,13 @@ def test_config_changes_per_execution(shell, active, fake):
     run(shell, "lr = 0.1\nepochs = 10")
     run(shell, "import cellmark\ncellmark.config.update({'lr': 0.01, 'batch': 32})\nlr = 5")
     run(shell, "lr = 6")
-    settle(fake, 4)
+    run(shell, "# cellmark: config\nbad = float('nan')\nwd = lr / 1000")
+    settle(fake, 5)
     configs = [c.get("config") for c in finals(fake).values()]
-    assert configs == [{"lr": 0.1, "layers": [64, 64], "bad": "NaN"}, {"epochs": 10}, {"lr": 0.01, "batch": 32}, {}]
-    assert dict(cellmark.config) == {"lr": 0.01, "layers": [64, 64], "bad": "NaN", "epochs": 10, "batch": 32}
-    assert cellmark.config["batch"] == 32 and len(cellmark.config) == 5
+    # bad = float('nan') is a call's result: config only in a `# cellmark: config` cell
+    assert configs == [{"lr": 0.1, "layers": [64, 64]}, {"epochs": 10}, {"lr": 0.01, "batch": 32}, {}, {"bad": "NaN", "wd": 0.006}]
+    assert dict(cellmark.config) == {"lr": 0.01, "layers": [64, 64], "bad": "NaN", "epochs": 10, "batch": 32, "wd": 0.006}
+    assert cellmark.config["batch"] == 32 and len(cellmark.config) == 6
 
 
 def test_capture_config_off_still_sends_explicit_config(shell, fake, spool_root):
@@ -118,7 +120,8 @@ def test_silent_history_less_and_nested_executions_are_not_recorded(shell, activ
     keys = finals(fake)
     assert len(keys) == 1
     (only,) = keys.values()
-    assert only["source"].startswith("get_ipython().run_cell") and only["config"] == {"a": 1, "b": 2, "c": 3, "d": 4}
+    # config is what the recorded cell's own source sets (not the nested or silent executions)
+    assert only["source"].startswith("get_ipython().run_cell") and only["config"] == {"d": 4}
 
 
 def test_nothing_is_recorded_before_activation(shell, session, fake):

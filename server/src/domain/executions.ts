@@ -165,7 +165,10 @@ export async function ingestExecutions(
       await tx.insert(runBlobs).values(unique.map((b) => ({ runId, ...b }))).onConflictDoNothing();
     }
 
-    const configRows = cells.flatMap((c) => Object.entries(c.config ?? {}).map(([key, value]) => ({ runId, executionKey: c.executionKey, key, value })));
+    // A JS null would be SQL NULL (the column is NOT NULL): a config value of null is JSON null.
+    const configRows = cells.flatMap((c) =>
+      Object.entries(c.config ?? {}).map(([key, value]) => ({ runId, executionKey: c.executionKey, key, value: value === null ? sql`'null'::jsonb` : value })),
+    );
     if (configRows.length) {
       const last = new Map(configRows.map((r) => [`${r.executionKey}\u0000${r.key}`, r]));
       await tx
