@@ -16,7 +16,7 @@ import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import session as session_mod
 
-from conftest import wait_until
+from conftest import spooled, wait_until
 
 TOKEN = "cm_" + "s3cr3t" * 6
 
@@ -204,14 +204,13 @@ def test_the_token_is_never_written_anywhere(shell, active, fake, spool_root: Pa
     fake.answer("*", 503, "down", times=1000)  # keep everything in the spool
     run(shell, f"t = {TOKEN!r}\nk = 'prefix {TOKEN} suffix'\nmy_var = 1")
     run(shell, "y = 2")
-    wait_until(lambda: any(b'"ingest.environment"' in p.read_bytes() for p in spool_root.rglob("*.json")))
+    wait_until(lambda: any(r["procedure"] == "ingest.environment" for r in spooled(spool_root)))
     files = [p for p in spool_root.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".json" for p in files)
+    assert any(p.name.startswith("log-") for p in files)
     for p in files:
         assert TOKEN.encode() not in p.read_bytes(), p
     # a token pasted into a cell is redacted in its source; the variables holding it are no config
-    sources = [json.loads(p.read_bytes())["input"]["cells"][0] for p in sorted(spool_root.rglob("*.json"), key=lambda p: p.name)
-               if b'"ingest.cells"' in p.read_bytes()]
+    sources = [r["input"]["cells"][0] for r in spooled(spool_root) if r["procedure"] == "ingest.cells"]
     first = [c for c in sources if c["source"].startswith("t = ")][-1]
     assert first["source"] == "t = '[redacted]'\nk = 'prefix [redacted] suffix'\nmy_var = 1"
     assert first["config"] == {"my_var": 1}

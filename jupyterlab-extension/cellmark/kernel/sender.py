@@ -1,5 +1,6 @@
 """The background sender: drains the spool to the server in order, in batches, with
-exponential backoff. Cell execution never waits for it; the hooks only append and wake it.
+exponential backoff. Cell execution never waits for it; the hooks only append and wake it,
+and this thread fsyncs the log (one fsync per batch, whatever the number of records).
 
 - network errors, 5xx, 408, 429: keep everything, retry after 1 s, 2 s, 4 s … 60 s.
 - 401: keep everything, stop sending until `set_token` (the next `activate`).
@@ -141,6 +142,8 @@ class Sender:
                     self._kick.clear()
                     continue
                 self._wake.clear()
+                # group commit: one fsync for everything the hooks appended since the last one
+                self.spool.sync()
                 entries = self.spool.pending()
                 if not entries:
                     self._notify()
