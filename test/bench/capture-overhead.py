@@ -74,6 +74,24 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (psutil, a dependency of cellmark)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
 def main() -> None:
     from jupyter_client.manager import KernelManager
 
@@ -104,22 +122,31 @@ def main() -> None:
                 off: list[float] = []
                 on: list[float] = []
                 wall = {"off": 0.0, "on": 0.0}
+                cpu = {"off": [0.0, 0.0], "on": [0.0, 0.0]}  # kernel, server
+                kernel_pid = km.provisioner.process.pid
                 timed_block(kc, CELL[workload], 20)  # warm-up
                 for block in range(2 * CELLS // BLOCK):
                     mode = "on" if block % 2 else "off"
                     silent(kc, activate if mode == "on" else deactivate)
+                    k0, s0 = cpu_s(kernel_pid), cpu_s(server.proc.pid)
                     t = time.perf_counter()
                     values = timed_block(kc, CELL[workload], BLOCK)
                     wall[mode] += time.perf_counter() - t
                     (on if mode == "on" else off).extend(values)
                     if mode == "on":
                         silent(kc, flush)  # what was sent must not slow the next off block
+                    # CPU counted to the block's end, the flush included: all the work its cells caused
+                    cpu[mode][0] += cpu_s(kernel_pid) - k0
+                    cpu[mode][1] += cpu_s(server.proc.pid) - s0
                 silent(kc, deactivate)
                 m_off, m_on = statistics.median(off), statistics.median(on)
                 p_off, p_on = pct(off, 0.95), pct(on, 0.95)
                 print(f"{workload:8s} off: median {m_off:.3f} ms p95 {p_off:.3f} ms | on: median {m_on:.3f} ms "
                       f"p95 {p_on:.3f} ms | added: median {m_on - m_off:+.3f} ms p95 {p_on - p_off:+.3f} ms | "
                       f"wall ratio on/off {wall['on'] / wall['off']:.3f}")
+                n = len(on)
+                print(f"{'':8s} CPU per cell, off → on: kernel {cpu['off'][0] / n * 1000:.3f} → {cpu['on'][0] / n * 1000:.3f} ms, "
+                      f"server {cpu['off'][1] / n * 1000:.3f} → {cpu['on'][1] / n * 1000:.3f} ms")
             print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
         finally:
             kc.stop_channels()
