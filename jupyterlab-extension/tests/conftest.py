@@ -104,7 +104,7 @@ def spooled(root: Path) -> list[dict]:
     """Every record in the spool logs under root, in the order they were appended (per log)."""
     records = []
     for log in sorted(root.rglob("log-*")):
-        lines = log.read_bytes().split(b"\n")
+        lines = log.read_bytes().rstrip(b"\0").split(b"\n")  # a mapped log is preallocated with zeros
         records.extend(json.loads(body) for body in lines[1::2] if body)  # header line, JSON line
     return records
 

@@ -172,6 +172,10 @@ def test_spool_delivers_after_the_server_was_down_and_across_kernel_restarts(
         ck.activate({server.url!r}, {account.token!r}, {run_a!r}, "a.ipynb")
         shell.run_cell("lr = 0.3", store_history=True)
         shell.run_cell("1/0", store_history=True)
+        import time
+        deadline = time.monotonic() + 10
+        while ck.status()["lastError"] is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the sender waits a moment for more before its first try
         print(ck.status()["pending"], ck.status()["lastError"])
     """)
     out = subprocess.run([sys.executable, "-c", kernel1], env=dict(os.environ, CELLMARK_SPOOL_DIR=str(spool_root)),

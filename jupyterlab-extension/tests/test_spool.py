@@ -48,7 +48,29 @@ def test_clock_going_backwards_keeps_the_order(tmp_path: Path, monkeypatch: pyte
     assert [e.name for e in s.pending()] == [first, second]
 
 
+def test_a_full_disk_fails_the_append_and_keeps_the_log_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    if not spool_mod._MAPPED:
+        pytest.skip("no posix_fallocate: the log is written with write(2)")
+    monkeypatch.setattr(spool_mod._Appender, "CHUNK", 4096)
+    s = opened(tmp_path)
+    s.append("ingest.cells", {"n": 0})
+
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool_mod.os, "posix_fallocate", full)
+    with pytest.raises(OSError):
+        s.append("ingest.cells", {"n": "x" * 8000})  # needs the log to grow
+    monkeypatch.undo()
+    s.append("ingest.cells", {"n": 2})
+    assert [s.load(e)["input"]["n"] for e in s.pending()] == [0, 2]
+    s._queues[s.own_dir].lock.release()
+    other = opened(tmp_path)
+    assert other.adopt_leftovers() == 2
+
+
 def test_a_write_that_fails_half_way_leaves_no_torn_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(spool_mod, "_MAPPED", False)  # the write(2) path (no posix_fallocate)
     s = opened(tmp_path)
     s.append("ingest.cells", {"n": 0})
     real_write = os.write
@@ -76,7 +98,7 @@ def test_a_torn_tail_is_where_recovery_stops(tmp_path: Path):
         s.append("ingest.cells", {"n": i})
     path = Path(s.own_dir, "log-00000000")
     s._queues[s.own_dir].lock.release()  # as if the kernel died
-    data = path.read_bytes()
+    data = path.read_bytes().rstrip(b"\0")  # a mapped log is preallocated with zeros
     path.write_bytes(data + data[: len(data) // 3 - 5])  # a power loss in the middle of the next record
     other = opened(tmp_path)
     assert other.adopt_leftovers() == 3
@@ -154,8 +176,7 @@ def test_a_crashed_kernels_queue_is_adopted_without_half_written_files(tmp_path:
         s = Spool({URL!r}, {str(tmp_path)!r}); s.open()
         for i in range(3):
             s.append("ingest.cells", {{"n": i}})
-        with open(os.path.join(s.own_dir, "log-00000000"), "ab") as f:
-            f.write(b"99999999999999999999-1-00000009 400 0000")  # killed while appending
+        s._wfd.append(b"99999999999999999999-1-00000009 400 0000")  # killed while appending
         os.kill(os.getpid(), {int(signal.SIGKILL)})
     """)
     subprocess.run([sys.executable, "-c", code], check=False)
