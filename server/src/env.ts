@@ -70,6 +70,11 @@ const schema = z.object({
   CELLMARK_REPORT_COMPACT_BYTES: bytes.default(1024 * 1024),
   /** An automatic version is recorded once a report has had no edit for this long. */
   CELLMARK_REPORT_VERSION_QUIET_MS: z.coerce.number().int().min(50).default(2 * 60 * 1000),
+  /** When set, GET /metrics requires `Authorization: Bearer <this token>`. */
+  CELLMARK_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
   /** Grace period for in-flight requests at shutdown. */
   CELLMARK_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });

@@ -2,6 +2,7 @@
 // raw sockets for what a well-behaved client never sends.
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
@@ -44,4 +45,35 @@ export function forgedUpdate(text = 'vandalism') {
   encoding.writeVarUint(encoder, 0);
   syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(forged));
   return encoding.toUint8Array(encoder);
+}
+
+/** A sync "update" message carrying `update` as it is. */
+export function updateMessage(update: Uint8Array) {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 0);
+  syncProtocol.writeUpdate(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** An awareness message setting `clientId`'s state (any client id: what a forger sends). */
+export function awarenessFor(clientId: number, state: unknown, clock = 1) {
+  const inner = encoding.createEncoder();
+  encoding.writeVarUint(inner, 1);
+  encoding.writeVarUint(inner, clientId);
+  encoding.writeVarUint(inner, clock);
+  encoding.writeVarString(inner, JSON.stringify(state));
+  return rawAwareness(encoding.toUint8Array(inner));
+}
+
+/** An awareness message around an arbitrary update body. */
+export function rawAwareness(update: Uint8Array) {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 1);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** The awareness states a provider sees, other than its own. */
+export function othersSeen(p: WebsocketProvider) {
+  return new Map([...(p.awareness as awarenessProtocol.Awareness).getStates()].filter(([id]) => id !== p.awareness.clientID));
 }

@@ -19,6 +19,8 @@ export interface TestServer extends CellmarkServer {
   database: Database;
   /** the server's blob store (a fresh directory per server) */
   blobs: BlobStore;
+  /** where that store keeps its files */
+  blobDir: string;
   /** stops the HTTP server only; the database stays for a restart */
   stopHttp(): Promise<void>;
   restart(): Promise<TestServer>;
@@ -46,12 +48,14 @@ export async function startTestServer(
   const database = existing ?? (await createTestDb());
   const env = testEnv(overrides);
   const auth = createAuth(database.db, { ...env }, env.CELLMARK_SECRET!);
-  const blobs = createFsBlobStore(mkdtempSync(path.join(tmpdir(), 'cellmark-test-blobs-')));
+  const blobDir = mkdtempSync(path.join(tmpdir(), 'cellmark-test-blobs-'));
+  const blobs = createFsBlobStore(blobDir);
   const server = await startServer({ env, logger: createLogger(env.LOG_LEVEL), database, auth, blobs, reportStore: reportStore?.(database) });
   const self: TestServer = {
     ...server,
     database,
     blobs,
+    blobDir,
     stopHttp: () => server.close(),
     restart: async () => {
       await server.close();

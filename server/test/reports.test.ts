@@ -114,6 +114,13 @@ describe('bad input', () => {
     expect(empty.message).toMatch(/title must not be empty/);
     const long = await fails(editor.reports.create.mutate({ projectId: owner.project.id, title: 'x'.repeat(201) }));
     expect(long.message).toMatch(/at most 200 characters/);
+    // was a 500 carrying the failed SQL (Postgres text cannot hold NUL)
+    const nul = await fails(editor.reports.create.mutate({ projectId: owner.project.id, title: 'a\u0000b' }));
+    expect(nul).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+    expect(nul.message).toMatch(/title: the title must not contain NUL characters/);
+    const half = await fails(editor.reports.create.mutate({ projectId: owner.project.id, title: 'a\ud800b' }));
+    expect(half).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+    expect(half.message).toMatch(/title: the title must be valid Unicode/);
     const badId = await fails(editor.reports.delete.mutate({ reportId: 'nope' }));
     expect(badId).toMatchObject({ status: 400 });
     expect(badId.message).toMatch(/reportId: not a report id/);

@@ -73,7 +73,7 @@ try {
       length = room.doc.getText('content').length;
       room.destroy();
     };
-    // what this bench timed before rooms used loadInto (load + pending, then Y.applyUpdate
+    // what this bench timed before rooms used loadDoc (load + pending, then Y.applyUpdate
     // with no listener): for comparison only
     const previousPath = async () => {
       const o0 = performance.now();

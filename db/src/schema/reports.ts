@@ -37,6 +37,30 @@ export const reportUpdates = pgTable(
 );
 
 /**
+ * Update rows that could not be applied to the report's document (Yjs threw), moved out of
+ * report_updates by the load that found them so the report opens from what does apply. Kept
+ * with the reason, never deleted silently: an operator can inspect them (and the bytes).
+ */
+export const reportQuarantine = pgTable(
+  'report_quarantine',
+  {
+    reportId: uuid('report_id')
+      .notNull()
+      .references(() => reports.id, { onDelete: 'cascade' }),
+    /** the row's seq in report_updates */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    update: bytea('update').notNull(),
+    userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** what Yjs said when the row was applied */
+    reason: text('reason').notNull(),
+    /** when the row was stored, and when it was moved here */
+    storedAt: tstz('stored_at').notNull(),
+    quarantinedAt: tstz('quarantined_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.reportId, t.seq] })],
+);
+
+/**
  * The compacted part of a report's log: the merge of every update row that compaction
  * deleted. A load is this state plus whatever rows remain in report_updates (compaction
  * deletes exactly the rows it merged, so the two never overlap and nothing is lost).

@@ -72,8 +72,8 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
         tags = [tags]
     out = []
     for tag in tags:
-        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_CHARS:
-            raise ValueError(f"cellmark: a tag is a string of 1–{MAX_TAG_CHARS} characters, not {tag!r}")
+        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_CHARS or "\x00" in tag:
+            raise ValueError(f"cellmark: a tag is a string of 1–{MAX_TAG_CHARS} characters without NUL, not {tag!r}")
         if tag not in out:
             out.append(tag)
     if len(out) > MAX_TAGS:
@@ -141,8 +141,8 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_CHARS:
-            raise ValueError(f"cellmark: a run name is a string of 1–{MAX_NAME_CHARS} characters")
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_CHARS or "\x00" in value:
+            raise ValueError(f"cellmark: a run name is a string of 1–{MAX_NAME_CHARS} characters without NUL")
         if _update_run({"name": value}, "the run name"):
             SESSION.run_info["name"] = value
 
@@ -161,8 +161,8 @@ class Run:
 
     @notes.setter
     def notes(self, value: str) -> None:
-        if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES:
-            raise ValueError("cellmark: notes are a string of at most 64 KiB")
+        if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES or "\x00" in value:
+            raise ValueError("cellmark: notes are a string of at most 64 KiB, without NUL")
         if _update_run({"notes": value}, "the notes"):
             SESSION.run_info["notes"] = value
 
@@ -211,8 +211,8 @@ class Summary:
     (`ingest.summary`), where they win over the last logged value in the runs table."""
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if not isinstance(key, str) or not 1 <= len(key) <= _metrics().MAX_KEY_CHARS:
-            raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters, not {key!r}")
+        if not isinstance(key, str) or not 1 <= len(key) <= _metrics().MAX_KEY_CHARS or "\x00" in key:
+            raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters without NUL, not {key!r}")
         m = _metrics()
         wire = m.wire_summary(key, value)  # ValueError (nothing kept) for what the server refuses
         SESSION.summary_set[key] = value if value is None or isinstance(value, (str, bool)) else m.decode(wire)

@@ -62,6 +62,8 @@ def wire_summary(key: str, value: Any) -> Any:
     if isinstance(value, str):
         if len(value) > MAX_SUMMARY_TEXT:
             raise ValueError(f"cellmark.summary: the text value of {key!r} is {len(value)} characters, over the limit of {MAX_SUMMARY_TEXT}")
+        if "\x00" in value:
+            raise ValueError(f"cellmark.summary: the text value of {key!r} contains NUL (U+0000), which the server refuses")
         return clean_text(value)
     return encode(key, value)
 
@@ -83,6 +85,8 @@ def flatten(values: Any) -> list[tuple[str, WireValue]]:
             key = prefix + clean_text(name)
             if not name:
                 raise ValueError(f"cellmark.log: empty metric name {key!r}")
+            if "\x00" in name:
+                raise ValueError(f"cellmark.log: the metric name {key[:60]!r} contains NUL (U+0000), which the server refuses")
             if isinstance(value, Mapping):
                 walk(value, key + "/")
                 continue

@@ -27,6 +27,15 @@ export function blobStoreContract(name: string, make: () => Promise<BlobStore>) 
       expect(await store.open('../../etc/passwd')).toBeNull();
     });
 
+    it('removes a blob, and removing an absent one is a no-op', async () => {
+      const store = await make();
+      const ref = await store.put(new TextEncoder().encode('short-lived'));
+      await store.remove(ref.sha256);
+      expect(await store.size(ref.sha256)).toBeNull();
+      await store.remove(ref.sha256);
+      await store.remove('not-a-digest');
+    });
+
     it('stores empty and large blobs', async () => {
       const store = await make();
       expect((await store.put(new Uint8Array())).size).toBe(0);

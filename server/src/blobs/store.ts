@@ -18,6 +18,8 @@ export interface BlobStore {
   size(sha256: string): Promise<number | null>;
   /** The bytes as a stream, or null when absent. */
   open(sha256: string): Promise<Readable | null>;
+  /** Deletes a blob (absent: nothing happens). Only for blobs nothing refers to. */
+  remove(sha256: string): Promise<void>;
 }
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -58,6 +60,9 @@ export function createFsBlobStore(root: string): BlobStore {
       const file = where(sha256);
       if (!(await stat(file).catch(() => null))) return null;
       return createReadStream(file);
+    },
+    async remove(sha256) {
+      if (SHA256.test(sha256)) await rm(where(sha256), { force: true });
     },
   };
 }

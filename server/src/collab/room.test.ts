@@ -7,6 +7,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createLogger } from '../logger.ts';
+import { presenceUser, rateLimiter } from './presence.ts';
 import { awarenessProtocol, MESSAGE_AWARENESS, MESSAGE_SYNC } from './protocol.ts';
 import { Room } from './room.ts';
 import { seedReport } from './store.contract.ts';
@@ -40,7 +41,7 @@ async function openRoom(store: ReportStore, reportId: string, userId: string) {
   await room.ready;
   const sent: Uint8Array[] = [];
   const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
-  room.conns.set(socket, { access: { userId, reportId, canWrite: true }, clientIds: new Set() });
+  room.conns.set(socket, { access: { userId, reportId, canWrite: true, user: presenceUser(userId, 'Ada') }, clientIds: new Set(), awarenessBudget: rateLimiter() });
   return { room, sent, socket };
 }
 

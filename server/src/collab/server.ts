@@ -1,8 +1,10 @@
 // /collab/<reportId>: the y-websocket protocol (y-protocols sync + awareness) with our own
 // room handling, because we need what the stock server lacks: authentication at the
 // upgrade (session cookie, or `?share=<token>` for a view-only link), read-only connections
-// whose updates never touch the document, every update written to Postgres before it is
-// applied and relayed, and fan-out to other server processes.
+// whose updates never touch the document, every update checked on a scratch copy and written
+// to Postgres before it is applied and relayed, presence only for a socket's own client ids
+// and with the session's identity, and fan-out to other server processes. Every other upgrade
+// is answered 404 and closed, unless `leaveUpgrade` names it (Next's HMR in dev).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -19,6 +21,7 @@ import { type ReportDocs, recordVersion } from '../domain/report-versions.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
 import { createFanout, REPORT_UPDATES_CHANNEL } from './fanout.ts';
+import { acceptAwareness, presenceUser, rateLimiter } from './presence.ts';
 import { awarenessMessage, awarenessProtocol, isEmptyUpdate, MESSAGE_AWARENESS, MESSAGE_SYNC, send, syncMessage } from './protocol.ts';
 import { type CollabAccess, type Connection, Room } from './room.ts';
 import { createPostgresReportStore, type ReportStore } from './store.ts';
@@ -36,6 +39,8 @@ export interface CollabOptions {
   versionQuietMs?: number | undefined;
   /** how often a live connection's session, role or share link is checked again (and pinged) */
   reauthorizeMs?: number | undefined;
+  /** upgrades (by path) another listener on the server answers: Next's HMR in dev */
+  leaveUpgrade?: ((pathname: string) => boolean) | undefined;
 }
 
 export interface Collab {
@@ -54,7 +59,7 @@ export function attachCollab(
   const origin = randomUUID();
   // our own store announces each append from its INSERT; an injected one is published for
   const announces = !deps.store && database.kind === 'postgres';
-  const store = deps.store ?? createPostgresReportStore(database.db, { announce: announces ? { channel: REPORT_UPDATES_CHANNEL, origin } : undefined });
+  const store = deps.store ?? createPostgresReportStore(database.db, { announce: announces ? { channel: REPORT_UPDATES_CHANNEL, origin } : undefined, logger });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const rooms = new Map<string, Room>();
   const reauthorizeMs = deps.reauthorizeMs ?? PING_INTERVAL_MS;
@@ -71,8 +76,10 @@ export function attachCollab(
             // compacted already (or too many to list): the stored state has them
             if (!seqs || rows.length < seqs.length) {
               const state = await store.load(reportId);
-              if (state) room.applyStored(state);
-            } else room.applyStored(rows.length === 1 ? rows[0]!.update : Y.mergeUpdates(rows.map((r) => r.update)));
+              if (state) await room.applyStored(state);
+            } else {
+              for (const row of rows) await room.applyStored(row.update);
+            }
           })
           .catch((error: unknown) => logger.error({ err: error, reportId }, 'update from another process not applied'));
       },
@@ -96,19 +103,20 @@ export function attachCollab(
     compactUpdates: deps.compactUpdates ?? 500,
     compactBytes: deps.compactBytes ?? 1024 * 1024,
     quietMs: deps.versionQuietMs ?? 120_000,
-    onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto' }),
+    onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto', logger }),
     publish: announces ? () => {} : (reportId: string, seqs: number[]) => void fanout.then((f) => f.publish(reportId, seqs), () => {}),
     // rooms load only once this process listens, so no stored update slips between the two
     before: fanout.catch(() => {}),
   };
 
-  async function authorize(req: IncomingMessage, reportId: string): Promise<CollabAccess> {
+  async function authorize(req: IncomingMessage, reportId: string, anonymous: CollabAccess['user']): Promise<CollabAccess> {
     const share = new URL(req.url ?? '/', 'http://x').searchParams.get('share');
-    if (share !== null) return shareAccess(database.db, share, reportId);
+    if (share !== null) return { ...(await shareAccess(database.db, share, reportId)), user: anonymous };
     const user = await sessionUser(auth, req.headers);
     if (!user) throw new DomainError('UNAUTHORIZED', 'sign in to open this report');
     const { canWrite } = await requireReport(database.db, { userId: user.id, via: 'session' }, reportId, 'read');
-    return { userId: user.id, reportId, canWrite };
+    // never the e-mail address: share-link viewers see everyone's presence
+    return { userId: user.id, reportId, canWrite, user: presenceUser(user.id, user.name || user.email.split('@')[0]!) };
   }
 
   const closeWith = (ws: WebSocket, error: unknown) => {
@@ -121,8 +129,15 @@ export function attachCollab(
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = (req.url ?? '').split('?')[0] ?? '';
-    // Leave every other upgrade (Next's HMR) to its own listener.
-    if (!pathname.startsWith('/collab/')) return;
+    if (!pathname.startsWith('/collab/')) {
+      if (deps.leaveUpgrade?.(pathname)) return;
+      // Nobody else answers it: unanswered, the socket would stay open (CLOSE-WAIT once the
+      // client gives up) for as long as the process runs.
+      socket.on('error', () => {});
+      socket.once('finish', () => socket.destroy());
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found');
+      return;
+    }
     const match = PATH.exec(pathname);
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!match) return ws.close(closeCodeOf.NOT_FOUND, 'no such report');
@@ -131,10 +146,11 @@ export function attachCollab(
       const early: Uint8Array[] = [];
       const buffer = (data: Buffer) => early.push(new Uint8Array(data));
       ws.on('message', buffer);
-      authorize(req, match[1]!.toLowerCase()).then(
+      const anonymous = presenceUser(`anonymous:${randomUUID()}`, 'Anonymous viewer');
+      authorize(req, match[1]!.toLowerCase(), anonymous).then(
         (access) => {
           ws.off('message', buffer);
-          join(ws, access, early, () => authorize(req, access.reportId));
+          join(ws, access, early, () => authorize(req, access.reportId, anonymous));
         },
         (error: unknown) => closeWith(ws, error),
       );
@@ -144,6 +160,11 @@ export function attachCollab(
 
   function roomFor(reportId: string): Room {
     let room = rooms.get(reportId);
+    // a room whose live document threw is sent away (its clients reconnect to a fresh load)
+    if (room?.broken) {
+      rooms.delete(reportId);
+      room = undefined;
+    }
     if (!room) {
       const created = new Room(reportId, roomOptions);
       rooms.set(reportId, created);
@@ -163,17 +184,17 @@ export function attachCollab(
     void (version ? room.recordVersion() : Promise.resolve())
       .then(() => room.settled())
       .then(() => {
-        if (room.conns.size === 0 && rooms.get(room.reportId) === room) {
-          rooms.delete(room.reportId);
-          room.destroy();
-        }
+        if (room.conns.size !== 0) return;
+        // (a broken room was taken out of `rooms` already, when it was replaced)
+        if (rooms.get(room.reportId) === room) rooms.delete(room.reportId);
+        room.destroy();
       });
   }
 
   function join(ws: WebSocket, access: CollabAccess, early: Uint8Array[], reauthorize: () => Promise<CollabAccess>) {
     metrics.collabConnections.inc({ access: access.canWrite ? 'write' : 'read' });
     const room = roomFor(access.reportId);
-    const conn: Connection = { access, clientIds: new Set() };
+    const conn: Connection = { access, clientIds: new Set(), awarenessBudget: rateLimiter() };
     // Messages that arrive while the stored state loads are handled in order afterwards.
     let queue = room.ready.then(() => {
       room.conns.set(ws, conn);
@@ -213,8 +234,7 @@ export function attachCollab(
     }, reauthorizeMs);
     ws.on('close', () => {
       clearInterval(ping);
-      room.conns.delete(ws);
-      awarenessProtocol.removeAwarenessStates(room.awareness, [...conn.clientIds], null);
+      room.leave(ws, conn);
       release(room);
     });
   }
@@ -223,7 +243,9 @@ export function attachCollab(
     const decoder = decoding.createDecoder(message);
     const type = decoding.readVarUint(decoder);
     if (type === MESSAGE_AWARENESS) {
-      awarenessProtocol.applyAwarenessUpdate(room.awareness, decoding.readVarUint8Array(decoder), ws);
+      if (!conn.awarenessBudget.take()) return;
+      const accepted = acceptAwareness(decoding.readVarUint8Array(decoder), room.ownersFor(conn), conn.access.user);
+      if (accepted) awarenessProtocol.applyAwarenessUpdate(room.awareness, accepted, ws);
       return;
     }
     if (type !== MESSAGE_SYNC) return;

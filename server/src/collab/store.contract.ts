@@ -1,5 +1,5 @@
 // The ReportStore contract: every implementation runs this suite (see store.test.ts beside it).
-import { type Database, reports, users } from '@cellmark/db';
+import { type Database, eq, reportQuarantine, reports, reportUpdates, users } from '@cellmark/db';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createWorkspace } from '../domain/onboarding.ts';
@@ -15,6 +15,26 @@ export async function seedReport(database: Database) {
   const { project } = await createWorkspace(database.db, { userId, via: 'session' }, { teamName: 'Lab', projectName: 'Vision' });
   const [report] = await database.db.insert(reports).values({ projectId: project.id, title: 'R', createdBy: userId }).returning();
   return { reportId: report!.id, userId, otherId: `${userId}-b` };
+}
+
+/**
+ * Updates that decode as Yjs updates but throw inside Y.applyUpdate (found by mutating real
+ * keystroke updates): a struct with an impossible info byte, and a delete of an empty range.
+ * Checked here, so a Yjs that stops throwing on them fails loudly instead of passing tests.
+ */
+export function unappliableUpdates(): Uint8Array[] {
+  const updates = ['010101000428017402616200', '000101010000'].map((hex) => new Uint8Array(Buffer.from(hex, 'hex')));
+  for (const update of updates) {
+    Y.decodeUpdate(update);
+    let threw = false;
+    try {
+      Y.applyUpdate(new Y.Doc(), update);
+    } catch {
+      threw = true;
+    }
+    if (!threw) throw new Error(`fixture ${Buffer.from(update).toString('hex')} applies cleanly now: find another`);
+  }
+  return updates;
 }
 
 /** `open` gets a fresh migrated database per call; `store` builds the implementation on it. */
@@ -101,13 +121,7 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
     it('loads into a document what load returns, with what is pending, in one read', async () => {
       const { database, s, reportId, userId } = await setup();
       try {
-        const into = async () => {
-          const doc = new Y.Doc();
-          const origins: unknown[] = [];
-          doc.on('afterTransaction', (t: Y.Transaction) => origins.push(t.origin));
-          const loaded = await s.loadInto(reportId, doc, 'store');
-          return { doc, origins, ...loaded };
-        };
+        const into = async () => s.loadDoc(reportId, 'store');
         const empty = await into();
         expect(empty).toMatchObject({ found: false, pending: { updates: 0, bytes: 0 }, state: null });
         expect(empty.doc.store.clients.size).toBe(0);
@@ -117,7 +131,6 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
         const rows = await into();
         expect(rows).toMatchObject({ found: true, pending: await s.pending(reportId), state: null });
         expect(rows.doc.getText('t').toString()).toBe('abc');
-        expect(rows.origins).toEqual(['store']); // one transaction
 
         await s.compact(reportId);
         const snapshot = await into();
@@ -158,6 +171,40 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
           expect(Y.encodeStateVector(doc)).toEqual(Y.encodeStateVector(expected));
           expect(doc.getText('t').toString()).toBe(expected.getText('t').toString());
         }
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('moves a row that does not apply to report_quarantine, with the reason, and loads the rest', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        const [bad, alsoBad] = unappliableUpdates();
+        const e = editor();
+        await s.append(reportId, e.type('ab'), userId);
+        const { seq } = await s.append(reportId, bad!, userId);
+        await s.append(reportId, e.type('cd'), userId);
+        const loaded = await s.loadDoc(reportId);
+        expect(loaded.doc.getText('t').toString()).toBe('abcd');
+        expect(loaded.quarantined).toEqual([{ seq, reason: expect.stringMatching(/\w/) }]);
+        expect(loaded.pending).toMatchObject({ updates: 2 });
+        const kept = await database.db.select().from(reportQuarantine).where(eq(reportQuarantine.reportId, reportId));
+        expect(kept).toEqual([expect.objectContaining({ seq, userId, reason: loaded.quarantined[0]!.reason, update: expect.anything() })]);
+        expect(new Uint8Array(kept[0]!.update)).toEqual(bad);
+        // moved, not copied: the log no longer has it, and the next load has nothing to move
+        expect((await database.db.select().from(reportUpdates).where(eq(reportUpdates.reportId, reportId))).map((r) => r.seq)).not.toContain(seq);
+        expect((await s.loadDoc(reportId)).quarantined).toEqual([]);
+
+        // load and compaction find one too, and keep everything else
+        const second = await s.append(reportId, alsoBad!, userId);
+        await s.append(reportId, e.type('e'), userId);
+        expect(textOf(await s.load(reportId))).toBe('abcde');
+        const third = await s.append(reportId, bad!, userId);
+        await s.append(reportId, e.type('f'), userId);
+        expect(await s.compact(reportId)).toMatchObject({ merged: 4 }); // ab, cd, e, f
+        expect(textOf(await s.load(reportId))).toBe('abcdef');
+        const seqs = (await database.db.select().from(reportQuarantine).where(eq(reportQuarantine.reportId, reportId))).map((r) => r.seq);
+        expect(seqs.sort((a, b) => a - b)).toEqual([seq, second.seq, third.seq]);
       } finally {
         await database.close();
       }

@@ -1,8 +1,9 @@
 // Where report documents live: per report, a snapshot (the merge of everything compacted so
 // far) plus the append-only log of updates since. The interface is small so other backends
 // slot in behind it; every implementation runs store.contract.ts.
-import { and, asc, copyOutBinary, type Db, eq, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
+import { and, asc, copyOutBinary, type Db, type DbOrTx, eq, reportQuarantine, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
+import type { Logger } from '../logger.ts';
 
 export interface StoredUpdate {
   seq: number;
@@ -17,7 +18,17 @@ export interface CompactResult {
   uptoSeq: number;
 }
 
+/** A stored row that Yjs could not apply, moved to report_quarantine by the load that found it. */
+export interface QuarantinedRow {
+  seq: number;
+  reason: string;
+}
+
 export interface LoadedReport {
+  /** the stored document: the snapshot and every row that applies */
+  doc: Y.Doc;
+  /** rows that did not apply: moved to report_quarantine, left out of `doc` */
+  quarantined: QuarantinedRow[];
   /** false when nothing was ever stored (the document was left empty) */
   found: boolean;
   /** update rows not yet compacted, and their bytes (what `pending` would say) */
@@ -33,11 +44,12 @@ export interface ReportStore {
   /** The document as one merged update, or null when nothing was ever stored. */
   load(reportId: string): Promise<Uint8Array | null>;
   /**
-   * Applies the stored document to `doc` (snapshot, then the rows in seq order, in one Yjs
+   * The stored document as a new Y.Doc (snapshot, then the rows in seq order, in one Yjs
    * transaction with `origin`): what a room opening a report needs, read in one round trip,
-   * with no merged update encoded on the way.
+   * with no merged update encoded on the way. A row that Yjs cannot apply is quarantined
+   * (see buildDoc), so a report always opens.
    */
-  loadInto(reportId: string, doc: Y.Doc, origin?: unknown): Promise<LoadedReport>;
+  loadDoc(reportId: string, origin?: unknown): Promise<LoadedReport>;
   /** Durably appends one update; resolves with its seq only once it is committed. */
   append(reportId: string, update: Uint8Array, userId: string | null): Promise<{ seq: number }>;
   /**
@@ -66,28 +78,40 @@ export interface PostgresReportStoreOptions {
    * when the rows commit, with no second query per write.
    */
   announce?: { channel: string; origin: string } | undefined;
+  /** where quarantined rows are reported (besides report_quarantine) */
+  logger?: Logger | undefined;
 }
 
 export function createPostgresReportStore(db: Db, options: PostgresReportStoreOptions = {}): ReportStore {
-  const { announce } = options;
+  const { announce, logger } = options;
+  /** The stored parts as a document; rows that do not apply go to report_quarantine. */
+  async function built(reportId: string, origin?: unknown, read?: Awaited<ReturnType<typeof readStored>>) {
+    const { snapshot, updates } = read ?? (await readStored(db, reportId));
+    const result = buildDoc(snapshot, updates, origin);
+    if (result.bad.length) await quarantine(db, reportId, result.bad, logger);
+    return { snapshot, updates, ...result };
+  }
   const store: ReportStore = {
     async load(reportId) {
-      const { snapshot, updates } = await readStored(db, reportId);
-      const parts = snapshot ? [snapshot, ...updates] : updates;
-      if (!parts.length) return null;
-      return parts.length === 1 ? parts[0]! : mergeThroughDoc(parts);
+      const stored = await readStored(db, reportId);
+      // a lone snapshot is compaction's own output: as stored, nothing to check or encode
+      if (stored.snapshot && !stored.updates.length) return stored.snapshot;
+      const { snapshot, updates, doc, applied } = await built(reportId, undefined, stored);
+      // as stored, when it is one part that applies (no encoding)
+      const state = !applied.length ? null : applied.length === 1 && applied.length === (snapshot ? 1 : 0) + updates.length ? applied[0]! : Y.encodeStateAsUpdate(doc);
+      doc.destroy();
+      return state;
     },
 
-    async loadInto(reportId, doc, origin) {
-      const { snapshot, updates } = await readStored(db, reportId);
-      doc.transact(() => {
-        if (snapshot) Y.applyUpdate(doc, snapshot);
-        for (const update of updates) Y.applyUpdate(doc, update);
-      }, origin);
+    async loadDoc(reportId, origin) {
+      const { snapshot, updates, doc, bad } = await built(reportId, origin);
+      const good = bad.length ? updates.filter((u) => !bad.some((b) => b.seq === u.seq)) : updates;
       return {
+        doc,
+        quarantined: bad,
         found: snapshot !== null || updates.length > 0,
-        pending: { updates: updates.length, bytes: updates.reduce((n, u) => n + u.byteLength, 0) },
-        state: snapshot && !updates.length ? snapshot : null,
+        pending: { updates: good.length, bytes: good.reduce((n, u) => n + u.bytes.byteLength, 0) },
+        state: snapshot && !good.length ? snapshot : null,
       };
     },
 
@@ -136,19 +160,24 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
       return db.transaction(async (tx) => {
         await tx.execute(reportLockSql(reportId));
         const [snapshot] = await tx.select().from(reportSnapshots).where(eq(reportSnapshots.reportId, reportId));
-        const rows = await tx
+        const all = await tx
           .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
           .from(reportUpdates)
           .where(eq(reportUpdates.reportId, reportId))
           .orderBy(asc(reportUpdates.seq));
-        if (!rows.length) return { merged: 0, uptoSeq: snapshot?.uptoSeq ?? 0 };
-        const state = mergeThroughDoc([...(snapshot ? [new Uint8Array(snapshot.state)] : []), ...rows.map((r) => new Uint8Array(r.update))]);
+        if (!all.length) return { merged: 0, uptoSeq: snapshot?.uptoSeq ?? 0 };
+        const built = buildDoc(snapshot ? new Uint8Array(snapshot.state) : null, all.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update) })));
+        const state = Y.encodeStateAsUpdate(built.doc);
+        built.doc.destroy();
+        if (built.bad.length) await quarantine(tx, reportId, built.bad, logger);
+        const rows = all.filter((r) => !built.bad.some((b) => b.seq === r.seq));
         const authors: Record<string, number> = { ...(snapshot?.authors ?? {}) };
         let uptoSeq = snapshot?.uptoSeq ?? 0;
         for (const r of rows) {
           if (r.userId) authors[r.userId] = Math.max(authors[r.userId] ?? 0, r.seq);
           uptoSeq = Math.max(uptoSeq, r.seq);
         }
+        if (!rows.length) return { merged: 0, uptoSeq };
         const values = { state, uptoSeq, authors, mergedUpdates: (snapshot?.mergedUpdates ?? 0) + rows.length };
         if (snapshot) await tx.update(reportSnapshots).set(values).where(eq(reportSnapshots.reportId, reportId));
         else await tx.insert(reportSnapshots).values({ reportId, ...values });
@@ -179,7 +208,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * open and close). On postgres.js by binary COPY: a bytea as a query result is hex text, twice
  * its size to send and to decode (a 500 KiB snapshot: ~11 ms as a query, ~4 ms by COPY).
  */
-async function readStored(db: Db, reportId: string): Promise<{ snapshot: Uint8Array | null; updates: Uint8Array[] }> {
+async function readStored(db: Db, reportId: string): Promise<{ snapshot: Uint8Array | null; updates: StoredPart[] }> {
   // COPY takes no parameters: the id is inlined, so only a well-formed uuid goes that way
   const copied = UUID.test(reportId)
     ? await copyOutBinary(
@@ -190,29 +219,116 @@ async function readStored(db: Db, reportId: string): Promise<{ snapshot: Uint8Ar
       )
     : null;
   const rows = copied
-    ? copied.map(([part, , bytes]) => ({ part: part!.readInt32BE(0), bytes: new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength) }))
-    : resultRows<{ part: number; bytes: Uint8Array }>(
+    ? copied.map(([part, seq, bytes]) => ({
+        part: part!.readInt32BE(0),
+        seq: Number(seq!.readBigInt64BE(0)),
+        bytes: new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength),
+      }))
+    : resultRows<{ part: number; seq: string | number; bytes: Uint8Array }>(
         await db.execute(sql`
           select 0 as part, 0::bigint as seq, ${reportSnapshots.state} as bytes from ${reportSnapshots} where ${reportSnapshots.reportId} = ${reportId}
           union all select 1, ${reportUpdates.seq}, ${reportUpdates.update} from ${reportUpdates} where ${reportUpdates.reportId} = ${reportId}
           order by part, seq`),
-      ).map((r) => ({ part: Number(r.part), bytes: new Uint8Array(r.bytes) }));
+      ).map((r) => ({ part: Number(r.part), seq: Number(r.seq), bytes: new Uint8Array(r.bytes) }));
   const snapshot = rows[0]?.part === 0 ? rows[0].bytes : null;
-  return { snapshot, updates: (snapshot ? rows.slice(1) : rows).map((r) => r.bytes) };
+  return { snapshot, updates: (snapshot ? rows.slice(1) : rows).map(({ seq, bytes }) => ({ seq, bytes })) };
+}
+
+/** A stored update row: its seq and bytes. */
+export interface StoredPart {
+  seq: number;
+  bytes: Uint8Array;
+}
+
+/** Yjs's message, for report_quarantine.reason and the log (Yjs throws bare TypeErrors). */
+const reasonOf = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
+
+/**
+ * A report's document from its snapshot and rows, in one transaction (linear; Y.mergeUpdates
+ * of thousands of keystrokes is not: 5k keystrokes ~0.9 s). A row Yjs cannot apply (it
+ * decodes, then throws while integrating — and may have integrated part of itself by then)
+ * is left out: the document is rebuilt applying each row to a trial copy first, and only
+ * those that apply there to the result. Rows come only from clients, so only they can be bad;
+ * the snapshot is written by compaction from a document that loaded, and is trusted.
+ */
+export function buildDoc(snapshot: Uint8Array | null, rows: StoredPart[], origin?: unknown): { doc: Y.Doc; applied: Uint8Array[]; bad: QuarantinedRow[] } {
+  const fast = new Y.Doc();
+  try {
+    fast.transact(() => {
+      if (snapshot) Y.applyUpdate(fast, snapshot);
+      for (const row of rows) Y.applyUpdate(fast, row.bytes);
+    }, origin);
+    return { doc: fast, applied: snapshot ? [snapshot, ...rows.map((r) => r.bytes)] : rows.map((r) => r.bytes), bad: [] };
+  } catch {
+    fast.destroy();
+  }
+  const doc = new Y.Doc();
+  const applied: Uint8Array[] = [];
+  const bad: QuarantinedRow[] = [];
+  let trial = new Y.Doc();
+  doc.transact(() => {
+    if (snapshot) {
+      Y.applyUpdate(doc, snapshot);
+      Y.applyUpdate(trial, snapshot);
+      applied.push(snapshot);
+    }
+    for (const row of rows) {
+      try {
+        Y.applyUpdate(trial, row.bytes);
+      } catch (error) {
+        bad.push({ seq: row.seq, reason: reasonOf(error) });
+        trial.destroy();
+        trial = copyDoc(doc);
+        continue;
+      }
+      Y.applyUpdate(doc, row.bytes);
+      applied.push(row.bytes);
+    }
+  }, origin);
+  trial.destroy();
+  return { doc, applied, bad };
 }
 
 /**
- * Many updates as one. Applying them to a document in one transaction is linear, where
- * Y.mergeUpdates of thousands of small updates is not (5k keystrokes: ~0.9 s), and the
- * encoded document drops the content of deleted text (garbage collection), so snapshots
- * stay close to the size of what is visible.
+ * A new document in the same state as `doc`, what is pending (structs and deletes waiting for
+ * ones they build on) carried over as it is. Encoded with the rest (Y.encodeStateAsUpdate
+ * merges it in), pending structs can integrate in the copy where in `doc` they still wait —
+ * Yjs retries them only once the clock they first missed arrives — and the copy would accept
+ * updates `doc` does not, or the reverse (found by test/collab-fuzz.test.ts).
  */
-export function mergeThroughDoc(parts: Uint8Array[]): Uint8Array {
-  const doc = new Y.Doc();
-  doc.transact(() => {
-    for (const part of parts) Y.applyUpdate(doc, part);
-  });
-  const state = Y.encodeStateAsUpdate(doc);
-  doc.destroy();
-  return state;
+export function copyDoc(doc: Y.Doc): Y.Doc {
+  const { pendingStructs, pendingDs } = doc.store;
+  doc.store.pendingStructs = null;
+  doc.store.pendingDs = null;
+  let state: Uint8Array;
+  try {
+    state = Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.store.pendingStructs = pendingStructs;
+    doc.store.pendingDs = pendingDs;
+  }
+  const copy = new Y.Doc();
+  Y.applyUpdate(copy, state);
+  copy.store.pendingStructs = pendingStructs && { missing: new Map(pendingStructs.missing), update: pendingStructs.update };
+  copy.store.pendingDs = pendingDs;
+  return copy;
+}
+
+/**
+ * Moves rows out of report_updates into report_quarantine with their reason, in one
+ * statement (so a row is in exactly one of the two; two loads finding the same row move it
+ * once), and logs them.
+ */
+export async function quarantine(db: DbOrTx, reportId: string, rows: QuarantinedRow[], logger?: Logger) {
+  logger?.error({ reportId, rows }, 'report update rows could not be applied: moved to report_quarantine');
+  await db.execute(sql`
+    with bad as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as bad(seq bigint, reason text)
+    ), moved as (
+      delete from ${reportUpdates} u using bad where u.report_id = ${reportId} and u.seq = bad.seq
+      returning u.seq, u.update, u.user_id, u.created_at, bad.reason
+    )
+    insert into ${reportQuarantine} (report_id, seq, update, user_id, reason, stored_at)
+    select ${reportId}, seq, update, user_id, reason, created_at from moved
+    on conflict do nothing`);
 }

@@ -1,11 +1,11 @@
 // Ingest of executions from both capture paths: validated as a whole batch, binary and
 // large outputs moved to blobs, then merged row by row in one transaction (all or nothing).
 import { isDeepStrictEqual } from 'node:util';
-import { and, type Db, eq, inArray, projectConfigKeys, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
+import { and, type Db, eq, inArray, projectConfigKeys, reportImages, resultRows, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
 import type { BlobStore } from '../blobs/store.ts';
 import { DomainError } from './errors.ts';
 import { type ExecutionRecord, type MergedExecution, mergeExecution, type Origin } from './execution-merge.ts';
-import { externalizeOutputs, type StoredBlob } from './outputs.ts';
+import { type PendingBlob, planOutputs } from './outputs.ts';
 import { type Actor, requireRun } from './policy.ts';
 
 export interface IngestLimits {
@@ -21,12 +21,20 @@ export const CONFIG_LIMITS = { keyChars: 250, valueBytes: 4096, keysPerExecution
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 3 : 1)} MiB`;
 
-/** Checks a whole batch before anything is written, naming the offending field. */
-export function validateExecutions(cells: ExecutionRecord[], limits: IngestLimits): void {
+/** Lets timers and other requests run between the pieces of a large batch's work. */
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Checks a whole batch before anything is written, naming the offending field. One cell's
+ * checks cost up to ~10 ms at the 8 MiB output limit: it yields between cells, so a 500-cell
+ * batch never holds the event loop for the whole batch.
+ */
+export async function validateExecutions(cells: ExecutionRecord[], limits: IngestLimits): Promise<void> {
   if (cells.length > limits.maxCellsPerBatch) {
     throw new DomainError('INVALID_INPUT', `cells: ${cells.length} cells in one batch, over the limit of ${limits.maxCellsPerBatch}`);
   }
-  cells.forEach((cell, i) => {
+  for (const [i, cell] of cells.entries()) {
+    if (i) await yieldToLoop();
     const sourceBytes = byteLength(cell.source);
     if (sourceBytes > limits.maxSourceBytes) {
       throw new DomainError(
@@ -58,10 +66,15 @@ export function validateExecutions(cells: ExecutionRecord[], limits: IngestLimit
     }
     const bad = malformedStringPath({ source: cell.source, outputs: cell.outputs, error: cell.error, config: cell.config }, `cells.${i}`);
     if (bad) throw new DomainError('INVALID_INPUT', `${bad}: not valid Unicode (unpaired surrogate)`);
-  });
+  }
 }
 
 /** JSON can carry lone surrogates ("\\ud800") that no UTF-8 column can store faithfully. */
+export function requireWellFormed(value: unknown, at: string): void {
+  const bad = malformedStringPath(value, at);
+  if (bad) throw new DomainError('INVALID_INPUT', `${bad}: not valid Unicode (unpaired surrogate)`);
+}
+
 function malformedStringPath(value: unknown, at: string): string | null {
   if (typeof value === 'string') return value.isWellFormed() ? null : at;
   if (Array.isArray(value)) {
@@ -89,6 +102,29 @@ export function withoutNul<T>(value: T): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
   }
   return value;
+}
+
+/**
+ * Rows per insert are capped by size: postgres.js builds a statement's parameters in one
+ * synchronous step, and 500 cells of ~50 KB outputs in one statement held the event loop
+ * for ~500 ms.
+ */
+const STATEMENT_BYTES = 1024 * 1024;
+
+function* bySize(cells: MergedExecution[], maxBytes: number): Generator<MergedExecution[]> {
+  let rows: MergedExecution[] = [];
+  let bytes = 0;
+  for (const cell of cells) {
+    const size = cell.source.length + JSON.stringify(cell.outputs ?? []).length + JSON.stringify(cell.error ?? null).length;
+    if (rows.length && bytes + size > maxBytes) {
+      yield rows;
+      rows = [];
+      bytes = 0;
+    }
+    rows.push(cell);
+    bytes += size;
+  }
+  if (rows.length) yield rows;
 }
 
 type CellRow = typeof runCells.$inferSelect;
@@ -120,23 +156,73 @@ export async function ingestExecutions(
   limits: IngestLimits,
 ) {
   const { runId, origin } = input;
-  validateExecutions(input.cells, limits);
+  await validateExecutions(input.cells, limits);
   const { run } = await requireRun(db, actor, runId, 'write');
   if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'cells can only be added to your own runs');
   if (!input.cells.length) return { accepted: 0 };
 
-  // Blobs first (content-addressed, so a failed transaction only leaves unreferenced files).
-  const stored: StoredBlob[] = [];
+  // Every output is checked and every blob's digest known before the first blob is written.
+  const pending: PendingBlob[] = [];
   const cells: ExecutionRecord[] = [];
   for (const [i, cell] of input.cells.entries()) {
+    await yieldToLoop();
     const clean = withoutNul(cell);
     if (clean.outputs?.length) {
-      const { outputs, blobs: moved } = await externalizeOutputs(clean.outputs, blobs, limits.outputInlineBytes, `cells.${i}`);
-      stored.push(...moved);
+      await yieldToLoop();
+      const { outputs, blobs: moved } = planOutputs(clean.outputs, limits.outputInlineBytes, `cells.${i}`);
+      pending.push(...moved);
       cells.push({ ...clean, outputs });
     } else cells.push(clean);
   }
+  const stored = [...new Map(pending.map(({ bytes: _, ...b }) => [b.sha256, b])).values()];
+  const written = await writeBlobs(blobs, pending);
 
+  try {
+    return await storeExecutions(db, run.projectId, { runId, origin, cells, stored }, input.cells.length);
+  } catch (error) {
+    await removeUnreferenced(db, blobs, written);
+    throw error;
+  }
+}
+
+/** Writes the batch's blobs; answers the digests that were not in the store before. */
+async function writeBlobs(blobs: BlobStore, pending: PendingBlob[]): Promise<string[]> {
+  const created: string[] = [];
+  const seen = new Set<string>();
+  for (const blob of pending) {
+    if (seen.has(blob.sha256)) continue;
+    seen.add(blob.sha256);
+    if ((await blobs.size(blob.sha256)) === null) created.push(blob.sha256);
+    await blobs.put(blob.bytes);
+  }
+  return created;
+}
+
+/**
+ * A batch that failed after writing its blobs takes back the ones it created and that no
+ * run or report refers to (content-addressed: another run may hold the same bytes). Left
+ * open: a concurrent batch that found the same bytes already stored (ours) and commits its
+ * reference after this check would point at a removed file; that needs identical outputs
+ * in two batches within milliseconds, one of which fails.
+ */
+export async function removeUnreferenced(db: Db, blobs: BlobStore, digests: string[]): Promise<void> {
+  if (!digests.length) return;
+  const list = `{${digests.join(',')}}`;
+  const rows = resultRows<{ sha256: string }>(
+    await db.execute(sql`
+      select sha256 from ${runBlobs} where sha256 = any(${list}::text[])
+      union select sha256 from ${reportImages} where sha256 = any(${list}::text[])`),
+  );
+  const referenced = new Set(rows.map((r) => r.sha256));
+  for (const digest of digests) if (!referenced.has(digest)) await blobs.remove(digest);
+}
+
+async function storeExecutions(
+  db: Db,
+  projectId: string,
+  { runId, origin, cells, stored }: { runId: string; origin: Origin; cells: ExecutionRecord[]; stored: Omit<PendingBlob, 'bytes'>[] },
+  accepted: number,
+) {
   let changed = 0;
   await db.transaction(async (tx) => {
     // One writer per run at a time: the kernel and the frontend may send the same execution at once.
@@ -148,10 +234,14 @@ export async function ingestExecutions(
     for (const cell of cells) after.set(cell.executionKey, mergeExecution(after.get(cell.executionKey) ?? null, cell, origin));
 
     const fresh = [...after.values()].filter((m) => !before.has(m.executionKey));
-    if (fresh.length) await tx.insert(runCells).values(fresh.map((m) => ({ runId, ...m })));
+    for (const rows of bySize(fresh, STATEMENT_BYTES)) {
+      await yieldToLoop();
+      await tx.insert(runCells).values(rows.map((m) => ({ runId, ...m })));
+    }
     for (const merged of after.values()) {
       const old = before.get(merged.executionKey);
       if (!old || same(old, merged)) continue;
+      await yieldToLoop();
       const { executionKey, ...fields } = merged;
       await tx
         .update(runCells)
@@ -160,12 +250,9 @@ export async function ingestExecutions(
     }
     changed = fresh.length + [...after.values()].filter((m) => before.has(m.executionKey) && !same(before.get(m.executionKey)!, m)).length;
 
-    if (stored.length) {
-      const unique = [...new Map(stored.map((b) => [b.sha256, b])).values()];
-      await tx.insert(runBlobs).values(unique.map((b) => ({ runId, ...b }))).onConflictDoNothing();
-    }
+    if (stored.length) await tx.insert(runBlobs).values(stored.map((b) => ({ runId, ...b }))).onConflictDoNothing();
 
-    // A JS null would be SQL NULL (the column is NOT NULL): a config value of null is JSON null.
+    // a JSON null goes in as jsonb 'null': drizzle writes a JS null as SQL NULL (the column is not null)
     const configRows = cells.flatMap((c) =>
       Object.entries(c.config ?? {}).map(([key, value]) => ({ runId, executionKey: c.executionKey, key, value: value === null ? sql`'null'::jsonb` : value })),
     );
@@ -177,13 +264,13 @@ export async function ingestExecutions(
         .onConflictDoUpdate({ target: [runConfig.runId, runConfig.executionKey, runConfig.key], set: { value: sql`excluded.value` } });
       await tx
         .insert(projectConfigKeys)
-        .values([...new Set(configRows.map((r) => r.key))].map((key) => ({ projectId: run.projectId, key })))
+        .values([...new Set(configRows.map((r) => r.key))].map((key) => ({ projectId, key })))
         .onConflictDoNothing();
       await refreshRunConfig(tx as unknown as Db, runId);
     }
     await tx.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, runId));
   });
-  return { accepted: input.cells.length, changed };
+  return { accepted, changed };
 }
 
 /** runs.config = the last value of every key, in execution order. */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlobStore, createFsBlobStore } from '../blobs/store.ts';
-import { externalizeOutputs, isBinaryMime } from './outputs.ts';
+import fc from 'fast-check';
+import { externalizeOutputs, isBase64, isBinaryMime } from './outputs.ts';
 
 let store: BlobStore;
 beforeAll(async () => {
@@ -48,6 +49,22 @@ describe('externalizeOutputs', () => {
     await expect(
       externalizeOutputs([{ output_type: 'display_data', data: { 'image/png': { not: 'base64' } } }], store, 1024, 'cells.3'),
     ).rejects.toThrow('cells.3.outputs.0.data.image/png: binary output must be a base64 string');
+  });
+
+  it('checks base64 in linear time, accepting exactly what nbformat base64 is', () => {
+    const started = performance.now();
+    expect(isBase64(' '.repeat(8 * 1024 * 1024) + '!')).toBe(false); // the old pattern: hours
+    expect(performance.now() - started).toBeLessThan(500);
+    // the pattern it replaces, on short strings where backtracking is cheap
+    const reference = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+    const alphabet = fc.constantFrom(...'Aa0+/= \n\t\r!-_\u00a0\u2028é'.split(''));
+    fc.assert(fc.property(fc.string({ unit: alphabet, maxLength: 30 }), (s) => isBase64(s) === reference.test(s)), { numRuns: 2000 });
+  });
+
+  it('names the output whose MIME key has control characters', async () => {
+    await expect(externalizeOutputs([{ output_type: 'display_data', data: { 'image/png\r\nx': 'AAAA' } }], store, 1024, 'cells.1')).rejects.toThrow(
+      'cells.1.outputs.0.data: MIME type "image/png\\r\\nx" must be 1–255 visible ASCII characters',
+    );
   });
 
   it('knows binary from text MIME types', () => {

@@ -3,7 +3,8 @@
 // for preview/diff/replay; restoring one as a new forward change.
 import { and, asc, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, reportVersions, sql, users } from '@cellmark/db';
 import * as Y from 'yjs';
-import { reportLockSql } from '../collab/store.ts';
+import { buildDoc, quarantine, reportLockSql } from '../collab/store.ts';
+import type { Logger } from '../logger.ts';
 import { DomainError } from './errors.ts';
 import { type Actor, requireReport } from './policy.ts';
 
@@ -35,7 +36,7 @@ export interface VersionSummary {
 export async function recordVersion(
   db: Db,
   reportId: string,
-  options: { kind: 'auto' | 'named'; name?: string | null; createdBy?: string | null },
+  options: { kind: 'auto' | 'named'; name?: string | null; createdBy?: string | null; logger?: Logger | undefined },
 ): Promise<{ id: string } | null> {
   return db.transaction(async (tx) => {
     // the same lock compaction takes: the snapshot and the rows are read as one state
@@ -48,19 +49,26 @@ export async function recordVersion(
       .limit(1);
     const since = previous?.uptoSeq ?? 0;
     const [snapshot] = await tx.select().from(reportSnapshots).where(eq(reportSnapshots.reportId, reportId));
-    const rows = await tx
+    const stored = await tx
       .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
       .from(reportUpdates)
       .where(eq(reportUpdates.reportId, reportId))
       .orderBy(asc(reportUpdates.seq));
+    // a row that does not apply is quarantined, as a load would, and left out of the version
+    const { doc, bad } = buildDoc(
+      snapshot ? new Uint8Array(snapshot.state) : null,
+      stored.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update) })),
+    );
+    if (bad.length) await quarantine(tx, reportId, bad, options.logger);
+    const rows = bad.length ? stored.filter((r) => !bad.some((b) => b.seq === r.seq)) : stored;
     const uptoSeq = Math.max(snapshot?.uptoSeq ?? 0, ...rows.map((r) => r.seq));
-    if (options.kind === 'auto' && (uptoSeq <= since || (!snapshot && !rows.length))) return null;
+    if (options.kind === 'auto' && (uptoSeq <= since || (!snapshot && !rows.length))) {
+      doc.destroy();
+      return null;
+    }
     const authors = new Set<string>();
     for (const [userId, seq] of Object.entries(snapshot?.authors ?? {})) if (seq > since) authors.add(userId);
     for (const r of rows) if (r.userId && r.seq > since) authors.add(r.userId);
-    const doc = new Y.Doc();
-    if (snapshot) Y.applyUpdate(doc, new Uint8Array(snapshot.state));
-    for (const r of rows) Y.applyUpdate(doc, new Uint8Array(r.update));
     const [row] = await tx
       .insert(reportVersions)
       .values({

@@ -20,9 +20,10 @@ import type { Logger } from '../logger.ts';
 import { createContextFactory } from '../trpc/init.ts';
 import { appRouter } from '../trpc/router.ts';
 import type { Database } from '@cellmark/db';
-import { readBody, readBytes } from './body.ts';
+import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody, readBytes } from './body.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
-import { createMetrics, routeFamily } from './metrics.ts';
+import { createMetrics, metricsAuthorized, routeFamily } from './metrics.ts';
+import { assignRequestId, internalErrorMessage, requestIdOf } from './request-id.ts';
 
 export interface AppOptions {
   env: Env;
@@ -66,7 +67,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   });
 
   // one store for the collab rooms and for the API (share links read their report's charts)
-  const reportStore = options.reportStore ?? createPostgresReportStore(database.db);
+  const reportStore = options.reportStore ?? createPostgresReportStore(database.db, { logger });
   const collab = attachCollab(server, {
     database,
     auth,
@@ -77,13 +78,15 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     compactUpdates: env.CELLMARK_REPORT_COMPACT_UPDATES,
     compactBytes: env.CELLMARK_REPORT_COMPACT_BYTES,
     versionQuietMs: env.CELLMARK_REPORT_VERSION_QUIET_MS,
+    // Next answers its own upgrades only in dev (HMR, under /_next/); nobody else does
+    leaveUpgrade: env.CELLMARK_DEV && !env.CELLMARK_NO_WEB ? (pathname: string) => pathname.startsWith('/_next/') : undefined,
   });
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
     createContext: createContextFactory({ database, auth, env, logger, blobs, reportDocs: collab.docs, reportStore }),
-    onError: ({ error, path: procedure }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure }, 'tRPC error');
+    onError: ({ error, path: procedure, req }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, procedure, requestId: requestIdOf(req) }, 'tRPC error');
     },
   });
   const authHandler = toNodeHandler(auth);
@@ -107,14 +110,15 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
+    const requestId = assignRequestId(req, res);
     const pathname = (req.url ?? '/').split('?')[0]!;
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.httpRequests.observe({ route: routeFamily(pathname), method: req.method ?? '', status: String(res.statusCode) }, seconds);
+      metrics.httpRequests.observe({ ...routeFamily(pathname, req.method), status: String(res.statusCode) }, seconds);
     });
     route(req, res, pathname).catch((error: unknown) => {
-      logger.error({ err: error, path: pathname }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal server error' } });
+      logger.error({ err: error, path: pathname, requestId }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { message: internalErrorMessage(requestId) } });
       else res.destroy();
     });
   });
@@ -125,10 +129,16 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
         await database.ping();
         return sendJson(res, 200, { status: 'ok', database: database.kind });
       } catch (error) {
-        return sendJson(res, 503, { status: 'unavailable', database: database.kind, error: (error as Error).message });
+        // anyone may ask: the driver's message (host, user, SQL) stays in the log
+        logger.warn({ err: error, requestId: requestIdOf(req) }, 'health check: database unavailable');
+        return sendJson(res, 503, { status: 'unavailable', database: database.kind, error: 'database unavailable' });
       }
     }
     if (pathname === '/metrics') {
+      if (!metricsAuthorized(req, env.CELLMARK_METRICS_TOKEN)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return sendJson(res, 401, { error: { message: 'send "Authorization: Bearer <CELLMARK_METRICS_TOKEN>"' } });
+      }
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return res.end(await metrics.registry.metrics());
     }
@@ -165,9 +175,19 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
         return res.end();
       }
     }
+    try {
+      const query = req.method === 'GET' ? new URL(req.url ?? '', 'http://x').searchParams.get('input') : null;
+      if (query) new JsonDepth(MAX_JSON_DEPTH).feedText(query);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return sendJson(res, 400, { error: { message: error.message, code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400, path: procedures[0] } } });
+    }
     if (req.method === 'POST') {
       try {
-        (req as IncomingMessage & { body?: string }).body = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
+        const text = await readBody(req, env.CELLMARK_MAX_BODY_BYTES);
+        const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+        if (json && !new URL(req.url ?? '', 'http://x').searchParams.has('batch')) await handOverJson(req, text);
+        else (req as IncomingMessage & { body?: string }).body = text;
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         const status = httpStatusOf[error.code];

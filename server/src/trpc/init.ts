@@ -14,6 +14,8 @@ import type { MetricLimits } from '../domain/metrics/ingest.ts';
 import type { ReportDocs } from '../domain/report-versions.ts';
 import type { ReportStore } from '../collab/store.ts';
 import { authenticateToken } from '../domain/tokens.ts';
+import { parsedBodyOf } from '../http/body.ts';
+import { internalErrorMessage, requestIdOf } from '../http/request-id.ts';
 import type { Logger } from '../logger.ts';
 
 export interface AppDeps {
@@ -59,11 +61,15 @@ export function describeZodError(error: ZodError): string {
 }
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  // Only our own messages reach the caller: an internal error (a database error with its
+  // SQL and parameters, a stack overflow) is answered with the request id it was logged under.
+  errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
+    const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    const message = zodError ? `invalid input: ${describeZodError(zodError)}` : internal ? internalErrorMessage(requestIdOf(ctx?.req)) : shape.message;
     return {
       ...shape,
-      message: zodError ? `invalid input: ${describeZodError(zodError)}` : shape.message,
+      message,
       data: { ...shape.data, stack: undefined, fields: zodError ? zodError.issues.map((i) => i.path.join('.')) : undefined },
     };
   },
@@ -80,12 +86,64 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     if (cause instanceof DomainError) {
       throw new TRPCError({ code: trpcCodeOf[cause.code], message: cause.message, cause });
     }
-    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path, requestId: requestIdOf(ctx.req) }, 'procedure failed');
   }
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/** The body app.ts already read and parsed (see handOverJson in http/body.ts). */
+const parsedInput = t.middleware(({ ctx, next }) => {
+  const body = parsedBodyOf(ctx.req);
+  return body ? next({ getRawInput: async () => body.value }) : next();
+});
+
+/**
+ * Postgres text and jsonb cannot hold U+0000. A field a person typed is refused naming it;
+ * captured content (cell source and outputs, the kernel's environment and hello) is kept
+ * with U+FFFD in its place by those procedures (docs/ingest-api.md).
+ */
+const KEEPS_NUL = new Set(['ingest.cells', 'ingest.environment', 'ingest.kernelHello']);
+const refuseNul = t.middleware(async ({ path, getRawInput, next }) => {
+  if (KEEPS_NUL.has(path)) return next();
+  const input = await getRawInput();
+  // zod has just walked a large input in one step: yield before walking it again
+  if (Array.isArray((input as { points?: unknown })?.points)) await new Promise((resolve) => setImmediate(resolve));
+  const at = nulPath(input);
+  if (at !== null) throw new TRPCError({ code: 'BAD_REQUEST', message: `invalid input: ${at || 'input'}: must not contain U+0000 (NUL)` });
+  return next();
+});
+
+/**
+ * Where the first string (or key) holding U+0000 is, dotted; null when none. No allocation
+ * until one is found: this runs over every input (a 100k-point batch is 400k values).
+ * Depth is bounded by the body reader.
+ */
+function nulPath(value: unknown): string | null {
+  const found = hasNul(value);
+  return found ? found.reverse().join('.') : null;
+}
+
+function hasNul(value: unknown): string[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : null;
+  if (!value || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || (typeof v !== 'object' && typeof v !== 'string')) continue;
+      const found = hasNul(v);
+      if (found) return (found.push(String(i)), found);
+    }
+    return null;
+  }
+  for (const key in value) {
+    if (key.includes('\u0000')) return [key.replaceAll('\u0000', '\\0')];
+    const found = hasNul((value as Record<string, unknown>)[key]);
+    if (found) return (found.push(key), found);
+  }
+  return null;
+}
+
+export const publicProcedure = t.procedure.use(parsedInput).use(mapErrors).use(refuseNul);
 
 export const sessionProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const user = await sessionUser(ctx.auth, ctx.req.headers);

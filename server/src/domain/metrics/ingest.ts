@@ -25,6 +25,13 @@ export const MAX_KEY_CHARS = 250;
 const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * Point times a run can have. The binary COPY encoder writes microseconds since 2000 from a
+ * safe integer (±2^53 µs, ~±285 years): a time outside that failed the whole batch with a 500.
+ */
+const TIME_RANGE = [Date.UTC(1970, 0, 1), Date.UTC(2200, 0, 1)] as const;
+/** Lets other requests run between the phases of a large batch. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const NON_FINITE_WIRE = new Set(['NaN', 'Infinity', '-Infinity']);
 
 /**
@@ -51,6 +58,9 @@ export function parsePoints(raw: unknown): MetricPointInput[] {
     if (!date) {
       date = new Date(time);
       if (!ISO_DATETIME.test(time) || Number.isNaN(date.getTime())) throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset, not ${JSON.stringify(time.slice(0, 40))}`);
+      if (date.getTime() < TIME_RANGE[0] || date.getTime() >= TIME_RANGE[1]) {
+        throw new DomainError('INVALID_INPUT', `points.${i}.time: must be from 1970 to 2199, not ${JSON.stringify(time.slice(0, 40))}`);
+      }
       times.set(time, date);
     }
     out[i] = { key, step, value: value as WireValue, time: date };
@@ -75,7 +85,9 @@ export function validatePoints(points: MetricPointInput[], limits: MetricLimits)
 }
 
 export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string; points: MetricPointInput[] }, limits: MetricLimits) {
+  await nextTurn(); // after the parse and parsePoints, each a few tens of ms at 100k points
   const keys = validatePoints(input.points, limits);
+  await nextTurn();
   const { run, project } = await requireRun(db, actor, input.runId, 'write');
   if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can log metrics into it");
   if (!input.points.length) return { accepted: 0, inserted: 0 };
@@ -87,12 +99,15 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for no key update`));
     if (!held) throw new DomainError('NOT_FOUND', 'run not found');
     await tx.insert(metricKeys).values(keys.map((key) => ({ projectId: project.id, key }))).onConflictDoNothing();
-    const interned = await tx
-      .select({ id: metricKeys.id, key: metricKeys.key })
-      .from(metricKeys)
-      .where(and(eq(metricKeys.projectId, project.id), inArray(metricKeys.key, keys)));
-    const idOf = new Map(interned.map((k) => [k.key, k.id]));
+    // matched by position, not by the text read back: PGlite's decoder drops a leading U+FEFF
+    const interned = resultRows<{ id: number; ord: string | number }>(
+      await tx.execute(sql`
+        select k.id, u.ord from unnest(${pgArray(keys)}::text[]) with ordinality as u(key, ord)
+        join metric_keys k on k.project_id = ${project.id}::uuid and k.key = u.key`),
+    );
+    const idOf = new Map(interned.map((k) => [keys[Number(k.ord) - 1]!, k.id]));
     const points: RollupPoint[] = input.points.map((p) => ({ keyId: idOf.get(p.key)!, step: p.step, value: toNumber(p.value), time: p.time.getTime() }));
+    await nextTurn();
 
     // The usual batch is all new (no step stored yet in its range, none repeated): it is
     // written as is, by binary COPY on Postgres. A retried or overlapping batch is inserted
@@ -100,13 +115,14 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     let inserted = points;
     const ranges = keyRanges(points, (p) => p.step);
     if (!ranges.repeated && !(await anyStored(tx, input.runId, ranges))) {
-      if (!(await copyIntoTable(tx, 'metric_points', POINT_COLUMNS, encodePoints(input.runId, points)))) await tx.execute(insertPoints(input.runId, points, false));
+      if (!(await copyIntoTable(tx, 'metric_points', POINT_COLUMNS, (await encodePoints(input.runId, points))))) await tx.execute(insertPoints(input.runId, points, false));
     } else {
       const stored = resultRows<{ key_id: number; step: string | number }>(await tx.execute(insertPoints(input.runId, points, true)));
       const fresh = new Set(stored.map((r) => `${r.key_id}:${r.step}`));
       // ON CONFLICT DO NOTHING keeps the first of a step repeated within the batch
       inserted = points.filter((p) => fresh.delete(`${p.keyId}:${p.step}`));
     }
+    await nextTurn();
     if (inserted.length) await storeRollups(tx, input.runId, rollupsOf(inserted));
     const firstSteps = new Map<number, number>();
     for (const p of inserted) if (!(firstSteps.get(p.keyId)! <= p.step)) firstSteps.set(p.keyId, p.step);
@@ -190,10 +206,20 @@ export function storedBucketProbe(runId: string, buckets: Bucket[]): SQL {
 const POINT_COLUMNS = ['run_id', 'key_id', 'step', 'value', 'time'];
 const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_count', 'min', 'max', 'sum', 'last', 'last_step', 'first_time', 'last_time', 'children'];
 
-function encodePoints(runId: string, points: RollupPoint[]): Buffer {
+/**
+ * Encoding yields every this many rows: a 100k-point batch took ~150 ms to encode in one go,
+ * holding the event loop (every other request) for all of it.
+ */
+const ROWS_PER_TURN = 10_000;
+
+async function encodePoints(runId: string, points: RollupPoint[]): Promise<Buffer> {
   const run = uuidBytes(runId);
   const out = new BinaryCopyEncoder(points.length * 66);
-  for (const p of points) out.row(5).uuid(run).int4(p.keyId).int8(p.step).float8(p.value).timestamptz(p.time);
+  for (let i = 0; i < points.length; i++) {
+    if (i && i % ROWS_PER_TURN === 0) await nextTurn();
+    const p = points[i]!;
+    out.row(5).uuid(run).int4(p.keyId).int8(p.step).float8(p.value).timestamptz(p.time);
+  }
   return out.finish();
 }
 
@@ -209,7 +235,7 @@ const bucketId = (keyId: number, level: number, bucket: number) => `${keyId}:${l
  * New buckets with `children` (levels 2 and up): the packed records of their children, which
  * are all new too (a stored child would mean a stored parent) and all among `all`.
  */
-function encodeRollups(runId: string, buckets: Bucket[], all: Bucket[]): Buffer {
+async function encodeRollups(runId: string, buckets: Bucket[], all: Bucket[]): Promise<Buffer> {
   const children = new Map<string, Bucket[]>();
   for (const b of all) {
     if (b.level >= ROLLUP_LEVELS.length) continue;
@@ -220,7 +246,8 @@ function encodeRollups(runId: string, buckets: Bucket[], all: Bucket[]): Buffer 
   }
   const run = uuidBytes(runId);
   const out = new BinaryCopyEncoder(buckets.length * 140 + all.length * PACKED_BYTES);
-  for (const b of buckets) {
+  for (const [i, b] of buckets.entries()) {
+    if (i && i % ROWS_PER_TURN === 0) await nextTurn();
     out.row(14).uuid(run).int4(b.keyId).int2(b.level).int8(b.bucket).int4(b.count).int4(b.finiteCount);
     out.float8OrNull(b.min).float8OrNull(b.max).float8OrNull(b.sum).float8(b.last).int8(b.lastStep).timestamptz(b.firstTime).timestamptz(b.lastTime);
     const records = b.level >= 2 ? children.get(bucketId(b.keyId, b.level, b.bucket)) : undefined;
@@ -266,7 +293,7 @@ async function storeRollups(tx: Tx, runId: string, buckets: Bucket[]) {
   const existing = resultRows<{ key_id: number; level: number; bucket: string | number }>(await tx.execute(storedBucketProbe(runId, buckets)));
   const stored = new Set(existing.map((r) => bucketId(r.key_id, r.level, Number(r.bucket))));
   const fresh = stored.size ? buckets.filter((b) => !stored.has(bucketId(b.keyId, b.level, b.bucket))) : buckets;
-  if (fresh.length) await copyIntoTable(tx, 'metric_rollups', ROLLUP_COLUMNS, encodeRollups(runId, fresh, buckets));
+  if (fresh.length) await copyIntoTable(tx, 'metric_rollups', ROLLUP_COLUMNS, await encodeRollups(runId, fresh, buckets));
   if (stored.size) {
     const merged = buckets.filter((b) => stored.has(bucketId(b.keyId, b.level, b.bucket)));
     await tx.execute(upsertRollups(runId, merged));
