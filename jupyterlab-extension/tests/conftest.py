@@ -3,6 +3,7 @@ ingest API for unit tests and the real Cellmark server for integration tests."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -97,6 +98,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} s: {predicate}")
         time.sleep(interval)
+
+
+def spooled(root: Path) -> list[dict]:
+    """Every record in the spool logs under root, in the order they were appended (per log)."""
+    records = []
+    for log in sorted(root.rglob("log-*")):
+        lines = log.read_bytes().rstrip(b"\0").split(b"\n")  # a mapped log is preallocated with zeros
+        records.extend(json.loads(body) for body in lines[1::2] if body)  # header line, JSON line
+    return records
 
 
 @pytest.fixture(scope="session")

@@ -129,10 +129,11 @@ def test_spool_round_trip(tmp_path, payload: Any) -> None:
     try:
         spool.append("ingest.environment", {"environment": payload})
         [entry] = spool.pending()
-        with open(entry.path, "rb") as f:
-            raw = f.read()
+        with open(entry.path, "rb") as f:  # the record's bytes in the log
+            f.seek(entry.offset)
+            raw = f.read(entry.size)
         assert json.loads(raw.decode("utf-8"))  # strict UTF-8: no lone surrogate got through
-        assert Spool.load(entry)["input"] == {"environment": wire.clean(payload)}
+        assert spool.load(entry)["input"] == {"environment": wire.clean(payload)}
     finally:
         spool.close()
 

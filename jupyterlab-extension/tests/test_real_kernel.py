@@ -156,3 +156,73 @@ def _environment(account: Account, run_id: str) -> dict:
     env = account.get_run(run_id)["run"]["environment"]
     assert env, "no environment yet"
     return env
+
+
+DIGITS = [
+    "import time\nlr = 0.1\nepochs = 10\nhidden = [64, 32]\nt0 = time.time()",
+    "class MLP:\n    def __init__(self, hidden, lr):\n        self.hidden, self.lr = hidden, lr\n"
+    "    def fit_step(self, step):\n        return 1.0 / (step + 1)\n    def score(self):\n        return 0.93",
+    "model = MLP(hidden, lr)\nbest = None",
+    "for step in range(epochs):\n    loss = model.fit_step(step)",
+    "acc = model.score()\nelapsed = time.time() - t0",
+    "seed = 0",
+    "# cellmark: config\nbatch = 16 * 2",
+    "lr = lr * 0.5  # a schedule: computed, so lr is no longer tracked",
+    "step = 3\nepochs = 12",
+]
+
+
+def test_real_kernel_config_is_the_literal_hyperparameters(kernel, account: Account):
+    km, kc, repo = kernel
+    run_id = account.start_run("notebooks/train.ipynb")
+    line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
+            f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
+            f'notebook_path="notebooks/train.ipynb", capture_config=True)')
+    _, reply = execute(kc, line, silent=True, store_history=False, user_expressions={"cellmark": "__cellmark_activation"})
+    assert reply["status"] == "ok" and reply["user_expressions"]["cellmark"]["status"] == "ok", reply
+    ids = []
+    for code in DIGITS:
+        msg_id, reply = execute(kc, code)
+        assert reply["status"] == "ok", reply
+        ids.append(msg_id)
+    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    assert reply["status"] == "ok", reply
+
+    def stored():
+        got = account.get_run(run_id)
+        assert len([c for c in got["cells"] if c["status"] == "ok"]) == len(DIGITS), got["cells"]
+        return got
+
+    got = eventually(stored, timeout=30)
+    assert [c["executionCount"] for c in got["cells"]] == list(range(1, len(DIGITS) + 1))
+    # results, models, loop variables and timestamps are not config; best = None is a literal
+    assert got["run"]["config"] == {"lr": 0.1, "epochs": 12, "hidden": [64, 32], "best": None, "seed": 0, "batch": 32,
+                                    "step": 3}
+    # "set in [n]": each change names the execution that made it
+    history = sorted((h["key"], h["value"], h["executionCount"]) for h in got["configHistory"])
+    assert history == sorted([("lr", 0.1, 1), ("epochs", 10, 1), ("hidden", [64, 32], 1), ("best", None, 3),
+                              ("seed", 0, 6), ("batch", 32, 7), ("epochs", 12, 9), ("step", 3, 9)])
+    assert {h["executionKey"] for h in got["configHistory"] if h["key"] == "seed"} == {ids[5]}
+
+
+def test_real_kernel_auto_config_off(kernel, account: Account):
+    km, kc, repo = kernel
+    run_id = account.start_run("notebooks/train.ipynb")
+    line = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
+            f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb", capture_config=False)')
+    _, reply = execute(kc, line, silent=True, store_history=False)
+    assert reply["status"] == "ok", reply
+    for code in ("lr = 0.1", "# cellmark: config\nepochs = 3", "import cellmark\ncellmark.config.update(optimizer='adam')",
+                 "cellmark.config.auto = True\nwarmup = 5", "cellmark.config.auto = False\nbeta = 0.9"):
+        _, reply = execute(kc, code)
+        assert reply["status"] == "ok", reply
+    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    assert reply["status"] == "ok", reply
+    got = eventually(lambda: _config_of(account, run_id), timeout=30)
+    assert got == {"epochs": 3, "optimizer": "adam", "warmup": 5}
+
+
+def _config_of(account: Account, run_id: str) -> dict:
+    config = account.get_run(run_id)["run"]["config"]
+    assert "warmup" in config, config
+    return config

@@ -203,7 +203,9 @@ def test_4xx_from_the_server_lands_in_failed(spool, fake, make_sender):
 def test_unreadable_entry_is_parked(spool, fake, make_sender):
     put(spool, "r", cell("a"))
     (entry,) = spool.pending()
-    Path(entry.path).write_text("{not json")
+    with open(entry.path, "r+b") as f:  # its bytes in the log, in place (a disk that lost them)
+        f.seek(entry.offset)
+        f.write(b"{" + b"x" * (entry.size - 1))
     put(spool, "r", cell("b"))
     assert make_sender().flush(10)
     assert spool.failed_count() == 1 and [c["executionKey"] for c in fake.cells()] == ["b"]

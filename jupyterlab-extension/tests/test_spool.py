@@ -1,5 +1,5 @@
-"""The on-disk spool: durable atomic entries, order, per-process queues, adoption of a dead
-kernel's queue (never a live one's), failed/."""
+"""The on-disk spool: an append-only log per kernel, order, torn records, acks and rotation,
+per-process queues, adoption of a dead kernel's queue (never a live one's), failed/."""
 
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ def opened(root: Path, url: str = URL) -> Spool:
     return s
 
 
-def test_entries_are_whole_json_files_in_order(tmp_path: Path):
+def test_entries_are_appended_to_one_log_in_order(tmp_path: Path):
     s = opened(tmp_path)
     names = [s.append("ingest.cells", {"runId": "r", "cells": [{"n": i}]}) for i in range(50)]
     pending = s.pending()
     assert [e.name for e in pending] == names == sorted(names)
     assert [s.load(e)["input"]["cells"][0]["n"] for e in pending] == list(range(50))
     assert s.load(pending[0])["procedure"] == "ingest.cells"
-    assert not [n for n in os.listdir(s.own_dir) if n.endswith(".tmp")]
+    assert sorted(os.listdir(s.own_dir)) == ["lock", "log-00000000"]
     mode = stat.S_IMODE(os.stat(pending[0].path).st_mode)
     assert mode == 0o600
     assert s.count() == 50
@@ -48,18 +48,93 @@ def test_clock_going_backwards_keeps_the_order(tmp_path: Path, monkeypatch: pyte
     assert [e.name for e in s.pending()] == [first, second]
 
 
-def test_a_write_that_fails_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_full_disk_fails_the_append_and_keeps_the_log_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    if not spool_mod._MAPPED:
+        pytest.skip("no posix_fallocate: the log is written with write(2)")
+    monkeypatch.setattr(spool_mod._Appender, "CHUNK", 4096)
     s = opened(tmp_path)
+    s.append("ingest.cells", {"n": 0})
 
-    def crash(src, dst):
-        raise OSError("disk full")
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(spool_mod.os, "replace", crash)
+    monkeypatch.setattr(spool_mod.os, "posix_fallocate", full)
     with pytest.raises(OSError):
-        s.append("ingest.cells", {"x": 1})
+        s.append("ingest.cells", {"n": "x" * 8000})  # needs the log to grow
     monkeypatch.undo()
-    assert os.listdir(s.own_dir) == ["lock"]
-    assert s.pending() == []
+    s.append("ingest.cells", {"n": 2})
+    assert [s.load(e)["input"]["n"] for e in s.pending()] == [0, 2]
+    s._queues[s.own_dir].lock.release()
+    other = opened(tmp_path)
+    assert other.adopt_leftovers() == 2
+
+
+def test_a_write_that_fails_half_way_leaves_no_torn_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(spool_mod, "_MAPPED", False)  # the write(2) path (no posix_fallocate)
+    s = opened(tmp_path)
+    s.append("ingest.cells", {"n": 0})
+    real_write = os.write
+
+    def disk_full(fd, data):
+        real_write(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool_mod.os, "write", disk_full)
+    with pytest.raises(OSError):
+        s.append("ingest.cells", {"n": "lost"})
+    monkeypatch.undo()
+    s.append("ingest.cells", {"n": 2})
+    assert [s.load(e)["input"]["n"] for e in s.pending()] == [0, 2]
+    # what a later kernel reads back: both whole records, nothing torn between them
+    log = Path(s.own_dir, "log-00000000").read_bytes()
+    s._queues[s.own_dir].lock.release()
+    other = opened(tmp_path)
+    assert other.adopt_leftovers() == 2 and b"lost" not in log
+
+
+def test_a_torn_tail_is_where_recovery_stops(tmp_path: Path):
+    s = opened(tmp_path)
+    for i in range(3):
+        s.append("ingest.cells", {"n": i})
+    path = Path(s.own_dir, "log-00000000")
+    s._queues[s.own_dir].lock.release()  # as if the kernel died
+    data = path.read_bytes().rstrip(b"\0")  # a mapped log is preallocated with zeros
+    path.write_bytes(data + data[: len(data) // 3 - 5])  # a power loss in the middle of the next record
+    other = opened(tmp_path)
+    assert other.adopt_leftovers() == 3
+    assert [other.load(e)["input"]["n"] for e in other.pending()] == [0, 1, 2]
+
+
+def test_acked_entries_are_not_sent_again_and_full_logs_rotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(spool_mod, "ROTATE_BYTES", 200)
+    s = opened(tmp_path)
+    for i in range(4):
+        s.append("ingest.cells", {"n": i})
+    s.sync()
+    s.remove(s.pending()[:2])
+    assert s.count() == 2
+    s.remove(s.pending())  # all acked and over ROTATE_BYTES: a new generation
+    assert sorted(os.listdir(s.own_dir)) == ["acked", "lock", "log-00000001"]
+    s.append("ingest.cells", {"n": 4})
+    s.append("ingest.cells", {"n": 5})
+    s.remove(s.pending()[:1])
+    s._queues[s.own_dir].lock.release()  # the kernel dies
+    other = opened(tmp_path)
+    assert other.adopt_leftovers() == 1
+    assert [other.load(e)["input"]["n"] for e in other.pending()] == [5]
+
+
+def test_an_older_versions_queue_of_json_files_is_adopted(tmp_path: Path):
+    s = opened(tmp_path)
+    old = Path(s.server_dir, "p-1-abcd")
+    old.mkdir()
+    (old / "00000000000000000001-1-00000001.json").write_text(json.dumps({"v": 1, "procedure": "ingest.cells", "input": {"n": "old"}}))
+    assert s.adopt_leftovers() == 1
+    (entry,) = s.pending()
+    assert s.load(entry)["input"] == {"n": "old"}
+    s.remove([entry])
+    s.close()
+    assert not old.exists()
 
 
 def test_the_server_url_picks_the_directory(tmp_path: Path):
@@ -101,7 +176,7 @@ def test_a_crashed_kernels_queue_is_adopted_without_half_written_files(tmp_path:
         s = Spool({URL!r}, {str(tmp_path)!r}); s.open()
         for i in range(3):
             s.append("ingest.cells", {{"n": i}})
-        open(os.path.join(s.own_dir, ".half-written.json.abcd.tmp"), "w").write('{{"trunc')
+        s._wfd.append(b"99999999999999999999-1-00000009 400 0000")  # killed while appending
         os.kill(os.getpid(), {int(signal.SIGKILL)})
     """)
     subprocess.run([sys.executable, "-c", code], check=False)
@@ -109,7 +184,7 @@ def test_a_crashed_kernels_queue_is_adopted_without_half_written_files(tmp_path:
     assert me.adopt_leftovers() == 3
     assert [me.load(e)["input"]["n"] for e in me.pending()] == [0, 1, 2]
     dead = [d for d in Path(me.server_dir).glob("p-*") if str(d) != me.own_dir]
-    assert len(dead) == 1 and not list(dead[0].glob("*.tmp"))
+    assert len(dead) == 1
     # a second newcomer cannot take the same queue
     other = opened(tmp_path)
     assert other.adopt_leftovers() == 0

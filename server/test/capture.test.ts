@@ -87,6 +87,21 @@ describe('both capture paths', () => {
     ]);
   });
 
+  it('stores a config value of null (a Python `best = None`) as JSON null', async () => {
+    const { runId } = await newRun('config-run-null');
+    await alice.ingest.ingest.cells.mutate({
+      runId,
+      origin: 'kernel',
+      cells: [{ executionKey: 'n1', executionCount: 1, source: 'best = None', status: 'ok', startedAt: at(0), endedAt: at(1), config: { best: null, lr: 0.1 } }],
+    });
+    const got = await alice.api.runs.get.query({ runId });
+    expect(got.run.config).toEqual({ best: null, lr: 0.1 });
+    expect(got.configHistory.map((h) => [h.key, h.value, h.executionCount])).toEqual([
+      ['best', null, 1],
+      ['lr', 0.1, 1],
+    ]);
+  });
+
   it('rejects oversized config values naming the key, writing nothing', async () => {
     const { runId } = await newRun('config-run-2');
     const res = await alice.ingest.ingest.cells

@@ -28,7 +28,21 @@ def _not_active(what: str) -> None:
 
 
 class Config(Mapping):
-    """The run's config as recorded so far; `update({...})` sets keys explicitly."""
+    """The run's config as recorded so far; `update({...})` sets keys explicitly; `auto = False`
+    stops automatic config (names set to literals) for this kernel, while `update()` and cells
+    with a `# cellmark: config` line still record."""
+
+    @property
+    def auto(self) -> bool:
+        return SESSION.config.auto and SESSION.capture_config
+
+    @auto.setter
+    def auto(self, on: bool) -> None:
+        if not isinstance(on, bool):
+            raise TypeError(f"cellmark.config.auto is True or False, not {on!r}")
+        SESSION.config.auto = on
+        if on:
+            SESSION.capture_config = True
 
     def update(self, values: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
         merged = dict(values or {}, **kwargs)

@@ -1,10 +1,14 @@
-"""Config capture: which globals count as configuration, their JSON form, and what changed.
+"""Config capture: which values count as configuration, their JSON form, and what changed.
 
-A global is config when its value is a JSON scalar (strings up to 4 KiB) or a small list/dict
-of them (at most 100 items in all, at most 4 KiB as JSON), its name does not start with `_`
-and does not look secret. Modules, functions, classes and every other object are skipped by
-type. `update()` (behind `cellmark.config.update`) sets keys explicitly; a key set that way
-belongs to the explicit path from then on, so automatic capture never overwrites it.
+Which names are looked at comes from the cell's source (cell_bindings.py): automatic config is
+the names a cell sets to a literal at top level; a name the cell binds any other way (a loop
+variable, a call's result, `+=`) stops being tracked until a cell sets it to a literal again.
+A `# cellmark: config` line makes every top-level assignment of the cell config, whatever its
+value. The value itself is read from the namespace after the cell and must be a JSON scalar
+(strings up to 4 KiB) or a small list/dict of them (at most 100 items in all, at most 4 KiB as
+JSON); names starting with `_` or looking secret are skipped. `update()` (behind
+`cellmark.config.update`) sets keys explicitly; a key set that way belongs to the explicit path
+from then on, so automatic capture never overwrites it.
 """
 
 from __future__ import annotations
@@ -143,13 +147,18 @@ def _fingerprint(value: Any) -> Any:
 
 
 def capture_globals(
-    user_ns: Mapping[str, Any], hidden: Mapping[str, Any] | None = None, forbidden: Iterable[str] = ()
+    user_ns: Mapping[str, Any], hidden: Mapping[str, Any] | None = None, forbidden: Iterable[str] = (),
+    names: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Every global of user_ns that counts as config, in its JSON form."""
+    """The globals of user_ns (all of them, or only `names`) that count as config, in their JSON form."""
     hidden = hidden or {}
     forbidden = tuple(forbidden)
     found: dict[str, Any] = {}
-    for name, value in list(user_ns.items()):
+    missing = object()
+    items = list(user_ns.items()) if names is None else [(n, user_ns.get(n, missing)) for n in names]
+    for name, value in items:
+        if value is missing:
+            continue  # the cell failed before it bound the name
         if not isinstance(name, str) or not name or name.startswith("_") or len(name) > MAX_KEY_CHARS:
             continue
         if name in _SHELL_NAMES or (name in hidden and hidden[name] is value):
@@ -175,16 +184,19 @@ class ConfigTracker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snapshot: dict[str, Any] = {}  # automatic: name -> fingerprint of the value last recorded
+        self._auto: dict[str, Any] = {}  # automatic: name -> the value last recorded, for the next run
         self._values: dict[str, Any] = {}  # everything recorded (or pending) for this run
         self._explicit: dict[str, Any] = {}  # explicit key -> value, for the whole kernel
         self._pending: dict[str, Any] = {}  # explicit changes not yet in an execution record
+        self.auto = True  # `cellmark.config.auto = False`: only explicit and `# cellmark: config` cells
 
     def new_run(self) -> None:
         """A new run starts with no config: the next execution carries everything current."""
         with self._lock:
-            self._snapshot.clear()
-            self._values = dict(self._explicit)
-            self._pending = dict(self._explicit)
+            # the names tracked so far are still set in this kernel: the new run carries them
+            self._snapshot = {name: _fingerprint(value) for name, value in self._auto.items()}
+            self._values = {**self._auto, **self._explicit}
+            self._pending = {**self._auto, **self._explicit}
 
     def update(self, mapping: Mapping[str, Any], forbidden: Iterable[str] = ()) -> tuple[dict[str, Any], list[str]]:
         """Validates all of mapping first (nothing applied on error); returns (applied, skipped secret keys)."""
@@ -211,9 +223,14 @@ class ConfigTracker:
         return applied, skipped
 
     def changes(self, user_ns: Mapping[str, Any] | None, hidden: Mapping[str, Any] | None = None,
-                forbidden: Iterable[str] = ()) -> dict[str, Any]:
-        """What changed since the last call: automatic changes, then explicit ones (which win)."""
-        current = capture_globals(user_ns, hidden, forbidden) if user_ns is not None else None
+                forbidden: Iterable[str] = (), names: Iterable[str] | None = None,
+                drop: Iterable[str] = ()) -> dict[str, Any]:
+        """What changed since the last call: explicit changes, then automatic ones among
+        `names` (every global when None). Names in `drop` were rebound by computation: they
+        leave the automatic snapshot (their recorded history stays), so setting one to the same
+        literal again records it again."""
+        names = None if names is None else list(names)
+        current = capture_globals(user_ns, hidden, forbidden, names) if user_ns is not None else None
         with self._lock:
             # Explicit changes first; automatic ones over the per-record limit are left out
             # of the snapshot, so the next executions carry them.
@@ -229,9 +246,15 @@ class ConfigTracker:
                         if len(changed) >= MAX_KEYS_PER_EXECUTION:
                             break
                         self._snapshot[name] = mark
+                        self._auto[name] = value
                         changed[name] = value
-                for gone in set(self._snapshot) - set(current):
-                    del self._snapshot[gone]
+                looked = set(self._snapshot) if names is None else set(names)
+                for gone in looked - set(current):
+                    self._snapshot.pop(gone, None)
+                    self._auto.pop(gone, None)
+            for name in drop:
+                self._snapshot.pop(name, None)
+                self._auto.pop(name, None)
             self._values.update(changed)
             return changed
 

@@ -14,7 +14,7 @@ import time
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from . import client, environment, executions, gpu_sources, metrics, system_metrics as system
+from . import cell_bindings, client, environment, executions, gpu_sources, metrics, system_metrics as system
 from .config_capture import ConfigTracker
 from .sender import Sender
 from .spool import Spool, default_root
@@ -311,12 +311,7 @@ class KernelSession:
             if done is None:  # kept, so a retry does not take the config changes twice
                 count = getattr(result, "execution_count", None)
                 done = executions.finish(record, result, count if isinstance(count, int) else None)
-                forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
-                if self.capture_config:
-                    hidden = getattr(self.shell, "user_ns_hidden", None)
-                    done["config"] = self.config.changes(self.shell.user_ns, hidden, forbidden)
-                else:
-                    done["config"] = self.config.changes(None)
+                done["config"] = self._config_changes(record["source"])
                 pending[2] = done
             self.enqueue("ingest.cells", {"runId": run_id if run_id is not None else self.run_id, "origin": "kernel", "cells": [done]})
             self._inflight.pop(key, None)
@@ -324,6 +319,29 @@ class KernelSession:
         except Exception as e:
             self._inflight.pop(key, None)
             self._error("post_run_cell", e)
+
+    def _config_changes(self, source: str) -> dict[str, Any]:
+        """The config this execution changed: only the names its source binds are looked up
+        (cell_bindings.py), so the cost does not grow with the namespace."""
+        bindings = cell_bindings.bindings_of(source)
+        if bindings is cell_bindings.NOTHING and ("%" in source or "!" in source):
+            try:  # IPython syntax: what actually ran is the transformed cell
+                bindings = cell_bindings.bindings_of(self.shell.transform_cell(source))
+            except Exception:
+                pass
+        auto = self.capture_config and self.config.auto
+        if bindings.forced:
+            names: Any = bindings.assigned + bindings.literal
+        elif auto:
+            names = bindings.literal
+        else:
+            names = ()
+        if not names and not bindings.computed:
+            return self.config.changes(None)
+        forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
+        hidden = getattr(self.shell, "user_ns_hidden", None)
+        drop = bindings.computed.difference(names)
+        return self.config.changes(self.shell.user_ns, hidden, forbidden, names=dict.fromkeys(names), drop=drop)
 
     # -- sending -------------------------------------------------------------------------
 

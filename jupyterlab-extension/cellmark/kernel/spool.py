@@ -1,16 +1,27 @@
-"""The on-disk spool: every payload for the server is a file before anything is sent.
+"""The on-disk spool: every payload for the server is appended to a log before anything is sent.
 
 Layout under the spool root (`$CELLMARK_SPOOL_DIR`, default `~/.cellmark/spool`):
 
     <server-key>/server.txt            the server URL, for people
     <server-key>/p-<pid>-<rand>/       one queue per kernel process, locked (flock) while it lives
-        <time_ns>-<pid>-<seq>.json     {"v": 1, "procedure", "input", "createdAt"}
+        log-<gen>                      append-only records: `<name> <length> <crc32>\n<json>\n`,
+                                       json = {"v": 1, "procedure", "input", "createdAt"}
+        acked                          `<gen> <offset>`: everything before it was sent (or failed/)
     <server-key>/failed/<name>.json    payloads the server refused for good, with its message
 
-Writes are atomic and durable (temp file, fsync, rename, fsync of the directory), so a crash
-leaves either the whole entry or none. A queue whose lock is free belongs to a kernel that
-is gone: the next activation for the same server adopts it and sends what is left. Only
-payloads are stored; the token lives in memory.
+Appending is a copy of the whole record into a shared memory map of the log (or one write(2)
+where blocks cannot be preallocated), on the thread that records (a cell's hooks): it
+survives a kill of the process the moment it returns, costs a few microseconds and never
+waits for the disk (see _Appender). Durability against power loss is the sender
+thread's job: it fsyncs the log before each send (group commit: one fsync covers every record
+appended since) and moves `acked` forward (write-temp-then-rename, fsync) after the server
+answered. A write that fails half-way is cut off again, so the log never holds a torn record
+in its middle; a torn tail (power loss) is where reading stops. When everything is acked the
+log starts a new generation and the old file goes.
+
+A queue whose lock is free belongs to a kernel that is gone: the next activation for the same
+server adopts it and sends what is left (queues of older versions, one `<name>.json` file per
+payload, are adopted too). Only payloads are stored; the token lives in memory.
 """
 
 from __future__ import annotations
@@ -18,22 +29,19 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import mmap
 import os
 import secrets
 import shutil
+import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .fsutil import _DirLock, _fsync_dir, write_atomic
 from .wire import dumps, now_iso
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-    import msvcrt
-
 
 def default_root() -> str:
     return os.environ.get("CELLMARK_SPOOL_DIR") or os.path.join(os.path.expanduser("~"), ".cellmark", "spool")
@@ -44,76 +52,139 @@ def server_key(server_url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def _fsync_dir(path: str) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
-
-
-class _DirLock:
-    """An exclusive, non-blocking lock on <dir>/lock, released when the process dies."""
-
-    def __init__(self, directory: str):
-        self.path = os.path.join(directory, "lock")
-        self.fd: Optional[int] = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            else:
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
-                return False
-            raise
-        self.fd = fd
-        return True
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        try:
-            if fcntl is not None:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-            else:
-                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
+ROTATE_BYTES = 1024 * 1024  # a fully acked log at least this big starts a new generation
+LOG_PREFIX = "log-"
+ACKED = "acked"
 
 
 @dataclass(frozen=True)
 class Entry:
     name: str
-    path: str
-    size: int
+    path: str  # its log (or, in a queue of an older version, its own file)
+    size: int  # bytes of its JSON
+    offset: int = -1  # where the JSON starts in the log; -1: a file of its own
+
+
+class _Log:
+    """One log file: its read descriptor and the entries in it not yet done."""
+
+    def __init__(self, queue: "_Queue", gen: int, path: str):
+        self.queue, self.gen, self.path = queue, gen, path
+        self.fd = os.open(path, os.O_RDONLY)
+        self.end = 0  # bytes of whole records (where the next one goes, for the queue's own log)
+        self.entries: list[tuple[Entry, int]] = []  # (entry, offset after it), in log order
+        self.done: set[str] = set()
+        self.acked = 0
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class _Queue:
+    def __init__(self, directory: str, lock: _DirLock):
+        self.dir, self.lock = directory, lock
+        self.logs: list[_Log] = []
+        self.files: dict[str, Entry] = {}  # an older version's entries, one file each
+
+
+class _Appender:
+    """Appends to the own log. Where the OS can preallocate (posix_fallocate), the log is a
+    shared memory map: an append is a memory copy, no system call, so the recording thread
+    never lets go of the GIL (a write(2) does, and in a kernel whose other threads are busy
+    getting it back costs far more than the write). The pages belong to the OS page cache, so
+    they survive a kill of the process like a write(2) would; preallocated blocks mean a full
+    disk fails the grow with ENOSPC instead of a SIGBUS. Elsewhere: one O_APPEND write(2)."""
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | (0 if _MAPPED else os.O_APPEND), 0o600)
+        self.end = 0
+        self.map: Any = None
+        if _MAPPED:
+            self._grow(self.CHUNK)
+
+    def _grow(self, size: int) -> None:
+        os.posix_fallocate(self.fd, 0, size)  # raises ENOSPC on a full disk; nothing changed then
+        if self.map is not None:
+            self.map.close()
+        self.map = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+
+    def append(self, record: bytes) -> int:
+        start = self.end
+        if self.map is not None:
+            if start + len(record) > len(self.map):
+                self._grow(max(2 * len(self.map), start + len(record) + self.CHUNK))
+            self.map[start:start + len(record)] = record
+        else:
+            try:
+                written = os.write(self.fd, record)
+                while written < len(record):  # a short write (disk nearly full): finish or fail
+                    more = os.write(self.fd, record[written:])
+                    if more <= 0:
+                        raise OSError(errno.ENOSPC, "short write to the spool log")
+                    written += more
+            except BaseException:
+                try:
+                    os.ftruncate(self.fd, start)  # never leave a torn record before the next one
+                except OSError:
+                    pass
+                raise
+        self.end = start + len(record)
+        return start
+
+    def sync(self) -> None:
+        if self.map is not None:
+            self.map.flush()
+        else:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        try:
+            if self.map is not None:
+                self.map.flush()
+                self.map.close()
+                self.map = None
+                os.ftruncate(self.fd, self.end)  # no preallocated zeros left behind
+        except (OSError, ValueError):
+            pass
+        os.close(self.fd)
+
+
+_MAPPED = hasattr(os, "posix_fallocate") and os.name == "posix"
+
+
+def _frame(name: str, data: bytes) -> tuple[bytes, int]:
+    header = f"{name} {len(data)} {zlib.crc32(data):08x}\n".encode("ascii")
+    return header + data + b"\n", len(header)
+
+
+def _read_records(log: _Log, start: int) -> tuple[list[tuple[Entry, int]], int, bool]:
+    """The whole records from `start`: (entries, end of the last whole one, torn tail?)."""
+    with open(log.path, "rb") as f:
+        f.seek(start)
+        raw = f.read()
+    entries: list[tuple[Entry, int]] = []
+    at = 0
+    while at < len(raw):
+        if raw[at] == 0:  # the preallocated rest of a mapped log: the end, not a torn record
+            return entries, start + at, False
+        nl = raw.find(b"\n", at, at + 200)
+        try:
+            name, length, crc = raw[at:nl].decode("ascii").split(" ")
+            n = int(length)
+            body = raw[nl + 1:nl + 1 + n]
+            if nl < 0 or n < 0 or len(body) != n or raw[nl + 1 + n:nl + 2 + n] != b"\n" or int(crc, 16) != zlib.crc32(body):
+                raise ValueError("torn")
+        except (ValueError, UnicodeDecodeError):
+            return entries, start + at, True
+        end = nl + 2 + n
+        entries.append((Entry(name, log.path, n, start + nl + 1), start + end))
+        at = end
+    return entries, start + at, False
 
 
 class Spool:
@@ -123,10 +194,15 @@ class Spool:
         self.server_dir = os.path.join(self.root, server_key(self.server_url))
         self.failed_dir = os.path.join(self.server_dir, "failed")
         self.own_dir: Optional[str] = None
-        self._locks: dict[str, _DirLock] = {}  # queue dir -> its lock (own and adopted)
+        self._queues: dict[str, _Queue] = {}  # queue dir -> its lock and logs (own and adopted)
+        self._own: Optional[_Log] = None
+        self._wfd: Optional[_Appender] = None  # writes the own log
+        self._by_path: dict[str, _Log] = {}
         self._lock = threading.Lock()
         self._seq = 0
         self._last_ns = 0
+        self._count = 0
+        self._unsynced = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -140,8 +216,21 @@ class Spool:
         lock = _DirLock(own)
         if not lock.acquire():  # cannot happen for a fresh random name, but never share a queue
             raise RuntimeError(f"spool queue {own} is locked by another process")
+        queue = _Queue(own, lock)
+        self._queues[own] = queue
         self.own_dir = own
-        self._locks[own] = lock
+        self._new_generation(queue, 0)
+        _fsync_dir(own)
+
+    def _new_generation(self, queue: _Queue, gen: int) -> None:
+        path = os.path.join(queue.dir, f"{LOG_PREFIX}{gen:08d}")
+        wfd = _Appender(path)
+        log = _Log(queue, gen, path)
+        queue.logs.append(log)
+        self._by_path[path] = log
+        old, self._wfd, self._own = self._wfd, wfd, log
+        if old is not None:
+            old.close()
 
     def adopt_leftovers(self) -> int:
         """Takes over the queues of kernels that are gone; returns how many entries they hold."""
@@ -152,7 +241,7 @@ class Spool:
             return 0
         for name in names:
             path = os.path.join(self.server_dir, name)
-            if not name.startswith("p-") or path in self._locks or not os.path.isdir(path):
+            if not name.startswith("p-") or path in self._queues or not os.path.isdir(path):
                 continue
             lock = _DirLock(path)
             try:
@@ -160,53 +249,129 @@ class Spool:
                     continue  # a live kernel's queue
             except OSError:
                 continue
-            self._locks[path] = lock
-            for leftover in os.listdir(path):
-                if leftover.endswith(".tmp"):  # a write that crashed before its rename
-                    try:
-                        os.unlink(os.path.join(path, leftover))
-                    except OSError:
-                        pass
-                elif leftover.endswith(".json"):
-                    found += 1
+            found += self._load_queue(path, lock)
         return found
 
-    def close(self) -> None:
-        """Releases the queues; removes the ones that are empty."""
-        for path, lock in list(self._locks.items()):
-            empty = not any(n.endswith(".json") for n in self._listdir(path))
-            if empty:
+    def _load_queue(self, path: str, lock: _DirLock) -> int:
+        queue = _Queue(path, lock)
+        acked_gen, acked_at = -1, 0
+        try:
+            with open(os.path.join(path, ACKED), "rb") as f:
+                acked_gen, acked_at = (int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+        found = 0
+        for leftover in sorted(self._listdir(path)):
+            full = os.path.join(path, leftover)
+            if leftover.endswith(".tmp"):  # a write that crashed before its rename
                 try:
-                    os.unlink(lock.path)
+                    os.unlink(full)
                 except OSError:
                     pass
-            lock.release()
-            if empty:
-                shutil.rmtree(path, ignore_errors=True)
-            del self._locks[path]
-        self.own_dir = None
+            elif leftover.endswith(".json") and not leftover.startswith("."):  # an older version's queue
+                try:
+                    queue.files[leftover] = Entry(leftover, full, os.stat(full).st_size)
+                    found += 1
+                except OSError:
+                    pass
+            elif leftover.startswith(LOG_PREFIX) and leftover[len(LOG_PREFIX):].isdigit():
+                gen = int(leftover[len(LOG_PREFIX):])
+                if gen < acked_gen:
+                    try:
+                        os.unlink(full)  # sent entirely; its rotation was cut short
+                    except OSError:
+                        pass
+                    continue
+                log = _Log(queue, gen, full)
+                log.acked = acked_at if gen == acked_gen else 0
+                log.entries, log.end, torn = _read_records(log, log.acked)
+                if torn:
+                    self._log_stderr(f"spool log {full}: a torn record at byte {log.end} (the kernel died while "
+                                     f"writing it); what follows is lost")
+                queue.logs.append(log)
+                self._by_path[full] = log
+                found += len(log.entries)
+        with self._lock:
+            self._queues[path] = queue
+            self._count += found
+        return found
+
+    @staticmethod
+    def _log_stderr(message: str) -> None:
+        try:
+            stream = sys.__stderr__ or sys.stderr
+            stream.write(f"[cellmark] {message}\n")
+            stream.flush()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        """Syncs the own log, releases the queues; removes the ones that hold nothing to send."""
+        try:
+            self.sync()
+        except OSError:
+            pass
+        with self._lock:
+            for path, queue in list(self._queues.items()):
+                empty = not queue.files and all(len(log.done) == len(log.entries) for log in queue.logs)
+                for log in queue.logs:
+                    log.close()
+                    self._by_path.pop(log.path, None)
+                if empty:
+                    try:
+                        os.unlink(queue.lock.path)
+                    except OSError:
+                        pass
+                queue.lock.release()
+                if empty:
+                    shutil.rmtree(path, ignore_errors=True)
+                del self._queues[path]
+            if self._wfd is not None:
+                self._wfd.close()
+            self._wfd, self._own, self.own_dir = None, None, None
+            self._count = 0
 
     # -- queue ---------------------------------------------------------------------------
 
     def append(self, procedure: str, payload: Any, redact: tuple = (), cleaned: bool = False) -> str:
-        """Stores one payload durably; returns the entry name. Every string in `redact`
+        """Appends one payload to the log; returns the entry name. Every string in `redact`
         (the API token) is replaced wherever it occurs, e.g. pasted into a cell's source.
         Raises ValueError for payloads that are not JSON (a bug here, never the user's data)."""
-        if self.own_dir is None:
-            raise RuntimeError("spool is not open")
         data = dumps({"v": 1, "procedure": procedure, "input": payload, "createdAt": now_iso()}, cleaned=cleaned)
         for secret in redact:
             if secret:
                 data = data.replace(dumps(secret)[1:-1], b"[redacted]")
         with self._lock:
+            log, wfd = self._own, self._wfd
+            if log is None or wfd is None:
+                raise RuntimeError("spool is not open")
             # Names sort in creation order, across processes too (wall clock), and never go
             # backwards within this one even if the clock does.
             ns = max(time.time_ns(), self._last_ns + 1)
             self._last_ns = ns
             self._seq += 1
-            name = f"{ns:020d}-{os.getpid()}-{self._seq:08d}.json"
-        write_atomic(os.path.join(self.own_dir, name), data)
+            name = f"{ns:020d}-{os.getpid()}-{self._seq:08d}"
+            record, header = _frame(name, data)
+            start = wfd.append(record)
+            log.end = start + len(record)
+            log.entries.append((Entry(name, log.path, len(data), start + header), log.end))
+            self._count += 1
+            self._unsynced = True
         return name
+
+    def sync(self) -> None:
+        """fsync of what was appended since the last call (the sender thread's group commit)."""
+        with self._lock:
+            if not self._unsynced or self._wfd is None:
+                return
+            self._unsynced = False
+            wfd = self._wfd
+        try:
+            wfd.sync()
+        except OSError:
+            with self._lock:
+                self._unsynced = True
+            raise
 
     @staticmethod
     def _listdir(path: str) -> list[str]:
@@ -216,47 +381,91 @@ class Spool:
             return []
 
     def pending(self) -> list[Entry]:
-        entries = []
-        for directory in list(self._locks):
-            for name in self._listdir(directory):
-                if name.endswith(".json") and not name.startswith("."):
-                    path = os.path.join(directory, name)
-                    try:
-                        size = os.stat(path).st_size
-                    except FileNotFoundError:
-                        continue
-                    entries.append(Entry(name, path, size))
+        with self._lock:
+            entries = [e for q in self._queues.values() for e in q.files.values()]
+            for queue in self._queues.values():
+                for log in queue.logs:
+                    entries.extend(e for e, _ in log.entries if e.name not in log.done)
         entries.sort(key=lambda e: e.name)
         return entries
 
     def count(self) -> int:
-        return sum(1 for directory in list(self._locks) for n in self._listdir(directory)
-                   if n.endswith(".json") and not n.startswith("."))
+        return self._count
 
     def failed_count(self) -> int:
         return sum(1 for n in self._listdir(self.failed_dir) if n.endswith(".json") and not n.startswith("."))
 
-    @staticmethod
-    def load(entry: Entry) -> dict:
-        with open(entry.path, "rb") as f:
-            value = json.loads(f.read().decode("utf-8"))
+    def _read(self, entry: Entry) -> bytes:
+        if entry.offset < 0:
+            with open(entry.path, "rb") as f:
+                return f.read()
+        log = self._by_path.get(entry.path)
+        if log is None:
+            raise FileNotFoundError(entry.path)
+        return os.pread(log.fd, entry.size, entry.offset)
+
+    def load(self, entry: Entry) -> dict:
+        value = json.loads(self._read(entry).decode("utf-8"))
         if not isinstance(value, dict) or not isinstance(value.get("procedure"), str) or "input" not in value:
             raise ValueError("not a spool entry")
         return value
 
-    @staticmethod
-    def remove(entries: list[Entry]) -> None:
-        for entry in entries:
+    def remove(self, entries: list[Entry]) -> None:
+        """Marks entries as done; moves each log's `acked` past its done prefix (durably: the
+        caller is the sender thread) and starts a new generation of a fully acked own log."""
+        touched: dict[str, _Log] = {}
+        with self._lock:
+            for entry in entries:
+                if entry.offset < 0:
+                    queue = self._queues.get(os.path.dirname(entry.path))
+                    if queue is not None and queue.files.pop(entry.name, None) is not None:
+                        self._count -= 1
+                    try:
+                        os.unlink(entry.path)
+                    except FileNotFoundError:
+                        pass
+                    continue
+                log = self._by_path.get(entry.path)
+                if log is None or entry.name in log.done:
+                    continue
+                log.done.add(entry.name)
+                self._count -= 1
+                touched[log.path] = log
+            acks = []
+            for log in touched.values():
+                # drop the done prefix from memory; what is after a gap stays until the gap is done
+                cut = 0
+                while cut < len(log.entries) and log.entries[cut][0].name in log.done:
+                    log.done.discard(log.entries[cut][0].name)
+                    log.acked = log.entries[cut][1]
+                    cut += 1
+                del log.entries[:cut]
+                if cut:
+                    acks.append(log)
+            rotate = [log for log in acks if log is self._own and not log.entries and log.end >= ROTATE_BYTES]
+            for log in rotate:
+                self._new_generation(log.queue, log.gen + 1)
+        for log in acks:
+            current = self._own if log in rotate else log
+            gen, at = (current.gen, 0) if log in rotate else (log.gen, log.acked)
             try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
+                write_atomic(os.path.join(log.queue.dir, ACKED), f"{gen} {at}\n".encode("ascii"))
+            except OSError:
+                continue  # kept in memory; a restart sends these again (the server takes repeats)
+            if log in rotate:
+                with self._lock:
+                    log.queue.logs.remove(log)
+                    self._by_path.pop(log.path, None)
+                log.close()
+                try:
+                    os.unlink(log.path)
+                except OSError:
+                    pass
 
     def fail(self, entry: Entry, message: str, status: Optional[int]) -> str:
         """Moves an entry the server refused for good to failed/, with the server's message."""
         try:
-            with open(entry.path, "rb") as f:
-                raw = f.read()
+            raw = self._read(entry)
             try:
                 content: Any = json.loads(raw.decode("utf-8"))
             except ValueError:
@@ -264,7 +473,7 @@ class Spool:
         except FileNotFoundError:
             return ""
         record = {"entry": content, "error": {"status": status, "message": message}, "failedAt": now_iso()}
-        target = os.path.join(self.failed_dir, entry.name)
+        target = os.path.join(self.failed_dir, entry.name if entry.name.endswith(".json") else entry.name + ".json")
         os.makedirs(self.failed_dir, mode=0o700, exist_ok=True)
         write_atomic(target, json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
         self.remove([entry])

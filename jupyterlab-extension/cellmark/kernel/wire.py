@@ -35,7 +35,13 @@ def clean(value: Any) -> Any:
 def dumps(value: Any, cleaned: bool = False) -> bytes:
     """UTF-8 JSON; raises ValueError on NaN/Infinity (they must be strings by then).
     cleaned=True: the caller already replaced unpaired surrogates (metric points)."""
-    return json.dumps(value if cleaned else clean(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")  # fails exactly when a string holds an unpaired surrogate
+    except UnicodeEncodeError:
+        if cleaned:
+            raise
+        return json.dumps(clean(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 def cap_utf8(text: str, max_bytes: int, marker: str) -> str:

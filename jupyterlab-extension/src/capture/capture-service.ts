@@ -11,7 +11,7 @@ import { asCellmarkError, CellmarkError } from '../request';
 import type { ICaptureState, ICellmarkCapture, ICellmarkSettings } from '../tokens';
 import { findCellPosition } from './cell-position';
 import { NotebookCapture } from './notebook-capture';
-import { readPaused, setPaused } from './pause';
+import { readAutoConfig, readPaused, setPaused } from './pause';
 import { Shipper } from './shipper';
 
 export interface ICaptureServiceOptions {
@@ -216,6 +216,10 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
         paused: () => {
           const owner = first();
           return owner ? this.isPaused(owner) : null;
+        },
+        autoConfig: () => {
+          const model = first()?.model;
+          return model ? readAutoConfig(model) : true;
         },
         positionOf: cellId => findCellPosition(first()?.model?.cells, cellId)
       });

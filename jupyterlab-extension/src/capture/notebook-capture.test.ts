@@ -19,6 +19,7 @@ describe('NotebookCapture', () => {
   let context: FakeSessionContext;
   let config: ICellmarkConfig | null;
   let paused: boolean | null;
+  let autoConfig = true;
   let keys: number;
   let activations: IActivationParams[];
   let deactivations: number;
@@ -31,6 +32,7 @@ describe('NotebookCapture', () => {
       shipper,
       config: () => config,
       paused: () => paused,
+      autoConfig: () => autoConfig,
       positionOf: cellId => (cellId === 'cell-1' ? 4 : null),
       activate: async (_kernel, params) => {
         activations.push(params);
@@ -62,6 +64,7 @@ describe('NotebookCapture', () => {
     context = new FakeSessionContext();
     config = CONFIGURED;
     paused = false;
+    autoConfig = true;
     keys = 0;
     activations = [];
     deactivations = 0;
@@ -123,6 +126,16 @@ describe('NotebookCapture', () => {
       { ...params, runId: runId(1) }
     ]);
     expect(capture.kernelCapture).toEqual({ kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' });
+  });
+
+  it('passes the notebook metadata cellmark.autoConfig = false to the kernel side as capture_config', async () => {
+    autoConfig = false;
+    create();
+    const kernel = new FakeKernel();
+    context.setKernel(kernel);
+    kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(activations.map(a => a.captureConfig)).toEqual([false, false]);
   });
 
   it('ends the run as finished on restart and opens one that continues it', async () => {

@@ -31,6 +31,8 @@ export interface INotebookCaptureOptions {
   config: () => ICellmarkConfig | null;
   /** Capture paused for this notebook (its metadata); null while not known yet. */
   paused?: () => boolean | null;
+  /** Automatic config in the kernel (metadata `cellmark.autoConfig`, default true). */
+  autoConfig?: () => boolean;
   /** Index of a cell in the notebook, by cell id. */
   positionOf?: (cellId: string | null) => number | null;
   /** Switches the kernel side on; tests pass a fake. */
@@ -80,6 +82,7 @@ export class NotebookCapture implements IDisposable {
   private readonly shipper: Shipper;
   private readonly config: () => ICellmarkConfig | null;
   private readonly paused: () => boolean | null;
+  private readonly autoConfig: () => boolean;
   private readonly positionOf: (cellId: string | null) => number | null;
   private readonly activate: NonNullable<INotebookCaptureOptions['activate']>;
   private readonly deactivate: NonNullable<INotebookCaptureOptions['deactivate']>;
@@ -102,6 +105,7 @@ export class NotebookCapture implements IDisposable {
     this.shipper = options.shipper;
     this.config = options.config;
     this.paused = options.paused ?? (() => false);
+    this.autoConfig = options.autoConfig ?? (() => true);
     this.positionOf = options.positionOf ?? (() => null);
     this.activate = options.activate ?? activateKernelSide;
     this.deactivate = options.deactivate ?? deactivateKernelSide;
@@ -379,7 +383,7 @@ export class NotebookCapture implements IDisposable {
       token: session.token,
       runId: null,
       notebookPath: this.sessionContext.path,
-      captureConfig: true
+      captureConfig: this.autoConfig()
     }).then(state => {
       if (this.session === session && session.activatedRunId === null) {
         session.kernelCapture = state;
@@ -401,7 +405,7 @@ export class NotebookCapture implements IDisposable {
       token: session.token,
       runId: run.runId,
       notebookPath: this.sessionContext.path,
-      captureConfig: true
+      captureConfig: this.autoConfig()
     }).then(state => {
       if (this.session === session && session.activatedRunId === run.runId) {
         session.kernelCapture = state;

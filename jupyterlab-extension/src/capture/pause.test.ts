@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findCellPosition } from './cell-position';
-import { isCapturePaused, METADATA_KEY, readPaused, setPaused, withCapturePaused } from './pause';
+import { isAutoConfigOff, isCapturePaused, METADATA_KEY, readAutoConfig, readPaused, setPaused, withCapturePaused } from './pause';
 
 class Model {
   readonly metadata: Record<string, unknown> = {};
@@ -22,6 +22,16 @@ describe('per-notebook pause metadata', () => {
     expect(isCapturePaused({})).toBe(false);
     expect(isCapturePaused(undefined)).toBe(false);
     expect(isCapturePaused('off')).toBe(false);
+  });
+
+  it('turns automatic config off only by autoConfig: false', () => {
+    expect(isAutoConfigOff({ autoConfig: false })).toBe(true);
+    expect(isAutoConfigOff({ autoConfig: true, capture: false })).toBe(false);
+    expect(isAutoConfigOff(undefined)).toBe(false);
+    const model = new Model();
+    expect(readAutoConfig(model)).toBe(true);
+    model.setMetadata(METADATA_KEY, { autoConfig: false });
+    expect(readAutoConfig(model)).toBe(false);
   });
 
   it('pauses by setting capture: false and keeps other cellmark keys', () => {

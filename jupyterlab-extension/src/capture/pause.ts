@@ -1,5 +1,6 @@
 // Per-notebook pause: the notebook's metadata `cellmark: {"capture": false}`
-// keeps Cellmark from recording it, whoever opens it. Pure logic on the
+// keeps Cellmark from recording it, whoever opens it; `cellmark: {"autoConfig": false}`
+// keeps the kernel side from taking literal assignments as config. Pure logic on the
 // metadata value; other keys under `cellmark` are kept.
 
 export const METADATA_KEY = 'cellmark';
@@ -28,6 +29,15 @@ export interface IMetadataModel {
   getMetadata(key: string): unknown;
   setMetadata(key: string, value: unknown): void;
   deleteMetadata(key: string): void;
+}
+
+/** Whether the metadata value under `cellmark` turns automatic config off. */
+export function isAutoConfigOff(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Record<string, unknown>).autoConfig === false;
+}
+
+export function readAutoConfig(model: IMetadataModel): boolean {
+  return !isAutoConfigOff(model.getMetadata(METADATA_KEY));
 }
 
 export function readPaused(model: IMetadataModel): boolean {
