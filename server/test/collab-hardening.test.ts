@@ -8,7 +8,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import { colorFor } from '../src/collab/presence.ts';
 import { unappliableUpdates } from '../src/collab/store.contract.ts';
 import { createPostgresReportStore } from '../src/collab/store.ts';
-import { awarenessFor, othersSeen, provider, rawAwareness, rawSocket, updateMessage } from './collab-clients.ts';
+import { awarenessFor, forgedUpdate, othersSeen, provider, rawAwareness, rawSocket, updateMessage } from './collab-clients.ts';
 import { type Client, errorOf, eventually, signUp, startTestServer, type TestServer, type TestUser, trpcClient, userWithProject } from './helpers.ts';
 
 let server: TestServer;
@@ -186,5 +186,23 @@ describe('upgrades outside /collab/', () => {
     socket.destroy();
     expect(outcome).toBe('closed by the server');
     expect(received).toMatch(/^HTTP\/1\.1 404 /);
+  });
+});
+
+describe('storage down', () => {
+  it('closes a writer 1013 (try again later), not as a malformed message, when its edit cannot be stored', async () => {
+    const down = await startTestServer();
+    try {
+      const someone = await userWithProject(down, 'writer');
+      const reportId = (await someone.api.reports.create.mutate({ projectId: someone.project.id, title: 'Notes' })).id;
+      const raw = rawSocket(down, reportId, { cookie: someone.cookie });
+      await new Promise((r) => raw.ws.once('message', r));
+      await down.database.close();
+      raw.ws.send(forgedUpdate('kept locally, sent again on reconnect'));
+      // the soak's fault run saw 1003 "malformed message" while Postgres was down
+      expect(await raw.closed).toEqual({ code: 1013, reason: 'storage unavailable, try again shortly' });
+    } finally {
+      await down.stopHttp();
+    }
   });
 });

@@ -56,7 +56,14 @@ async function signIn(base: string) {
     body: JSON.stringify({ name: 'Soak', email: 'soak@example.test', password: 'correct horse battery' }),
   });
   if (!res.ok) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
-  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  // sign-up never signs in (see server/src/auth.ts)
+  const signedIn = await fetch(`${base}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base },
+    body: JSON.stringify({ email: 'soak@example.test', password: 'correct horse battery' }),
+  });
+  if (!signedIn.ok) throw new Error(`sign-in: ${signedIn.status} ${await signedIn.text()}`);
+  return signedIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
 
 /** Progress on stderr, so that a phase that never ends says which it is. */

@@ -19,6 +19,7 @@ import { requireReport } from '../domain/policy.ts';
 import { shareAccess } from '../domain/report-shares.ts';
 import { type ReportDocs, recordVersion } from '../domain/report-versions.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { isStorageUnavailable } from '../http/unavailable.ts';
 import type { Logger } from '../logger.ts';
 import { createFanout, REPORT_UPDATES_CHANNEL } from './fanout.ts';
 import { acceptAwareness, presenceUser, rateLimiter } from './presence.ts';
@@ -119,8 +120,15 @@ export function attachCollab(
     return { userId: user.id, reportId, canWrite, user: presenceUser(user.id, user.name || user.email.split('@')[0]!) };
   }
 
+  /** 1013 "try again later": y-websocket reconnects and sends what the page kept. */
+  const closeUnavailable = (ws: WebSocket, error: unknown, reportId?: string) => {
+    logger.warn({ err: error, reportId }, 'collab: storage unavailable');
+    ws.close(1013, 'storage unavailable, try again shortly');
+  };
+
   const closeWith = (ws: WebSocket, error: unknown) => {
     if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
+    else if (isStorageUnavailable(error)) closeUnavailable(ws, error);
     else {
       logger.error({ err: error }, 'collab authorization failed');
       ws.close(1011, 'internal error');
@@ -203,12 +211,14 @@ export function attachCollab(
       if (states.size) send(ws, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(room.awareness, [...states.keys()])));
     });
     queue.catch((error: unknown) => {
+      if (isStorageUnavailable(error)) return closeUnavailable(ws, error, access.reportId);
       logger.error({ err: error, reportId: access.reportId }, 'report could not be loaded');
       ws.close(1011, 'report could not be loaded');
     });
     const receive = (message: Uint8Array) => {
       queue = queue.then(() => handle(ws, room, conn, message)).catch((error: unknown) => {
         if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
+        else if (isStorageUnavailable(error)) closeUnavailable(ws, error, access.reportId);
         else {
           logger.warn({ err: error, reportId: access.reportId }, 'bad collab message');
           ws.close(1003, 'malformed message');
