@@ -44,6 +44,8 @@ def encode(key: str, value: Any) -> WireValue:
         f = float(value)
     except OverflowError:  # an int too large for a float
         f = math.inf if value > 0 else -math.inf
+    except Exception as e:  # a number type whose conversion fails: the user's error, named
+        raise ValueError(f"cellmark.log: the value of {key!r} could not be read as a number ({type(e).__name__}: {e})") from None
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):
