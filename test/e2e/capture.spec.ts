@@ -71,13 +71,15 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
     runId = runs[0]?.id ?? '';
     return runs.length === 1 && runs[0]!.cellCount === 4;
   }, 'four executions on the server', 30_000);
-
-  const { cells: recorded, run: recordedRun } = await cellmark.call<{ cells: RunCell[]; run: { notebookPath: string; status: string } }>(
-    'runs.get',
-    { runId },
-    auth,
-    'query',
-  );
+  // The kernel says "running" when a cell starts and the result follows: an execution can be
+  // on the server before it has finished there, so wait for the last one's end.
+  type Detail = { cells: RunCell[]; run: { notebookPath: string; status: string } };
+  let detail!: Detail;
+  await waitFor(async () => {
+    detail = await cellmark.call<Detail>('runs.get', { runId }, auth, 'query');
+    return detail.cells.length === 4 && detail.cells.every((c) => c.status !== 'running');
+  }, 'the four executions finished on the server', 30_000);
+  const { cells: recorded, run: recordedRun } = detail;
   expect(recordedRun.notebookPath).toBe('engine.ipynb');
   expect(recorded.map((c) => [c.executionCount, c.cellId, c.status])).toEqual([
     [1, 'cell-1', 'ok'],
