@@ -3,8 +3,12 @@
 // upgrading where nobody answers.
 import net from 'node:net';
 import { count, eq, reportQuarantine, reportUpdates } from '@cellmark/db';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as syncProtocol from 'y-protocols/sync';
 import type { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
 import { colorFor } from '../src/collab/presence.ts';
 import { unappliableUpdates } from '../src/collab/store.contract.ts';
 import { createPostgresReportStore } from '../src/collab/store.ts';
@@ -66,6 +70,34 @@ describe('updates that do not apply', () => {
     await expect(owner.api.reportHistory.create.mutate({ reportId, name: 'after the attack' })).resolves.toMatchObject({ name: 'after the attack' });
     const { token } = await owner.api.reportShares.create.mutate({ reportId });
     await expect(anonymous.reportShares.runs.query({ token })).resolves.toMatchObject({ runs: [] });
+  });
+
+  it('that build on edits the room never got (a crashed server lost them) are not stored and the writer is asked for them: no close', async () => {
+    const reportId = await newReport();
+    // the client typed "lost " into a server that died before storing it, then " words" after reconnecting
+    const mine = new Y.Doc();
+    const typed: Uint8Array[] = [];
+    mine.on('update', (u: Uint8Array) => typed.push(u));
+    mine.getText('content').insert(0, 'lost');
+    mine.getText('content').insert(4, ' words');
+    const raw = await openSocket(reportId, { cookie: owner.cookie });
+    const asked = new Promise<Uint8Array>((resolve) =>
+      raw.ws.on('message', (data: Buffer) => {
+        const d = decoding.createDecoder(new Uint8Array(data));
+        if (decoding.readVarUint(d) === 0 && decoding.readVarUint(d) === syncProtocol.messageYjsSyncStep1) resolve(decoding.readVarUint8Array(d));
+      }),
+    );
+    raw.ws.send(updateMessage(typed[1]!));
+    // the room answers with a sync step 1; our step 2 from its state vector carries both edits
+    const stateVector = await asked;
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 0);
+    syncProtocol.writeSyncStep2(e, mine, stateVector);
+    raw.ws.send(encoding.toUint8Array(e));
+    const b = connect(reportId, { cookie: viewer.cookie });
+    await eventually(() => expect(b.text.toString()).toBe('lost words'));
+    expect(raw.ws.readyState).toBe(raw.ws.OPEN);
+    raw.ws.close();
   });
 
   it('already stored (by an older server) are quarantined by whatever reads them first; the report opens from the rest', async () => {

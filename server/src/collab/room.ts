@@ -76,6 +76,18 @@ function leftPending(doc: Y.Doc, update: Uint8Array, pendingDsBefore: Uint8Array
   return !!ds && !sameBytes(ds, pendingDsBefore) && Y.decodeUpdate(update).ds.clients.size > 0;
 }
 
+/**
+ * An update that builds on changes this room does not have. After a server restart a client
+ * holds edits the crashed process never stored; what it types next can reach the new room
+ * before its sync step 2 (which carries those edits). Not an error: the update is not kept,
+ * and the client is asked again for all the room lacks (a sync step 1), which includes it.
+ */
+export class MissingChanges extends Error {
+  constructor() {
+    super('it builds on changes this report does not have');
+  }
+}
+
 export class Room {
   /** the live document (replaced once by the stored one when loading) */
   doc = new Y.Doc();
@@ -106,7 +118,7 @@ export class Room {
   /** edits stored by this process since the last automatic version was asked for */
   private unversioned = false;
   /** client updates waiting for the next write */
-  private batch: { update: Uint8Array; userId: string | null; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private batch: { update: Uint8Array; userId: string | null; resolve: (outcome: 'stored' | 'missing') => void; reject: (error: unknown) => void }[] = [];
   private versioning: Promise<void> = Promise.resolve();
   /** awareness client ids changed since the last awareness broadcast */
   private awarenessChanged = new Set<number>();
@@ -160,8 +172,8 @@ export class Room {
    * Group commit: updates that arrive while a write is in flight are stored together in the
    * next transaction, so a busy room pays one commit per round trip, not per keystroke.
    */
-  applyFromClient(update: Uint8Array, userId: string | null): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  applyFromClient(update: Uint8Array, userId: string | null): Promise<'stored' | 'missing'> {
+    return new Promise<'stored' | 'missing'>((resolve, reject) => {
       this.batch.push({ update, userId, resolve, reject });
       if (this.batch.length === 1) void this.exclusive(() => this.flushBatch()).catch(() => {});
     });
@@ -173,11 +185,15 @@ export class Room {
     // an update that does not apply is refused alone; the rest of the batch is stored
     const errors = this.check(items.map((i) => i.update));
     const good = items.filter((_, i) => !errors[i]);
-    items.forEach((item, i) => errors[i] && item.reject(new DomainError('INVALID_INPUT', `update could not be applied: ${errors[i]!.message}`.slice(0, 120))));
+    items.forEach((item, i) => {
+      const error = errors[i];
+      if (error instanceof MissingChanges) item.resolve('missing');
+      else if (error) item.reject(new DomainError('INVALID_INPUT', `update could not be applied: ${error.message}`.slice(0, 120)));
+    });
     if (!good.length) return;
     try {
       await this.write(good);
-      good.forEach((item) => item.resolve());
+      good.forEach((item) => item.resolve('stored'));
     } catch (error) {
       good.forEach((item) => item.reject(error));
       throw error;
@@ -205,7 +221,7 @@ export class Room {
         // two would differ for good (found by test/collab-fuzz.test.ts). Rows another
         // process stored may arrive before rows they build on (notices come in commit
         // order, not seq order): those wait, as Yjs makes them.
-        if (from === 'client' && leftPending(scratch, update, pendingDs)) throw new Error('it builds on changes this report does not have');
+        if (from === 'client' && leftPending(scratch, update, pendingDs)) throw new MissingChanges();
         passed.push(update);
         return null;
       } catch (error) {

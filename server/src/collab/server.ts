@@ -273,7 +273,8 @@ export function attachCollab(
     if (!conn.access.canWrite) {
       throw new DomainError('FORBIDDEN', 'this connection is read-only');
     }
-    await room.applyFromClient(update, conn.access.userId);
+    // builds on edits this room never got (they died with a crashed server): ask for them
+    if ((await room.applyFromClient(update, conn.access.userId)) === 'missing') send(ws, syncMessage((e) => syncProtocol.writeSyncStep1(e, room.doc)));
   }
 
   const docs: ReportDocs = {
