@@ -43,7 +43,16 @@ export class IndexedDbOutbox implements IOutbox {
         db.close();
       }
     });
-    return new IndexedDbOutbox(db);
+    const outbox = new IndexedDbOutbox(db);
+    // Continue after what earlier pages wrote: Date.now() alone may be behind it (a reload in
+    // the same millisecond, a clock set back), and cells would then be sent out of order.
+    for (const run of await db.getAll('runs')) {
+      const last = await db.transaction('cells').store.index('byRunSeq').openCursor(runRange(run.clientKey), 'prev');
+      if (last) {
+        outbox.lastSeq = Math.max(outbox.lastSeq, last.value.seq);
+      }
+    }
+    return outbox;
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // One contract suite for every IOutbox, plus what only the IndexedDB outbox
 // promises: it survives the page (a new connection sees everything).
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cell } from '../test-support/fake-api';
 import { IndexedDbOutbox, openOutbox } from './idb-outbox';
 import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
@@ -137,6 +137,24 @@ describe('IndexedDbOutbox', () => {
     // Cells the next page adds go after the ones left over.
     await after.addCells('a', [cell('k3')]);
     expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k2', 'k3']);
+  });
+
+  it('puts the next page\'s cells after the earlier ones even when the clock is behind them', async () => {
+    const name = `outbox-clock-${++dbCounter}`;
+    const now = vi.spyOn(Date, 'now').mockReturnValue(2_000_000);
+    try {
+      const before = await IndexedDbOutbox.open(name);
+      await before.addRun(outboxRun('a'));
+      await before.addCells('a', [cell('k1'), cell('k2')]);
+      before.close();
+      now.mockReturnValue(1_000_000); // a clock set back (or a reload within the same millisecond)
+      const after = await IndexedDbOutbox.open(name);
+      opened.push(after);
+      await after.addCells('a', [cell('k3')]);
+      expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k1', 'k2', 'k3']);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('is what openOutbox gives where IndexedDB works', async () => {
