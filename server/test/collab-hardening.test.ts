@@ -117,6 +117,8 @@ describe('presence', () => {
     e.provider.awareness.setLocalStateField('user', { id: owner.id, name: 'Owner', color: '#000000' });
     const ownerUser = { id: owner.id, name: 'owner', color: colorFor(owner.id) };
     await eventually(() => expect(othersSeen(w.provider).get(e.doc.clientID)).toMatchObject({ user: ownerUser }));
+    // the web's own caret is what me.get says: the same name and colour the others see
+    expect((await owner.api.me.get.query()).presence).toEqual(ownerUser);
 
     // a viewer overwriting the owner's entry: dropped; inventing the owner on an id of its own: shown as the viewer
     const v = await openSocket(reportId, { cookie: viewer.cookie });

@@ -101,6 +101,9 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
     const start = performance.now();
     sampler = startSampler(servers, storage.kind === 'postgres' ? { url: storage.url } : { dir: path.join(storage.dataDir, 'pgdata') }, recorder.t0, knobs.sampleMs);
     const until = start + knobs.seconds * 1000;
+    // Writes retry until acknowledged, but not without end: 60 s after the load a call still
+    // failing is given up and reported (with its failures) instead of holding the soak forever.
+    api.giveUpAt = recorder.now() + knobs.seconds * 1000 + 60_000;
     const runIds = () => notebooks.map((n) => n.runId);
     const work = [
       ...notebooks.map((n) => n.run(until)),
@@ -131,7 +134,7 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
     const wall = (performance.now() - start) / 1000;
 
     // drain: the outboxes send what they hold; 60 s at most
-    api.giveUpAt = recorder.now() + 60_000;
+    api.giveUpAt = Math.max(api.giveUpAt, recorder.now() + 60_000);
     const drainStart = performance.now();
     while (!notebooks.every((n) => n.idle) && recorder.now() < api.giveUpAt) await sleep(100);
     const unacknowledged = notebooks.reduce((s, n) => s + n.unacknowledged, 0);

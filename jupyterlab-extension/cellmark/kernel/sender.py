@@ -12,7 +12,6 @@ and this thread fsyncs the log (one fsync per batch, whatever the number of reco
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -20,6 +19,7 @@ from typing import Any, Callable, Optional
 from . import client
 from .metrics import MAX_POINTS_PER_PAYLOAD, max_keys_per_batch
 from .spool import Entry, Spool
+from .stderr import log_stderr
 from .wire import dumps, now_iso
 
 MAX_CELLS_PER_BATCH = 500
@@ -129,13 +129,7 @@ class Sender:
         if message in self._logged:
             return
         self._logged.add(message)
-        try:
-            # The process's own stderr (the Jupyter server's log), never a notebook cell's output.
-            stream = sys.__stderr__ or sys.stderr
-            stream.write(f"[cellmark] {message}\n")
-            stream.flush()
-        except Exception:
-            pass
+        log_stderr(message)
 
     def _run(self) -> None:
         lingered = False

@@ -33,7 +33,6 @@ import mmap
 import os
 import secrets
 import shutil
-import sys
 import threading
 import time
 import zlib
@@ -41,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .fsutil import _DirLock, _fsync_dir, write_atomic
+from .stderr import log_stderr
 from .wire import dumps, now_iso
 
 def default_root() -> str:
@@ -286,7 +286,7 @@ class Spool:
                 log.acked = acked_at if gen == acked_gen else 0
                 log.entries, log.end, torn = _read_records(log, log.acked)
                 if torn:
-                    self._log_stderr(f"spool log {full}: a torn record at byte {log.end} (the kernel died while "
+                    log_stderr(f"spool log {full}: a torn record at byte {log.end} (the kernel died while "
                                      f"writing it); what follows is lost")
                 queue.logs.append(log)
                 self._by_path[full] = log
@@ -295,15 +295,6 @@ class Spool:
             self._queues[path] = queue
             self._count += found
         return found
-
-    @staticmethod
-    def _log_stderr(message: str) -> None:
-        try:
-            stream = sys.__stderr__ or sys.stderr
-            stream.write(f"[cellmark] {message}\n")
-            stream.flush()
-        except Exception:
-            pass
 
     def close(self) -> None:
         """Syncs the own log, releases the queues; removes the ones that hold nothing to send."""

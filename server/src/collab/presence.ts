@@ -27,9 +27,10 @@ export interface PresenceUser {
   color: string;
 }
 
-/** Cursor colours, the same list and hash as the web's colorFor (web/components/report/presence.ts). */
+/** Cursor colours with enough contrast on white for a caret and a name label. */
 const PALETTE = ['#d9480f', '#1971c2', '#2b8a3e', '#9c36b5', '#c2255c', '#0c8599', '#e67700', '#5f3dc4', '#364fc7', '#087f5b'];
 
+/** A stable colour per user id (the same on every screen and every visit). */
 export function colorFor(id: string): string {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
@@ -38,6 +39,12 @@ export function colorFor(id: string): string {
 
 export function presenceUser(id: string, name: string): PresenceUser {
   return { id, name: name.slice(0, 100), color: colorFor(id) };
+}
+
+/** How a signed-in user appears to co-editors: the server stamps this on their awareness, and
+ * `me.get` hands the same to the web for its own caret. */
+export function presenceOf(user: { id: string; name: string | null; email: string }): PresenceUser {
+  return presenceUser(user.id, user.name || user.email.split('@')[0]!);
 }
 
 /** Which awareness client ids belong to whom, in one room. */

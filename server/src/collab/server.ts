@@ -22,7 +22,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { isStorageUnavailable } from '../http/unavailable.ts';
 import type { Logger } from '../logger.ts';
 import { createFanout, REPORT_UPDATES_CHANNEL } from './fanout.ts';
-import { acceptAwareness, presenceUser, rateLimiter } from './presence.ts';
+import { acceptAwareness, presenceOf, presenceUser, rateLimiter } from './presence.ts';
 import { awarenessMessage, awarenessProtocol, isEmptyUpdate, MESSAGE_AWARENESS, MESSAGE_SYNC, send, syncMessage } from './protocol.ts';
 import { type CollabAccess, type Connection, Room } from './room.ts';
 import { createPostgresReportStore, type ReportStore } from './store.ts';
@@ -117,7 +117,7 @@ export function attachCollab(
     if (!user) throw new DomainError('UNAUTHORIZED', 'sign in to open this report');
     const { canWrite } = await requireReport(database.db, { userId: user.id, via: 'session' }, reportId, 'read');
     // never the e-mail address: share-link viewers see everyone's presence
-    return { userId: user.id, reportId, canWrite, user: presenceUser(user.id, user.name || user.email.split('@')[0]!) };
+    return { userId: user.id, reportId, canWrite, user: presenceOf(user) };
   }
 
   /** 1013 "try again later": y-websocket reconnects and sends what the page kept. */

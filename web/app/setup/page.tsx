@@ -4,7 +4,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useEffect, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field } from '@/components/field.tsx';
+import { Field, FormSubmit } from '@/components/field.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { signUpAndSignIn } from '@/lib/auth-client.ts';
 import { errorMessage } from '@/lib/errors.ts';
@@ -68,14 +68,7 @@ export default function SetupPage() {
           <Field label="Project name" name="projectName" required maxLength={100} placeholder="Image classifier" />
         </fieldset>
         {accountCreated && error ? <div className="alert alert-info">Your account was created; fix the workspace and try again.</div> : null}
-        {error ? (
-          <div className="alert alert-error" role="alert" data-testid="form-error">
-            {error}
-          </div>
-        ) : null}
-        <button className="btn btn-primary" type="submit" disabled={pending}>
-          {pending ? 'Setting up…' : 'Create workspace'}
-        </button>
+        <FormSubmit error={error} pending={pending} label="Create workspace" busyLabel="Setting up…" />
       </form>
     </AuthCard>
   );

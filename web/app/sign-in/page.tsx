@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field } from '@/components/field.tsx';
+import { Field, FormSubmit } from '@/components/field.tsx';
 import { authClient } from '@/lib/auth-client.ts';
 import { safeNext } from '@/lib/safe-next.ts';
 
@@ -45,14 +45,7 @@ function SignInForm() {
       <form className="form" onSubmit={onSubmit}>
         <Field label="Email" name="email" type="email" autoComplete="email" required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
-        {error ? (
-          <div className="alert alert-error" role="alert" data-testid="form-error">
-            {error}
-          </div>
-        ) : null}
-        <button className="btn btn-primary" type="submit" disabled={pending}>
-          {pending ? 'Signing in…' : 'Sign in'}
-        </button>
+        <FormSubmit error={error} pending={pending} label="Sign in" busyLabel="Signing in…" />
       </form>
     </AuthCard>
   );

@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field } from '@/components/field.tsx';
+import { Field, FormSubmit } from '@/components/field.tsx';
 import { signUpAndSignIn } from '@/lib/auth-client.ts';
 import { safeNext } from '@/lib/safe-next.ts';
 import { useTRPC } from '@/lib/trpc.ts';
@@ -53,14 +53,7 @@ function SignUpForm() {
           <Field label="Name" name="name" autoComplete="name" required autoFocus maxLength={100} />
           <Field label="Email" name="email" type="email" autoComplete="email" required />
           <Field label="Password" name="password" type="password" autoComplete="new-password" required minLength={8} hint="At least 8 characters." />
-          {error ? (
-            <div className="alert alert-error" role="alert" data-testid="form-error">
-              {error}
-            </div>
-          ) : null}
-          <button className="btn btn-primary" type="submit" disabled={pending}>
-            {pending ? 'Creating account…' : 'Create account'}
-          </button>
+          <FormSubmit error={error} pending={pending} label="Create account" busyLabel="Creating account…" />
         </form>
       )}
     </AuthCard>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { colorFor, initials, presentUsers } from './presence.ts';
+import { initials, NEUTRAL_COLOR, presentUsers } from './presence.ts';
 
 describe('presentUsers', () => {
   it('one entry per user, self first, then by name; malformed states skipped', () => {
@@ -17,15 +17,9 @@ describe('presentUsers', () => {
       ['Ada', false, 1],
       ['Bob', false, 2],
     ]);
-    // a colour that is not a plain hex colour is replaced by the user's own
-    expect(users[0]!.color).toBe(colorFor('z'));
-  });
-});
-
-describe('colorFor', () => {
-  it('is stable and a hex colour', () => {
-    expect(colorFor('user-1')).toBe(colorFor('user-1'));
-    expect(colorFor('user-1')).toMatch(/^#[0-9a-f]{6}$/);
+    // a colour that is not a plain hex colour is never used in style
+    expect(users[0]!.color).toBe(NEUTRAL_COLOR);
+    expect(users[1]!.color).toBe('#445566');
   });
 });
 

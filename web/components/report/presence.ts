@@ -7,15 +7,8 @@ export interface PresenceUser {
   color: string;
 }
 
-/** Cursor colours with enough contrast on white for a caret and a name label. */
-const PALETTE = ['#d9480f', '#1971c2', '#2b8a3e', '#9c36b5', '#c2255c', '#0c8599', '#e67700', '#5f3dc4', '#364fc7', '#087f5b'];
-
-/** A stable colour per user id (the same on every screen and every visit). */
-export function colorFor(id: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
-  return PALETTE[(h >>> 0) % PALETTE.length]!;
-}
+/** For a state whose colour is not a plain hex colour (the server stamps every user's own). */
+export const NEUTRAL_COLOR = '#495057';
 
 /**
  * Everyone in the awareness states, one entry per user (a user with two tabs open is one
@@ -26,7 +19,7 @@ export function presentUsers(states: Iterable<[number, Record<string, unknown>]>
   for (const [clientId, state] of states) {
     const user = state.user as Partial<PresenceUser> | undefined;
     if (!user || typeof user.id !== 'string' || typeof user.name !== 'string') continue;
-    const color = typeof user.color === 'string' && /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : colorFor(user.id);
+    const color = typeof user.color === 'string' && /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : NEUTRAL_COLOR;
     const seen = byId.get(user.id);
     if (seen) {
       seen.tabs++;

@@ -14,7 +14,7 @@ import { signInUrl } from '@/lib/errors.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { reportBlocks } from './blocks/registry.ts';
 import { CollabClosedMessage, CollabStatus } from './collab-status.tsx';
-import { colorFor, type PresenceUser } from './presence.ts';
+import type { PresenceUser } from './presence.ts';
 import { PresenceAvatars } from './presence-avatars.tsx';
 import { ReportContext, type ReportContextValue, useReportContext } from './report-context.tsx';
 import { ReportImage, ReportImageUpload } from './report-image.ts';
@@ -32,7 +32,8 @@ export function ReportEditor({ reportId, projectId, base, canWrite, path }: { re
   const { session, state, synced } = useReportDoc(reportId);
   // Editable once the server's copy is here; still editable offline (changes merge on reconnect).
   const editable = canWrite && synced && state.kind !== 'closed';
-  const user = useMemo((): PresenceUser | null => (me.data ? { id: me.data.user.id, name: me.data.user.name || me.data.user.email, color: colorFor(me.data.user.id) } : null), [me.data]);
+  // as the collab server stamps it on this user's awareness, so self and others agree
+  const user: PresenceUser | null = me.data?.presence ?? null;
   const context = useMemo((): ReportContextValue => ({ projectId, reportId, base, editable }), [projectId, reportId, base, editable]);
 
   return (

@@ -1,6 +1,7 @@
 // The signed-in user, first-run state, teams, projects and API tokens.
 import { roles } from '@cellmark/db';
 import { z } from 'zod';
+import { presenceOf } from '../../collab/presence.ts';
 import { createWorkspace, userCount } from '../../domain/onboarding.ts';
 import { addMember, createProject, removeMember, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects } from '../../domain/teams.ts';
 import { findProjectByPath } from '../../domain/teams.ts';
@@ -24,6 +25,8 @@ export const setupRouter = router({
 export const meRouter = router({
   get: sessionProcedure.query(async ({ ctx }) => ({
     user: { id: ctx.user.id, name: ctx.user.name, email: ctx.user.email },
+    /** name and caret colour as co-editors see them (the collab server stamps the same) */
+    presence: presenceOf(ctx.user),
     teams: await listMyTeams(ctx.db, ctx.actor),
   })),
 });

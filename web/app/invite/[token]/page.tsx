@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams, useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field } from '@/components/field.tsx';
+import { Field, FormSubmit } from '@/components/field.tsx';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
 import { authClient, signUpAndSignIn } from '@/lib/auth-client.ts';
 import { errorCode, errorMessage } from '@/lib/errors.ts';
@@ -130,14 +130,7 @@ function SignUpOrIn({ token, teamSlug }: { token: string; teamSlug: string }) {
           minLength={signUp ? 8 : undefined}
           hint={signUp ? 'At least 8 characters.' : undefined}
         />
-        {error ? (
-          <div className="alert alert-error" role="alert" data-testid="form-error">
-            {error}
-          </div>
-        ) : null}
-        <button className="btn btn-primary" type="submit" disabled={pending}>
-          {pending ? 'Joining…' : signUp ? 'Create account and join' : 'Sign in and join'}
-        </button>
+        <FormSubmit error={error} pending={pending} label={signUp ? 'Create account and join' : 'Sign in and join'} busyLabel="Joining…" />
       </form>
     </>
   );
