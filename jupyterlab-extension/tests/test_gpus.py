@@ -1,5 +1,5 @@
 """nvidia-smi parsing against the shapes real drivers print
-(shared/reference/nvidia-smi-formats.md) and every failure the probe must survive."""
+(docs/nvidia-smi-formats.md) and every failure the probe must survive."""
 
 from __future__ import annotations
 

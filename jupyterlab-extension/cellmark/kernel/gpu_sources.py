@@ -8,7 +8,7 @@ Every field of every device is read on its own: a field that fails is left out o
 sample (never a made-up 0) and the rest go on. A source returns
 {device key: {field: value}} with device keys "0", "1", … and "<gpu>.mig<n>" for MIG
 instances (NVML only: nvidia-smi's --query-gpu has no per-instance rows).
-Formats: shared/reference/nvidia-smi-formats.md; fixtures in tests/fixtures/nvidia-smi.
+Formats: docs/nvidia-smi-formats.md; fixtures in tests/fixtures/nvidia-smi.
 """
 
 from __future__ import annotations

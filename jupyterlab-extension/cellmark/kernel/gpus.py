@@ -1,6 +1,6 @@
 """GPU inventory from nvidia-smi, parsed by column position and tolerant of what real
 drivers print: `[N/A]`, `[Not Supported]`, bare `N/A`, units left in, lost GPUs, failures
-on stdout with a non-zero exit (see shared/reference/nvidia-smi-formats.md)."""
+on stdout with a non-zero exit (see docs/nvidia-smi-formats.md)."""
 
 from __future__ import annotations
 
