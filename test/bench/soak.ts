@@ -9,7 +9,7 @@
 //   DATABASE_URL=postgres://… npx tsx test/bench/soak.ts --faults
 // Knobs: SOAK_SECONDS=600, SOAK_NOTEBOOKS=100, SOAK_EDITORS=20, SOAK_READERS=10, SOAK_REPORTS=4,
 // SOAK_HZ=10, SOAK_KEYS=3, SOAK_CELL_MS=4000, SOAK_SERVERS=1,2 (which scenarios), SOAK_SAMPLE_MS=10000,
-// SOAK_RSS_SLOPE=1 (MiB/min allowed over the second half), SOAK_FAULTS=postgres,disk, SOAK_DISK_MIB=64. Exit code 1 when a property fails.
+// SOAK_HEAP_SLOPE=1 (MiB/min of V8 heap after GC allowed over the second half), SOAK_FAULTS=postgres,disk, SOAK_DISK_MIB=64. Exit code 1 when a property fails.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,7 +31,7 @@ const knobs = {
   keys: env('SOAK_KEYS', 3),
   cellMs: env('SOAK_CELL_MS', 4000),
   sampleMs: env('SOAK_SAMPLE_MS', 10_000),
-  rssSlope: env('SOAK_RSS_SLOPE', 1),
+  heapSlope: env('SOAK_HEAP_SLOPE', 1),
 };
 const faults = process.argv.includes('--faults');
 // y-websocket's provider adds a process 'exit' listener each (to say goodbye to its peers)
@@ -183,7 +183,7 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
       stored,
       samples: sampler.samples,
       exitCodes,
-      serverLogs: servers.map((s) => s.log),
+      serverErrors: servers.map((s) => s.errorLines),
       crashes: servers.map((s) => s.crashes),
     });
   } catch (error) {

@@ -1,6 +1,9 @@
 // What the soak runs against and does to it: Cellmark server processes (restartable on the
 // same port after a kill -9), a private Postgres cluster (so killing it disturbs nobody
-// else's), a size-limited tmpfs to fill, and the RSS / database-size sampler.
+// else's), a size-limited tmpfs to fill, and the memory / database-size sampler. Each server
+// runs with its inspector on loopback so the sampler can read its V8 heap after a full GC: RSS
+// alone is no leak signal (V8 and malloc keep freed pages; it swung ±50 MiB between samples in
+// a 10-minute run while the heap it holds did not grow).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +11,7 @@ import path from 'node:path';
 import { throwawayDatabase as createThrowaway } from '@cellmark/db/testing';
 import postgres from 'postgres';
 import net from 'node:net';
+import WebSocket from 'ws';
 
 /** A port nothing listens on now, from the kernel (as server/test/server-processes.ts does). */
 export async function freePort(): Promise<number> {
@@ -27,6 +31,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ServerProcess {
   child: ChildProcess | null = null;
   log = '';
+  /** every error-level log line (pino level 50/60), whole, as it was written (the first 50) */
+  readonly errorLines: string[] = [];
+  /** the inspector's websocket (`--inspect=127.0.0.1:0` prints it), for heapAfterGcMiB */
+  private inspector: string | null = null;
+  private partial = '';
   /** exits nobody asked for: the exit code and the end of the log */
   readonly crashes: string[] = [];
   private expectExit = false;
@@ -48,7 +57,8 @@ export class ServerProcess {
 
   /** Starts and waits until /healthz answers 200 (or the deadline). */
   async start(deadlineMs = 60_000) {
-    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    this.inspector = null;
+    const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', main], {
       env: {
         PATH: process.env.PATH!,
         HOME: process.env.HOME ?? '/tmp',
@@ -66,7 +76,16 @@ export class ServerProcess {
     this.expectExit = false;
     child.once('exit', (code, signal) => this.expectExit || this.crashes.push(`exited ${code ?? signal} at ${new Date().toISOString()}: ${this.log.slice(-1500)}`));
     // the last 64 KiB of its log, for the report
-    const keep = (d: Buffer) => (this.log = (this.log + d.toString()).slice(-65536));
+    const keep = (d: Buffer) => {
+      const text = d.toString();
+      this.log = (this.log + text).slice(-65536);
+      const lines = (this.partial + text).split('\n');
+      this.partial = lines.pop()!.slice(-65536);
+      for (const line of lines) {
+        if (/"level":(50|60)/.test(line) && this.errorLines.length < 50) this.errorLines.push(line);
+        this.inspector ??= line.match(/Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/)?.[1] ?? null;
+      }
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const until = Date.now() + deadlineMs;
@@ -99,6 +118,31 @@ export class ServerProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** V8 heap in use after a full GC (inspector: HeapProfiler.collectGarbage, Runtime.getHeapUsage), or null. */
+  async heapAfterGcMiB(timeoutMs = 5000): Promise<number | null> {
+    const url = this.inspector;
+    if (!url) return null;
+    const socket = new WebSocket(url);
+    try {
+      return await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), timeoutMs);
+        socket.once('error', () => resolve(null));
+        socket.once('open', () => {
+          socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+          socket.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }));
+        });
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as { id?: number; result?: { usedSize?: number } };
+          if (message.id !== 2) return;
+          clearTimeout(timer);
+          resolve(typeof message.result?.usedSize === 'number' ? message.result.usedSize / 2 ** 20 : null);
+        });
+      });
+    } finally {
+      socket.terminate();
+    }
   }
 
   rssMiB() {
@@ -213,6 +257,8 @@ export interface Sample {
   /** s since the soak started */
   t: number;
   rssMiB: (number | null)[];
+  /** V8 heap in use after a full GC, per server */
+  heapMiB: (number | null)[];
   dbMiB: number | null;
 }
 
@@ -226,7 +272,10 @@ export function startSampler(servers: ServerProcess[], database: { url: string }
       if (sql) dbMiB = Number((await sql`select pg_database_size(current_database()) as n`)[0]!.n) / 2 ** 20;
       else dbMiB = directoryBytes((database as { dir: string }).dir) / 2 ** 20;
     } catch {}
-    samples.push({ t: (performance.now() - t0) / 1000, rssMiB: servers.map((s) => s.rssMiB()), dbMiB });
+    const t = (performance.now() - t0) / 1000;
+    const rssMiB = servers.map((s) => s.rssMiB());
+    const heapMiB = await Promise.all(servers.map((s) => s.heapAfterGcMiB()));
+    samples.push({ t, rssMiB, heapMiB, dbMiB });
   };
   void sample();
   const timer = setInterval(() => void sample(), everyMs);

@@ -16,7 +16,7 @@ export interface Fault {
 
 export interface ReportInput {
   scenario: string;
-  knobs: { seconds: number; rssSlope: number; sampleMs: number };
+  knobs: { seconds: number; heapSlope: number; sampleMs: number };
   wall: number;
   recorder: Recorder;
   faults: Fault[];
@@ -29,7 +29,8 @@ export interface ReportInput {
   stored: ReadBack;
   samples: Sample[];
   exitCodes: (number | string | null | undefined)[];
-  serverLogs: string[];
+  /** each server's error-level log lines */
+  serverErrors: string[][];
   crashes: string[][];
 }
 
@@ -106,20 +107,28 @@ export function printReport(r: ReportInput): boolean {
     console.log(`  ${route.padEnd(20)} n ${String(xs.length).padStart(8)}  p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  max ${f1(Math.max(...xs)).padStart(7)} ms`);
   }
 
-  console.log(`every ${r.knobs.sampleMs / 1000} s — t (s): RSS per server (MiB); database (MiB)`);
-  console.log(`  ${r.samples.map((x) => `${x.t.toFixed(0)}: ${x.rssMiB.map((v) => f1(v ?? NaN)).join('/')}; ${f1(x.dbMiB ?? NaN)}`).join('  |  ')}`);
+  console.log(`every ${r.knobs.sampleMs / 1000} s — t (s): RSS per server (MiB); V8 heap after a full GC per server (MiB); database (MiB)`);
+  const each = (xs: (number | null)[]) => xs.map((v) => f1(v ?? NaN)).join('/');
+  console.log(`  ${r.samples.map((x) => `${x.t.toFixed(0)}: ${each(x.rssMiB)}; ${each(x.heapMiB)}; ${f1(x.dbMiB ?? NaN)}`).join('  |  ')}`);
   const secondHalf = r.samples.filter((x) => x.t >= r.wall / 2 && x.t <= r.wall + 1);
   const servers = r.samples[0]?.rssMiB.length ?? 0;
-  for (let i = 0; i < servers; i++) {
-    const pts = secondHalf.filter((x) => x.rssMiB[i] != null).map((x): [number, number] => [x.t / 60, x.rssMiB[i]!]);
+  const trend = (i: number, of: 'rssMiB' | 'heapMiB') => {
+    const pts = secondHalf.filter((x) => x[of][i] != null).map((x): [number, number] => [x.t / 60, x[of][i]!]);
     const perMin = slope(pts);
-    if (r.faultMode) console.log(`server ${i + 1} RSS: no verdict in a fault run (restarts)`);
+    return { pts, perMin, text: `${perMin >= 0 ? '+' : ''}${perMin.toFixed(2)} MiB/min${pts.length ? ` (${f1(pts[0]![1])} → ${f1(pts.at(-1)![1])} MiB)` : ''}` };
+  };
+  for (let i = 0; i < servers; i++) {
+    const heap = trend(i, 'heapMiB');
+    const rss = trend(i, 'rssMiB');
+    const line = `server ${i + 1} over the second half: heap after GC ${heap.text}, RSS ${rss.text}`;
+    if (r.faultMode) console.log(`${line}; no verdict in a fault run (restarts)`);
     // a short run is all warm-up (heap growth, JIT, prepared statements): no verdict under 2 minutes
-    else if (pts.length < 5 || r.wall < 120) console.log(`server ${i + 1} RSS over the second half: ${perMin.toFixed(1)} MiB/min over ${pts.length} samples; no verdict (under 2 minutes or 5 samples: warm-up)`);
+    else if (heap.pts.length < 5 || r.wall < 120) console.log(`${line}; no verdict (under 2 minutes or 5 heap samples: warm-up)`);
     else {
-      const flat = perMin < r.knobs.rssSlope;
-      console.log(`server ${i + 1} RSS over the second half: ${perMin >= 0 ? '+' : ''}${perMin.toFixed(2)} MiB/min (${f1(pts[0]![1])} → ${f1(pts.at(-1)![1])} MiB): ${flat ? 'flat after warm-up' : 'GROWING'} (threshold ${r.knobs.rssSlope} MiB/min)`);
-      if (!flat) problems.push(`server ${i + 1} RSS grows ${perMin.toFixed(2)} MiB/min`);
+      // the verdict is the heap's: what the process holds on to; RSS also counts pages V8 and malloc keep for later
+      const flat = heap.perMin < r.knobs.heapSlope;
+      console.log(`${line}: ${flat ? 'flat after warm-up' : 'GROWING'} (threshold ${r.knobs.heapSlope} MiB/min of heap)`);
+      if (!flat) problems.push(`server ${i + 1} heap grows ${heap.perMin.toFixed(2)} MiB/min`);
     }
   }
   const db = r.samples.filter((x) => x.dbMiB != null);
@@ -131,9 +140,21 @@ export function printReport(r: ReportInput): boolean {
   if (r.crashes.flat().length) problems.push(`${r.crashes.flat().length} server crashes`);
   console.log(`server exits at the end (SIGTERM): ${r.exitCodes.join(', ')}`);
   if (r.exitCodes.some((c) => c !== 0)) problems.push(`a server did not exit 0 on SIGTERM: ${r.exitCodes}`);
-  const logged = r.serverLogs.map((l) => l.split('\n').filter((line) => /"level":(50|60)/.test(line)).length);
-  console.log(`server error log lines: ${logged.join(', ')}`);
-  for (const [i, l] of r.serverLogs.entries()) for (const line of l.split('\n').filter((x) => /"level":(50|60)/.test(x)).slice(-3)) console.log(`  server ${i + 1}: ${line.slice(0, 400)}`);
+  console.log(`server error log lines: ${r.serverErrors.map((l) => l.length).join(', ')}`);
+  // the first few of each server, with the end of the message: where drizzle and pino put the cause
+  for (const [i, lines] of r.serverErrors.entries()) for (const line of lines.slice(0, 5)) console.log(`  server ${i + 1}: ${describeLogLine(line)}`);
   console.log(problems.length ? `VERDICT ${r.scenario}: FAIL — ${problems.join('; ')}` : `VERDICT ${r.scenario}: PASS`);
   return problems.length === 0;
+}
+
+/** time, message head and the cause at its end (pino's err serializer appends "caused by: …"), for one JSON log line */
+function describeLogLine(line: string) {
+  try {
+    const { time, msg, err } = JSON.parse(line) as { time?: string; msg?: string; err?: { type?: string; message?: string; code?: string; cause?: { message?: string; code?: string } } };
+    const message = err?.message ?? '';
+    const cause = err?.cause ? `${err.cause.code ?? ''} ${err.cause.message ?? ''}`.trim() : '';
+    return `${time} ${msg ?? ''} ${err?.type ?? ''} ${err?.code ?? ''}: ${message.length > 300 ? `${message.slice(0, 120)} … ${message.slice(-180)}` : message}${cause ? ` | cause: ${cause.slice(0, 300)}` : ''}`;
+  } catch {
+    return line.slice(0, 400);
+  }
 }
