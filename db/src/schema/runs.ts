@@ -136,6 +136,9 @@ export type CellOutput =
 
 export type CellError = { ename: string; evalue: string; traceback: string[] };
 
+/** whose record a row's outputs come from: a finished frontend record, the kernel, a frontend record made while running */
+export type CellOutputsFrom = 'frontend' | 'kernel' | 'frontend-running';
+
 export const runCells = pgTable(
   'run_cells',
   {
@@ -158,6 +161,8 @@ export const runCells = pgTable(
     endedAt: tstz('ended_at'),
     /** which capture paths reported this execution: 'kernel', 'frontend' */
     capturedBy: text('captured_by').array().notNull().default(sql`'{}'::text[]`),
+    /** whose outputs the row holds (server/src/domain/execution-merge.ts); null: none reported */
+    outputsFrom: text('outputs_from').$type<CellOutputsFrom>(),
     ...timestamps,
   },
   (t) => [
