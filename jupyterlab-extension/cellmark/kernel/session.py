@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from . import cell_bindings, client, environment, executions, gpu_sources, metrics, system_metrics as system
 from .config_capture import ConfigTracker
+from .output_capture import OutputCapture
 from .sender import Sender
 from .spool import Spool, default_root
-from .wire import now_iso
+from .wire import dumps, now_iso
 
 HEARTBEAT_INTERVAL_S = 60.0
 EXIT_FLUSH_S = 3.0
@@ -49,7 +50,8 @@ class JsonText(str):
 
 SYSTEM_COMM_TARGET = "cellmark.system"
 SYSTEM_SPOOL_S = 5.0  # system samples alone are spooled at most this often (one spool file and request each)
-MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
+MAX_UNBOUND = 2000  # payloads held before a run exists (one per execution: a later record replaces the earlier)
+MAX_UNBOUND_BYTES = 64 * 1024 * 1024  # … and at most this much of them as JSON (outputs): the oldest go first
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
 
@@ -78,11 +80,14 @@ class KernelSession:
         self.recorded = 0
         # id(ExecutionInfo) -> [run id, running record, complete record once built], or None: not recorded
         self._inflight: dict[int, Optional[list]] = {}
+        # what cells publish (output_capture.py), installed with the hooks
+        self.outputs = OutputCapture(self._emit_cell, self._error)
         self._hooks_on: Any = None  # the shell our hooks are registered with
         self._heartbeat_stop: Optional[threading.Event] = None
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
         # ingest.cells payloads recorded before the frontend's run exists (activate(run_id=None))
         self._unbound: list[dict] = []
+        self._unbound_bytes = 0
         # cellmark.log(): points not yet spooled (for self.run_id), held before the run exists,
         # the next automatic step of this run, and what the kernel saw per key (for summary)
         self._points: list[dict] = []
@@ -201,6 +206,7 @@ class KernelSession:
                 self._flush_points()
             except Exception as e:  # the spool is unwritable: stopping must still work
                 self._error("metrics", e)
+            self.outputs.flush()  # complete records still waiting for their reply go to this run
             self.active = False
             self.run_id = None  # a later activate(None) starts unbound, not in the old run
             self._unbound = []
@@ -250,11 +256,13 @@ class KernelSession:
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
         self.shell = self._hooks_on = shell
+        self.outputs.install(shell)
 
     def _unregister_hooks(self) -> None:
         shell, self._hooks_on = self._hooks_on, None
         if shell is None:
             return
+        self.outputs.uninstall()
         for event, fn in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
             try:
                 shell.events.unregister(event, fn)
@@ -293,6 +301,7 @@ class KernelSession:
             record = executions.running_record(info, parent, count)
             self.enqueue("ingest.cells", {"runId": self.run_id, "origin": "kernel", "cells": [record]})
             self._inflight[key] = [self.run_id, record, None]
+            self.outputs.begin(record, self.run_id)
         except Exception as e:
             self._error("pre_run_cell", e)
 
@@ -313,7 +322,9 @@ class KernelSession:
                 done = executions.finish(record, result, count if isinstance(count, int) else None)
                 done["config"] = self._config_changes(record["source"])
                 pending[2] = done
-            self.enqueue("ingest.cells", {"runId": run_id if run_id is not None else self.run_id, "origin": "kernel", "cells": [done]})
+            # with the outputs once the kernel has published them all (its execute_reply)
+            if not self.outputs.finish(done, run_id):
+                self._emit_cell(run_id, done, False)
             self._inflight.pop(key, None)
             self.recorded += 1
         except Exception as e:
@@ -345,11 +356,18 @@ class KernelSession:
 
     # -- sending -------------------------------------------------------------------------
 
+    def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
+        """One execution record for the run it started in (or the run bound since); a
+        partial record (outputs so far) is not held before the run exists."""
+        run_id = run_id if run_id is not None else self.run_id
+        if partial and run_id is None:
+            return False
+        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]})
+        return True
+
     def enqueue(self, procedure: str, payload: Any) -> str:
         if procedure == "ingest.cells" and payload.get("runId") is None:
-            # no run yet: hold it until activate() brings one (bounded: never grow without limit)
-            self._unbound.append(payload)
-            del self._unbound[:-MAX_UNBOUND]
+            self._hold_unbound(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
@@ -361,6 +379,29 @@ class KernelSession:
             self._last_update = name
         sender.wake()
         return name
+
+    def _hold_unbound(self, payload: dict) -> None:
+        """No run yet: hold the record until activate() brings one; a later record of the
+        same execution replaces the earlier one. Bounded in count and bytes (outputs)."""
+        if not self._unbound:
+            self._unbound_bytes = 0  # activate() took what was held
+        keys = {cell.get("executionKey") for cell in payload.get("cells", ())}
+        kept = []
+        for held in self._unbound:
+            if keys.intersection(c.get("executionKey") for c in held.get("cells", ())):
+                self._unbound_bytes -= self._held_bytes(held)
+            else:
+                kept.append(held)
+        kept.append(payload)
+        self._unbound = kept
+        self._unbound_bytes += self._held_bytes(payload)
+        while len(self._unbound) > MAX_UNBOUND or (self._unbound_bytes > MAX_UNBOUND_BYTES and len(self._unbound) > 1):
+            self._unbound_bytes -= self._held_bytes(self._unbound.pop(0))
+
+    @staticmethod
+    def _held_bytes(payload: dict) -> int:
+        """What a held record weighs: only records with outputs are measured (the rest are small)."""
+        return len(dumps(payload)) if any(cell.get("outputs") for cell in payload.get("cells", ())) else 0
 
     # -- metrics -------------------------------------------------------------------------
 
