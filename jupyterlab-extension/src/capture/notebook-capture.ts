@@ -22,7 +22,7 @@ import {
   IActivationParams,
   KernelCaptureState
 } from './kernel-activation';
-import type { IRunChangedArgs, Shipper } from './shipper';
+import type { IRunChangedArgs, IRunningExecutions, Shipper } from './shipper';
 
 export interface INotebookCaptureOptions {
   sessionContext: ISessionContext;
@@ -153,6 +153,18 @@ export class NotebookCapture implements IDisposable {
 
   get path(): string {
     return this.sessionContext.path;
+  }
+
+  /**
+   * Executions still running, for a page that is going away (Shipper.flushOnHide); only
+   * while the kernel side records into this run, so that it will finish them.
+   */
+  inFlight(): IRunningExecutions | null {
+    const session = this.session;
+    if (!session?.clientKey || session.activatedRunId === null || session.kernelCapture?.kind !== 'on') {
+      return null;
+    }
+    return { clientKey: session.clientKey, records: session.recorder.inFlightRecords() };
   }
 
   /**

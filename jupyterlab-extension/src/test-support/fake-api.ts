@@ -1,10 +1,10 @@
 // An in-memory Cellmark ingest API that records calls and can be told to fail.
-import type { ICellExecution, IEndRunInput, IIngestApi, IRunInfo, IStartRunInput } from '../api';
+import type { IAppendOptions, ICellExecution, IEndRunInput, IExecutionRecord, IIngestApi, IRunInfo, IStartRunInput } from '../api';
 import { CellmarkError, errorForStatus } from '../request';
 
 export type Call =
   | { op: 'startRun'; input: IStartRunInput }
-  | { op: 'cells'; runId: string; cells: ICellExecution[] }
+  | { op: 'cells'; runId: string; cells: IExecutionRecord[]; keepalive?: boolean }
   | { op: 'endRun'; input: IEndRunInput };
 
 type Recorded = Call & { failed?: boolean };
@@ -22,8 +22,8 @@ export class FakeIngestApi implements IIngestApi {
     return { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
   }
 
-  async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
-    this.check({ op: 'cells', runId, cells });
+  async appendCells(runId: string, cells: IExecutionRecord[], options: IAppendOptions = {}): Promise<{ accepted: number }> {
+    this.check({ op: 'cells', runId, cells, ...(options.keepalive ? { keepalive: true } : {}) });
     return { accepted: cells.length };
   }
 

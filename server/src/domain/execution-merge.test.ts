@@ -141,6 +141,13 @@ describe('mergeExecution', () => {
       }
     });
 
+    it('a finished execution never goes back to running when a hidden page’s record arrives late', () => {
+      for (const order of interleavings([['frontend', frontendRunning], ['frontend', frontendShown]], [])) {
+        expect(mergeAll(order)).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
+      }
+      expect(mergeAll([['frontend', frontendShown], ['frontend', frontendRunning]])).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
+    });
+
     it('a kernel that sends no outputs (an older kernel side) leaves the frontend’s', () => {
       for (const order of interleavings([['kernel', { ...kernelRunning, status: 'ok', endedAt: t(800) }]], [['frontend', frontend]])) {
         expect(mergeAll(order)).toMatchObject({ outputs: frontend.outputs, outputsFrom: 'frontend' });

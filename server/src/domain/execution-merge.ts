@@ -82,7 +82,14 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
   const frontendBefore = prev.capturedBy.includes('frontend');
   const frontendFirst = <T>(mine: T | null | undefined, theirs: T | null): T | null =>
     origin === 'frontend' ? (mine ?? theirs) : frontendBefore ? (theirs ?? mine ?? null) : (mine ?? theirs);
-  const status = onlyThisOrigin || specificity[rec.status] > specificity[prev.status] ? rec.status : prev.status;
+  // A finished execution never goes back to running: a hidden page's "still running" record
+  // may reach the server after the finished one its page sent a moment later.
+  const status =
+    rec.status === 'running' && prev.status !== 'running'
+      ? prev.status
+      : onlyThisOrigin || specificity[rec.status] > specificity[prev.status]
+        ? rec.status
+        : prev.status;
   const startedAt = origin === 'kernel' || !kernelBefore ? rec.startedAt : prev.startedAt;
   const endedAt = kernelFirst(rec.endedAt, prev.endedAt);
   return {

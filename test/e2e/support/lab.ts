@@ -108,8 +108,9 @@ export async function runCell(cell: Locator, count: number) {
  * side). Returns the cells.
  */
 export async function openNotebookReady(page: Page, labUrl: string, file: string, cellCount: number): Promise<Locator> {
-  await page.goto(`${labUrl}/lab/tree/${file}`);
-  const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+  // labUrl may name a workspace (`…/lab/workspaces/<name>`): then only this notebook opens
+  await page.goto(labUrl.includes('/lab/workspaces/') ? `${labUrl}/tree/${file}` : `${labUrl}/lab/tree/${file}`);
+  const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
   await expect(cells).toHaveCount(cellCount, { timeout: 60_000 });
   await page.waitForFunction(
     () =>
