@@ -72,12 +72,18 @@ export const runs = pgTable(
     endedAt: tstz('ended_at'),
     /** last ingest or heartbeat; runs idle longer than the timeout are finished */
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+    /**
+     * last sign of life of the kernel itself (its hello and heartbeats, never a replayed spool);
+     * null: never heard from. A running run silent past the heartbeat timeout is crashed.
+     */
+    kernelSeenAt: tstz('kernel_seen_at'),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('runs_project_client_key_idx').on(t.projectId, t.clientKey),
     index('runs_project_started_idx').on(t.projectId, t.startedAt),
     index('runs_running_activity_idx').on(t.lastActivityAt).where(sql`${t.status} = 'running'`),
+    index('runs_running_kernel_seen_idx').on(t.kernelSeenAt).where(sql`${t.status} = 'running' and ${t.kernelSeenAt} is not null`),
     index('runs_tags_idx').using('gin', t.tags),
   ],
 );
