@@ -78,6 +78,9 @@ type StepResult =
   | { kind: 'dropped' }
   | { kind: 'failed'; error: CellmarkError; batchSize: number };
 
+/** The owner of a run no page records into any more. */
+const RELEASED = '';
+
 export interface IRunChangedArgs {
   clientKey: string;
   run: IRunInfo;
@@ -188,8 +191,13 @@ export class Shipper implements IDisposable {
     return this.runInfos.get(clientKey) ?? null;
   }
 
-  /** Queue a new run; it is created on the server before its cells are sent. */
-  startRun(request: IRunRequest): Promise<void> {
+  /**
+   * Queue a run; it is created on the server before its cells are sent. A run already queued
+   * under this clientKey (another tab of this browser records into the same kernel's run, or
+   * a page before a reload did) is taken over by this page instead, and answers with the
+   * server's run if that exists already.
+   */
+  startRun(request: IRunRequest): Promise<IRunInfo | null> {
     const entry: IOutboxRun = {
       clientKey: request.start.clientKey,
       start: request.start,
@@ -200,7 +208,30 @@ export class Shipper implements IDisposable {
       run: null,
       end: null
     };
-    return this.write(() => this.outbox.addRun(entry), 0);
+    let known: IRunInfo | null = null;
+    return this.write(async () => {
+      const queued = await this.outbox.getRun(entry.clientKey);
+      if (!queued) {
+        return this.outbox.addRun(entry);
+      }
+      known = queued.run;
+      if (known) {
+        this.runInfos.set(entry.clientKey, known);
+        this.knownRunIds.set(entry.clientKey, known.runId);
+      }
+      if (queued.end === null && queued.owner !== this.pageId) {
+        await this.outbox.updateRun(entry.clientKey, { owner: this.pageId });
+      }
+    }, 0).then(() => known);
+  }
+
+  /**
+   * This page stops recording into a run that goes on without it (its kernel holds it and
+   * ends it): the entry stays until its cells are sent, and goes with endOrphans once the
+   * kernel is gone.
+   */
+  releaseRun(clientKey: string): Promise<void> {
+    return this.write(() => this.outbox.updateRun(clientKey, { owner: RELEASED }), this.debounceMs);
   }
 
   /**
@@ -241,7 +272,7 @@ export class Shipper implements IDisposable {
       if (entry.kernelId !== null && isKernelRunning(entry.kernelId)) {
         continue;
       }
-      if (await this.liveness.isAlive(entry.owner)) {
+      if (entry.owner !== RELEASED && (await this.liveness.isAlive(entry.owner))) {
         continue;
       }
       await this.outbox.updateRun(entry.clientKey, {

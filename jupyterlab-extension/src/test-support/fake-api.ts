@@ -14,12 +14,20 @@ export class FakeIngestApi implements IIngestApi {
   /** Decides per call whether it fails; return null to succeed. */
   failWith: (call: Call) => CellmarkError | null = () => null;
   private runs = 0;
+  private readonly byKey = new Map<string, IRunInfo>();
 
+  /** Idempotent on the client key, as the server is. */
   async startRun(input: IStartRunInput): Promise<IRunInfo> {
     this.check({ op: 'startRun', input });
+    const known = this.byKey.get(input.clientKey);
+    if (known) {
+      return known;
+    }
     this.runs += 1;
     const runId = `00000000-0000-4000-8000-${String(this.runs).padStart(12, '0')}`;
-    return { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
+    const run = { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
+    this.byKey.set(input.clientKey, run);
+    return run;
   }
 
   async appendCells(runId: string, cells: IExecutionRecord[], options: IAppendOptions = {}): Promise<{ accepted: number }> {
