@@ -71,6 +71,11 @@ def load_ipython_extension(ipython: Any) -> None:
 
         SESSION.resume(state, ipython)
     except Exception as e:  # a kernel must start whatever happens here
+        # written here, not through kernel/stderr.py: importing that imports cellmark.kernel,
+        # which may be what failed
         import sys
 
-        (sys.__stderr__ or sys.stderr).write(f"[cellmark] could not resume capture after the restart: {type(e).__name__}: {e}\n")
+        try:
+            (sys.__stderr__ or sys.stderr).write(f"[cellmark] could not resume capture after the restart: {type(e).__name__}: {e}\n")
+        except Exception:
+            pass
