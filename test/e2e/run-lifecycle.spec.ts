@@ -17,6 +17,7 @@ let lab: LabProcess;
 let jupyter: JupyterApi;
 let auth: Record<string, string>;
 let projectId: string;
+let projectUrl: string;
 
 interface RunRow {
   id: string;
@@ -43,6 +44,7 @@ test.beforeAll(async () => {
     headers,
   );
   projectId = project.id;
+  projectUrl = `${cellmark.url}/t/${team.slug}/${project.slug}`;
   auth = { cookie, origin: cellmark.url };
   const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
   lab = new LabProcess();
@@ -137,6 +139,24 @@ test('a kernel shut down with no page open ends its run finished; a killed one i
   const crashedAt = Date.parse((await getRun(crashedRun)).run.endedAt!);
   expect(crashedAt).toBeLessThanOrEqual(killedAt + 500);
   expect(crashedAt).toBeGreaterThan(killedAt - HEARTBEAT_INTERVAL_S * 1000 - 2000);
+
+  // the web shows both ends and filters by them
+  await context.addCookies(
+    auth.cookie!.split('; ').map((pair) => {
+      const [name, ...value] = pair.split('=');
+      return { name: name!, value: value.join('='), url: cellmark.url };
+    }),
+  );
+  const web = await context.newPage();
+  await web.goto(`${projectUrl}?status=crashed`);
+  await expect(web.getByTestId('run-row')).toHaveCount(1);
+  await expect(web.getByTestId('run-row').first()).toHaveAttribute('data-run-id', crashedRun);
+  await web.goto(`${projectUrl}?status=finished`);
+  await expect(web.locator(`[data-testid="run-row"][data-run-id="${finishedRun}"]`)).toHaveAttribute('data-status', 'finished');
+  await web.goto(`${projectUrl}/runs/${crashedRun}`);
+  const header = web.getByTestId('run-header');
+  await expect(header.locator('.badge[data-status="crashed"]')).toHaveAttribute('title', /stopped answering/);
+  await expect(header).toContainText('Last heard from');
 });
 
 test('a kernel restarted through the REST API with no page open opens a linked run that records another client', async ({ context }) => {
