@@ -1,7 +1,7 @@
 // Smoke check of the installed extension in a real JupyterLab with headless Chromium:
 //  1. empty settings: loads without console errors, status bar "Cellmark: not configured";
 //  2. configured against a stand-in Cellmark server (the tRPC ingest contract, CORS):
-//     runs cells and checks what arrives, restarts the kernel, closes the notebook;
+//     runs cells and checks what arrives, restarts the kernel, closes the notebook, shuts the kernel down;
 //     while a cell sleeps, the GPU item shows the fake nvidia-smi's reading pushed by the
 //     kernel side (tests/fakes/bin/nvidia-smi first on the kernel's PATH);
 //  3. a wrong token: "Cellmark: ⚠ token rejected" and exactly one notification.
@@ -54,7 +54,9 @@ const server = http.createServer((req, res) => {
     } else if (procedure === 'ingest.whoami') {
       send(200, { result: { data: { user: { id: 'u1', name: 'Smoke Tester', email: 'smoke@example.com' } } } });
     } else if (procedure === 'ingest.startRun') {
-      const n = received.filter(r => r.procedure === 'ingest.startRun').length;
+      // idempotent on the client key, as the server is
+      const keys = [...new Set(received.filter(r => r.procedure === 'ingest.startRun').map(r => r.input.clientKey))];
+      const n = keys.indexOf(input.clientKey) + 1;
       const runId = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
       send(200, { result: { data: { runId, name: `smoke-run-${n}`, url: `/t/smoke/lab/runs/${runId}` } } });
     } else if (procedure === 'ingest.cells') {
@@ -246,15 +248,20 @@ try {
   // Restart: the run ends as finished and a new one starts.
   await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel());
   await waitFor(() => received.some(r => r.procedure === 'ingest.endRun' && r.input.status === 'finished'), 'restart ends the run as finished');
-  await waitFor(() => received.filter(r => r.procedure === 'ingest.startRun').length === 2, 'restart starts a new run');
-  // Close the notebook: its run ends.
+  // (the restarted kernel and the page may both ask for the new run: the same client key)
+  const runKeys = () => new Set(received.filter(r => r.procedure === 'ingest.startRun').map(r => r.input.clientKey)).size;
+  await waitFor(() => runKeys() === 2, 'restart starts a new run');
+  // Close the notebook: the kernel keeps its run; shutting the kernel down ends it.
+  const secondEnded = () => received.some(r => r.procedure === 'ingest.endRun' && r.input.runId.endsWith('000000000002'));
   await page.evaluate(() => window.jupyterapp.shell.currentWidget.dispose());
-  await waitFor(() => received.filter(r => r.procedure === 'ingest.endRun').length === 2, 'closing the notebook ends the second run');
+  await page.waitForTimeout(1000);
+  check(!secondEnded(), 'closing the notebook leaves the run to its kernel');
+  await page.evaluate(() => window.jupyterapp.serviceManager.sessions.shutdownAll());
+  await waitFor(secondEnded, 'shutting the kernel down ends the second run');
   // JupyterLab's own debugger logs this when a kernel restarts under it (jlab_core);
   // it is not ours, so it does not count.
   const ours = consoleErrors.filter(e => !e.startsWith('Could not restore the debugger state'));
   check(ours.length === 0, `no console errors while recording (got: ${JSON.stringify(consoleErrors)})`);
-  await page.evaluate(() => window.jupyterapp.serviceManager.sessions.shutdownAll());
 
   // ---- phase 3: a rejected token shows in the status bar and notifies once --------------
   await page.evaluate(async raw => {

@@ -78,6 +78,16 @@ export interface ICellExecution {
   endedAt: string;
 }
 
+/**
+ * What a page that is going away sends (capture/keepalive.ts): a finished execution
+ * without its outputs (they follow from the outbox), or one still running (its position;
+ * the kernel side finishes it). A record without `outputs` says nothing about them.
+ */
+export type IExecutionRecord = Omit<ICellExecution, 'outputs' | 'endedAt'> & {
+  outputs?: IOutput[];
+  endedAt: string | null;
+};
+
 export type RunEndStatus = 'finished' | 'crashed';
 
 export interface IEndRunInput {
@@ -105,10 +115,20 @@ export interface IRunDetails {
 /** Which capture path sent an `ingest.cells` batch; the server merges the two. */
 export const FRONTEND_ORIGIN = 'frontend';
 
+export interface IAppendOptions {
+  /** fetch keepalive: the request outlives the page (the body must stay within 64 KiB). */
+  keepalive?: boolean;
+}
+
+/** The `ingest.cells` input, exactly as sent: the keepalive limit is counted on it. */
+export function cellsInput(runId: string, cells: IExecutionRecord[]) {
+  return { runId, origin: FRONTEND_ORIGIN, cells };
+}
+
 /** What the shipper needs from the server; a fake implements it in tests. */
 export interface IIngestApi {
   startRun(input: IStartRunInput): Promise<IRunInfo>;
-  appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }>;
+  appendCells(runId: string, cells: IExecutionRecord[], options?: IAppendOptions): Promise<{ accepted: number }>;
   endRun(input: IEndRunInput): Promise<void>;
 }
 
@@ -140,12 +160,8 @@ export class CellmarkApi implements IIngestApi {
     return { runId: data.runId, name: data.name ?? data.runId, url: data.url };
   }
 
-  async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
-    const data = await this.call<{ accepted?: number }>('ingest.cells', 'POST', {
-      runId,
-      origin: FRONTEND_ORIGIN,
-      cells
-    });
+  async appendCells(runId: string, cells: IExecutionRecord[], options: IAppendOptions = {}): Promise<{ accepted: number }> {
+    const data = await this.call<{ accepted?: number }>('ingest.cells', 'POST', cellsInput(runId, cells), options.keepalive);
     return { accepted: data?.accepted ?? cells.length };
   }
 
@@ -162,10 +178,11 @@ export class CellmarkApi implements IIngestApi {
     await this.call<unknown>('ingest.endRun', 'POST', input);
   }
 
-  private call<T>(procedure: string, method: 'GET' | 'POST', input?: unknown): Promise<T> {
+  private call<T>(procedure: string, method: 'GET' | 'POST', input?: unknown, keepalive = false): Promise<T> {
     return trpcRequest<T>(this.config(), procedure, {
       method,
       input,
+      ...(keepalive ? { keepalive } : {}),
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {})
     });
   }

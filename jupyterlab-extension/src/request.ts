@@ -64,6 +64,8 @@ export interface IRequestOptions {
   input?: unknown;
   /** Abort the request after this long; counts as "unreachable". */
   timeoutMs?: number;
+  /** fetch keepalive: the request goes on after the page is gone (bodies ≤ 64 KiB in flight). */
+  keepalive?: boolean;
   fetch?: FetchLike;
 }
 
@@ -100,6 +102,9 @@ export async function trpcRequest<T>(
       'content-type': 'application/json'
     }
   };
+  if (options.keepalive) {
+    init.keepalive = true;
+  }
   if (options.input !== undefined) {
     if (options.method === 'GET') {
       url += `?input=${encodeURIComponent(JSON.stringify(options.input))}`;

@@ -120,6 +120,7 @@ class Account:
         self.cookie = "; ".join(f"{k}={m.value}" for k, m in jar.items())
         ws = self.session_post("setup.createWorkspace", {"teamName": f"Team {email[:6]}", "projectName": "Kernel"})
         self.project = f"{ws['team']['slug']}/{ws['project']['slug']}"
+        self.project_id = ws["project"]["id"]
         self.token = self.session_post("tokens.create", {"name": "kernel tests"})["token"]
 
     def session_post(self, procedure: str, body: Any) -> Any:
@@ -146,3 +147,6 @@ class Account:
 
     def get_run(self, run_id: str) -> dict:
         return self.session_get("runs.get", {"runId": run_id})
+
+    def list_runs(self) -> list[dict]:
+        return self.session_get("runs.list", {"projectId": self.project_id})["runs"]

@@ -41,7 +41,8 @@ def kernel(tmp_path: Path, spool_root: Path):
         yield km, kc, repo
     finally:
         kc.stop_channels()
-        km.shutdown_kernel(now=False)
+        if km.is_alive():  # a test may have killed it
+            km.shutdown_kernel(now=False)
 
 
 def execute(kc, code: str, timeout: float = 60, **kwargs) -> tuple[str, dict]:

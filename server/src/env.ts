@@ -58,8 +58,13 @@ const schema = z.object({
   CELLMARK_MAX_POINTS_PER_BATCH: bytes.default(100_000),
   /** Output values (images, long text) above this size are stored as blobs, not in the row. */
   CELLMARK_OUTPUT_INLINE_BYTES: bytes.default(64 * 1024),
-  /** Running runs with no ingest or heartbeat for this long are finished. */
+  /** Running runs with no ingest or heartbeat for this long are finished (the last resort). */
   CELLMARK_RUN_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  /**
+   * A running run whose kernel was heard from and then sent no heartbeat for this long is
+   * crashed (the kernel side beats every 30 s, CELLMARK_HEARTBEAT_INTERVAL_S in the kernel).
+   */
+  CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(2 * 60 * 1000),
   /** Where blobs live when no object store is configured (default: <data dir>/blobs). */
   CELLMARK_BLOB_DIR: z.string().optional(),
   /** How often open report connections are pinged and their session/role re-checked. */

@@ -65,6 +65,43 @@ describe('both capture paths', () => {
     expect(got.run.config).toEqual({ lr: 0.1 });
   });
 
+  it('keeps the kernel’s outputs (images as blobs) while the frontend has none, then what the notebook showed', async () => {
+    const { runId } = await newRun('merge-run-kernel-outputs');
+    const png = PNG.toString('base64');
+    const kernelOutputs = [
+      { output_type: 'stream' as const, name: 'stdout' as const, text: 'epoch 1\n' },
+      { output_type: 'display_data' as const, data: { 'image/png': png, 'text/plain': '<Figure>' }, metadata: {} },
+    ];
+    const kernelCell = { executionKey: 'k-out', cellId: 'c1', executionCount: 1, source: 'plot()', startedAt: at(100) };
+    await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ ...kernelCell, status: 'running', endedAt: null, outputs: kernelOutputs.slice(0, 1) }] });
+    await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ ...kernelCell, status: 'ok', endedAt: at(400), outputs: kernelOutputs }] });
+    // the page went away while the cell ran: it sent the position, no outputs
+    await alice.ingest.ingest.cells.mutate({
+      runId,
+      origin: 'frontend',
+      cells: [{ executionKey: 'k-out', cellId: 'c1', position: 2, source: 'plot()', status: 'running', startedAt: at(90), endedAt: null }],
+    });
+    let [cell] = (await alice.api.runs.get.query({ runId })).cells;
+    expect(cell).toMatchObject({ status: 'ok', position: 2, capturedBy: ['frontend', 'kernel'], outputsFrom: 'kernel' });
+    expect(cell!.outputs[0]).toEqual(kernelOutputs[0]);
+    const image = (cell!.outputs[1] as { data: Record<string, { $blob: string }> }).data['image/png']!;
+    const res = await fetch(`${server.url}/api/blobs/${image.$blob}?run=${runId}`, { headers: { cookie: alice.cookie } });
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+
+    // the frontend's finished record arrives later (its outbox, the page reopened): what the user saw wins
+    const shown = [{ output_type: 'stream' as const, name: 'stdout' as const, text: 'epoch 1 (as shown)\n' }];
+    await alice.ingest.ingest.cells.mutate({
+      runId,
+      origin: 'frontend',
+      cells: [{ executionKey: 'k-out', cellId: 'c1', executionCount: 1, position: 2, source: 'plot()', outputs: shown, status: 'ok', startedAt: at(90), endedAt: at(410) }],
+    });
+    [cell] = (await alice.api.runs.get.query({ runId })).cells;
+    expect(cell).toMatchObject({ outputs: shown, outputsFrom: 'frontend', startedAt: at(100), endedAt: at(400) });
+    // … and a kernel record arriving after that (its spool retried) does not undo it
+    await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ ...kernelCell, status: 'ok', endedAt: at(400), outputs: kernelOutputs }] });
+    expect((await alice.api.runs.get.query({ runId })).cells[0]).toMatchObject({ outputs: shown, outputsFrom: 'frontend' });
+  });
+
   it('keeps the config history and the last value per key in execution order', async () => {
     const { runId } = await newRun('config-run-1');
     const cell = (n: number, config: Record<string, unknown>) => ({

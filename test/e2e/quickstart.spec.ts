@@ -1,5 +1,6 @@
 // `npm start` as a newcomer meets it: server + JupyterLab come up configured, a cell run in
-// the printed JupyterLab shows up in the printed Cellmark, and everything survives a restart.
+// the printed JupyterLab shows up in the printed Cellmark, Ctrl-C ends the run (its kernel
+// shut down), and everything survives a restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,14 +53,20 @@ async function npmStart(): Promise<Started> {
   return { child, output: () => output, cellmarkUrl, labUrl, email: email!, password: password!, ms: Date.now() - started };
 }
 
+/** Ctrl-C in the terminal: SIGINT to the whole foreground process group. */
 async function stop(started: Started) {
   const exited = new Promise<number | null>((r) => started.child.once('exit', r));
-  started.child.kill('SIGINT');
+  process.kill(-started.child.pid!, 'SIGINT');
   expect(await exited).toBe(0);
 }
 
 test.afterAll(async () => {
-  if (current && current.child.exitCode === null) process.kill(-current.child.pid!, 'SIGKILL');
+  if (!current || current.child.exitCode !== null) return;
+  // npm start stops its server and JupyterLab (process groups of their own) on SIGINT
+  const exited = new Promise((r) => current!.child.once('exit', r));
+  current.child.kill('SIGINT');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+  if (current.child.exitCode === null) process.kill(-current.child.pid!, 'SIGKILL');
 });
 
 test('npm start: JupyterLab records into Cellmark out of the box, and data survives a restart', async ({ browser }) => {
@@ -109,9 +116,10 @@ test('npm start: JupyterLab records into Cellmark out of the box, and data survi
   await stop(current);
   await expect(fetch(`${current.cellmarkUrl}/healthz`)).rejects.toThrow();
 
-  // Same data dir: same account, same run.
+  // Same data dir: same account, same run, ended when Ctrl-C shut its kernel down.
   current = await npmStart();
   await web.goto(runUrl);
   await expect(web.getByTestId('cell-output')).toContainText('hello from the quick start');
+  await expect(web.getByTestId('run-header').locator('.badge').first()).toHaveAttribute('data-status', 'finished');
   await stop(current);
 });

@@ -72,12 +72,18 @@ export const runs = pgTable(
     endedAt: tstz('ended_at'),
     /** last ingest or heartbeat; runs idle longer than the timeout are finished */
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+    /**
+     * last sign of life of the kernel itself (its hello and heartbeats, never a replayed spool);
+     * null: never heard from. A running run silent past the heartbeat timeout is crashed.
+     */
+    kernelSeenAt: tstz('kernel_seen_at'),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('runs_project_client_key_idx').on(t.projectId, t.clientKey),
     index('runs_project_started_idx').on(t.projectId, t.startedAt),
     index('runs_running_activity_idx').on(t.lastActivityAt).where(sql`${t.status} = 'running'`),
+    index('runs_running_kernel_seen_idx').on(t.kernelSeenAt).where(sql`${t.status} = 'running' and ${t.kernelSeenAt} is not null`),
     index('runs_tags_idx').using('gin', t.tags),
   ],
 );
@@ -136,6 +142,9 @@ export type CellOutput =
 
 export type CellError = { ename: string; evalue: string; traceback: string[] };
 
+/** whose record a row's outputs come from: a finished frontend record, the kernel, a frontend record made while running */
+export type CellOutputsFrom = 'frontend' | 'kernel' | 'frontend-running';
+
 export const runCells = pgTable(
   'run_cells',
   {
@@ -158,6 +167,8 @@ export const runCells = pgTable(
     endedAt: tstz('ended_at'),
     /** which capture paths reported this execution: 'kernel', 'frontend' */
     capturedBy: text('captured_by').array().notNull().default(sql`'{}'::text[]`),
+    /** whose outputs the row holds (server/src/domain/execution-merge.ts); null: none reported */
+    outputsFrom: text('outputs_from').$type<CellOutputsFrom>(),
     ...timestamps,
   },
   (t) => [

@@ -17,21 +17,29 @@ from .session import SESSION, JsonText
 
 
 def activate(server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
-             capture_config: bool = True, shell: Any = None) -> JsonText:
-    """Starts (or switches) recording this kernel's executions into run_id; idempotent.
+             capture_config: bool = True, shell: Any = None, project: Optional[str] = None,
+             client_key: Optional[str] = None, replaces: Optional[str] = None,
+             kernel_name: Optional[str] = None) -> JsonText:
+    """Starts (or switches) recording this kernel's executions; idempotent.
 
-    run_id=None starts recording before the run exists (the frontend opens it at the first
-    execution): executions are held in memory and bound to the run by the next activate()
-    with a run id. A kernel side already bound to a run keeps that binding.
+    With `project` and `client_key` (a key the frontend proposes for a new run) the kernel
+    owns the run: it keeps the run it holds for this server and project and answers with it,
+    or takes the proposal when it holds none, or when `replaces` names the run it holds (a new
+    run asked for). `run_id` with the held run's key: the frontend created that run.
 
-    Returns `{"ok": true, "version": …, "implementation": …}` as JSON text; raises on bad
-    arguments or outside IPython (the frontend shows the error reply).
+    Without a client key, `run_id` is the run to record into; None starts recording before the
+    run exists: executions are held in memory and bound by the next activate() with a run id.
+
+    Returns `{"ok": true, "version": …, "implementation": …, "run": {"clientKey", "runId",
+    "previousRunId", "startedAt"} | null}` as JSON text; raises on bad arguments or outside
+    IPython (the frontend shows the error reply).
     """
-    return SESSION.activate(server_url, token, run_id, notebook_path, capture_config, shell)
+    return SESSION.activate(server_url, token, run_id, notebook_path, capture_config, shell,
+                            project=project, client_key=client_key, replaces=replaces, kernel_name=kernel_name)
 
 
 def deactivate() -> None:
-    """Stops recording; what is already spooled is still sent."""
+    """Stops recording and ends the run the kernel held; what is already spooled is still sent."""
     SESSION.deactivate()
 
 

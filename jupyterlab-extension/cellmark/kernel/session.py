@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import platform
 import sys
 import threading
@@ -14,14 +15,28 @@ import time
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from . import cell_bindings, client, environment, executions, gpu_sources, metrics, system_metrics as system
+from .. import autostart
+from . import cell_bindings, client, environment, executions, gpu_sources, metrics, run_binding, system_metrics as system
 from .config_capture import ConfigTracker
+from .output_capture import OutputCapture
 from .sender import Sender
 from .spool import Spool, default_root
-from .wire import now_iso
+from .wire import dumps, now_iso
 
-HEARTBEAT_INTERVAL_S = 60.0
+# Well below the server's CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS (2 min), which crashes a silent run.
+HEARTBEAT_INTERVAL_S = 30.0
+HEARTBEAT_ENV = "CELLMARK_HEARTBEAT_INTERVAL_S"
+# Jupyter kills a kernel that has not exited 5 s after its shutdown request.
 EXIT_FLUSH_S = 3.0
+
+
+def heartbeat_interval() -> float:
+    """CELLMARK_HEARTBEAT_INTERVAL_S (0.2–300 s) when set and valid, else the default."""
+    try:
+        value = float(os.environ.get(HEARTBEAT_ENV, ""))
+    except ValueError:
+        return HEARTBEAT_INTERVAL_S
+    return value if 0.2 <= value <= 300 else HEARTBEAT_INTERVAL_S
 
 
 def cellmark_version() -> str:
@@ -49,7 +64,8 @@ class JsonText(str):
 
 SYSTEM_COMM_TARGET = "cellmark.system"
 SYSTEM_SPOOL_S = 5.0  # system samples alone are spooled at most this often (one spool file and request each)
-MAX_UNBOUND = 2000  # payloads held before a run exists (two per execution)
+MAX_UNBOUND = 2000  # payloads held before a run exists (one per execution: a later record replaces the earlier)
+MAX_UNBOUND_BYTES = 64 * 1024 * 1024  # … and at most this much of them as JSON (outputs): the oldest go first
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
 
@@ -67,6 +83,12 @@ class KernelSession:
         self.ever_activated = False
         self.server_url: Optional[str] = None
         self.run_id: Optional[str] = None
+        # the run this kernel holds (run_binding.py); None: none, or a frontend that passed only a run id
+        self.binding: Optional[run_binding.RunBinding] = None
+        self.kernel_key: Optional[str] = None  # the kernel's id, naming its binding on disk
+        self._pruned = False
+        self._ended_runs: set[str] = set()
+        self._shutdown_watched: Any = None  # the kernel whose do_shutdown tells us of a shutdown request
         self.notebook_path: Optional[str] = None
         self.capture_config = True
         self.shell: Any = None
@@ -78,11 +100,14 @@ class KernelSession:
         self.recorded = 0
         # id(ExecutionInfo) -> [run id, running record, complete record once built], or None: not recorded
         self._inflight: dict[int, Optional[list]] = {}
+        # what cells publish (output_capture.py), installed with the hooks
+        self.outputs = OutputCapture(self._emit_cell, self._error)
         self._hooks_on: Any = None  # the shell our hooks are registered with
         self._heartbeat_stop: Optional[threading.Event] = None
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
         # ingest.cells payloads recorded before the frontend's run exists (activate(run_id=None))
         self._unbound: list[dict] = []
+        self._unbound_bytes = 0
         # cellmark.log(): points not yet spooled (for self.run_id), held before the run exists,
         # the next automatic step of this run, and what the kernel saw per key (for summary)
         self._points: list[dict] = []
@@ -110,7 +135,9 @@ class KernelSession:
     # -- activation ----------------------------------------------------------------------
 
     def activate(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
-                 capture_config: bool = True, shell: Any = None) -> JsonText:
+                 capture_config: bool = True, shell: Any = None, project: Optional[str] = None,
+                 client_key: Optional[str] = None, replaces: Optional[str] = None,
+                 kernel_name: Optional[str] = None) -> JsonText:
         parts = urlsplit(server_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"cellmark: server_url must be an http(s) URL, not {server_url!r}")
@@ -118,6 +145,15 @@ class KernelSession:
             raise ValueError("cellmark: token is required")
         if run_id is not None and (not isinstance(run_id, str) or not run_id.strip()):
             raise ValueError("cellmark: run_id must be a run id, or None to bind later")
+        if client_key is not None:
+            run_binding.check_key(client_key, "client_key", 8)
+            run_binding.check_key(project, "project", 3)
+            if replaces is not None:
+                run_binding.check_key(replaces, "replaces", 8)
+            if kernel_name is not None:
+                run_binding.check_key(kernel_name, "kernel_name")
+        elif project is not None or replaces is not None:
+            raise ValueError("cellmark: project and replaces come with client_key")
         if shell is None:
             from IPython import get_ipython
 
@@ -127,80 +163,238 @@ class KernelSession:
         server_url = server_url.rstrip("/")
         with self._lock:
             self._flush_points()  # what was logged so far belongs to the run (or binding) it was logged in
-            root = default_root()
-            if self.sender is not None and (self.server_url != server_url or self.spool.root != root):
-                self._close_sender(EXIT_FLUSH_S)
-            if self.sender is None:
-                spool = Spool(server_url, root)
-                spool.open()
-                spool.adopt_leftovers()  # a previous kernel's unsent payloads for this server
-                self.spool = spool
-                self.sender = Sender(spool, server_url, on_result=self._on_result)
-                self.sender.start()
-            if run_id is None and self.active and self.run_id is not None:
-                run_id = self.run_id  # already bound: keep recording into that run
-            # Recording started unbound: the run that now exists continues that recording.
-            binding = run_id is not None and self.run_id is None and self.active
-            new_run = run_id is not None and run_id != self.run_id
-            self.server_url, self.run_id = server_url, run_id
-            self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
-            if new_run and not binding:
-                self.config.new_run()
-                if self.ever_activated:  # points held from before the first activation keep their steps
-                    self.next_step = 0
-                    self.system_step = 0
-            if new_run and run_id is not None:
-                # resuming a run this kernel logged into before: never step back into its steps
-                self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
-                self._run_steps[run_id] = self.next_step
-                self.system_step = max(self.system_step, self._system_steps.get(run_id, 0))
-                self._system_steps[run_id] = self.system_step
-            if new_run:
-                self.run_info = {"name": None, "tags": None, "notes": None}
-            if run_id is not None and self._unbound:
-                held, self._unbound = self._unbound, []
-                for payload in held:
-                    self.enqueue("ingest.cells", {**payload, "runId": run_id})
-            if run_id is not None and self._unbound_points:
-                held_points, self._unbound_points = self._unbound_points, []
-                self._spool_points(run_id, held_points)
-            if run_id is not None and self._unbound_summary:
-                held_keys, self._unbound_summary = self._unbound_summary, set()
-                self._spool_summary(run_id, held_keys)
-            self.sender.set_token(token)  # also sends what is pending (flush)
-            self._register_hooks(shell)
-            self.active = True
-            self.ever_activated = True
-            self._start_system(shell)
-            if new_run and run_id is not None:
-                self.enqueue("ingest.kernelHello", {
-                    "runId": run_id, "language": "python",
-                    "implementation": implementation(), "cellmarkVersion": cellmark_version(),
-                })
-                threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
-                                 name="cellmark-environment", daemon=True).start()
-            if run_id is not None:
-                self._start_heartbeat()
-            if not self._atexit:
-                atexit.register(self.shutdown)
-                self._atexit = True
-        return JsonText(json.dumps({"ok": True, "version": cellmark_version(), "implementation": implementation()}))
+            self._ensure_sender(server_url)
+            if client_key is not None:
+                run_id = self._claim(server_url, str(project), client_key, run_id, replaces, notebook_path, kernel_name)
+            elif run_id is not None and self.binding is not None and run_id != self.binding.run_id:
+                self._release_binding(end=False, forget=True)  # a frontend that names runs itself
+            self._bind(server_url, token, run_id, notebook_path, capture_config, shell)
+            if self.binding is not None:
+                self._save_binding()
+            answer: dict[str, Any] = {"ok": True, "version": cellmark_version(), "implementation": implementation()}
+            if self.binding is not None:
+                answer["run"] = self.binding.answer()
+        return JsonText(json.dumps(answer))
 
-    def deactivate(self) -> None:
-        """Stops recording (hooks off, no heartbeat, no system samples); what is spooled is still sent."""
+    def resume(self, state: dict, shell: Any) -> None:
+        """A restarted kernel that held a run (autostart.py): capture goes on at once, in a new
+        run linked to that one, which the kernel opens itself (no page may be open)."""
+        binding = run_binding.from_state(state)
+        token = state.get("token")
+        if not isinstance(token, str) or not token:
+            return
+        with self._lock:
+            self._ensure_sender(binding.server_url)
+            self.binding = binding
+            self._bind(binding.server_url, token, None, binding.notebook_path, bool(state.get("captureConfig", True)),
+                       shell, open_comm=False)
+            self._save_binding()
+
+        def failed(e: client.CallError) -> None:
+            sender = self.sender
+            if e.kind == "unauthorized" and sender is not None:
+                sender.pause(f"token rejected (401): {e.message}")
+            self.last_error = e.message
+
+        run_binding.open_run(
+            binding,
+            token=lambda: self.sender.token if self.sender is not None else None,
+            still_wanted=lambda: self.binding is binding and self.active and binding.run_id is None,
+            opened=lambda run_id: self._learn_run_id(binding.client_key, run_id),
+            failed=failed,
+        )
+
+    def _ensure_sender(self, server_url: str) -> None:
+        root = default_root()
+        if self.sender is not None and (self.server_url != server_url or self.spool.root != root):
+            self._close_sender(EXIT_FLUSH_S)
+        if self.sender is None:
+            spool = Spool(server_url, root)
+            spool.open()
+            spool.adopt_leftovers()  # a previous kernel's unsent payloads for this server
+            self.spool = spool
+            self.sender = Sender(spool, server_url, on_result=self._on_result)
+            self.sender.start()
+
+    def _claim(self, server_url: str, project: str, proposal: str, run_id: Optional[str], replaces: Optional[str],
+               notebook_path: str, kernel_name: Optional[str]) -> Optional[str]:
+        """The kernel decides which run a frontend records into: the first binding wins, a
+        proposal replaces it only when it names it (a new run asked for). Returns the run id
+        the kernel side records into (None: not created yet)."""
+        current = self.binding if self.active else None
+        new = run_binding.decide(current, server_url, project, proposal, replaces)
+        if new is not None:
+            new.notebook_path, new.kernel_name = notebook_path or "", kernel_name
+            self._release_binding(end=True, forget=False)
+            self._leave_run()
+            self.binding = new
+        binding = self.binding
+        assert binding is not None
+        if run_id is not None and proposal == binding.client_key and binding.run_id is None:
+            binding.run_id = run_id  # the frontend created it
+        return binding.run_id
+
+    def _learn_run_id(self, client_key: str, run_id: str) -> None:
+        """The kernel's own ingest.startRun answered: record into that run from now on."""
+        with self._lock:
+            binding, sender = self.binding, self.sender
+            if binding is None or binding.client_key != client_key or not self.active or sender is None or sender.token is None:
+                return
+            if binding.run_id is None:
+                binding.run_id = run_id
+            self._bind(self.server_url or binding.server_url, sender.token, binding.run_id, self.notebook_path,
+                       self.capture_config, self.shell, open_comm=False)
+            self._save_binding()
+
+    def _leave_run(self) -> None:
+        """Recording stops belonging to the current run: the next one starts with fresh steps
+        and run info; held records go to it."""
+        if self.run_id is None:
+            return
+        self._flush_points()
+        self.config.new_run()
+        self.next_step = 0
+        self.system_step = 0
+        self.run_info = {"name": None, "tags": None, "notes": None}
+        self.run_id = None
+
+    def _bind(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str, capture_config: bool,
+              shell: Any, open_comm: bool = True) -> None:
+        """Records into run_id from now on (None: hold what is recorded until it exists)."""
+        if run_id is None and self.active and self.run_id is not None:
+            run_id = self.run_id  # already bound: keep recording into that run
+        # Recording started unbound: the run that now exists continues that recording.
+        binding = run_id is not None and self.run_id is None and self.active
+        new_run = run_id is not None and run_id != self.run_id
+        self.server_url, self.run_id = server_url, run_id
+        self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
+        if new_run and not binding:
+            self.config.new_run()
+            if self.ever_activated:  # points held from before the first activation keep their steps
+                self.next_step = 0
+                self.system_step = 0
+        if new_run and run_id is not None:
+            # resuming a run this kernel logged into before: never step back into its steps
+            self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
+            self._run_steps[run_id] = self.next_step
+            self.system_step = max(self.system_step, self._system_steps.get(run_id, 0))
+            self._system_steps[run_id] = self.system_step
+        if new_run:
+            self.run_info = {"name": None, "tags": None, "notes": None}
+        if run_id is not None and self._unbound:
+            held, self._unbound = self._unbound, []
+            for payload in held:
+                self.enqueue("ingest.cells", {**payload, "runId": run_id})
+        if run_id is not None and self._unbound_points:
+            held_points, self._unbound_points = self._unbound_points, []
+            self._spool_points(run_id, held_points)
+        if run_id is not None and self._unbound_summary:
+            held_keys, self._unbound_summary = self._unbound_summary, set()
+            self._spool_summary(run_id, held_keys)
+        self.sender.set_token(token)  # also sends what is pending (flush)
+        self._register_hooks(shell)
+        self._watch_shutdown(shell)
+        self.active = True
+        self.ever_activated = True
+        self._start_system(shell, open_comm)
+        if new_run and run_id is not None:
+            self.enqueue("ingest.kernelHello", {
+                "runId": run_id, "language": "python",
+                "implementation": implementation(), "cellmarkVersion": cellmark_version(),
+            })
+            threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
+                             name="cellmark-environment", daemon=True).start()
+        if run_id is not None:
+            self._start_heartbeat()
+        if not self._atexit:
+            atexit.register(self.shutdown)
+            self._atexit = True
+
+    # -- the held run's end ----------------------------------------------------------------
+
+    def _save_binding(self) -> None:
+        if self.kernel_key is None:
+            self.kernel_key = autostart.kernel_key(self.shell)
+        if self.kernel_key is None or self.binding is None or self.sender is None or self.sender.token is None:
+            return
+        try:
+            run_binding.save(self.kernel_key, self.binding, self.sender.token, self.capture_config)
+            if not self._pruned:
+                self._pruned = True
+                run_binding.prune(keep=self.kernel_key)
+        except OSError as e:  # capture goes on; only a restart will not continue it
+            self._error("kernel state", e)
+
+    def _end_held_run(self) -> None:
+        """The kernel ends the run it holds (`finished`), through the spool: if the server
+        cannot be reached now, the next kernel for this server sends it."""
+        binding = self.binding
+        if binding is None or binding.run_id is None or binding.run_id in self._ended_runs or self.spool is None:
+            return
+        self._ended_runs.add(binding.run_id)
+        try:
+            self.enqueue("ingest.endRun", {"runId": binding.run_id, "status": "finished", "endedAt": now_iso()})
+        except Exception as e:
+            self._error("endRun", e)
+
+    def _release_binding(self, end: bool, forget: bool) -> None:
+        """No longer holds its run: ends it (end), and forgets it on disk too (forget: no
+        restart is to continue it)."""
+        if self.binding is None:
+            return
+        if end:
+            self._end_held_run()
+        if forget:
+            run_binding.delete(self.kernel_key)
+        self.binding = None
+
+    def _watch_shutdown(self, shell: Any) -> None:
+        """Hears the kernel's shutdown request (ipykernel calls do_shutdown(restart) with it)."""
+        kernel = getattr(shell, "kernel", None)
+        if kernel is None or self._shutdown_watched is kernel or not callable(getattr(kernel, "do_shutdown", None)):
+            return
+        original = kernel.do_shutdown
+
+        def do_shutdown(restart: bool) -> Any:
+            try:
+                self._on_shutdown_request(bool(restart))
+            except Exception as e:
+                self._error("shutdown", e)
+            return original(restart)
+
+        kernel.do_shutdown = do_shutdown
+        self._shutdown_watched = kernel
+
+    def _on_shutdown_request(self, restart: bool) -> None:
+        """The run ends now (the end goes out at once; exit waits for it, bounded); the binding
+        stays on disk for a restart, which continues it in a new run."""
+        with self._lock:
+            self._end_held_run()
+            if not restart:
+                run_binding.delete(self.kernel_key)
+            sender = self.sender
+        if sender is not None:
+            sender.kick()
+
+    def deactivate(self, end_run: bool = True, forget: bool = True) -> None:
+        """Stops recording (hooks off, no heartbeat, no system samples) and ends the run the
+        kernel held; what is spooled is still sent. `forget`: no restart continues it."""
         sampler = None
         try:
-            sampler = self._deactivate()
+            sampler = self._deactivate(end_run, forget)
         finally:
             if sampler is not None:  # joined outside the lock: its last sample may be waiting for it
                 sampler.stop(timeout=3.0)
 
-    def _deactivate(self) -> Optional[system.SystemSampler]:
+    def _deactivate(self, end_run: bool, forget: bool) -> Optional[system.SystemSampler]:
         with self._lock:
             try:
                 self._flush_points()
             except Exception as e:  # the spool is unwritable: stopping must still work
                 self._error("metrics", e)
+            self.outputs.flush()  # complete records still waiting for their reply go to this run
+            # capture switched off, or the kernel exits: the run it held is over
+            self._release_binding(end=end_run and self.active, forget=forget)
             self.active = False
             self.run_id = None  # a later activate(None) starts unbound, not in the old run
             self._unbound = []
@@ -215,18 +409,21 @@ class KernelSession:
             self._inflight.clear()
             return sampler
 
-    def shutdown(self, flush_timeout: float = EXIT_FLUSH_S) -> None:
-        """Kernel exit: last chance to send; what is left stays spooled for the next kernel."""
+    def shutdown(self, flush_timeout: float = EXIT_FLUSH_S, end_run: bool = True, forget: bool = False) -> None:
+        """Kernel exit (atexit): the held run ends `finished`, last chance to send (bounded);
+        what is left stays spooled for the next kernel. The binding stays on disk unless the
+        shutdown request said no restart follows (then it is gone already): a kernel Jupyter
+        restarts after it exited on its own continues in a linked run."""
         try:
-            self.deactivate()
+            self.deactivate(end_run, forget)
         except Exception as e:  # e.g. the spool's disk is gone: still stop the sender
             self._error("shutdown", e)
         with self._lock:
             self._close_sender(flush_timeout)
 
     def reset(self) -> None:
-        """Back to a never-activated state (tests); nothing is flushed."""
-        self.shutdown(flush_timeout=0)
+        """Back to a never-activated state (tests); nothing is flushed or ended."""
+        self.shutdown(flush_timeout=0, end_run=False, forget=True)
         with self._lock:
             self._clear()
 
@@ -250,11 +447,13 @@ class KernelSession:
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
         self.shell = self._hooks_on = shell
+        self.outputs.install(shell)
 
     def _unregister_hooks(self) -> None:
         shell, self._hooks_on = self._hooks_on, None
         if shell is None:
             return
+        self.outputs.uninstall()
         for event, fn in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
             try:
                 shell.events.unregister(event, fn)
@@ -293,6 +492,7 @@ class KernelSession:
             record = executions.running_record(info, parent, count)
             self.enqueue("ingest.cells", {"runId": self.run_id, "origin": "kernel", "cells": [record]})
             self._inflight[key] = [self.run_id, record, None]
+            self.outputs.begin(record, self.run_id)
         except Exception as e:
             self._error("pre_run_cell", e)
 
@@ -313,7 +513,9 @@ class KernelSession:
                 done = executions.finish(record, result, count if isinstance(count, int) else None)
                 done["config"] = self._config_changes(record["source"])
                 pending[2] = done
-            self.enqueue("ingest.cells", {"runId": run_id if run_id is not None else self.run_id, "origin": "kernel", "cells": [done]})
+            # with the outputs once the kernel has published them all (its execute_reply)
+            if not self.outputs.finish(done, run_id):
+                self._emit_cell(run_id, done, False)
             self._inflight.pop(key, None)
             self.recorded += 1
         except Exception as e:
@@ -345,11 +547,18 @@ class KernelSession:
 
     # -- sending -------------------------------------------------------------------------
 
+    def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
+        """One execution record for the run it started in (or the run bound since); a
+        partial record (outputs so far) is not held before the run exists."""
+        run_id = run_id if run_id is not None else self.run_id
+        if partial and run_id is None:
+            return False
+        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]})
+        return True
+
     def enqueue(self, procedure: str, payload: Any) -> str:
         if procedure == "ingest.cells" and payload.get("runId") is None:
-            # no run yet: hold it until activate() brings one (bounded: never grow without limit)
-            self._unbound.append(payload)
-            del self._unbound[:-MAX_UNBOUND]
+            self._hold_unbound(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
@@ -361,6 +570,29 @@ class KernelSession:
             self._last_update = name
         sender.wake()
         return name
+
+    def _hold_unbound(self, payload: dict) -> None:
+        """No run yet: hold the record until activate() brings one; a later record of the
+        same execution replaces the earlier one. Bounded in count and bytes (outputs)."""
+        if not self._unbound:
+            self._unbound_bytes = 0  # activate() took what was held
+        keys = {cell.get("executionKey") for cell in payload.get("cells", ())}
+        kept = []
+        for held in self._unbound:
+            if keys.intersection(c.get("executionKey") for c in held.get("cells", ())):
+                self._unbound_bytes -= self._held_bytes(held)
+            else:
+                kept.append(held)
+        kept.append(payload)
+        self._unbound = kept
+        self._unbound_bytes += self._held_bytes(payload)
+        while len(self._unbound) > MAX_UNBOUND or (self._unbound_bytes > MAX_UNBOUND_BYTES and len(self._unbound) > 1):
+            self._unbound_bytes -= self._held_bytes(self._unbound.pop(0))
+
+    @staticmethod
+    def _held_bytes(payload: dict) -> int:
+        """What a held record weighs: only records with outputs are measured (the rest are small)."""
+        return len(dumps(payload)) if any(cell.get("outputs") for cell in payload.get("cells", ())) else 0
 
     # -- metrics -------------------------------------------------------------------------
 
@@ -505,7 +737,9 @@ class KernelSession:
         threading.Thread(target=self._heartbeat_loop, args=(stop,), name="cellmark-heartbeat", daemon=True).start()
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_INTERVAL_S):
+        interval = heartbeat_interval()
+        while not stop.wait(interval):
+            run_binding.touch(self.kernel_key if self.binding is not None else None)
             sender, run_id = self.sender, self.run_id
             if not self.active or sender is None or sender.token is None or sender.paused or run_id is None:
                 continue
@@ -522,10 +756,11 @@ class KernelSession:
 
     # -- system metrics ------------------------------------------------------------------
 
-    def _start_system(self, shell: Any) -> None:
+    def _start_system(self, shell: Any, open_comm: bool = True) -> None:
         """The sampler runs while capture is active; each activation reopens the status comm
         (a reloaded page registers its comm target again before it activates)."""
-        self._open_comm(shell)
+        if open_comm:
+            self._open_comm(shell)
         if self._sampler is not None:
             return
         interval, error = (self.system_interval, None) if self.system_interval is not None else system.interval_from_env()
@@ -650,6 +885,7 @@ class KernelSession:
             "active": self.active,
             "serverUrl": self.server_url,
             "runId": self.run_id,
+            "run": self.binding.answer() if self.binding is not None else None,
             "notebookPath": self.notebook_path,
             "captureConfig": self.capture_config,
             "recorded": self.recorded,

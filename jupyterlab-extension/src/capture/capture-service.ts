@@ -12,7 +12,7 @@ import type { ICaptureState, ICellmarkCapture, ICellmarkSettings } from '../toke
 import { findCellPosition } from './cell-position';
 import { NotebookCapture } from './notebook-capture';
 import { readAutoConfig, readPaused, setPaused } from './pause';
-import { Shipper } from './shipper';
+import { IRunningExecutions, Shipper } from './shipper';
 
 export interface ICaptureServiceOptions {
   settings: ICellmarkSettings;
@@ -111,6 +111,11 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   recordingConfig(): ICellmarkConfig | null {
     const config = this.settings.config;
     return config.enabled && missingSettings(config).length === 0 ? config : null;
+  }
+
+  /** Executions running in every notebook, for a page that is going away. */
+  inFlight(): IRunningExecutions[] {
+    return [...this.captures.values()].flatMap(({ capture }) => capture.inFlight() ?? []);
   }
 
   togglePause(): boolean | null {

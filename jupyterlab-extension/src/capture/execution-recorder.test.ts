@@ -27,6 +27,19 @@ function feed(recorder: ExecutionRecorder, messages: IKernelMessageLike[]) {
 }
 
 describe('ExecutionRecorder', () => {
+  it('lists what is in flight as running records with their position, without outputs', () => {
+    const recorder = new ExecutionRecorder({ positionOf: id => (id === 'cell-b' ? 4 : 1) });
+    const first = executeRequest('train()', { cellId: 'cell-a' });
+    const queued = executeRequest('evaluate()', { cellId: 'cell-b', date: '2025-03-04T10:00:00.500Z' });
+    feed(recorder, [first, queued, busy(first), stream(first, 'epoch 1\n')]);
+    expect(recorder.inFlightRecords()).toEqual([
+      { executionKey: first.header.msg_id, cellId: 'cell-a', executionCount: null, position: 1, source: 'train()', status: 'running', error: null, startedAt: '2025-03-04T10:00:00.012Z', endedAt: null },
+      { executionKey: queued.header.msg_id, cellId: 'cell-b', executionCount: null, position: 4, source: 'evaluate()', status: 'running', error: null, startedAt: '2025-03-04T10:00:00.500Z', endedAt: null }
+    ]);
+    feed(recorder, [executeReplyOk(first, 1), idle(first)]);
+    expect(recorder.inFlightRecords().map(r => r.cellId)).toEqual(['cell-b']);
+  });
+
   it('records a successful execution with stream and result outputs', () => {
     const recorder = new ExecutionRecorder();
     const req = executeRequest("print('hello')\n6 * 7", { cellId: 'c0ffee00-1111-4222-8333-444455556666' });

@@ -4,7 +4,7 @@
 //
 // An execution is complete when both its iopub `status: idle` and its shell
 // `execute_reply` have arrived; the protocol does not order the two channels.
-import type { ExecutionStatus, ICellExecution, IExecutionError } from '../api';
+import type { ExecutionStatus, ICellExecution, IExecutionError, IExecutionRecord } from '../api';
 import { DEFAULT_LIMITS, IOutputLimits, OutputCollector } from './outputs';
 import { asRecord, asString, asStringArray, limitText, limitTraceback } from './outputs-text';
 
@@ -118,6 +118,24 @@ export class ExecutionRecorder {
         entry.outputs.add(type, msg.content);
         return [];
     }
+  }
+
+  /**
+   * The executions in flight as `running` records without outputs, for a page that is
+   * going away: what only it knows is each one's position; the kernel side finishes them.
+   */
+  inFlightRecords(): IExecutionRecord[] {
+    return [...this.pending.values()].map(entry => ({
+      executionKey: entry.executionKey,
+      cellId: entry.cellId,
+      executionCount: entry.executionCount,
+      position: entry.position,
+      source: entry.source,
+      status: 'running',
+      error: null,
+      startedAt: entry.startedAt ?? entry.requestedAt,
+      endedAt: null
+    }));
   }
 
   /**

@@ -35,6 +35,12 @@ describe('activation request', () => {
     );
     expect(activationRequest(PARAMS).user_expressions).toEqual({ cellmark: '__cellmark_activation' });
   });
+
+  it('asks the kernel for the run it holds when proposing a client key', () => {
+    const code = activationCode({ ...PARAMS, runId: null, project: 'team/proj', clientKey: 'key-1', replaces: null, kernelName: 'python3' });
+    expect(code).toContain('run_id=None, notebook_path="dir/train \\"v2\\".ipynb", capture_config=True, ');
+    expect(code).toMatch(/project="team\/proj", client_key="key-1", replaces=None, kernel_name="python3"\)$/);
+  });
 });
 
 describe('parseActivationAnswer', () => {
@@ -49,6 +55,17 @@ describe('parseActivationAnswer', () => {
       version: '0.1.0',
       implementation: 'cpython 3.11.7'
     });
+  });
+
+  it('reads the run the kernel holds, and says an older kernel side (no client keys) is too old', () => {
+    const answer = `'{"ok": true, "version": "0.1.0", "run": {"clientKey": "key-1", "runId": null, "previousRunId": "r0", "startedAt": "2025-03-04T12:00:00Z"}}'`;
+    expect(parseActivationAnswer(ok(answer))).toMatchObject({
+      kind: 'on',
+      run: { clientKey: 'key-1', runId: null, previousRunId: 'r0', startedAt: '2025-03-04T12:00:00Z' }
+    });
+    expect(parseActivationAnswer(ok('{"ok": true, "run": {"runId": "x"}}'))).not.toHaveProperty('run');
+    const old = { reply: { status: 'error', ename: 'TypeError', evalue: "activate() got an unexpected keyword argument 'project'" }, results: [] };
+    expect(parseActivationAnswer(old)).toMatchObject({ kind: 'unavailable', reason: expect.stringMatching(/too old/) });
   });
 
   it('reads plain JSON, and an execute_result from a kernel that sends one', () => {

@@ -7,10 +7,24 @@
 // is read back through user_expressions (evaluated after the code, also for
 // silent requests); an execute_result, should a kernel send one, counts too.
 
+/**
+ * The run the kernel holds, as activate() answers: every frontend of the kernel records into
+ * it. runId is null until some frontend (or the kernel itself, after a restart) created it.
+ */
+export interface IKernelRun {
+  clientKey: string;
+  runId: string | null;
+  /** The run this one continues (a restart, a new run asked for). */
+  previousRunId: string | null;
+  /** When the kernel took the run on, so whoever creates it records the same start. */
+  startedAt: string | null;
+}
+
 /** How kernel-side capture stands for the current run. */
 export type KernelCaptureState =
   | { kind: 'pending' }
-  | { kind: 'on'; version: string | null; implementation: string | null }
+  /** run: the run the kernel holds; absent from a kernel side that does not hold runs */
+  | { kind: 'on'; version: string | null; implementation: string | null; run?: IKernelRun }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'not-python'; language: string };
 
@@ -21,6 +35,15 @@ export interface IActivationParams {
   runId: string | null;
   notebookPath: string;
   captureConfig?: boolean;
+  /**
+   * With clientKey, the kernel owns the run: the key this page proposes for a new run; the
+   * kernel answers with the run it holds for `project` (the first binding wins), taking the
+   * proposal when it holds none or when `replaces` names the run it holds (a new run).
+   */
+  clientKey?: string;
+  project?: string;
+  replaces?: string | null;
+  kernelName?: string | null;
 }
 
 /** The user expression that reads activate()'s answer back. */
@@ -39,8 +62,16 @@ export function activationCode(params: IActivationParams): string {
     `run_id=${params.runId === null ? 'None' : pyString(params.runId)}`,
     `notebook_path=${pyString(params.notebookPath)}`,
     `capture_config=${params.captureConfig === false ? 'False' : 'True'}`
-  ].join(', ');
-  return `import cellmark.kernel as __cellmark; ${RESULT_VARIABLE} = __cellmark.activate(${args})`;
+  ];
+  if (params.clientKey !== undefined) {
+    args.push(
+      `project=${pyString(params.project ?? '')}`,
+      `client_key=${pyString(params.clientKey)}`,
+      `replaces=${params.replaces ? pyString(params.replaces) : 'None'}`,
+      `kernel_name=${params.kernelName ? pyString(params.kernelName) : 'None'}`
+    );
+  }
+  return `import cellmark.kernel as __cellmark; ${RESULT_VARIABLE} = __cellmark.activate(${args.join(', ')})`;
 }
 
 /** The execute_request content; never stored in history, never shown. */
@@ -108,10 +139,12 @@ export function parseActivationAnswer(answer: IActivationAnswer): KernelCaptureS
     const parsed = parseResultText(text);
     if (parsed) {
       if (parsed.ok === true) {
+        const run = parseKernelRun(parsed.run);
         return {
           kind: 'on',
           version: typeof parsed.version === 'string' ? parsed.version : null,
-          implementation: typeof parsed.implementation === 'string' ? parsed.implementation : null
+          implementation: typeof parsed.implementation === 'string' ? parsed.implementation : null,
+          ...(run ? { run } : {})
         };
       }
       const why = typeof parsed.error === 'string' ? parsed.error : typeof parsed.reason === 'string' ? parsed.reason : 'no reason given';
@@ -122,13 +155,22 @@ export function parseActivationAnswer(answer: IActivationAnswer): KernelCaptureS
   return { kind: 'on', version: null, implementation: null };
 }
 
+function parseKernelRun(value: unknown): IKernelRun | null {
+  const run = asRecord(value);
+  if (typeof run.clientKey !== 'string' || run.clientKey === '') {
+    return null;
+  }
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  return { clientKey: run.clientKey, runId: text(run.runId), previousRunId: text(run.previousRunId), startedAt: text(run.startedAt) };
+}
+
 /** A human reason for an activation that raised. */
 export function reasonForError(ename: string, evalue: string): string {
   if ((ename === 'ModuleNotFoundError' || ename === 'ImportError') && /cellmark/.test(evalue)) {
     return NOT_INSTALLED_REASON;
   }
-  if (ename === 'AttributeError' && /activate/.test(evalue)) {
-    return "the cellmark in this kernel's environment is too old (no activate) — pip install -U jupyterlab-cellmark there";
+  if ((ename === 'AttributeError' && /activate/.test(evalue)) || (ename === 'TypeError' && /unexpected keyword argument/.test(evalue))) {
+    return "the cellmark in this kernel's environment is too old — pip install -U jupyterlab-cellmark there";
   }
   return `activation failed: ${ename}${evalue ? `: ${evalue}` : ''}`;
 }

@@ -2,7 +2,7 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
 import { FakeIngestApi, unreachable } from '../test-support/fake-api';
-import { FakeKernel, FakeSessionContext } from '../test-support/fake-lab';
+import { FakeKernel, FakeKernelSide, FakeSessionContext } from '../test-support/fake-lab';
 import type { IActivationParams, KernelCaptureState } from './kernel-activation';
 import { MemoryOutbox } from './outbox';
 import { SinglePageLiveness } from './page-liveness';
@@ -117,14 +117,13 @@ describe('NotebookCapture', () => {
     const kernel = new FakeKernel();
     context.setKernel(kernel);
     const params = { serverUrl: 'http://localhost:3000', token: 'cm_token', notebookPath: 'work/analysis.ipynb', captureConfig: true };
-    // capturing already, so the execution that opens the run is recorded by the kernel too
-    expect(activations).toEqual([{ ...params, runId: null }]);
+    // capturing already, so the execution that opens the run is recorded by the kernel too;
+    // the kernel is asked which run that is (this kernel side holds none: the page owns it)
+    const claim = { ...params, runId: null, project: 'team/proj', clientKey: 'client-key-1', replaces: null, kernelName: 'python3' };
+    expect(activations).toEqual([claim]);
     kernel.run('x = 1', 1);
     await vi.advanceTimersByTimeAsync(0);
-    expect(activations).toEqual([
-      { ...params, runId: null },
-      { ...params, runId: runId(1) }
-    ]);
+    expect(activations).toEqual([claim, { ...params, runId: runId(1) }]);
     expect(capture.kernelCapture).toEqual({ kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7' });
   });
 
@@ -397,5 +396,154 @@ describe('NotebookCapture', () => {
     kernel.run('x = 1', 1);
     await vi.advanceTimersByTimeAsync(0);
     expect(capture.kernelCapture).toEqual({ kind: 'not-python', language: 'julia' });
+  });
+});
+
+describe('NotebookCapture on a kernel that holds its run', () => {
+  let api: FakeIngestApi;
+  let side: FakeKernelSide;
+  let keys: number;
+  let pages: Array<{ capture: NotebookCapture; shipper: Shipper; kernel: FakeKernel; context: FakeSessionContext; deactivations: number }>;
+  const KERNEL_ID = 'kernel-shared';
+
+  /** One browser (its own outbox and connection) with the notebook open on the shared kernel. */
+  function page(status = 'idle') {
+    const shipper = new Shipper({ api, outbox: new MemoryOutbox(), liveness: new SinglePageLiveness(`page-${pages.length}`) });
+    const context = new FakeSessionContext();
+    const kernel = new FakeKernel('python3', KERNEL_ID);
+    kernel.status = status;
+    const entry = { capture: null as unknown as NotebookCapture, shipper, kernel, context, deactivations: 0 };
+    entry.capture = new NotebookCapture({
+      sessionContext: context as unknown as ISessionContext,
+      shipper,
+      config: () => CONFIGURED,
+      activate: side.activate,
+      deactivate: () => {
+        entry.deactivations += 1;
+      },
+      now: () => new Date('2025-03-04T12:00:00.000Z'),
+      newKey: () => `client-key-${++keys}`
+    });
+    context.setKernel(kernel);
+    pages.push(entry);
+    return entry;
+  }
+
+  const ops = () =>
+    api.calls.map(c =>
+      c.op === 'startRun'
+        ? `start ${c.input.clientKey}${c.input.previousRunId ? ` after ${c.input.previousRunId.slice(-1)}` : ''}`
+        : c.op === 'cells'
+          ? `cells ${c.runId.slice(-1)} ${c.cells.map(x => x.source).join(',')}`
+          : `end ${c.input.runId.slice(-1)} ${c.input.status}`
+    );
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    api = new FakeIngestApi();
+    side = new FakeKernelSide();
+    keys = 0;
+    pages = [];
+  });
+
+  afterEach(() => {
+    for (const p of pages) {
+      p.capture.dispose();
+      p.shipper.dispose();
+    }
+    vi.useRealTimers();
+  });
+
+  it('a second browser joins the run the kernel holds: its first execution goes there, whole', async () => {
+    const a = page();
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    const b = page();
+    await vi.advanceTimersByTimeAsync(0);
+    b.kernel.run('y = 2', 2, 'cell-2');
+    await vi.advanceTimersByTimeAsync(1000);
+    // b proposed client-key-2; the kernel answered client-key-1, which b opens (the same run)
+    expect(side.activations.map(p => [p.clientKey, p.runId?.slice(-1) ?? null])).toEqual([
+      ['client-key-1', null],
+      ['client-key-1', '1'],
+      ['client-key-2', null],
+      ['client-key-1', '1']
+    ]);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'start client-key-1', 'cells 1 y = 2']);
+    expect(b.capture.run?.runId).toBe(runId(1));
+  });
+
+  it('two pages that ask at once record into the one run the kernel took first', async () => {
+    const a = page('starting');
+    const b = page('starting');
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('x = 1', 1);
+    b.kernel.run('y = 2', 2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'start client-key-1', 'cells 1 x = 1', 'cells 1 y = 2']);
+  });
+
+  it('closing the notebook leaves the run to its kernel: not ended, kernel side still on', async () => {
+    const a = page();
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('x = 1', 1);
+    a.kernel.startLong('train()');
+    await vi.advanceTimersByTimeAsync(1000);
+    a.context.disposed.emit();
+    await vi.advanceTimersByTimeAsync(1000);
+    // the running cell is the kernel's to record: no `aborted` record of it from here
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1']);
+    expect(a.deactivations).toBe(0);
+    // a page opened later joins it
+    const b = page();
+    await vi.advanceTimersByTimeAsync(0);
+    b.kernel.run('y = 2', 2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'start client-key-1', 'cells 1 y = 2']);
+  });
+
+  it('after a restart joins the run the restarted kernel opened itself, linked to the one before', async () => {
+    const a = page();
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    a.kernel.setStatus('restarting');
+    // cellmark.autostart in the new process: a new key, linked to run 1, created by the kernel
+    const next = await api.startRun({
+      project: 'team/proj',
+      clientKey: 'kernel-opened',
+      notebookPath: 'work/analysis.ipynb',
+      kernelName: 'python3',
+      startedAt: '2025-03-04T12:00:01.000Z',
+      previousRunId: runId(1)
+    });
+    side.restart({ clientKey: 'kernel-opened', runId: next.runId, previousRunId: runId(1), startedAt: '2025-03-04T12:00:01.000Z' });
+    a.kernel.setStatus('starting');
+    a.kernel.setStatus('idle');
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('y = 2', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual([
+      'start client-key-1',
+      'cells 1 x = 1',
+      'start kernel-opened after 1',
+      'end 1 finished',
+      'start kernel-opened after 1',
+      'cells 2 y = 2'
+    ]);
+    // the page asked to replace the run it had; the kernel kept its own
+    expect(side.activations.at(-2)).toMatchObject({ clientKey: 'client-key-2', replaces: 'client-key-1' });
+  });
+
+  it('a new run asked for replaces the held run in the kernel, linked to it', async () => {
+    const a = page();
+    await vi.advanceTimersByTimeAsync(0);
+    a.kernel.run('x = 1', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(a.capture.newRun()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1']);
+    expect(side.held).toMatchObject({ clientKey: 'client-key-2', runId: runId(2), previousRunId: runId(1) });
   });
 });

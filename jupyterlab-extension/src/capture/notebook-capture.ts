@@ -1,12 +1,18 @@
 // Follows one notebook's session: one Cellmark run per kernel session, every
 // execution recorded from the kernel connection's messages.
 //
-// A run opens when the kernel starts (or restarts), or at the first execution
-// when the notebook opened on a kernel that was already running; a reloaded
-// page continues the run its kernel had. A restart ends the run `finished`
-// and opens one that continues it (previousRunId); a dead kernel ends it
-// `crashed`; closing the notebook or pausing capture ends it `finished`.
-// Once the server created the run, the kernel side is switched on for it.
+// The kernel owns the run. Each page first asks the kernel side (activation with
+// a client key it proposes): the kernel answers with the run it holds, so a
+// second tab, a second browser or a reload join that run, or it takes the
+// proposal. The run opens when the kernel starts (or restarts), or at the first
+// execution when the notebook opened on a kernel that was already running. A
+// restart ends the run `finished` and opens one that continues it
+// (previousRunId); a dead kernel ends it `crashed`; pausing capture ends it
+// `finished`. Closing the notebook leaves the run to its kernel, which ends it
+// when it shuts down. Once the server created the run, the kernel side is bound
+// to it. Where the kernel side cannot hold the run (not Python, cellmark not
+// installed there or too old) the page owns it: a reloaded page continues it
+// from the outbox, closing the notebook ends it.
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel } from '@jupyterlab/services';
 import { UUID } from '@lumino/coreutils';
@@ -20,9 +26,10 @@ import {
   deactivateKernelSide,
   IActivationKernel,
   IActivationParams,
+  IKernelRun,
   KernelCaptureState
 } from './kernel-activation';
-import type { IRunChangedArgs, Shipper } from './shipper';
+import type { IRunChangedArgs, IRunningExecutions, Shipper } from './shipper';
 
 export interface INotebookCaptureOptions {
   sessionContext: ISessionContext;
@@ -59,11 +66,17 @@ const LIVE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>(['starting', 'id
 interface ISession {
   /** Null until the run is opened (lazily, or after looking for one to continue). */
   clientKey: string | null;
+  /** The key this page proposes to the kernel for a new run (and uses where the page owns the run). */
+  proposedKey: string;
+  /** The run the kernel holds, once it answered; null while asking, or when the page owns the run. */
+  kernelRun: IKernelRun | null;
+  /** Open the run as soon as its key is known: the kernel (re)started while watched, or a new run was asked for. */
+  eager: boolean;
   recorder: ExecutionRecorder;
   serverUrl: string;
   project: string;
   token: string;
-  /** Looking for a run of this kernel left by a reloaded page. */
+  /** Asking the kernel which run to record into, or looking for a run of this kernel left by a reloaded page. */
   resolving: boolean;
   /** An execution started while resolving: open a run if none is found. */
   wantsRun: boolean;
@@ -156,6 +169,18 @@ export class NotebookCapture implements IDisposable {
   }
 
   /**
+   * Executions still running, for a page that is going away (Shipper.flushOnHide); only
+   * while the kernel side records into this run, so that it will finish them.
+   */
+  inFlight(): IRunningExecutions | null {
+    const session = this.session;
+    if (!session?.clientKey || session.activatedRunId === null || session.kernelCapture?.kind !== 'on') {
+      return null;
+    }
+    return { clientKey: session.clientKey, records: session.recorder.inFlightRecords() };
+  }
+
+  /**
    * Settings or the notebook's pause changed: stop when no longer allowed to
    * record, start when newly allowed, start over when the server or project changed.
    */
@@ -190,10 +215,10 @@ export class NotebookCapture implements IDisposable {
     if (this._isDisposed) {
       return;
     }
-    const hadRun = this.session?.clientKey != null;
-    this.endSession('finished');
-    if (hadRun) {
-      // The kernel may live on after the notebook closes; its run is over.
+    const pageOwned = this.session?.clientKey != null && this.session.kernelRun === null;
+    this.endSession('finished', false, true);
+    if (pageOwned) {
+      // The kernel may live on after the notebook closes; the run this page owned is over.
       this.stopKernelSide();
     }
     this.attach(null);
@@ -215,7 +240,7 @@ export class NotebookCapture implements IDisposable {
     // JupyterLab 4.6 hands over a new connection to the same kernel after a restart: the
     // run ended by "restarting" is continued by the next one. Another kernel starts afresh.
     const sameKernel = !!args.newValue && !!args.oldValue && args.newValue.id === args.oldValue.id;
-    this.endSession('finished');
+    this.endSession('finished', false, true);
     if (!sameKernel) {
       this.continues = null;
       this.eager = false;
@@ -289,37 +314,75 @@ export class NotebookCapture implements IDisposable {
     }
     const session: ISession = {
       clientKey: null,
+      proposedKey: this.newKey(),
+      kernelRun: null,
+      eager: this.eager || this.continues !== null,
       recorder: new ExecutionRecorder({ now: this.now, positionOf: this.positionOf }),
       serverUrl: config.serverUrl,
       project: config.project,
       token: config.apiToken,
-      resolving: false,
+      resolving: true,
       wantsRun: false,
       buffer: [],
       previousClientKey: this.continues,
-      kernelCapture: null,
+      kernelCapture: { kind: 'pending' },
       activatedRunId: null,
       ended: null
     };
     this.session = session;
     this.continues = null;
+    this.eager = false;
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
     // The kernel side starts capturing now, before any run exists, so the execution that
-    // opens the run is on record from both sides; it binds to the run once it is created.
-    this.preActivate(session);
-    if (this.eager || session.previousClientKey !== null) {
-      this.eager = false;
-      this.openRun(session);
+    // opens the run is on record from both sides; its answer says which run that is.
+    void this.activate(kernel as unknown as IActivationKernel, {
+      serverUrl: session.serverUrl,
+      token: session.token,
+      runId: null,
+      notebookPath: this.sessionContext.path,
+      captureConfig: this.autoConfig(),
+      project: session.project,
+      clientKey: session.proposedKey,
+      replaces: session.previousClientKey,
+      kernelName: kernel.name || null
+    }).then(state => this.claimed(session, state));
+    this._changed.emit();
+  }
+
+  /** The kernel said which run to record into, or that it cannot hold one. */
+  private claimed(session: ISession, state: KernelCaptureState): void {
+    if (this.session === session && session.activatedRunId === null) {
+      session.kernelCapture = state;
+    }
+    const run = state.kind === 'on' ? (state.run ?? null) : null;
+    if (session.clientKey !== null) {
+      // Ended while asking and opened a run for what it had recorded.
+      session.resolving = false;
+    } else if (run) {
+      session.kernelRun = run;
+      session.resolving = false;
+      // A run the kernel holds that exists (or that the restarted kernel is opening) is
+      // joined at once; one only proposed opens with the first execution, as a new one does.
+      const wanted = session.eager || run.runId !== null || run.previousRunId !== null || session.wantsRun || session.buffer.length > 0;
+      if (wanted && !session.ended) {
+        this.openRun(session);
+      }
+    } else if (session.eager || session.previousClientKey !== null) {
+      session.resolving = false;
+      if (!session.ended) {
+        this.openRun(session);
+      }
     } else {
-      // Opened on a running kernel: a reloaded page continues that kernel's
-      // run; otherwise the run opens at the first execution.
-      session.resolving = true;
-      void this.shipper.resumeRun(kernel.id, config.project).then(
+      // The page owns the run: a reloaded page continues its kernel's run from the outbox;
+      // otherwise the run opens at the first execution.
+      void this.shipper.resumeRun(this.kernel?.id ?? '', session.project).then(
         found => this.resolved(session, found),
         () => this.resolved(session, null)
       );
     }
-    this._changed.emit();
+    if (this.session === session) {
+      this._changed.emit();
+    }
   }
 
   private resolved(session: ISession, found: { clientKey: string; run: IRunInfo | null } | null): void {
@@ -354,42 +417,34 @@ export class NotebookCapture implements IDisposable {
 
   private openRun(session: ISession): void {
     const kernel = this.kernel;
-    const clientKey = this.newKey();
+    const held = session.kernelRun;
+    const clientKey = held?.clientKey ?? session.proposedKey;
     session.clientKey = clientKey;
-    void this.shipper.startRun({
-      start: {
-        project: session.project,
-        clientKey,
-        notebookPath: this.sessionContext.path,
-        kernelName: kernel?.name || null,
-        startedAt: this.now().toISOString()
-      },
-      kernelId: kernel?.id ?? null,
-      previousClientKey: session.previousClientKey
-    });
+    // A run another page or the kernel took on: the same start and link as theirs, whoever
+    // creates it first (startRun is idempotent on the client key).
+    const joined = held !== null && held.clientKey !== session.proposedKey;
+    void this.shipper
+      .startRun({
+        start: {
+          project: session.project,
+          clientKey,
+          notebookPath: this.sessionContext.path,
+          kernelName: kernel?.name || null,
+          startedAt: (joined && held.startedAt) || this.now().toISOString(),
+          ...(held?.previousRunId ? { previousRunId: held.previousRunId } : {})
+        },
+        kernelId: kernel?.id ?? null,
+        previousClientKey: held?.previousRunId ? null : session.previousClientKey
+      })
+      .then(run => {
+        if (run && this.session === session) {
+          // queued before by another tab, or a page before a reload: known already
+          this.maybeActivate(session, run);
+          this._changed.emit();
+        }
+      });
     this.ship(session, session.buffer.splice(0));
     this._changed.emit();
-  }
-
-  /** Switch the kernel side on, not yet bound to a run (it keeps a binding it has). */
-  private preActivate(session: ISession): void {
-    const kernel = this.kernel;
-    if (!kernel || this.session !== session || session.activatedRunId !== null) {
-      return;
-    }
-    session.kernelCapture = { kind: 'pending' };
-    void this.activate(kernel as unknown as IActivationKernel, {
-      serverUrl: session.serverUrl,
-      token: session.token,
-      runId: null,
-      notebookPath: this.sessionContext.path,
-      captureConfig: this.autoConfig()
-    }).then(state => {
-      if (this.session === session && session.activatedRunId === null) {
-        session.kernelCapture = state;
-        this._changed.emit();
-      }
-    });
   }
 
   /** Switch the kernel side on for `run`, once per run id. */
@@ -400,12 +455,16 @@ export class NotebookCapture implements IDisposable {
     }
     session.activatedRunId = run.runId;
     session.kernelCapture = { kind: 'pending' };
+    // Tells the kernel that holds the run its id; a kernel side that does not hold runs is
+    // switched to it.
+    const held = session.kernelRun && session.clientKey ? { project: session.project, clientKey: session.clientKey, kernelName: kernel.name || null } : {};
     void this.activate(kernel as unknown as IActivationKernel, {
       serverUrl: session.serverUrl,
       token: session.token,
       runId: run.runId,
       notebookPath: this.sessionContext.path,
-      captureConfig: this.autoConfig()
+      captureConfig: this.autoConfig(),
+      ...held
     }).then(state => {
       if (this.session === session && session.activatedRunId === run.runId) {
         session.kernelCapture = state;
@@ -439,8 +498,12 @@ export class NotebookCapture implements IDisposable {
     }
   }
 
-  /** End the current session's run; `continued` links the next run to it. */
-  private endSession(status: RunEndStatus, continued = false): void {
+  /**
+   * End the current session's run; `continued` links the next run to it. `detach`: only this
+   * page stops (notebook closed, another kernel chosen): a run the kernel holds goes on
+   * without it, what runs in the kernel is recorded there.
+   */
+  private endSession(status: RunEndStatus, continued = false, detach = false): void {
     const session = this.session;
     if (!session) {
       return;
@@ -452,13 +515,17 @@ export class NotebookCapture implements IDisposable {
     }
     const at = this.now().toISOString();
     session.ended = { status, at };
-    const leftover = session.recorder.abandonAll();
+    const leaves = detach && session.kernelRun !== null;
+    // An execution still running goes on in the kernel when only this page leaves: an
+    // `aborted` record of it would win over the kernel's.
+    const abandoned = session.recorder.abandonAll();
+    const leftover = leaves ? [] : abandoned;
     if (session.clientKey === null && (leftover.length > 0 || session.buffer.length > 0 || session.wantsRun)) {
       this.openRun(session);
     }
     this.ship(session, leftover);
     if (session.clientKey !== null) {
-      void this.shipper.endRun(session.clientKey, status, at);
+      void (leaves ? this.shipper.releaseRun(session.clientKey) : this.shipper.endRun(session.clientKey, status, at));
     }
     this.continues = continued ? session.clientKey : null;
     this._changed.emit();

@@ -354,4 +354,93 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     expect(shipper.error?.kind).toBe('storage');
     expect(shipper.error?.message).toMatch(/could not keep recorded data in the browser: Cellmark outbox: no run unknown-run/);
   });
+
+  describe('flushOnHide', () => {
+    const running = (key: string, position: number) => ({
+      executionKey: key,
+      cellId: `cell-${key}`,
+      executionCount: null,
+      position,
+      source: 'train()',
+      status: 'running' as const,
+      error: null,
+      startedAt: '2025-03-04T10:00:02.000Z',
+      endedAt: null
+    });
+    const keepalives = () => api.calls.filter(c => c.op === 'cells' && c.keepalive);
+    let shipper: Shipper;
+    beforeEach(() => {
+      shipper = make();
+    });
+
+    it('sends what the server has not taken yet at once, with keepalive, and the position of what still runs', async () => {
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(0); // the run exists on the server
+      api.failWith = call => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
+      void shipper.addCells('key-1', [cell('a', { position: 0 }), cell('b', { position: 1 })]);
+      // the page goes away before the debounce: nothing waits for a timer or IndexedDB
+      expect(shipper.flushOnHide([{ clientKey: 'key-1', records: [running('c', 2), running('a', 0)] }])).toBe(1);
+      const [call] = keepalives();
+      expect(call?.op === 'cells' ? [call.runId, call.cells.map(c => [c.executionKey, c.position, c.status, c.outputs !== undefined])] : null).toEqual([
+        '00000000-0000-4000-8000-000000000001',
+        [
+          ['a', 0, 'ok', true],
+          ['b', 1, 'ok', true],
+          ['c', 2, 'running', false]
+        ]
+      ]);
+      // a second event of the same hiding (visibilitychange, then pagehide) sends nothing again
+      expect(shipper.flushOnHide([{ clientKey: 'key-1', records: [running('c', 2)] }])).toBe(0);
+      shipper.pageShown();
+      api.failWith = () => null;
+      await vi.advanceTimersByTimeAsync(300);
+      expect(api.acceptedKeys()).toEqual(['a', 'b', 'c', 'a', 'b']); // the outbox still sent its own
+      expect(shipper.flushOnHide([])).toBe(0); // accepted: nothing left to send
+    });
+
+    it('keeps a run the server has not created for the next page: the outbox has it', async () => {
+      api.failWith = () => unreachable();
+      void shipper.startRun(req('key-1'));
+      void shipper.addCells('key-1', [cell('a')]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(shipper.flushOnHide([{ clientKey: 'key-1', records: [running('b', 1)] }])).toBe(0);
+      expect(keepalives()).toEqual([]);
+      api.failWith = () => null;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(api.acceptedKeys()).toEqual(['a']);
+    });
+
+    it('counts its requests still in flight against the 64 KiB, and frees them when they fail', async () => {
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(0);
+      api.failWith = () => unreachable();
+      const text = 'x'.repeat(40_000);
+      void shipper.addCells('key-1', [cell('a', { outputs: [{ output_type: 'stream', name: 'stdout', text }] })]);
+      void shipper.addCells('key-1', [cell('b', { outputs: [{ output_type: 'stream', name: 'stdout', text }] })]);
+      shipper.flushOnHide();
+      const first = keepalives()[0];
+      expect(first?.op === 'cells' ? first.cells.map(c => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
+        ['a', true],
+        ['b', false]
+      ]);
+      await vi.advanceTimersByTimeAsync(0); // it failed: its bytes and what it carried are free again
+      shipper.flushOnHide();
+      const second = keepalives()[1];
+      expect(second?.op === 'cells' ? second.cells.map(c => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
+        ['a', true],
+        ['b', false]
+      ]);
+    });
+
+    it('remembers only the newest 200 cells (the outbox keeps every one)', async () => {
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(0);
+      api.failWith = call => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
+      void shipper.addCells('key-1', Array.from({ length: 300 }, (_, i) => cell(`c${i}`)));
+      shipper.flushOnHide();
+      const keys = keepalives().flatMap(c => (c.op === 'cells' ? c.cells.map(x => x.executionKey) : []));
+      expect(keys).toHaveLength(200);
+      expect(keys[0]).toBe('c100');
+    });
+  });
 });

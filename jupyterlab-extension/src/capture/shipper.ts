@@ -7,11 +7,13 @@
 // shipper sends what earlier pages left, a reloaded page can take over a run
 // whose page is gone (same kernel), and runs whose page and kernel are both
 // gone are ended. Sending the same thing twice is harmless: every ingest write
-// is idempotent (run clientKey, executionKey).
+// is idempotent (run clientKey, executionKey). A page that is going away sends
+// what it can at once with fetch keepalive (flushOnHide, keepalive.ts).
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 import {
   ICellExecution,
+  IExecutionRecord,
   IIngestApi,
   IRunInfo,
   IStartRunInput,
@@ -19,8 +21,27 @@ import {
   RunEndStatus
 } from '../api';
 import { asCellmarkError, CellmarkError } from '../request';
+import {
+  candidateOf,
+  IKeepaliveCandidate,
+  IKeepaliveRun,
+  KEEPALIVE_BODY_BYTES,
+  selectForKeepalive
+} from './keepalive';
 import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
 import { IPageLiveness, SinglePageLiveness } from './page-liveness';
+
+/**
+ * Recorded cells kept in memory until the server took them, for flushOnHide: a page
+ * that is closing cannot wait for IndexedDB. The newest ones; the outbox has them all.
+ */
+const MAX_REMEMBERED = 200;
+
+/** Executions still running in a notebook of this page, for flushOnHide. */
+export interface IRunningExecutions {
+  clientKey: string;
+  records: IExecutionRecord[];
+}
 
 export interface IShipperOptions {
   api: IIngestApi;
@@ -57,6 +78,9 @@ type StepResult =
   | { kind: 'dropped' }
   | { kind: 'failed'; error: CellmarkError; batchSize: number };
 
+/** The owner of a run no page records into any more. */
+const RELEASED = '';
+
 export interface IRunChangedArgs {
   clientKey: string;
   run: IRunInfo;
@@ -84,6 +108,12 @@ export class Shipper implements IDisposable {
   private readonly blocked = new Map<string, CellmarkError>();
   /** Smaller batches for runs whose batch was too large for the server. */
   private readonly batchCells = new Map<string, number>();
+
+  /** `${clientKey}\u0000${executionKey}` → what a hidden page could send of it, oldest first. */
+  private readonly remembered = new Map<string, { clientKey: string; candidate: IKeepaliveCandidate }>();
+  /** What keepalive requests of this hidden period carried (keepalive.ts sentKey). */
+  private readonly sentOnHide = new Set<string>();
+  private keepaliveBytes = 0;
 
   private _pending = 0;
   private transientError: CellmarkError | null = null;
@@ -161,8 +191,13 @@ export class Shipper implements IDisposable {
     return this.runInfos.get(clientKey) ?? null;
   }
 
-  /** Queue a new run; it is created on the server before its cells are sent. */
-  startRun(request: IRunRequest): Promise<void> {
+  /**
+   * Queue a run; it is created on the server before its cells are sent. A run already queued
+   * under this clientKey (another tab of this browser records into the same kernel's run, or
+   * a page before a reload did) is taken over by this page instead, and answers with the
+   * server's run if that exists already.
+   */
+  startRun(request: IRunRequest): Promise<IRunInfo | null> {
     const entry: IOutboxRun = {
       clientKey: request.start.clientKey,
       start: request.start,
@@ -173,7 +208,30 @@ export class Shipper implements IDisposable {
       run: null,
       end: null
     };
-    return this.write(() => this.outbox.addRun(entry), 0);
+    let known: IRunInfo | null = null;
+    return this.write(async () => {
+      const queued = await this.outbox.getRun(entry.clientKey);
+      if (!queued) {
+        return this.outbox.addRun(entry);
+      }
+      known = queued.run;
+      if (known) {
+        this.runInfos.set(entry.clientKey, known);
+        this.knownRunIds.set(entry.clientKey, known.runId);
+      }
+      if (queued.end === null && queued.owner !== this.pageId) {
+        await this.outbox.updateRun(entry.clientKey, { owner: this.pageId });
+      }
+    }, 0).then(() => known);
+  }
+
+  /**
+   * This page stops recording into a run that goes on without it (its kernel holds it and
+   * ends it): the entry stays until its cells are sent, and goes with endOrphans once the
+   * kernel is gone.
+   */
+  releaseRun(clientKey: string): Promise<void> {
+    return this.write(() => this.outbox.updateRun(clientKey, { owner: RELEASED }), this.debounceMs);
   }
 
   /**
@@ -214,7 +272,7 @@ export class Shipper implements IDisposable {
       if (entry.kernelId !== null && isKernelRunning(entry.kernelId)) {
         continue;
       }
-      if (await this.liveness.isAlive(entry.owner)) {
+      if (entry.owner !== RELEASED && (await this.liveness.isAlive(entry.owner))) {
         continue;
       }
       await this.outbox.updateRun(entry.clientKey, {
@@ -234,6 +292,9 @@ export class Shipper implements IDisposable {
     }
     this._pending += cells.length;
     this._changed.emit();
+    for (const cell of cells) {
+      this.remember(clientKey, cell);
+    }
     return this.write(() => this.outbox.addCells(clientKey, cells), this.debounceMs);
   }
 
@@ -265,6 +326,62 @@ export class Shipper implements IDisposable {
       this._changed.emit();
     }
     this.kick(0);
+  }
+
+  /**
+   * The page is being hidden or closed: send what is not on the server yet, and what runs
+   * (`running`: its position), with keepalive requests that outlive the page, within the
+   * browser's 64 KiB for their bodies. Synchronous up to the requests: a closing page runs no
+   * more tasks. Returns the number of requests made.
+   */
+  flushOnHide(running: IRunningExecutions[] = []): number {
+    if (this._isDisposed || !this.canSend()) {
+      return 0;
+    }
+    const runs = new Map<string, IKeepaliveRun>();
+    const runOf = (clientKey: string): IKeepaliveRun | null => {
+      const runId = this.runInfos.get(clientKey)?.runId;
+      if (!runId || this.blocked.has(clientKey)) {
+        return null; // not created on the server yet: the outbox keeps it for the next page
+      }
+      let run = runs.get(clientKey);
+      if (!run) {
+        run = { clientKey, runId, candidates: [] };
+        runs.set(clientKey, run);
+      }
+      return run;
+    };
+    for (const { clientKey, candidate } of this.remembered.values()) {
+      runOf(clientKey)?.candidates.push(candidate);
+    }
+    for (const { clientKey, records } of running) {
+      for (const record of records) {
+        if (!this.remembered.has(`${clientKey}\u0000${record.executionKey}`)) {
+          runOf(clientKey)?.candidates.push({ executionKey: record.executionKey, slim: record, full: null });
+        }
+      }
+    }
+    const batches = selectForKeepalive([...runs.values()], KEEPALIVE_BODY_BYTES - this.keepaliveBytes, this.sentOnHide);
+    for (const batch of batches) {
+      this.keepaliveBytes += batch.bytes;
+      batch.sent.forEach(key => this.sentOnHide.add(key));
+      this.api.appendCells(batch.runId, batch.cells, { keepalive: true }).then(
+        () => {
+          this.keepaliveBytes -= batch.bytes;
+        },
+        () => {
+          // refused or unreachable: the outbox still has everything; a later hide may retry
+          this.keepaliveBytes -= batch.bytes;
+          batch.sent.forEach(key => this.sentOnHide.delete(key));
+        }
+      );
+    }
+    return batches.length;
+  }
+
+  /** The page is visible again: the ordinary sending takes over. */
+  pageShown(): void {
+    this.sentOnHide.clear();
   }
 
   /** Send what can be sent now and wait until done (or failed); for tests and shutdown. */
@@ -410,6 +527,7 @@ export class Shipper implements IDisposable {
           key,
           cells.map(c => c.executionKey)
         );
+        this.forget(key, cells);
         this._pending = Math.max(0, this._pending - cells.length);
         return { kind: 'sent' };
       }
@@ -486,6 +604,25 @@ export class Shipper implements IDisposable {
         start.previousRunId = link.previousRunId;
       }
       await this.outbox.updateRun(follower.clientKey, { previousClientKey: link.previousClientKey, start });
+    }
+  }
+
+  private remember(clientKey: string, cell: ICellExecution): void {
+    const id = `${clientKey}\u0000${cell.executionKey}`;
+    this.remembered.delete(id); // a newer record of it goes to the end
+    this.remembered.set(id, { clientKey, candidate: candidateOf(cell) });
+    for (const oldest of this.remembered.keys()) {
+      if (this.remembered.size <= MAX_REMEMBERED) {
+        break;
+      }
+      this.remembered.delete(oldest);
+    }
+  }
+
+  /** Accepted by the server: no longer needed for a hidden page. */
+  private forget(clientKey: string, cells: ICellExecution[]): void {
+    for (const cell of cells) {
+      this.remembered.delete(`${clientKey}\u0000${cell.executionKey}`);
     }
   }
 

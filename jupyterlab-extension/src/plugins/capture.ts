@@ -66,7 +66,20 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
         event.preventDefault();
       }
     });
-    window.addEventListener('pagehide', () => liveness.dispose());
+    // A page going away (tab closed, laptop lid, another tab) sends what is pending at
+    // once with keepalive requests, which outlive it; the outbox keeps everything anyway.
+    const flushOnHide = () => shipper.flushOnHide(service.inFlight());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') {
+        flushOnHide();
+      } else {
+        shipper.pageShown();
+      }
+    });
+    window.addEventListener('pagehide', () => {
+      flushOnHide();
+      liveness.dispose();
+    });
     return service;
   }
 };

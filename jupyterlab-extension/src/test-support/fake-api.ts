@@ -1,10 +1,10 @@
 // An in-memory Cellmark ingest API that records calls and can be told to fail.
-import type { ICellExecution, IEndRunInput, IIngestApi, IRunInfo, IStartRunInput } from '../api';
+import type { IAppendOptions, ICellExecution, IEndRunInput, IExecutionRecord, IIngestApi, IRunInfo, IStartRunInput } from '../api';
 import { CellmarkError, errorForStatus } from '../request';
 
 export type Call =
   | { op: 'startRun'; input: IStartRunInput }
-  | { op: 'cells'; runId: string; cells: ICellExecution[] }
+  | { op: 'cells'; runId: string; cells: IExecutionRecord[]; keepalive?: boolean }
   | { op: 'endRun'; input: IEndRunInput };
 
 type Recorded = Call & { failed?: boolean };
@@ -14,16 +14,24 @@ export class FakeIngestApi implements IIngestApi {
   /** Decides per call whether it fails; return null to succeed. */
   failWith: (call: Call) => CellmarkError | null = () => null;
   private runs = 0;
+  private readonly byKey = new Map<string, IRunInfo>();
 
+  /** Idempotent on the client key, as the server is. */
   async startRun(input: IStartRunInput): Promise<IRunInfo> {
     this.check({ op: 'startRun', input });
+    const known = this.byKey.get(input.clientKey);
+    if (known) {
+      return known;
+    }
     this.runs += 1;
     const runId = `00000000-0000-4000-8000-${String(this.runs).padStart(12, '0')}`;
-    return { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
+    const run = { runId, name: `run-${this.runs}`, url: `/t/team/proj/runs/${runId}` };
+    this.byKey.set(input.clientKey, run);
+    return run;
   }
 
-  async appendCells(runId: string, cells: ICellExecution[]): Promise<{ accepted: number }> {
-    this.check({ op: 'cells', runId, cells });
+  async appendCells(runId: string, cells: IExecutionRecord[], options: IAppendOptions = {}): Promise<{ accepted: number }> {
+    this.check({ op: 'cells', runId, cells, ...(options.keepalive ? { keepalive: true } : {}) });
     return { accepted: cells.length };
   }
 

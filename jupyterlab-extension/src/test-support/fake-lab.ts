@@ -2,6 +2,7 @@
 // context, notebook tracker), driven by tests.
 import { Signal } from '@lumino/signaling';
 import type { IKernelMessageLike } from '../capture/execution-recorder';
+import type { IActivationParams, IKernelRun, KernelCaptureState } from '../capture/kernel-activation';
 import { busy, executeInput, executeReplyOk, executeRequest, idle, stream } from './kernel-messages';
 
 /** The parts of IKernelConnection that capture uses. */
@@ -114,5 +115,39 @@ export class FakeTracker {
     this.currentWidget = panel;
     this.currentChanged.emit(panel);
     return panel;
+  }
+}
+
+/**
+ * A kernel side that holds its run, as cellmark/kernel/session.py does (run_binding.decide):
+ * the first proposal wins; a proposal replaces the held run only when it names it. Pass its
+ * `activate` to every page's NotebookCapture that shares the kernel.
+ */
+export class FakeKernelSide {
+  held: IKernelRun | null = null;
+  project: string | null = null;
+  readonly activations: IActivationParams[] = [];
+
+  readonly activate = async (_kernel: unknown, params: IActivationParams): Promise<KernelCaptureState> => {
+    this.activations.push(params);
+    const proposal = params.clientKey;
+    if (proposal !== undefined) {
+      const held = this.held;
+      if (!held || this.project !== params.project) {
+        this.held = { clientKey: proposal, runId: null, previousRunId: null, startedAt: '2025-03-04T11:59:00.000Z' };
+        this.project = params.project ?? null;
+      } else if (params.replaces && params.replaces === held.clientKey && proposal !== held.clientKey) {
+        this.held = { clientKey: proposal, runId: null, previousRunId: held.runId, startedAt: '2025-03-04T11:59:30.000Z' };
+      }
+      if (params.runId && this.held && this.held.clientKey === proposal && this.held.runId === null) {
+        this.held = { ...this.held, runId: params.runId };
+      }
+    }
+    return { kind: 'on', version: '0.1.0', implementation: 'cpython 3.11.7', ...(this.held ? { run: { ...this.held } } : {}) };
+  };
+
+  /** A restarted kernel process: what it held is gone (autostart puts `next` in its place). */
+  restart(next: IKernelRun | null = null): void {
+    this.held = next;
   }
 }

@@ -18,6 +18,8 @@ const dataDir = path.resolve(root, process.env.CELLMARK_DATA_DIR ?? '.cellmark')
 const venv = path.join(root, '.venv');
 const serverUrl = `http://localhost:${port}`;
 const children: ChildProcess[] = [];
+/** the Cellmark server among the children: stopped last */
+let serverProcess: ChildProcess | null = null;
 
 function log(message: string) {
   process.stdout.write(`\x1b[36mcellmark\x1b[0m ${message}\n`);
@@ -185,6 +187,10 @@ async function startLab(credentials: LocalCredentials | null): Promise<{ url: st
     cwd: notebooks,
     env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` },
     stdio: ['ignore', 'ignore', 'pipe'],
+    // its own process group, as the server's: a terminal's Ctrl-C reaches only us, and we stop
+    // JupyterLab with SIGTERM (its SIGINT asks "Shut down this Jupyter server?" and, with no
+    // terminal to answer, it and its kernels went without the kernels ending their runs)
+    detached: true,
   });
   children.push(lab);
   let lastLines = '';
@@ -230,8 +236,12 @@ async function main() {
       NEXT_TELEMETRY_DISABLED: '1',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
+    // its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) must not
+    // stop it before JupyterLab's kernels have ended their runs on it (see the stop below)
+    detached: true,
   });
   children.push(server);
+  serverProcess = server;
   server.on('exit', (code) => {
     if (!shuttingDown) fail(`the server exited (${code})`);
   });
@@ -254,15 +264,35 @@ async function main() {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+// JupyterLab first: it shuts its kernels down, and each kernel ends its run on the server,
+// which must still be up to hear it (else the run stays open until the crash sweep calls it
+// crashed); then the server.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (shuttingDown) return;
     shuttingDown = true;
     log('stopping…');
-    const exits = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r)));
-    for (const child of children) child.kill('SIGTERM');
-    void Promise.all(exits).then(() => process.exit(0));
+    void Promise.all(children.filter((c) => c !== serverProcess).map((c) => stopChild(c, 20_000)))
+      .then(() => serverProcess && stopChild(serverProcess, 30_000))
+      .then(() => process.exit(0));
   });
 }
+// the server and JupyterLab are in process groups of their own: never leave them behind
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 main().catch((error: unknown) => fail((error as Error).message));

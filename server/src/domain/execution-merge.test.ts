@@ -82,6 +82,79 @@ describe('mergeExecution', () => {
     expect(mergeAll([['frontend', frontend]])).toMatchObject({ startedAt: t(0), endedAt: t(900), position: 3, capturedBy: ['frontend'] });
   });
 
+  describe('outputs from both paths', () => {
+    const stream = (text: string) => [{ output_type: 'stream' as const, name: 'stdout' as const, text }];
+    const kernelPartial: ExecutionRecord = { ...kernelRunning, outputs: stream('line 1\n') };
+    const kernelFinal: ExecutionRecord = { ...kernelRunning, status: 'ok', endedAt: t(800), outputs: stream('line 1\nline 2\n') };
+    // what a hidden page sends for an execution still running: its position, no outputs
+    const frontendRunning: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', position: 3, source: 'x = 1', status: 'running', startedAt: t(0), endedAt: null };
+    // a finished record sent within the keepalive limit, outputs left for later
+    const frontendSlim: ExecutionRecord = { ...frontend, outputs: undefined };
+    const frontendShown: ExecutionRecord = { ...frontend, outputs: stream('what the notebook showed\n') };
+
+    /** Every kernel stream (prefixes of running → partial → final) with every frontend stream. */
+    const kernelStreams: [Origin, ExecutionRecord][][] = [[], [kernelRunning], [kernelRunning, kernelPartial], [kernelRunning, kernelPartial, kernelFinal], [kernelRunning, kernelFinal]].map((s) =>
+      s.map((r) => ['kernel', r] as [Origin, ExecutionRecord]),
+    );
+    const frontendStreams: [Origin, ExecutionRecord][][] = [[], [frontendRunning], [frontendShown], [frontendSlim], [frontendRunning, frontendShown], [frontendSlim, frontendShown]].map((s) =>
+      s.map((r) => ['frontend', r] as [Origin, ExecutionRecord]),
+    );
+
+    it('every interleaving of every pair of streams gives one row; the frontend’s finished outputs win, else the kernel’s latest', () => {
+      let pairs = 0;
+      for (const k of kernelStreams) {
+        for (const f of frontendStreams) {
+          if (!k.length && !f.length) continue;
+          pairs += 1;
+          const results = interleavings(k, f).map(mergeAll);
+          for (const merged of results) expect(merged).toEqual(results[0]);
+          const kernelOutputs = [...k].reverse().find(([, r]) => r.outputs)?.[1].outputs;
+          const shown = f.some(([, r]) => r === frontendShown);
+          expect(results[0]!.outputs).toEqual(shown ? frontendShown.outputs : (kernelOutputs ?? []));
+          expect(results[0]!.outputsFrom).toBe(shown ? 'frontend' : kernelOutputs ? 'kernel' : null);
+          if (f.length) expect(results[0]!.position).toBe(3);
+        }
+      }
+      expect(pairs).toBe(kernelStreams.length * frontendStreams.length - 1);
+    });
+
+    it('the tab closed mid-cell: the kernel’s outputs, the frontend’s position, the kernel’s end', () => {
+      const results = interleavings(
+        [
+          ['kernel', kernelRunning],
+          ['kernel', kernelPartial],
+          ['kernel', kernelFinal],
+        ],
+        [['frontend', frontendRunning]],
+      ).map(mergeAll);
+      expect(results).toHaveLength(4);
+      for (const merged of results) {
+        expect(merged).toMatchObject({ status: 'ok', position: 3, startedAt: t(10), endedAt: t(800), outputs: kernelFinal.outputs, capturedBy: ['frontend', 'kernel'] });
+      }
+    });
+
+    it('a frontend record sent while the cell still ran does not outrank the kernel’s outputs', () => {
+      const frontendPartial: ExecutionRecord = { ...frontendRunning, outputs: stream('line 1\n') };
+      expect(mergeAll([['frontend', frontendPartial]]).outputs).toEqual(frontendPartial.outputs);
+      for (const order of interleavings([['frontend', frontendPartial]], [['kernel', kernelFinal]])) {
+        expect(mergeAll(order)).toMatchObject({ outputs: kernelFinal.outputs, outputsFrom: 'kernel', status: 'ok' });
+      }
+    });
+
+    it('a finished execution never goes back to running when a hidden page’s record arrives late', () => {
+      for (const order of interleavings([['frontend', frontendRunning], ['frontend', frontendShown]], [])) {
+        expect(mergeAll(order)).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
+      }
+      expect(mergeAll([['frontend', frontendShown], ['frontend', frontendRunning]])).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
+    });
+
+    it('a kernel that sends no outputs (an older kernel side) leaves the frontend’s', () => {
+      for (const order of interleavings([['kernel', { ...kernelRunning, status: 'ok', endedAt: t(800) }]], [['frontend', frontend]])) {
+        expect(mergeAll(order)).toMatchObject({ outputs: frontend.outputs, outputsFrom: 'frontend' });
+      }
+    });
+  });
+
   it('is idempotent: the same record twice changes nothing', () => {
     const once = mergeAll([['frontend', frontend], ['kernel', kernelRunning]]);
     expect(mergeExecution(once, frontend, 'frontend')).toEqual(once);

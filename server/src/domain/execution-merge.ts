@@ -1,8 +1,9 @@
 // Merging the kernel's and the frontend's records of one execution into one row.
 // Pure, so every ordering of the two streams can be tested (execution-merge.test.ts).
-import type { CellError, CellOutput, CellStatus } from '@cellmark/db';
+import type { CellError, CellOutput, CellOutputsFrom, CellStatus } from '@cellmark/db';
 
 export type Origin = 'kernel' | 'frontend';
+export type OutputsFrom = CellOutputsFrom;
 
 export interface ExecutionRecord {
   executionKey: string;
@@ -30,12 +31,31 @@ export interface MergedExecution {
   startedAt: Date;
   endedAt: Date | null;
   capturedBy: Origin[];
+  /** whose record the outputs are: decides which later outputs may replace them */
+  outputsFrom: OutputsFrom | null;
 }
 
 /** How much a status says: a later, more specific report wins over a vaguer one. */
 const specificity: Record<CellStatus, number> = { running: 0, ok: 1, aborted: 2, error: 2, interrupted: 3 };
 
+/**
+ * Whose outputs win: the frontend's once it reported the finished execution (what the user
+ * saw), else the kernel's (it sees every output, with or without a tab, and sends them so
+ * far while the cell runs), else a frontend record made while the cell still ran. Among
+ * records of the same rank the later one wins; each origin's records arrive in order, so
+ * every interleaving of the two gives the same outputs.
+ */
+const outputsRank: Record<OutputsFrom, number> = { 'frontend-running': 1, kernel: 2, frontend: 3 };
+
+/** What a record's outputs count as; null when it carries none (it says nothing about them). */
+function outputsFromOf(rec: ExecutionRecord, origin: Origin): OutputsFrom | null {
+  if (rec.outputs === undefined) return null;
+  if (origin === 'kernel') return 'kernel';
+  return rec.status === 'running' ? 'frontend-running' : 'frontend';
+}
+
 export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecord, origin: Origin): MergedExecution {
+  const from = outputsFromOf(rec, origin);
   if (!prev) {
     return {
       executionKey: rec.executionKey,
@@ -43,24 +63,33 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
       executionCount: rec.executionCount ?? null,
       position: origin === 'frontend' ? (rec.position ?? null) : null,
       source: rec.source,
-      outputs: origin === 'frontend' ? (rec.outputs ?? []) : [],
+      outputs: from ? rec.outputs! : [],
       status: rec.status,
       error: rec.status === 'ok' || rec.status === 'running' ? null : (rec.error ?? null),
       startedAt: rec.startedAt,
       endedAt: rec.endedAt ?? null,
       capturedBy: [origin],
+      outputsFrom: from,
     };
   }
+  const takeOutputs = from !== null && (prev.outputsFrom === null || outputsRank[from] >= outputsRank[prev.outputsFrom]);
   const kernelBefore = prev.capturedBy.includes('kernel');
   const onlyThisOrigin = prev.capturedBy.length === 1 && prev.capturedBy[0] === origin;
   // The kernel's view wins for what happened inside the kernel (source, counter, timing);
-  // the frontend's for what only it sees (position, rendered outputs).
+  // the frontend's for what only it sees (position); outputs by outputsRank.
   const kernelFirst = <T>(mine: T | null | undefined, theirs: T | null): T | null =>
     origin === 'kernel' ? (mine ?? theirs) : kernelBefore ? (theirs ?? mine ?? null) : (mine ?? theirs);
   const frontendBefore = prev.capturedBy.includes('frontend');
   const frontendFirst = <T>(mine: T | null | undefined, theirs: T | null): T | null =>
     origin === 'frontend' ? (mine ?? theirs) : frontendBefore ? (theirs ?? mine ?? null) : (mine ?? theirs);
-  const status = onlyThisOrigin || specificity[rec.status] > specificity[prev.status] ? rec.status : prev.status;
+  // A finished execution never goes back to running: a hidden page's "still running" record
+  // may reach the server after the finished one its page sent a moment later.
+  const status =
+    rec.status === 'running' && prev.status !== 'running'
+      ? prev.status
+      : onlyThisOrigin || specificity[rec.status] > specificity[prev.status]
+        ? rec.status
+        : prev.status;
   const startedAt = origin === 'kernel' || !kernelBefore ? rec.startedAt : prev.startedAt;
   const endedAt = kernelFirst(rec.endedAt, prev.endedAt);
   return {
@@ -69,7 +98,7 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
     executionCount: kernelFirst(rec.executionCount, prev.executionCount),
     position: origin === 'frontend' ? (rec.position ?? prev.position) : prev.position,
     source: kernelFirst(rec.source, prev.source) ?? rec.source,
-    outputs: origin === 'frontend' ? (rec.outputs ?? prev.outputs) : prev.outputs,
+    outputs: takeOutputs ? rec.outputs! : prev.outputs,
     status,
     // the traceback as the notebook showed it, when the frontend has it
     error: status === 'ok' || status === 'running' ? null : frontendFirst(rec.error, prev.error),
@@ -78,5 +107,6 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
     // out of order: never report a negative duration
     endedAt: endedAt && endedAt < startedAt ? startedAt : endedAt,
     capturedBy: prev.capturedBy.includes(origin) ? prev.capturedBy : [...prev.capturedBy, origin].sort() as Origin[],
+    outputsFrom: takeOutputs ? from : prev.outputsFrom,
   };
 }

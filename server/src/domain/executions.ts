@@ -142,6 +142,7 @@ function toMerged(row: CellRow): MergedExecution {
     startedAt: row.startedAt,
     endedAt: row.endedAt,
     capturedBy: row.capturedBy as Origin[],
+    outputsFrom: row.outputsFrom,
   };
 }
 

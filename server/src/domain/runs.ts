@@ -9,6 +9,7 @@ import {
   eq,
   ilike,
   inArray,
+  isNotNull,
   lt,
   metricKeys,
   projectConfigKeys,
@@ -88,15 +89,29 @@ export async function endRun(db: Db, actor: Actor, input: { runId: string; statu
   return { runId: run.id, status: input.status };
 }
 
+/**
+ * The kernel is alive. Only a live kernel sends heartbeats (they are never spooled), so a run
+ * the crash sweep gave up on while its kernel could not reach us (a partition, a server
+ * outage) is running again; a run ended `finished` stays ended.
+ */
 export async function heartbeat(db: Db, actor: Actor, input: { runId: string }) {
   await ownRun(db, actor, input.runId);
-  await db.update(runs).set({ lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
-  return { ok: true };
+  const [row] = await db
+    .update(runs)
+    .set({
+      lastActivityAt: sql`now()`,
+      kernelSeenAt: sql`now()`,
+      status: sql`case when ${runs.status} = 'crashed' then 'running'::run_status else ${runs.status} end`,
+      endedAt: sql`case when ${runs.status} = 'crashed' then null else ${runs.endedAt} end`,
+    })
+    .where(eq(runs.id, input.runId))
+    .returning({ status: runs.status });
+  return { ok: true, status: row!.status };
 }
 
 export async function kernelHello(db: Db, actor: Actor, input: { runId: string; info: Record<string, unknown> }) {
   await ownRun(db, actor, input.runId);
-  await db.update(runs).set({ kernel: input.info, lastActivityAt: sql`now()` }).where(eq(runs.id, input.runId));
+  await db.update(runs).set({ kernel: input.info, lastActivityAt: sql`now()`, kernelSeenAt: sql`now()` }).where(eq(runs.id, input.runId));
   return { ok: true };
 }
 
@@ -147,7 +162,29 @@ export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {
   return row!;
 }
 
-/** Finishes runs nobody has heard from for `idleMs` (a closed laptop, a killed browser). */
+/**
+ * Crashes running runs whose kernel was heard from once and has been silent for longer than
+ * `timeoutMs` (killed, out of memory, its machine gone), ended at its last sign of life. One
+ * UPDATE: under Postgres' row locks a second process running it at the same time re-reads
+ * each row and skips what the first already ended, so it is idempotent and safe with several
+ * servers; a heartbeat that lands first keeps its run out.
+ */
+export async function crashSilentRuns(db: Db, timeoutMs: number) {
+  const crashed = await db
+    .update(runs)
+    .set({ status: 'crashed', endedAt: runs.kernelSeenAt })
+    .where(
+      and(
+        eq(runs.status, 'running'),
+        isNotNull(runs.kernelSeenAt),
+        lt(runs.kernelSeenAt, sql`now() - make_interval(secs => ${timeoutMs / 1000})`),
+      ),
+    )
+    .returning({ id: runs.id });
+  return crashed.length;
+}
+
+/** Finishes runs nobody has heard from for `idleMs` (a closed laptop, a killed browser): the last resort. */
 export async function finishIdleRuns(db: Db, idleMs: number) {
   const finished = await db
     .update(runs)

@@ -10,7 +10,7 @@ import compression from 'compression';
 import { toNodeHandler } from 'better-auth/node';
 import { type Auth, CLIENT_IP_HEADER, sessionUser } from '../auth.ts';
 import { type BlobStore, SHA256 } from '../blobs/store.ts';
-import { finishIdleRuns, requireRunBlob } from '../domain/runs.ts';
+import { crashSilentRuns, finishIdleRuns, requireRunBlob } from '../domain/runs.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
 import { createPostgresReportStore, type ReportStore } from '../collab/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
@@ -306,14 +306,22 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     sendJson(res, 201, uploaded);
   }
 
-  // Runs whose kernel and browser went quiet are finished by the server (any process may do it).
-  const idleSweep = setInterval(() => {
-    finishIdleRuns(database.db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS).then(
-      (n) => n && logger.info({ finished: n }, 'finished idle runs'),
-      (error: unknown) => logger.warn({ err: error }, 'idle run sweep failed'),
+  // Runs whose kernel stopped beating are crashed, and runs nobody heard from for a day are
+  // finished, by the server (any process may do it: both sweeps are one idempotent UPDATE).
+  // The crash sweep runs at a quarter of its timeout (at most every 15 s), so a dead kernel is
+  // marked within the timeout and a quarter of it after its last heartbeat.
+  const sweep = (what: string, run: () => Promise<number>) => () =>
+    void run().then(
+      (n) => n && logger.info({ runs: n }, `${what} runs`),
+      (error: unknown) => logger.warn({ err: error }, `${what} run sweep failed`),
     );
-  }, Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS));
+  const idleSweep = setInterval(sweep('finished idle', () => finishIdleRuns(database.db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS)), Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS));
+  const crashSweep = setInterval(
+    sweep('crashed silent', () => crashSilentRuns(database.db, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS)),
+    Math.min(15_000, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS / 4),
+  );
   idleSweep.unref();
+  crashSweep.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -330,6 +338,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   const close = () =>
     (closing ??= (async () => {
       clearInterval(idleSweep);
+      clearInterval(crashSweep);
       // Stop accepting; let in-flight requests finish; then end long-lived sockets.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // keep-alive connections become idle as their last request finishes

@@ -30,7 +30,8 @@ export class LabProcess {
   url = '';
   readonly root = mkdtempSync(path.join(tmpdir(), 'cellmark-lab-'));
 
-  async start(settings: LabSettings, files: Record<string, unknown>) {
+  /** `env`: on top of this process's, for the Lab server and the kernels it starts. */
+  async start(settings: LabSettings, files: Record<string, unknown>, env: Record<string, string> = {}) {
     const jupyter = path.join(venvBin, 'jupyter');
     if (!existsSync(jupyter)) throw new Error(`no JupyterLab at ${jupyter}: run .ci/run (or npm start) once to create .venv`);
     const settingsDir = path.join(this.root, '.settings');
@@ -58,7 +59,11 @@ export class LabProcess {
         '--LabApp.expose_app_in_browser=True',
         ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
       ],
-      { cwd: notebooks, env: { ...process.env, PATH: `${venvBin}${path.delimiter}${process.env.PATH}`, JUPYTER_CONFIG_DIR: path.join(this.root, '.jupyter') }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: notebooks,
+        env: { ...process.env, PATH: `${venvBin}${path.delimiter}${process.env.PATH}`, JUPYTER_CONFIG_DIR: path.join(this.root, '.jupyter'), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     this.child.stdout!.on('data', (d) => (this.log += d));
     this.child.stderr!.on('data', (d) => (this.log += d));
@@ -105,11 +110,18 @@ export async function runCell(cell: Locator, count: number) {
 /**
  * Opens a notebook of `cellCount` cells and waits until its kernel is idle and the Cellmark
  * status item says capture is on (a cell run before that may not be recorded by the kernel
- * side). Returns the cells.
+ * side). Returns the cells. `workspace`: a JupyterLab workspace of its own, so what earlier
+ * pages left open is not restored beside it.
  */
-export async function openNotebookReady(page: Page, labUrl: string, file: string, cellCount: number): Promise<Locator> {
-  await page.goto(`${labUrl}/lab/tree/${file}`);
-  const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+export async function openNotebookReady(page: Page, labUrl: string, file: string, cellCount: number, workspace?: string): Promise<Locator> {
+  // labUrl may name a workspace itself (`…/lab/workspaces/<name>`): then only this notebook opens
+  const url = workspace
+    ? `${labUrl}/lab/workspaces/${workspace}/tree/${file}`
+    : labUrl.includes('/lab/workspaces/')
+      ? `${labUrl}/tree/${file}`
+      : `${labUrl}/lab/tree/${file}`;
+  await page.goto(url);
+  const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
   await expect(cells).toHaveCount(cellCount, { timeout: 60_000 });
   await page.waitForFunction(
     () =>

@@ -7,7 +7,7 @@
 import { type ColumnDef, flexRender, getCoreRowModel, type SortingState, useReactTable } from '@tanstack/react-table';
 import Link from 'next/link';
 import { useMemo } from 'react';
-import { StatusBadge } from '@/components/status-badge.tsx';
+import { RUN_STATUS_HINTS, StatusBadge } from '@/components/status-badge.tsx';
 import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { formatConfigValue } from '@/lib/config.ts';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
@@ -157,7 +157,7 @@ function columns(
       header: 'Status',
       accessorFn: (r) => r.status,
       meta: { sortKey: 'status' } satisfies ColumnMeta,
-      cell: ({ row }) => <StatusBadge status={row.original.status} />,
+      cell: ({ row }) => <StatusBadge status={row.original.status} title={RUN_STATUS_HINTS[row.original.status]} />,
     },
     {
       id: 'started',

@@ -3,7 +3,7 @@
 'use client';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
-import { StatusBadge } from '@/components/status-badge.tsx';
+import { RUN_STATUS_HINTS, StatusBadge } from '@/components/status-badge.tsx';
 import { exactTime, formatDuration, relativeTime, runDurationMs } from '@/lib/format.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
@@ -33,6 +33,14 @@ export function RunHeader({ data, base }: { data: RunDetail; base: string }) {
     ['Duration', duration === null ? '—' : formatDuration(duration)],
     ['Executions', cells.length],
   ];
+  const at = (iso: string, key: string) => (
+    <span key={key} title={exactTime(iso)}>
+      {relativeTime(iso, now)}
+    </span>
+  );
+  // when it ended (a crashed run: the kernel's last sign of life), or when its kernel was last heard from
+  if (run.endedAt) facts.splice(3, 0, [run.status === 'crashed' ? 'Last heard from' : 'Ended', at(run.endedAt, 'end')]);
+  else if (run.status === 'running' && run.kernelSeenAt) facts.splice(3, 0, ['Kernel heard from', at(run.kernelSeenAt, 'seen')]);
   if (run.kernelName) facts.splice(1, 0, ['Kernel', kernel ? `${run.kernelName} (${kernel})` : run.kernelName]);
   if (run.host) facts.push(['Host', run.host]);
 
@@ -41,7 +49,7 @@ export function RunHeader({ data, base }: { data: RunDetail; base: string }) {
       <div className="run-head-main">
         <div className="row">
           <RunName runId={run.id} name={run.name} canWrite={canWrite} />
-          <StatusBadge status={run.status} />
+          <StatusBadge status={run.status} title={RUN_STATUS_HINTS[run.status]} />
         </div>
         {run.previous || run.next ? (
           <div className="run-links" data-testid="run-links">

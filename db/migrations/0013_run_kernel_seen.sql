@@ -1,0 +1,2 @@
+ALTER TABLE "runs" ADD COLUMN "kernel_seen_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "runs_running_kernel_seen_idx" ON "runs" USING btree ("kernel_seen_at") WHERE "runs"."status" = 'running' and "runs"."kernel_seen_at" is not null;
