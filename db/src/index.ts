@@ -1,6 +1,6 @@
 // createDb(): drizzle over postgres.js when a DATABASE_URL is given, else over embedded
 // PGlite with a data directory. Both run the same committed migrations at start-up.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -29,7 +29,8 @@ export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.m
 
 export type DbOptions =
   | { url: string; max?: number }
-  | { dataDir: string }
+  /** minFreeBytes: see guardFreeSpace (default MIN_FREE_BYTES) */
+  | { dataDir: string; minFreeBytes?: number }
   /** in-memory PGlite, for tests */
   | { memory: true };
 
@@ -51,7 +52,7 @@ const MIGRATION_LOCK = 7_301_733;
 
 export async function createDb(options: DbOptions): Promise<Database> {
   if ('url' in options) return openPostgres(options.url, options.max ?? 10);
-  return openPglite('dataDir' in options ? options.dataDir : undefined);
+  return 'dataDir' in options ? openPglite(options.dataDir, options.minFreeBytes ?? MIN_FREE_BYTES) : openPglite(undefined, 0);
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
@@ -90,7 +91,50 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+/**
+ * What the disk under PGlite's data directory must keep free before Cellmark sends it another
+ * statement: three 16 MiB WAL segments. PGlite cannot survive running out of disk inside its
+ * WAL or a checkpoint: the next statement spins in the wasm module for ever, holding the event
+ * loop (every request, /healthz and each websocket of the server stop; only a kill ends it).
+ * Postgres answers the same condition with a PANIC and a restart of its own; PGlite has neither.
+ */
+export const MIN_FREE_BYTES = 48 * 2 ** 20;
+
+/** A statement refused because the disk is (nearly) full; `code` makes it a 503 upstream. */
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+  readonly code = 'ENOSPC';
+}
+
+/**
+ * Wraps the statements drizzle sends (query, exec, transaction) so each first checks the free
+ * space (one statfs, microseconds): under `minFreeBytes` it is refused before PGlite sees it.
+ */
+function guardFreeSpace(client: PGlite, dataDir: string, minFreeBytes: number) {
+  const check = () => {
+    let free: number;
+    try {
+      const fs = statfsSync(dataDir);
+      free = fs.bavail * fs.bsize;
+    } catch {
+      return; // cannot tell: let PGlite try
+    }
+    if (free < minFreeBytes) {
+      throw new StorageFullError(
+        `the disk holding the embedded database (${dataDir}) has ${(free / 2 ** 20).toFixed(1)} MiB free, under the ${(minFreeBytes / 2 ** 20).toFixed(0)} MiB it must keep: no space left on device, nothing is written until space is freed`,
+      );
+    }
+  };
+  for (const method of ['query', 'exec', 'transaction'] as const) {
+    const original = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      check();
+      return original(...args);
+    };
+  }
+}
+
+async function openPglite(dataDir: string | undefined, minFreeBytes: number): Promise<Database> {
   let releaseLock = () => {};
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
@@ -103,7 +147,15 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     releaseLock();
     throw new DatabaseUnavailableError(`cannot open the embedded database in ${dataDir}: ${describe(error)}`);
   }
-  await migratePglite(drizzlePglite(client), { migrationsFolder });
+  if (dataDir && minFreeBytes > 0) guardFreeSpace(client, dataDir, minFreeBytes);
+  try {
+    await migratePglite(drizzlePglite(client), { migrationsFolder });
+  } catch (error) {
+    if (!(error instanceof StorageFullError || (error as { cause?: unknown }).cause instanceof StorageFullError)) throw error;
+    await client.close().catch(() => {});
+    releaseLock();
+    throw new DatabaseUnavailableError(`cannot open the embedded database: ${describe(error instanceof StorageFullError ? error : (error as { cause: Error }).cause)}`);
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,

@@ -19,6 +19,8 @@ const schema = z.object({
     .optional()
     .transform((v) => v || undefined),
   CELLMARK_DATA_DIR: z.string().default('.cellmark'),
+  /** Embedded PGlite only: free disk (MiB) under which statements are refused with 503 (PGlite cannot survive a full disk). */
+  CELLMARK_PGLITE_MIN_FREE_MIB: z.coerce.number().int().min(0).max(1_000_000).default(48),
   /** Public origin used in links and auth callbacks, e.g. https://cellmark.example.com */
   CELLMARK_PUBLIC_URL: z.url().optional(),
   /** Secret for session signing; required in production, generated per data dir locally. */

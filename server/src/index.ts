@@ -20,7 +20,7 @@ export interface Cellmark extends CellmarkServer {
 }
 
 export async function boot(env: Env = loadEnv(), logger: Logger = createLogger(env.LOG_LEVEL)): Promise<Cellmark> {
-  const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.dataDir, 'pgdata') });
+  const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.dataDir, 'pgdata'), minFreeBytes: env.CELLMARK_PGLITE_MIN_FREE_MIB * 2 ** 20 });
   try {
     const auth = createAuth(database.db, env, resolveSecret(env));
     const server = await startServer({ env, logger, database, auth, blobs: createFsBlobStore(env.blobDir) });

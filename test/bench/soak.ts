@@ -9,7 +9,7 @@
 //   DATABASE_URL=postgres://… npx tsx test/bench/soak.ts --faults
 // Knobs: SOAK_SECONDS=600, SOAK_NOTEBOOKS=100, SOAK_EDITORS=20, SOAK_READERS=10, SOAK_REPORTS=4,
 // SOAK_HZ=10, SOAK_KEYS=3, SOAK_CELL_MS=4000, SOAK_SERVERS=1,2 (which scenarios), SOAK_SAMPLE_MS=10000,
-// SOAK_HEAP_SLOPE=1 (MiB/min of V8 heap after GC allowed over the second half), SOAK_FAULTS=postgres,disk, SOAK_DISK_MIB=64. Exit code 1 when a property fails.
+// SOAK_HEAP_SLOPE=1 (MiB/min of V8 heap after GC allowed over the second half), SOAK_FAULTS=postgres,disk, SOAK_DISK_MIB=192. Exit code 1 when a property fails.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -233,11 +233,11 @@ if (!faults) {
   }
 }
 if (faults && faultSets.includes('disk')) {
-  const disk = new SmallDisk(env('SOAK_DISK_MIB', 64));
+  const disk = new SmallDisk(env('SOAK_DISK_MIB', 192));
   try {
     results.push(
       await runScenario({
-        name: 'faults, 1 server, PGlite on a 64 MiB tmpfs',
+        name: `faults, 1 server, PGlite on a ${env('SOAK_DISK_MIB', 192)} MiB tmpfs`,
         servers: 1,
         storage: { kind: 'pglite', dataDir: disk.dataDir, disk },
         faults: [

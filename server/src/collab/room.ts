@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { DomainError } from '../domain/errors.ts';
+import { isStorageUnavailable } from '../http/unavailable.ts';
 import type { Logger } from '../logger.ts';
 import { type ClientIdOwners, MAX_CLIENT_IDS, type PresenceUser, type rateLimiter } from './presence.ts';
 import { type AwarenessChange, awarenessMessage, awarenessProtocol, isEmptyUpdate, send, syncMessage } from './protocol.ts';
@@ -328,12 +329,18 @@ export class Room {
     });
   }
 
+  /** A database or disk that is down or full is an outage (warn), anything else a bug (error). */
+  private logFailure(error: unknown, message: string) {
+    const level = isStorageUnavailable(error) ? 'warn' : 'error';
+    this.options.logger[level]({ err: error, reportId: this.reportId }, message);
+  }
+
   /** Runs `fn` in the write order, after every earlier write of this room. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.writes.then(fn);
     this.writes = result.then(
       () => undefined,
-      (error: unknown) => this.options.logger.error({ err: error, reportId: this.reportId }, 'report update not stored'),
+      (error: unknown) => this.logFailure(error, 'report update not stored'),
     );
     return result;
   }
@@ -410,7 +417,7 @@ export class Room {
         .then(() => this.options.onQuiet(this.reportId))
         .then(
           () => undefined,
-          (error: unknown) => this.options.logger.error({ err: error, reportId: this.reportId }, 'automatic version failed'),
+          (error: unknown) => this.logFailure(error, 'automatic version failed'),
         );
     }
     return this.versioning;
