@@ -12,18 +12,24 @@ from typing import Any, Optional
 from .wire import dumps
 
 TIMEOUT_S = 30.0
+# A health probe is one small GET; an answer slower than this counts as no answer.
+PROBE_TIMEOUT_S = 2.0
 USER_AGENT = "cellmark-kernel"
 
 
 class CallError(Exception):
-    """kind: "transient" (network, 5xx, 408, 429), "unauthorized" (401), "permanent" (other 4xx)."""
+    """kind: "transient" (network, 5xx, 408, 429), "unauthorized" (401), "permanent" (other 4xx).
+    unreachable: no answer came at all (refused, reset, timeout), as opposed to an answer
+    that says the server is overloaded."""
 
-    def __init__(self, kind: str, message: str, status: Optional[int] = None, retry_after: Optional[float] = None):
+    def __init__(self, kind: str, message: str, status: Optional[int] = None, retry_after: Optional[float] = None,
+                 unreachable: bool = False):
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 def _server_message(body: bytes) -> str:
@@ -72,9 +78,22 @@ def call(server_url: str, token: str, procedure: str, payload: Any = None, *, bo
         raise CallError("permanent", message, e.code) from None
     except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise CallError("transient", f"{procedure}: Cellmark server unreachable at {server_url}: {reason}") from None
+        raise CallError("transient", f"{procedure}: Cellmark server unreachable at {server_url}: {reason}",
+                        unreachable=True) from None
     try:
         parsed = json.loads(raw.decode("utf-8"))
         return parsed["result"]["data"] if isinstance(parsed, dict) and "result" in parsed else parsed
     except Exception:
         raise CallError("transient", f"{procedure}: the server's answer is not JSON: {raw[:200]!r}") from None
+
+
+def healthy(server_url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether GET /healthz answers 200 (the server is up and has its database). Cheap and
+    unauthenticated: the sender asks it while the server is unreachable."""
+    request = urllib.request.Request(f"{server_url.rstrip('/')}/healthz", headers={"user-agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read(4096)
+            return response.status == 200
+    except Exception:
+        return False

@@ -2,7 +2,11 @@
 exponential backoff. Cell execution never waits for it; the hooks only append and wake it,
 and this thread fsyncs the log (one fsync per batch, whatever the number of records).
 
-- network errors, 5xx, 408, 429: keep everything, retry after 1 s, 2 s, 4 s … 60 s.
+- 5xx, 408, 429 (an answer that says "overloaded"): keep everything, retry after 1 s, 2 s,
+  4 s … 60 s (or the server's Retry-After).
+- no answer (refused, reset, timeout): the same backoff, but meanwhile ask GET /healthz about
+  once a second and send as soon as it answers 200, so what waited reaches the server within
+  seconds of its return, however long the outage.
 - 401: keep everything, stop sending until `set_token` (the next `activate`).
 - other 4xx: the batch is all-or-nothing on the server, so halve it until the entry at
   fault is alone, then park that entry under failed/ with the server's message, log it
@@ -26,6 +30,9 @@ MAX_CELLS_PER_BATCH = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
+# While the server gives no answer: how often /healthz is asked (±20 % jitter, so kernels
+# that lost the same server do not come back in step).
+PROBE_INTERVAL_S = 1.0
 # After new entries, wait this long for more before sending (a flush, a new token or stop
 # ends the wait): a burst of short cells becomes one request, and this thread does not take
 # the GIL from the cell that is running after every append.
@@ -50,10 +57,11 @@ def merge_cells(inputs: list[dict]) -> dict:
 
 class Sender:
     def __init__(self, spool: Spool, server_url: str, on_result: Optional[OnResult] = None,
-                 call: Callable[..., Any] = client.call):
+                 call: Callable[..., Any] = client.call, probe: Callable[[str], bool] = client.healthy):
         self.spool = spool
         self.server_url = server_url.rstrip("/")
         self._call = call
+        self._probe = probe
         self._on_result = on_result
         self._token: Optional[str] = None
         self.paused: Optional[str] = None  # why sending stopped (401), until a new token
@@ -64,6 +72,7 @@ class Sender:
         self.backoff_s = 0.0  # current wait after a transient failure; 0 when healthy
         self._max_files = MAX_CELLS_PER_BATCH
         self._attempt = 0
+        self._probe_ended = False  # the last wait ended because /healthz said 200
         self._wake = threading.Event()  # new entries
         self._kick = threading.Event()  # new token, flush, stop: also ends a backoff
         self._stopping = False
@@ -239,6 +248,7 @@ class Sender:
         self.last_sent_at = now_iso()
         self.sent_batches += 1
         self._attempt = 0
+        self._probe_ended = False
         self.backoff_s = 0.0
         self._max_files = min(MAX_CELLS_PER_BATCH, self._max_files * 2)
         if self.last_error and not self.paused:
@@ -271,5 +281,33 @@ class Sender:
         delay = min(delay, BACKOFF_MAX_S)
         self._attempt = min(self._attempt + 1, 16)
         self.backoff_s = delay
+        if error.unreachable:
+            self._wait_for_server(delay)
+            return
         self._kick.wait(delay)
         self._kick.clear()
+
+    def _wait_for_server(self, delay: float) -> None:
+        """The backoff after no answer, cut short when the server is back: /healthz is asked
+        every PROBE_INTERVAL_S (one probe at a time, each bounded by its timeout) and a 200
+        ends the wait. Where the last wait already ended that way and the send still got no
+        answer (a server that answers /healthz but not ingest), only a 200 after a failed
+        probe counts, so such a server gets the ordinary backoff, not a request a second."""
+        deadline = time.monotonic() + delay
+        must_see_down = self._probe_ended
+        self._probe_ended = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self._kick.wait(min(left, PROBE_INTERVAL_S * random.uniform(0.8, 1.2))):
+                self._kick.clear()
+                return
+            if time.monotonic() >= deadline or self._stopping:
+                return
+            if not self._probe(self.server_url):
+                must_see_down = False
+            elif not must_see_down:
+                self._probe_ended = True
+                self.backoff_s = 0.0
+                return
