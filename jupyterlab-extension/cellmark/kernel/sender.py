@@ -72,7 +72,8 @@ class Sender:
         self.backoff_s = 0.0  # current wait after a transient failure; 0 when healthy
         self._max_files = MAX_CELLS_PER_BATCH
         self._attempt = 0
-        self._probe_ended = False  # the last wait ended because /healthz said 200
+        # a wait ended because /healthz said 200 and nothing got through since
+        self._probe_ended = False
         self._wake = threading.Event()  # new entries
         self._kick = threading.Event()  # new token, flush, stop: also ends a backoff
         self._stopping = False
@@ -93,6 +94,7 @@ class Sender:
         self._token = token
         self.paused = None
         self._attempt = 0
+        self._probe_ended = False
         self.backoff_s = 0.0
         self.kick()
 
@@ -290,12 +292,11 @@ class Sender:
     def _wait_for_server(self, delay: float) -> None:
         """The backoff after no answer, cut short when the server is back: /healthz is asked
         every PROBE_INTERVAL_S (one probe at a time, each bounded by its timeout) and a 200
-        ends the wait. Where the last wait already ended that way and the send still got no
-        answer (a server that answers /healthz but not ingest), only a 200 after a failed
-        probe counts, so such a server gets the ordinary backoff, not a request a second."""
+        ends the wait. Once a wait ended that way and the send still got no answer (a server
+        that answers /healthz but not ingest), only a 200 after a failed probe counts until a
+        send succeeds, so such a server gets the ordinary backoff, not a request a second."""
         deadline = time.monotonic() + delay
         must_see_down = self._probe_ended
-        self._probe_ended = False
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
