@@ -33,9 +33,10 @@ BACKOFF_MAX_S = 60.0
 # While the server gives no answer: how often /healthz is asked (±20 % jitter, so kernels
 # that lost the same server do not come back in step).
 PROBE_INTERVAL_S = 1.0
-# After new entries, wait this long for more before sending (a flush, a new token or stop
-# ends the wait): a burst of short cells becomes one request, and this thread does not take
-# the GIL from the cell that is running after every append.
+# After new entries reach an empty spool, wait this long for more before sending (a flush, a
+# new token or stop ends the wait): a burst of short cells becomes one request, and this
+# thread does not take the GIL from the cell that is running after every append. A backlog
+# (entries that were there before the last batch went) follows without it.
 LINGER_S = 0.2
 
 # (procedure, payload sent, the server's result, names of the spool entries it carried)
@@ -161,11 +162,13 @@ class Sender:
                     lingered = True
                     self._kick.wait(LINGER_S)
                     continue  # list again, with what came meanwhile
-                lingered = False
                 self._kick.clear()
                 # group commit: one fsync for everything the hooks appended since the last one
                 self.spool.sync()
-                self._send_next(entries)
+                sent = self._send_next(entries)
+                # a backlog (what waited through an outage) goes out batch after batch; new
+                # entries wait for more as usual
+                lingered = 0 < sent < len(entries)
                 self._notify()
             except Exception as e:  # never let the thread die; say why and slow down
                 self.last_error = f"sender: {type(e).__name__}: {e}"
@@ -229,24 +232,25 @@ class Sender:
             size += entry.size
         return taken, "ingest.metrics", {"runId": run_id, "points": points}
 
-    def _send_next(self, entries: list[Entry]) -> None:
+    def _send_next(self, entries: list[Entry]) -> int:
+        """Sends the next batch; the number of entries the server took (0 when none)."""
         try:
             taken, procedure, payload = self._batch(entries)
         except FileNotFoundError:
-            return  # removed meanwhile (adopted elsewhere); list again
+            return 0  # removed meanwhile (adopted elsewhere); list again
         except Exception as e:
             path = self.spool.fail(entries[0], f"unreadable spool entry: {type(e).__name__}: {e}", None)
             self.failed_entries += 1
             self._log(f"unreadable spool entry kept in {path}")
-            return
+            return 0
         token = self._token
         if token is None:
-            return
+            return 0
         try:
             result = self._call(self.server_url, token, procedure, body=dumps(payload))
         except client.CallError as e:
             self._failed(e, taken)
-            return
+            return 0
         self.last_sent_at = now_iso()
         self.sent_batches += 1
         self._attempt = 0
@@ -261,6 +265,7 @@ class Sender:
                 self._on_result(procedure, payload, result, [e.name for e in taken])
             except Exception:
                 pass
+        return len(taken)
 
     def _failed(self, error: client.CallError, taken: list[Entry]) -> None:
         self.last_error = error.message
