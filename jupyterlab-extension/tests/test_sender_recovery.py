@@ -108,7 +108,7 @@ def test_a_server_that_answers_healthz_but_not_ingest_gets_the_ordinary_backoff(
     try:
         wait_until(lambda: len(sends) >= 2, timeout=10)
         first_wait = sends[1] - sends[0]
-        assert first_wait <= 1.3 * sender_mod.PROBE_INTERVAL_S + 0.3, "the first 200 ends the wait"
+        assert first_wait <= 1.3 * client.PROBE_INTERVAL_S + 0.3, "the first 200 ends the wait"
         time.sleep(2.5)
         assert len(sends) == 2, "the second wait is not ended by a 200 that follows no failure"
         assert len(probes) >= 3, "it keeps asking meanwhile"

@@ -4,16 +4,21 @@ the caller should do: retry later, stop until a new token, or give up on this pa
 from __future__ import annotations
 
 import json
+import random
 import socket
+import time
 import urllib.error
 import urllib.request
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .wire import dumps
 
 TIMEOUT_S = 30.0
 # A health probe is one small GET; an answer slower than this counts as no answer.
 PROBE_TIMEOUT_S = 2.0
+# While the server gives no answer: how often /healthz is asked (±20 % jitter, so kernels
+# that lost the same server do not come back in step).
+PROBE_INTERVAL_S = 1.0
 USER_AGENT = "cellmark-kernel"
 
 
@@ -97,3 +102,32 @@ def healthy(server_url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
             return response.status == 200
     except Exception:
         return False
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
+def wait_for_server(server_url: str, delay: float, *, must_see_down: bool = False,
+                    sleep: Callable[[float], bool] = _sleep, probe: Callable[[str], bool] = healthy) -> str:
+    """The backoff after no answer, cut short when the server is back: /healthz is asked every
+    PROBE_INTERVAL_S (one probe at a time, each bounded by its timeout) and a 200 ends the
+    wait. With must_see_down (the caller's last wait ended so and its request still got no
+    answer: a server that answers /healthz but not the request), only a 200 after a failed
+    probe counts, so such a server gets the ordinary backoff, not a request a second.
+    `sleep(seconds)` returns True to end the wait early (a kick, a stop).
+    Returns "back" (a 200 ended it), "woken" (sleep did) or "waited" (the whole delay)."""
+    deadline = time.monotonic() + delay
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "waited"
+        if sleep(min(left, PROBE_INTERVAL_S * random.uniform(0.8, 1.2))):
+            return "woken"
+        if time.monotonic() >= deadline:
+            return "waited"
+        if not probe(server_url):
+            must_see_down = False
+        elif not must_see_down:
+            return "back"

@@ -30,9 +30,6 @@ MAX_CELLS_PER_BATCH = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
-# While the server gives no answer: how often /healthz is asked (±20 % jitter, so kernels
-# that lost the same server do not come back in step).
-PROBE_INTERVAL_S = 1.0
 # After new entries reach an empty spool, wait this long for more before sending (a flush, a
 # new token or stop ends the wait): a burst of short cells becomes one request, and this
 # thread does not take the GIL from the cell that is running after every append. A backlog
@@ -289,31 +286,18 @@ class Sender:
         self._attempt = min(self._attempt + 1, 16)
         self.backoff_s = delay
         if error.unreachable:
-            self._wait_for_server(delay)
+            back = client.wait_for_server(self.server_url, delay, must_see_down=self._probe_ended,
+                                          sleep=self._sleep, probe=self._probe)
+            if back == "back":
+                self._probe_ended = True
+                self.backoff_s = 0.0
             return
         self._kick.wait(delay)
         self._kick.clear()
 
-    def _wait_for_server(self, delay: float) -> None:
-        """The backoff after no answer, cut short when the server is back: /healthz is asked
-        every PROBE_INTERVAL_S (one probe at a time, each bounded by its timeout) and a 200
-        ends the wait. Once a wait ended that way and the send still got no answer (a server
-        that answers /healthz but not ingest), only a 200 after a failed probe counts until a
-        send succeeds, so such a server gets the ordinary backoff, not a request a second."""
-        deadline = time.monotonic() + delay
-        must_see_down = self._probe_ended
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            if self._kick.wait(min(left, PROBE_INTERVAL_S * random.uniform(0.8, 1.2))):
-                self._kick.clear()
-                return
-            if time.monotonic() >= deadline or self._stopping:
-                return
-            if not self._probe(self.server_url):
-                must_see_down = False
-            elif not must_see_down:
-                self._probe_ended = True
-                self.backoff_s = 0.0
-                return
+    def _sleep(self, seconds: float) -> bool:
+        """A wait that a new token, a flush or stop ends (True)."""
+        if self._kick.wait(seconds):
+            self._kick.clear()
+            return True
+        return self._stopping
