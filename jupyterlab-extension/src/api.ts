@@ -1,6 +1,6 @@
 // The Cellmark server's ingest procedures as typed calls. The wire shapes here are
 // the server contract; transport and error mapping live in request.ts.
-import { CellmarkError, FetchLike, IServerConfig, trpcRequest } from './request';
+import { CellmarkError, FetchLike, healthCheck, IServerConfig, trpcRequest } from './request';
 
 export interface IUser {
   id: string;
@@ -130,6 +130,8 @@ export interface IIngestApi {
   startRun(input: IStartRunInput): Promise<IRunInfo>;
   appendCells(runId: string, cells: IExecutionRecord[], options?: IAppendOptions): Promise<{ accepted: number }>;
   endRun(input: IEndRunInput): Promise<void>;
+  /** GET /healthz answered 200; false for any failure (never throws). */
+  healthy(): Promise<boolean>;
 }
 
 /** The server holds at most this many cells per `ingest.cells` call. */
@@ -176,6 +178,10 @@ export class CellmarkApi implements IIngestApi {
 
   async endRun(input: IEndRunInput): Promise<void> {
     await this.call<unknown>('ingest.endRun', 'POST', input);
+  }
+
+  healthy(): Promise<boolean> {
+    return healthCheck(this.config().serverUrl, this.fetchImpl ? { fetch: this.fetchImpl } : {});
   }
 
   private call<T>(procedure: string, method: 'GET' | 'POST', input?: unknown, keepalive = false): Promise<T> {

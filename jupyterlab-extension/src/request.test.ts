@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CellmarkApi } from './api';
-import { CellmarkError, FetchLike, procedureUrl, trpcRequest } from './request';
+import { CellmarkError, FetchLike, healthCheck, procedureUrl, trpcRequest } from './request';
 
 const config = { serverUrl: 'http://cellmark.test:3000/', apiToken: 'cm_secret' };
 
@@ -154,5 +154,28 @@ describe('CellmarkApi', () => {
 
     const broken = new CellmarkApi(() => config, respond(200, { result: { data: {} } }));
     await expect(broken.whoami()).rejects.toMatchObject({ kind: 'bad-response' });
+  });
+});
+
+describe('healthCheck', () => {
+  it('asks GET /healthz without credentials or headers (no preflight cross-origin)', async () => {
+    const calls: Array<{ url: string; init: RequestInit }> = [];
+    const fetch: FetchLike = async (url, init) => {
+      calls.push({ url, init });
+      return new Response('{"status":"ok"}', { status: 200 });
+    };
+    expect(await healthCheck('http://cellmark.test:3000/', { fetch })).toBe(true);
+    expect(calls[0]?.url).toBe('http://cellmark.test:3000/healthz');
+    expect(calls[0]?.init).toMatchObject({ method: 'GET', credentials: 'omit' });
+    expect(calls[0]?.init.headers).toBeUndefined();
+  });
+
+  it('is false for a 503, a network failure, no answer in time, or no server URL', async () => {
+    expect(await healthCheck('http://x', { fetch: respond(503, { status: 'unavailable' }) })).toBe(false);
+    expect(await healthCheck('http://x', { fetch: async () => Promise.reject(new TypeError('Failed to fetch')) })).toBe(false);
+    const hanging: FetchLike = (_url, init) =>
+      new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    expect(await healthCheck('http://x', { fetch: hanging, timeoutMs: 10 })).toBe(false);
+    expect(await healthCheck('  ', { fetch: respond(200, {}) })).toBe(false);
   });
 });

@@ -149,6 +149,41 @@ export async function trpcRequest<T>(
   return body.result.data as T;
 }
 
+/** A health probe is one small GET; an answer slower than this counts as none. */
+export const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * Whether `GET <serverUrl>/healthz` answers 200 (the server is up and has its database).
+ * Unauthenticated and without headers, so the browser sends it cross-origin without a
+ * preflight (the server allows any origin there). Never throws.
+ */
+export async function healthCheck(
+  serverUrl: string,
+  options: { fetch?: FetchLike; timeoutMs?: number } = {}
+): Promise<boolean> {
+  if (!serverUrl.trim()) {
+    return false;
+  }
+  const doFetch: FetchLike = options.fetch ?? ((u, i) => fetch(u, i));
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? HEALTH_TIMEOUT_MS);
+  try {
+    const response = await doFetch(`${serverUrl.trim().replace(/\/+$/, '')}/healthz`, {
+      method: 'GET',
+      mode: 'cors',
+      credentials: 'omit',
+      cache: 'no-store',
+      signal: controller.signal
+    });
+    await response.text();
+    return response.status === 200;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Map an HTTP error status to the typed error, keeping the server's words. */
 export function errorForStatus(status: number, message: string): CellmarkError {
   if (status === 401) {

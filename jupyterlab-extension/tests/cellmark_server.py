@@ -48,6 +48,8 @@ class CellmarkServer:
         if not (REPO / "node_modules" / "tsx").exists():
             raise RuntimeError(f"{REPO}/node_modules/tsx is missing: run `npm ci` at the repository root first")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # a restart appends to the same log: only what this start writes says it is up
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         env = dict(os.environ, CELLMARK_NO_WEB="1", CELLMARK_DATA_DIR=str(self.data_dir), PORT=str(self.port),
                    HOST="127.0.0.1", CELLMARK_SECRET=SECRET, NODE_ENV="test", LOG_LEVEL="info", **self.extra_env)
         env.pop("DATABASE_URL", None)  # embedded PGlite in the data dir, never a shared database
@@ -60,7 +62,7 @@ class CellmarkServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the Cellmark server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if "Cellmark is listening" in self.log_path.read_text(errors="replace"):
+            if "Cellmark is listening" in self.log_path.read_bytes()[offset:].decode(errors="replace"):
                 return self
             time.sleep(0.2)
         self.stop()
@@ -71,6 +73,14 @@ class CellmarkServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return "(no log)"
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown at all. start() brings it
+        back on the same port and data."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -171,6 +171,10 @@ describe('ingest', () => {
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
     const ui = await fetch(`${server.url}/api/trpc/runs.list`, { method: 'OPTIONS', headers: { origin: 'http://localhost:8888' } });
     expect(ui.headers.get('access-control-allow-origin')).toBeNull();
+    // the extension's probe while the server was unreachable: a simple GET, no preflight
+    const health = await fetch(`${server.url}/healthz`, { headers: { origin: 'http://localhost:8888' } });
+    expect(health.status).toBe(200);
+    expect(health.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('stores no token in plaintext', async () => {

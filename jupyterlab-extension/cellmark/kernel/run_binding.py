@@ -146,12 +146,14 @@ def from_state(state: dict) -> RunBinding:
 
 def open_run(binding: RunBinding, token: Callable[[], Optional[str]], still_wanted: Callable[[], bool],
              opened: Callable[[str], None], failed: Callable[[client.CallError], None]) -> threading.Thread:
-    """ingest.startRun from a thread of its own, retried with backoff (1 s → 60 s) while the
-    server is unreachable, until the run exists or is no longer wanted (the binding changed);
-    a 4xx other than 408/429 gives up and says why (`failed`)."""
+    """ingest.startRun from a thread of its own, retried with backoff (1 s → 60 s, cut short
+    when an unreachable server is back) while the server is unreachable or busy, until the run
+    exists or is no longer wanted (the binding changed); a 4xx other than 408/429 gives up and
+    says why (`failed`)."""
 
     def run() -> None:
         delay = OPEN_RETRY_FIRST_S
+        probe_ended = False  # a wait ended because /healthz said 200 (see wait_for_server)
         while still_wanted():
             secret = token()
             if secret is None:
@@ -162,8 +164,14 @@ def open_run(binding: RunBinding, token: Callable[[], Optional[str]], still_want
                 if e.kind != "transient":
                     failed(e)
                     return
-                time.sleep(max(delay, e.retry_after or 0) * random.uniform(0.8, 1.2))
+                wait = max(delay, e.retry_after or 0) * random.uniform(0.8, 1.2)
                 delay = min(OPEN_RETRY_MAX_S, delay * 2)
+                if e.unreachable:
+                    # sent as soon as the server is back (client.wait_for_server)
+                    back = client.wait_for_server(binding.server_url, wait, must_see_down=probe_ended)
+                    probe_ended = probe_ended or back == "back"
+                else:
+                    time.sleep(wait)
                 continue
             if isinstance(result, dict) and isinstance(result.get("runId"), str):
                 opened(result["runId"])

@@ -2,7 +2,11 @@
 exponential backoff. Cell execution never waits for it; the hooks only append and wake it,
 and this thread fsyncs the log (one fsync per batch, whatever the number of records).
 
-- network errors, 5xx, 408, 429: keep everything, retry after 1 s, 2 s, 4 s … 60 s.
+- 5xx, 408, 429 (an answer that says "overloaded"): keep everything, retry after 1 s, 2 s,
+  4 s … 60 s (or the server's Retry-After).
+- no answer (refused, reset, timeout): the same backoff, but meanwhile ask GET /healthz about
+  once a second and send as soon as it answers 200, so what waited reaches the server within
+  seconds of its return, however long the outage.
 - 401: keep everything, stop sending until `set_token` (the next `activate`).
 - other 4xx: the batch is all-or-nothing on the server, so halve it until the entry at
   fault is alone, then park that entry under failed/ with the server's message, log it
@@ -26,9 +30,10 @@ MAX_CELLS_PER_BATCH = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
-# After new entries, wait this long for more before sending (a flush, a new token or stop
-# ends the wait): a burst of short cells becomes one request, and this thread does not take
-# the GIL from the cell that is running after every append.
+# After new entries reach an empty spool, wait this long for more before sending (a flush, a
+# new token or stop ends the wait): a burst of short cells becomes one request, and this
+# thread does not take the GIL from the cell that is running after every append. A backlog
+# (entries that were there before the last batch went) follows without it.
 LINGER_S = 0.2
 
 # (procedure, payload sent, the server's result, names of the spool entries it carried)
@@ -50,10 +55,11 @@ def merge_cells(inputs: list[dict]) -> dict:
 
 class Sender:
     def __init__(self, spool: Spool, server_url: str, on_result: Optional[OnResult] = None,
-                 call: Callable[..., Any] = client.call):
+                 call: Callable[..., Any] = client.call, probe: Callable[[str], bool] = client.healthy):
         self.spool = spool
         self.server_url = server_url.rstrip("/")
         self._call = call
+        self._probe = probe
         self._on_result = on_result
         self._token: Optional[str] = None
         self.paused: Optional[str] = None  # why sending stopped (401), until a new token
@@ -64,6 +70,8 @@ class Sender:
         self.backoff_s = 0.0  # current wait after a transient failure; 0 when healthy
         self._max_files = MAX_CELLS_PER_BATCH
         self._attempt = 0
+        # a wait ended because /healthz said 200 and nothing got through since
+        self._probe_ended = False
         self._wake = threading.Event()  # new entries
         self._kick = threading.Event()  # new token, flush, stop: also ends a backoff
         self._stopping = False
@@ -84,6 +92,7 @@ class Sender:
         self._token = token
         self.paused = None
         self._attempt = 0
+        self._probe_ended = False
         self.backoff_s = 0.0
         self.kick()
 
@@ -150,11 +159,13 @@ class Sender:
                     lingered = True
                     self._kick.wait(LINGER_S)
                     continue  # list again, with what came meanwhile
-                lingered = False
                 self._kick.clear()
                 # group commit: one fsync for everything the hooks appended since the last one
                 self.spool.sync()
-                self._send_next(entries)
+                sent = self._send_next(entries)
+                # a backlog (what waited through an outage) goes out batch after batch; new
+                # entries wait for more as usual
+                lingered = 0 < sent < len(entries)
                 self._notify()
             except Exception as e:  # never let the thread die; say why and slow down
                 self.last_error = f"sender: {type(e).__name__}: {e}"
@@ -218,27 +229,29 @@ class Sender:
             size += entry.size
         return taken, "ingest.metrics", {"runId": run_id, "points": points}
 
-    def _send_next(self, entries: list[Entry]) -> None:
+    def _send_next(self, entries: list[Entry]) -> int:
+        """Sends the next batch; the number of entries the server took (0 when none)."""
         try:
             taken, procedure, payload = self._batch(entries)
         except FileNotFoundError:
-            return  # removed meanwhile (adopted elsewhere); list again
+            return 0  # removed meanwhile (adopted elsewhere); list again
         except Exception as e:
             path = self.spool.fail(entries[0], f"unreadable spool entry: {type(e).__name__}: {e}", None)
             self.failed_entries += 1
             self._log(f"unreadable spool entry kept in {path}")
-            return
+            return 0
         token = self._token
         if token is None:
-            return
+            return 0
         try:
             result = self._call(self.server_url, token, procedure, body=dumps(payload))
         except client.CallError as e:
             self._failed(e, taken)
-            return
+            return 0
         self.last_sent_at = now_iso()
         self.sent_batches += 1
         self._attempt = 0
+        self._probe_ended = False
         self.backoff_s = 0.0
         self._max_files = min(MAX_CELLS_PER_BATCH, self._max_files * 2)
         if self.last_error and not self.paused:
@@ -249,6 +262,7 @@ class Sender:
                 self._on_result(procedure, payload, result, [e.name for e in taken])
             except Exception:
                 pass
+        return len(taken)
 
     def _failed(self, error: client.CallError, taken: list[Entry]) -> None:
         self.last_error = error.message
@@ -271,5 +285,19 @@ class Sender:
         delay = min(delay, BACKOFF_MAX_S)
         self._attempt = min(self._attempt + 1, 16)
         self.backoff_s = delay
+        if error.unreachable:
+            back = client.wait_for_server(self.server_url, delay, must_see_down=self._probe_ended,
+                                          sleep=self._sleep, probe=self._probe)
+            if back == "back":
+                self._probe_ended = True
+                self.backoff_s = 0.0
+            return
         self._kick.wait(delay)
         self._kick.clear()
+
+    def _sleep(self, seconds: float) -> bool:
+        """A wait that a new token, a flush or stop ends (True)."""
+        if self._kick.wait(seconds):
+            self._kick.clear()
+            return True
+        return self._stopping

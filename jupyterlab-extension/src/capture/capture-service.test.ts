@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
 import { CellmarkError } from '../request';
 import { FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakePanel, FakeTracker } from '../test-support/fake-lab';
+import { describeStatus } from '../status/describe';
 import type { ICellmarkSettings } from '../tokens';
 import { CaptureService, ICaptureServiceOptions } from './capture-service';
 import { Shipper } from './shipper';
@@ -127,6 +128,59 @@ describe('CaptureService', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(service.state.error).toBeNull();
     expect(states.some(e => e?.kind === 'unreachable')).toBe(true);
+  });
+
+  describe('the status item after an outage', () => {
+    /** The server refuses connections until `up`; /healthz with it, as a real one does. */
+    let up: boolean;
+    const status = () => describeStatus(service.state);
+
+    it('says the server is back within 2 s of it being healthy, after a long outage mid-notebook', async () => {
+      settings.set({ apiToken: 't', project: 'team/proj' });
+      create();
+      const panel = tracker.open();
+      const kernel = new FakeKernel();
+      panel.sessionContext.setKernel(kernel);
+      kernel.run('a', 1);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(status()).toMatchObject({ text: 'Cellmark: run-1', mode: 'recording' });
+
+      up = false;
+      api.failWith = () => (up ? null : unreachable());
+      kernel.run('b', 2);
+      await vi.advanceTimersByTimeAsync(30_000);
+      kernel.run('c', 3);
+      await vi.advanceTimersByTimeAsync(90_000);
+      expect(status()).toMatchObject({ text: 'Cellmark: ⚠ server unreachable · 2 pending', mode: 'error' });
+
+      up = true;
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(status()).toMatchObject({ text: 'Cellmark: run-1', mode: 'recording' });
+      expect(api.acceptedKeys()).toHaveLength(3);
+    });
+
+    it('checks the token again within 2 s of an unreachable server coming back', async () => {
+      up = false;
+      whoami = async () => {
+        if (!up) {
+          throw unreachable();
+        }
+        return ADA;
+      };
+      api.failWith = () => (up ? null : unreachable());
+      settings.set({ apiToken: 't', project: 'team/proj' });
+      create({ recheckDelaysMs: [60_000], healthy: () => api.healthy() });
+      await vi.advanceTimersByTimeAsync(45_000);
+      expect(status().mode).toBe('error');
+      up = true;
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(service.state.error).toBeNull();
+      expect(service.state.user).toEqual(ADA);
+      service.dispose();
+      const probes = api.healthChecks;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(api.healthChecks).toBe(probes);
+    });
   });
 
   it('ends the run when its notebook closes', async () => {

@@ -10,6 +10,7 @@ import { ICellmarkConfig, missingSettings } from '../config';
 import { asCellmarkError, CellmarkError } from '../request';
 import type { ICaptureState, ICellmarkCapture, ICellmarkSettings } from '../tokens';
 import { findCellPosition } from './cell-position';
+import { HealthProbe } from './health-probe';
 import { NotebookCapture } from './notebook-capture';
 import { readAutoConfig, readPaused, setPaused } from './pause';
 import { IRunningExecutions, Shipper } from './shipper';
@@ -26,6 +27,11 @@ export interface ICaptureServiceOptions {
   outboxFallback?: string | null;
   /** Delays between token checks while the server is unreachable. */
   recheckDelaysMs?: number[];
+  /**
+   * GET /healthz answered 200. While the server is unreachable it is asked about once a
+   * second, and the token is checked again as soon as the server is back.
+   */
+  healthy?: () => Promise<boolean>;
   /** Options passed to every NotebookCapture (tests replace activation). */
   captureOptions?: Partial<ConstructorParameters<typeof NotebookCapture>[0]>;
 }
@@ -55,6 +61,9 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   private commandError: CellmarkError | null = null;
   private checkSeq = 0;
   private recheckTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly probe: HealthProbe | null;
+  /** A check the probe asked for got no answer: only a 200 after a failed probe counts now. */
+  private probeFailed = false;
   private _isDisposed = false;
 
   constructor(options: ICaptureServiceOptions) {
@@ -68,6 +77,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
     this.outboxFallback = options.outboxFallback ?? null;
     this.recheckDelaysMs = options.recheckDelaysMs ?? [5_000, 15_000, 30_000, 60_000];
     this.captureOptions = options.captureOptions;
+    this.probe = options.healthy ? new HealthProbe({ healthy: options.healthy }) : null;
 
     this.settings.changed.connect(this.onSettingsChanged, this);
     this.shipper.changed.connect(this.emit, this);
@@ -159,6 +169,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
     }
     this._isDisposed = true;
     this.clearRecheck();
+    this.probe?.dispose();
     for (const { capture } of this.captures.values()) {
       capture.dispose();
     }
@@ -266,13 +277,17 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
       capture.refresh();
     }
     this.commandError = null;
+    this.probeFailed = false;
     this.checkToken();
     this.shipper.retryNow();
     this.emit();
   }
 
-  /** Ask the server who the token belongs to; retry quietly while unreachable. */
-  private checkToken(attempt = 0): void {
+  /**
+   * Ask the server who the token belongs to; retry quietly while unreachable, at once when
+   * the health probe says it is back.
+   */
+  private checkToken(attempt = 0, fromProbe = false): void {
     this.clearRecheck();
     const seq = ++this.checkSeq;
     if (missingSettings(this.settings.config).length > 0) {
@@ -287,6 +302,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
         }
         this.user = user;
         this.checkError = null;
+        this.probeFailed = false;
         this.shipper.retryNow();
         this.emit();
       },
@@ -300,6 +316,10 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
         if (error.retryable) {
           const delay = this.recheckDelaysMs[Math.min(attempt, this.recheckDelaysMs.length - 1)] ?? 60_000;
           this.recheckTimer = setTimeout(() => this.checkToken(attempt + 1), delay);
+          if (error.kind === 'unreachable') {
+            this.probeFailed ||= fromProbe;
+            this.probe?.start(() => this.checkToken(attempt + 1, true), this.probeFailed);
+          }
         }
         this.emit();
       }
@@ -307,6 +327,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
   }
 
   private clearRecheck(): void {
+    this.probe?.stop();
     if (this.recheckTimer !== null) {
       clearTimeout(this.recheckTimer);
       this.recheckTimer = null;

@@ -110,6 +110,88 @@ describe('Shipper', () => {
     expect(api.calls).toHaveLength(5);
   });
 
+  describe('recovery after an outage', () => {
+    /** The server refuses connections until `up`; /healthz with it, as a real one does. */
+    let up: boolean;
+    beforeEach(() => {
+      up = false;
+      api.failWith = () => (up ? null : unreachable());
+    });
+
+    it('sends what waited within 5 s of the server being healthy, however long the backoff grew', async () => {
+      void shipper.startRun(req('key-1'));
+      void shipper.addCells('key-1', [cell('a')]);
+      // 80 s down: the backoff has grown to 32 s and more
+      await vi.advanceTimersByTimeAsync(80_000);
+      void shipper.addCells('key-1', [cell('b'), cell('c')]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(api.acceptedKeys()).toEqual([]);
+      expect(shipper.error?.kind).toBe('unreachable');
+      const tries = api.calls.length;
+      expect(tries).toBeLessThan(10); // the backoff is still polite to a dead server
+
+      up = true;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(api.acceptedKeys()).toEqual(['a', 'b', 'c']);
+      expect(shipper.pending).toBe(0);
+      expect(shipper.error).toBeNull();
+      expect(api.healthChecks).toBeGreaterThan(60); // about one probe a second (random 1: every 1.2 s)
+    });
+
+    it('says it is healthy again within 2 s of the server being back', async () => {
+      const errors: Array<string | null> = [];
+      void shipper.startRun(req('key-1'));
+      void shipper.addCells('key-1', [cell('a')]);
+      await vi.advanceTimersByTimeAsync(120_000);
+      shipper.changed.connect(() => errors.push(shipper.error?.kind ?? null));
+      up = true;
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(shipper.error).toBeNull();
+      expect(errors[errors.length - 1]).toBeNull();
+      expect(api.acceptedKeys()).toEqual(['a']);
+    });
+
+    it('does not probe for answers that mean overloaded: 5xx and 429 get the plain backoff', async () => {
+      api.failWith = call => (call.op !== 'health' && !up ? httpError(503, 'database unavailable') : null);
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(0 + 1000 + 2000);
+      expect(api.calls).toHaveLength(3);
+      up = true;
+      await vi.advanceTimersByTimeAsync(3999);
+      expect(api.calls).toHaveLength(3); // the 4 s backoff runs out, /healthz or not
+      await vi.advanceTimersByTimeAsync(1);
+      expect(api.calls).toHaveLength(4);
+      expect(api.healthChecks).toBe(0);
+    });
+
+    it('backs off from a server that answers /healthz but not ingest, instead of a request a second', async () => {
+      api.failWith = call => (call.op === 'health' ? null : unreachable());
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(1000); // after the first wait (1 s, before any probe)
+      expect(api.calls).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1200); // the first 200 ends the 2 s wait
+      expect(api.calls).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(3999); // from now on only the backoff does (4 s, 8 s …)
+      expect(api.calls).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(api.calls).toHaveLength(4);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(api.calls.length).toBeLessThan(8);
+      expect(api.healthChecks).toBeGreaterThan(40);
+    });
+
+    it('stops probing when disposed, and when retryNow starts over', async () => {
+      void shipper.startRun(req('key-1'));
+      await vi.advanceTimersByTimeAsync(10_000);
+      const probes = api.healthChecks;
+      expect(probes).toBeGreaterThan(5);
+      shipper.dispose();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(api.healthChecks).toBe(probes);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
+
   it('keeps a rejected batch and retries it only after retryNow (settings changed)', async () => {
     let token = 'revoked';
     api.failWith = call => (token === 'revoked' && call.op === 'cells' ? httpError(401, 'API token revoked') : null);

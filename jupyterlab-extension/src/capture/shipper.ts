@@ -1,7 +1,10 @@
 // Sends runs and executions from the outbox to the server in order: startRun,
-// then cells in small debounced batches, then endRun. Network and 5xx failures
-// are retried with exponential backoff; other 4xx failures park that run until
-// the settings change (a corrected token or project). Nothing is dropped.
+// then cells in small debounced batches, then endRun. Answers that mean the server
+// is overloaded (5xx, 408, 429) are retried with exponential backoff; while it gives
+// no answer at all, GET /healthz is asked about once a second meanwhile and the backoff
+// ends at its first 200 (health-probe.ts), so what waited goes within seconds of the
+// server's return. Other 4xx failures park that run until the settings change (a
+// corrected token or project). Nothing is dropped.
 //
 // The outbox may be shared with other tabs and outlive this page: on start the
 // shipper sends what earlier pages left, a reloaded page can take over a run
@@ -28,6 +31,7 @@ import {
   KEEPALIVE_BODY_BYTES,
   selectForKeepalive
 } from './keepalive';
+import { HealthProbe } from './health-probe';
 import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
 import { IPageLiveness, SinglePageLiveness } from './page-liveness';
 
@@ -57,6 +61,8 @@ export interface IShipperOptions {
   debounceMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How often /healthz is asked while the server is unreachable. */
+  probeIntervalMs?: number;
   /** Keeps one request well under the server's body limit. */
   maxBatchBytes?: number;
   /** For jitter; tests pass a constant. */
@@ -98,6 +104,7 @@ export class Shipper implements IDisposable {
   private readonly maxBatchBytes: number;
   private readonly random: () => number;
   private readonly now: () => Date;
+  private readonly probe: HealthProbe;
 
   private readonly _changed = new Signal<this, void>(this);
   private readonly _runChanged = new Signal<this, IRunChangedArgs>(this);
@@ -119,6 +126,11 @@ export class Shipper implements IDisposable {
   private transientError: CellmarkError | null = null;
   private storageError: CellmarkError | null = null;
   private attempt = 0;
+  /**
+   * A backoff ended because /healthz said 200 and nothing succeeded since: the server
+   * answers the probe but not the requests, so only a 200 after a failed probe counts now.
+   */
+  private probeEnded = false;
   private debounceTimer: ReturnType<typeof setTimeout> | null = null;
   private backoffTimer: ReturnType<typeof setTimeout> | null = null;
   private draining: Promise<void> | null = null;
@@ -139,6 +151,7 @@ export class Shipper implements IDisposable {
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
+    this.probe = new HealthProbe({ healthy: () => this.api.healthy(), intervalMs: options.probeIntervalMs, random: this.random });
     // A persistent outbox may hold work from an earlier page: send it.
     void this.outbox.runs().then(runs => {
       for (const entry of runs) {
@@ -321,7 +334,9 @@ export class Shipper implements IDisposable {
     this.blocked.clear();
     this.transientError = null;
     this.attempt = 0;
+    this.probeEnded = false;
     this.clearTimer('backoffTimer');
+    this.probe.stop();
     if (hadError) {
       this._changed.emit();
     }
@@ -399,6 +414,7 @@ export class Shipper implements IDisposable {
     this._isDisposed = true;
     this.clearTimer('debounceTimer');
     this.clearTimer('backoffTimer');
+    this.probe.dispose();
     Signal.clearData(this);
   }
 
@@ -497,7 +513,7 @@ export class Shipper implements IDisposable {
       }
       if (error.retryable) {
         this.transientError = error;
-        this.scheduleBackoff();
+        this.scheduleBackoff(error.kind === 'unreachable');
         this._changed.emit();
         return false;
       }
@@ -628,20 +644,38 @@ export class Shipper implements IDisposable {
 
   private succeeded(): void {
     this.attempt = 0;
+    this.probeEnded = false;
     this.transientError = null;
     this._changed.emit();
   }
 
-  private scheduleBackoff(): void {
+  /**
+   * Wait before the next request. When the server gave no answer, probe its health meanwhile
+   * and end the wait when it is back; once a wait ended so and the request still got no
+   * answer, only a 200 after a failed probe ends one, until a request succeeds (a server that
+   * answers /healthz but not ingest gets the plain backoff, not a request a second).
+   */
+  private scheduleBackoff(unreachable: boolean): void {
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.attempt);
     this.attempt += 1;
     const delay = base * (0.5 + 0.5 * this.random());
     this.clearTimer('backoffTimer');
     this.dirty = true;
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = null;
-      void this.drain();
-    }, delay);
+    this.backoffTimer = setTimeout(() => this.endBackoff(), delay);
+    if (unreachable) {
+      this.probe.start(() => {
+        this.probeEnded = true;
+        this.endBackoff();
+      }, this.probeEnded);
+    } else {
+      this.probe.stop();
+    }
+  }
+
+  private endBackoff(): void {
+    this.clearTimer('backoffTimer');
+    this.probe.stop();
+    void this.drain();
   }
 
   private clearTimer(name: 'debounceTimer' | 'backoffTimer'): void {

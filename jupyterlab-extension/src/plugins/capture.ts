@@ -41,6 +41,7 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       tracker,
       shipper,
       whoami: () => api.whoami(),
+      healthy: () => api.healthy(),
       updateRun: input => api.updateRun(input),
       outboxFallback: fallbackReason
     });

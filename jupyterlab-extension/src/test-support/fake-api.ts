@@ -7,12 +7,17 @@ export type Call =
   | { op: 'cells'; runId: string; cells: IExecutionRecord[]; keepalive?: boolean }
   | { op: 'endRun'; input: IEndRunInput };
 
+/** A GET /healthz probe; failWith decides it too, as a server that is down fails both. */
+export type HealthCall = { op: 'health' };
+
 type Recorded = Call & { failed?: boolean };
 
 export class FakeIngestApi implements IIngestApi {
   readonly calls: Recorded[] = [];
+  /** GET /healthz probes, kept apart from `calls`: they carry no data. */
+  healthChecks = 0;
   /** Decides per call whether it fails; return null to succeed. */
-  failWith: (call: Call) => CellmarkError | null = () => null;
+  failWith: (call: Call | HealthCall) => CellmarkError | null = () => null;
   private runs = 0;
   private readonly byKey = new Map<string, IRunInfo>();
 
@@ -37,6 +42,12 @@ export class FakeIngestApi implements IIngestApi {
 
   async endRun(input: IEndRunInput): Promise<void> {
     this.check({ op: 'endRun', input });
+  }
+
+  /** Answers as the server would: failWith decides, as for every other request. */
+  async healthy(): Promise<boolean> {
+    this.healthChecks += 1;
+    return this.failWith({ op: 'health' }) === null;
   }
 
   /** Cells the server accepted, in order. */

@@ -136,6 +136,9 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
 
   async function route(req: IncomingMessage, res: ServerResponse, pathname: string) {
     if (pathname === '/healthz') {
+      // The extension asks it from JupyterLab's origin while the server is unreachable, to
+      // send what waited as soon as it is back; it says nothing that is not public.
+      res.setHeader('access-control-allow-origin', '*');
       try {
         await database.ping();
         return sendJson(res, 200, { status: 'ok', database: database.kind });

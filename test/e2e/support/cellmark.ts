@@ -80,6 +80,19 @@ export class CellmarkProcess {
     if (code !== 0) throw new Error(`server exited ${code} on SIGTERM: ${this.log}`);
   }
 
+  /**
+   * SIGKILL, as a crash or the OOM killer would: no shutdown at all. start() brings it back
+   * on the same port and data directory.
+   */
+  async kill() {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    this.child = null;
+  }
+
   /** tRPC over plain HTTP, as any client may call it. */
   async call<T>(procedure: string, input: unknown, headers: Record<string, string>, kind: 'query' | 'mutation' = 'mutation'): Promise<T> {
     const init: RequestInit =
