@@ -71,6 +71,28 @@ def test_running_record_arrives_while_the_cell_runs(shell, active, fake):
     assert running["executionKey"] == done["executionKey"] and running["executionCount"] == done["executionCount"] == 1
 
 
+def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one_follows_in_order(
+        shell, active, fake, spool_root):
+    # The complete record is written by the spool's writer thread (deferred, off the hooks);
+    # the running one synchronously, so a cell that kills the kernel still leaves its record.
+    shell.user_ns["_spooled"] = lambda: [c["source"] for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
+                                         for c in r["input"]["cells"]]
+    run(shell, "seen = _spooled()")
+    assert shell.user_ns["seen"][-1] == "seen = _spooled()"
+    for i in range(30):
+        run(shell, f"lr = {i}")
+    expected = [("seen = _spooled()", "running"), ("seen = _spooled()", "ok")]
+    for i in range(30):
+        expected += [(f"lr = {i}", "running"), (f"lr = {i}", "ok")]
+    # no flush, no further append: the writer thread writes them on its own
+    records = wait_until(lambda: (lambda rs: rs if len(rs) == len(expected) else None)(
+        [(c["source"], c["status"]) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
+         for c in r["input"]["cells"]]))
+    assert records == expected
+    done = [c for c in settle(fake, 31).values()]
+    assert [c.get("config") for c in done[1:]] == [{"lr": i} for i in range(30)]
+
+
 def test_ok_error_and_interrupted_cells(shell, active, fake):
     run(shell, "x = 1 + 1")
     run(shell, "1 / 0")
@@ -272,7 +294,8 @@ def test_importing_cellmark_stays_light():
 
 def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, fake, monkeypatch: pytest.MonkeyPatch):
     # The user interrupts just as the cell ends: the KeyboardInterrupt hits our post_run_cell.
-    real_append = session_mod.Spool.append
+    # (the complete record is handed to the spool's writer: spool.defer is the hook's spool call)
+    real_defer = session_mod.Spool.defer
     hits = {"n": 0}
 
     def interrupted_once(self, procedure, payload, redact=()):
@@ -280,9 +303,9 @@ def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, 
         if cells[0].get("status") == "ok" and hits["n"] == 0:
             hits["n"] += 1
             raise KeyboardInterrupt
-        return real_append(self, procedure, payload, redact)
+        return real_defer(self, procedure, payload, redact)
 
-    monkeypatch.setattr(session_mod.Spool, "append", interrupted_once)
+    monkeypatch.setattr(session_mod.Spool, "defer", interrupted_once)
     run(shell, "lr = 0.5")
     (done,) = settle(fake, 1).values()
     assert hits["n"] == 1 and done["status"] == "ok" and done["config"] == {"lr": 0.5}

@@ -210,6 +210,7 @@ class KernelSession:
             self._close_sender(EXIT_FLUSH_S)
         if self.sender is None:
             spool = Spool(server_url, root)
+            spool.on_deferred_error = lambda e: self._error("spool", e)
             spool.open()
             spool.adopt_leftovers()  # a previous kernel's unsent payloads for this server
             self.spool = spool
@@ -498,10 +499,11 @@ class KernelSession:
 
     def _post(self, result: Any) -> None:
         key = id(getattr(result, "info", None))
-        try:
-            self._flush_points()
-        except Exception as e:
-            self._error("metrics", e)
+        if self._points or self._points_timer is not None:  # (read without the lock: a point added meanwhile has its timer)
+            try:
+                self._flush_points()
+            except Exception as e:
+                self._error("metrics", e)
         try:
             pending = self._inflight.get(key)
             if pending is None:
@@ -549,20 +551,31 @@ class KernelSession:
 
     def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
         """One execution record for the run it started in (or the run bound since); a
-        partial record (outputs so far) is not held before the run exists."""
+        partial record (outputs so far) is not held before the run exists. A complete record
+        is written by the spool's writer thread (defer): it is made after the cell's code
+        ran, usually just after the execute_reply went out, so its serialisation falls into
+        the kernel's idle time instead of delaying the reply or the next cell."""
         run_id = run_id if run_id is not None else self.run_id
         if partial and run_id is None:
             return False
-        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]})
+        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]}, defer=not partial)
         return True
 
-    def enqueue(self, procedure: str, payload: Any) -> str:
+    def enqueue(self, procedure: str, payload: Any, defer: bool = False) -> str:
+        """Spools a payload; returns its entry name ("" when held for a run not yet bound or
+        deferred: spool.defer, order kept). The running record of a cell is never deferred:
+        it is in the log before the cell's code runs, so a cell that crashes the kernel
+        still leaves its record."""
         if procedure == "ingest.cells" and payload.get("runId") is None:
             self._hold_unbound(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")
+        if defer:
+            spool.defer(procedure, payload, redact=(sender.token,) if sender.token else ())
+            sender.wake()
+            return ""
         # metric points are built from cleaned keys, numbers and our own timestamps
         extra = {"cleaned": True} if procedure == "ingest.metrics" else {}
         name = spool.append(procedure, payload, redact=(sender.token,) if sender.token else (), **extra)
