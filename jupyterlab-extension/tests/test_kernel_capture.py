@@ -73,8 +73,9 @@ def test_running_record_arrives_while_the_cell_runs(shell, active, fake):
 
 def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one_follows_in_order(
         shell, active, fake, spool_root):
-    # The complete record is written by the spool's writer thread (deferred, off the hooks);
-    # the running one synchronously, so a cell that kills the kernel still leaves its record.
+    # The running record is in the log before the cell's code runs (a cell that kills the
+    # kernel still leaves it); the complete one follows it, in order (in a kernel it is
+    # written just after the execute_reply: test_kernel_outputs.py).
     shell.user_ns["_spooled"] = lambda: [c["source"] for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
                                          for c in r["input"]["cells"]]
     run(shell, "seen = _spooled()")
@@ -84,7 +85,6 @@ def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one
     expected = [("seen = _spooled()", "running"), ("seen = _spooled()", "ok")]
     for i in range(30):
         expected += [(f"lr = {i}", "running"), (f"lr = {i}", "ok")]
-    # no flush, no further append: the writer thread writes them on its own
     records = wait_until(lambda: (lambda rs: rs if len(rs) == len(expected) else None)(
         [(c["source"], c["status"]) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
          for c in r["input"]["cells"]]))
@@ -294,8 +294,7 @@ def test_importing_cellmark_stays_light():
 
 def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, fake, monkeypatch: pytest.MonkeyPatch):
     # The user interrupts just as the cell ends: the KeyboardInterrupt hits our post_run_cell.
-    # (the complete record is handed to the spool's writer: spool.defer is the hook's spool call)
-    real_defer = session_mod.Spool.defer
+    real_append = session_mod.Spool.append
     hits = {"n": 0}
 
     def interrupted_once(self, procedure, payload, redact=()):
@@ -303,9 +302,9 @@ def test_an_interrupt_landing_in_a_hook_does_not_lose_the_record(shell, active, 
         if cells[0].get("status") == "ok" and hits["n"] == 0:
             hits["n"] += 1
             raise KeyboardInterrupt
-        return real_defer(self, procedure, payload, redact)
+        return real_append(self, procedure, payload, redact)
 
-    monkeypatch.setattr(session_mod.Spool, "defer", interrupted_once)
+    monkeypatch.setattr(session_mod.Spool, "append", interrupted_once)
     run(shell, "lr = 0.5")
     (done,) = settle(fake, 1).values()
     assert hits["n"] == 1 and done["status"] == "ok" and done["config"] == {"lr": 0.5}

@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -225,20 +224,13 @@ def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert spool_mod.default_root() == "/somewhere"
 
 
-def _stop_writer(s: Spool) -> None:
-    """The writer thread gone: deferred payloads wait for the next append, listing, sync or close."""
-    writer, s._writer = s._writer, None
-    s._writer_wake.set()
-    writer.join(5)
-
 
 def test_deferred_payloads_keep_their_place_among_appends(tmp_path: Path):
     s = opened(tmp_path)
-    _stop_writer(s)
     s.defer("ingest.cells", {"n": 0})
     s.defer("ingest.cells", {"n": 1})
     assert s.count() == 2  # flush() waits for them
-    s.append("ingest.cells", {"n": 2})
+    s.append("ingest.cells", {"n": 2})  # writes what was deferred before it first
     s.defer("ingest.cells", {"n": 3})
     s.append("ingest.cells", {"n": 4})
     s.defer("ingest.cells", {"n": 5})
@@ -246,22 +238,20 @@ def test_deferred_payloads_keep_their_place_among_appends(tmp_path: Path):
     assert s.count() == 6
 
 
-def test_the_writer_thread_writes_deferred_payloads_on_its_own(tmp_path: Path):
+def test_write_deferred_writes_them_in_order_with_the_token_redacted(tmp_path: Path):
     s = opened(tmp_path)
     s.defer("ingest.cells", {"cells": [{"source": "x = 1"}]}, redact=("cm_secret_token_123",))
     s.defer("ingest.cells", {"cells": [{"source": "t = 'cm_secret_token_123'"}]}, redact=("cm_secret_token_123",))
     log = Path(s.own_dir) / "log-00000000"
-    deadline = time.monotonic() + 5
-    while b"t = '[redacted]'" not in log.read_bytes() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert b"x = 1" not in log.read_bytes()
+    s.write_deferred()
     raw = log.read_bytes()
     assert raw.index(b"x = 1") < raw.index(b"t = '[redacted]'") and b"cm_secret" not in raw
-    assert not s._deferred
+    assert s.count() == 2 and not s._deferred
 
 
 def test_an_unwritable_deferred_payload_is_reported_and_the_rest_are_written(tmp_path: Path):
     s = opened(tmp_path)
-    _stop_writer(s)
     errors: list[BaseException] = []
     s.on_deferred_error = errors.append
     s.defer("a", {"n": 1})
@@ -273,7 +263,6 @@ def test_an_unwritable_deferred_payload_is_reported_and_the_rest_are_written(tmp
 
 def test_close_writes_what_was_deferred(tmp_path: Path):
     s = opened(tmp_path)
-    _stop_writer(s)
     s.defer("ingest.cells", {"n": 7})
     s.close()
     again = Spool(URL, str(tmp_path))

@@ -9,6 +9,9 @@ the same with 200 variables in the namespace, and a cell that prints 10 lines.
 
     jupyterlab-extension/.venv/bin/python test/bench/capture-overhead.py   (any venv with jupyterlab)
 
+PROFILE=1 adds in-kernel timers per stage of capture and CPU per thread (capture-profile-kernel.py);
+PACKAGE=<dir> measures the cellmark package in that dir (e.g. `git archive` of an older commit).
+
 CELLS=1000 per mode and workload, BLOCK=50, WORKLOADS=trivial,vars200,print10; SERVER=down
 activates against a port nothing listens on (everything stays in the spool, the sender backs
 off), which leaves out the sender's requests and the server's own CPU on this machine.
@@ -25,8 +28,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PKG = REPO / "jupyterlab-extension"
-sys.path.insert(0, str(PKG / "tests"))
+sys.path.insert(0, str(REPO / "jupyterlab-extension" / "tests"))
+# PACKAGE=<dir holding cellmark/>: the kernel side measured (another checkout's, for a before/after)
+PKG = Path(os.environ.get("PACKAGE") or REPO / "jupyterlab-extension").resolve()
 
 from cellmark_server import Account, CellmarkServer, free_port  # noqa: E402
 

@@ -33,7 +33,7 @@ def timed(name, fn):
 
 STAGES = (
     (session.KernelSession, ("_pre", "_post", "enqueue", "_config_changes", "_flush_points", "_emit_cell")),
-    (spool.Spool, ("append", "sync", "remove", "pending", "load")),
+    (spool.Spool, ("append", "write_deferred", "sync", "remove", "pending", "load")),
     (output_capture.OutputCapture, ("_observe", "begin", "finish", "_send_final")),
     (sender.Sender, ("_send_next", "wake")),
 )

@@ -5,6 +5,7 @@ on the network.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -68,6 +69,13 @@ MAX_UNBOUND = 2000  # payloads held before a run exists (one per execution: a la
 MAX_UNBOUND_BYTES = 64 * 1024 * 1024  # … and at most this much of them as JSON (outputs): the oldest go first
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class KernelSession:
@@ -552,9 +560,7 @@ class KernelSession:
     def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
         """One execution record for the run it started in (or the run bound since); a
         partial record (outputs so far) is not held before the run exists. A complete record
-        is written by the spool's writer thread (defer): it is made after the cell's code
-        ran, usually just after the execute_reply went out, so its serialisation falls into
-        the kernel's idle time instead of delaying the reply or the next cell."""
+        is deferred (see enqueue)."""
         run_id = run_id if run_id is not None else self.run_id
         if partial and run_id is None:
             return False
@@ -563,18 +569,23 @@ class KernelSession:
 
     def enqueue(self, procedure: str, payload: Any, defer: bool = False) -> str:
         """Spools a payload; returns its entry name ("" when held for a run not yet bound or
-        deferred: spool.defer, order kept). The running record of a cell is never deferred:
-        it is in the log before the cell's code runs, so a cell that crashes the kernel
-        still leaves its record."""
+        deferred). defer: on a thread running an event loop (the kernel's shell thread, where
+        a complete record is made as the execute_reply goes out) it is serialised and written
+        by a callback that runs as soon as the message's handler is done, so that work falls
+        into the kernel's idle time instead of delaying the reply; the order of the log is
+        kept (spool.defer: at the latest the next cell's running record writes it first).
+        Elsewhere it is written now. The running record of a cell is never deferred: it is in the log
+        before the cell's code runs, so a cell that crashes the kernel still leaves it."""
         if procedure == "ingest.cells" and payload.get("runId") is None:
             self._hold_unbound(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")
-        if defer:
+        loop = _running_loop() if defer else None
+        if loop is not None:
             spool.defer(procedure, payload, redact=(sender.token,) if sender.token else ())
-            sender.wake()
+            loop.call_soon(self._write_deferred, spool, sender)
             return ""
         # metric points are built from cleaned keys, numbers and our own timestamps
         extra = {"cleaned": True} if procedure == "ingest.metrics" else {}
@@ -583,6 +594,13 @@ class KernelSession:
             self._last_update = name
         sender.wake()
         return name
+
+    def _write_deferred(self, spool: Spool, sender: Sender) -> None:
+        try:
+            spool.write_deferred()
+        except Exception as e:
+            self._error("spool", e)
+        sender.wake()
 
     def _hold_unbound(self, payload: dict) -> None:
         """No run yet: hold the record until activate() brings one; a later record of the

@@ -12,7 +12,8 @@ Layout under the spool root (`$CELLMARK_SPOOL_DIR`, default `~/.cellmark/spool`)
 Appending is a copy of the whole record into a shared memory map of the log (or one write(2)
 where blocks cannot be preallocated), on the thread that records (a cell's hooks): it
 survives a kill of the process the moment it returns, costs a few microseconds and never
-waits for the disk (see _Appender). Durability against power loss is the sender
+waits for the disk (see _Appender). What need not be in the log before the caller goes on
+(a cell's complete record) can be deferred and written a moment later, in order (see defer). Durability against power loss is the sender
 thread's job: it fsyncs the log before each send (group commit: one fsync covers every record
 appended since) and moves `acked` forward (write-temp-then-rename, fsync) after the server
 answered. A write that fails half-way is cut off again, so the log never holds a torn record
@@ -204,10 +205,8 @@ class Spool:
         self._last_ns = 0
         self._count = 0
         self._unsynced = False
-        # defer(): payloads not yet in the log, in order, and the thread that writes them
+        # defer(): payloads not yet in the log, in order
         self._deferred: collections.deque = collections.deque()
-        self._writer_wake = threading.Event()
-        self._writer: Optional[threading.Thread] = None
         self.on_deferred_error: Optional[Callable[[BaseException], None]] = None
         self._needles: dict[str, bytes] = {}  # a secret -> its JSON-escaped form, looked for in every payload
 
@@ -228,8 +227,6 @@ class Spool:
         self.own_dir = own
         self._new_generation(queue, 0)
         _fsync_dir(own)
-        self._writer = threading.Thread(target=self._write_deferred, name="cellmark-spool", daemon=True)
-        self._writer.start()
 
     def _new_generation(self, queue: _Queue, gen: int) -> None:
         path = os.path.join(queue.dir, f"{LOG_PREFIX}{gen:08d}")
@@ -308,11 +305,6 @@ class Spool:
     def close(self) -> None:
         """Writes what was deferred, syncs the own log, releases the queues; removes the ones
         that hold nothing to send."""
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            self._writer_wake.set()
-            if writer is not threading.current_thread():
-                writer.join(5.0)
         try:
             self.sync()
         except OSError:
@@ -350,17 +342,20 @@ class Spool:
             return self._append_locked(data)
 
     def defer(self, procedure: str, payload: Any, redact: tuple = ()) -> None:
-        """Appends one payload soon, on the spool's writer thread: serialising it and copying
-        it into the log leave the caller's thread (a cell's hooks) and mostly fall into the
-        kernel's idle time after its reply. The order of the log is kept (every append,
-        listing, sync and close first writes what was deferred before it) and count() includes
-        it, so flush() waits for it; until the writer took it (well under a millisecond on an
-        idle kernel, at most the interpreter's switch interval behind a busy cell) it is only
-        in memory. `payload` must not change after this call."""
+        """Queues one payload for write_deferred(), which the caller schedules (the kernel:
+        right after the current message's handler, see KernelSession.enqueue). Order is kept:
+        every append, listing, sync and close first writes what was deferred before it, and
+        count() includes it, so flush() waits for it. Until written it is only in memory;
+        `payload` must not change after this call."""
         if self._wfd is None:
             raise RuntimeError("spool is not open")
         self._deferred.append((procedure, payload, redact))
-        self._writer_wake.set()
+
+    def write_deferred(self) -> None:
+        """Writes what defer() queued, oldest first."""
+        if self._deferred:
+            with self._lock:
+                self._write_deferred_locked()
 
     def _serialise(self, procedure: str, payload: Any, redact: tuple, cleaned: bool) -> bytes:
         data = dumps({"v": 1, "procedure": procedure, "input": payload, "createdAt": now_iso()}, cleaned=cleaned)
@@ -371,16 +366,6 @@ class Spool:
                     needle = self._needles[secret] = dumps(secret)[1:-1]
                 data = data.replace(needle, b"[redacted]")
         return data
-
-    def _write_deferred(self) -> None:
-        """The writer thread: waits for defer(), writes; after close() it writes the rest and ends."""
-        while True:
-            self._writer_wake.wait()
-            self._writer_wake.clear()
-            with self._lock:
-                self._write_deferred_locked()
-            if self._writer is not threading.current_thread():
-                return
 
     def _write_deferred_locked(self) -> None:
         """Under the lock: every deferred payload into the log, oldest first. One that cannot
