@@ -71,6 +71,28 @@ def test_running_record_arrives_while_the_cell_runs(shell, active, fake):
     assert running["executionKey"] == done["executionKey"] and running["executionCount"] == done["executionCount"] == 1
 
 
+def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one_follows_in_order(
+        shell, active, fake, spool_root):
+    # The running record is in the log before the cell's code runs (a cell that kills the
+    # kernel still leaves it); the complete one follows it, in order (in a kernel it is
+    # written just after the execute_reply: test_kernel_outputs.py).
+    shell.user_ns["_spooled"] = lambda: [c["source"] for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
+                                         for c in r["input"]["cells"]]
+    run(shell, "seen = _spooled()")
+    assert shell.user_ns["seen"][-1] == "seen = _spooled()"
+    for i in range(30):
+        run(shell, f"lr = {i}")
+    expected = [("seen = _spooled()", "running"), ("seen = _spooled()", "ok")]
+    for i in range(30):
+        expected += [(f"lr = {i}", "running"), (f"lr = {i}", "ok")]
+    records = wait_until(lambda: (lambda rs: rs if len(rs) == len(expected) else None)(
+        [(c["source"], c["status"]) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
+         for c in r["input"]["cells"]]))
+    assert records == expected
+    done = [c for c in settle(fake, 31).values()]
+    assert [c.get("config") for c in done[1:]] == [{"lr": i} for i in range(30)]
+
+
 def test_ok_error_and_interrupted_cells(shell, active, fake):
     run(shell, "x = 1 + 1")
     run(shell, "1 / 0")

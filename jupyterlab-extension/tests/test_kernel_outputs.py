@@ -14,7 +14,7 @@ from cellmark.kernel import output_capture
 from cellmark.kernel.outputs import MAX_EXECUTION_BYTES, OutputCollector, apply_carriage_returns, json_bytes
 
 from cellmark_server import Account
-from conftest import eventually
+from conftest import eventually, spooled
 from test_real_kernel import execute, iopub_until, kernel  # noqa: F401  (kernel is a fixture)
 
 MiB = 1024 * 1024
@@ -287,3 +287,28 @@ def test_outputs_of_other_executions_and_silent_ones_are_not_recorded(kernel, ac
     cells = _cells(account, run_id, 2)
     assert cells[key]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "own\n"}]
     assert all("silent" not in json.dumps(c["outputs"]) for c in cells.values())
+
+
+def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_request(kernel, account: Account, spool_root):  # noqa: F811
+    # The complete record is made as the execute_reply goes out and written by a callback on
+    # the shell thread's event loop right after that handler (off the reply's path): even a
+    # request already waiting behind it finds it in the spool log, after the running record.
+    km, kc, _ = kernel
+    run_id = account.start_run("notebooks/train.ipynb")
+    _activate(kc, account, run_id)
+    deferred = "len(__import__('cellmark.kernel.session', fromlist=['SESSION']).SESSION.spool._deferred)"
+    for i in range(5):
+        key = kc.execute(f"print({i})")
+        probe = kc.execute("", silent=True, store_history=False, user_expressions={"n": deferred})  # queued behind it
+        replies = {}
+        while probe not in replies:
+            reply = kc.get_shell_msg(timeout=30)
+            replies[reply["parent_header"].get("msg_id")] = reply["content"]
+        assert replies[key]["status"] == "ok"
+        assert replies[probe]["user_expressions"]["n"]["data"]["text/plain"] == "0"
+    records = [(c["source"], c["status"], c.get("outputs")) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
+               for c in r["input"]["cells"]]
+    assert records == [rec for i in range(5) for rec in ((f"print({i})", "running", None),
+                                                           (f"print({i})", "ok", [{"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]))]
+    _flush(kc)
+    assert len(_cells(account, run_id, 5)) == 5

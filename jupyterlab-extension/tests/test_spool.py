@@ -222,3 +222,52 @@ def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert spool_mod.default_root() == str(tmp_path / ".cellmark" / "spool")
     monkeypatch.setenv("CELLMARK_SPOOL_DIR", "/somewhere")
     assert spool_mod.default_root() == "/somewhere"
+
+
+
+def test_deferred_payloads_keep_their_place_among_appends(tmp_path: Path):
+    s = opened(tmp_path)
+    s.defer("ingest.cells", {"n": 0})
+    s.defer("ingest.cells", {"n": 1})
+    assert s.count() == 2  # flush() waits for them
+    s.append("ingest.cells", {"n": 2})  # writes what was deferred before it first
+    s.defer("ingest.cells", {"n": 3})
+    s.append("ingest.cells", {"n": 4})
+    s.defer("ingest.cells", {"n": 5})
+    assert [s.load(e)["input"]["n"] for e in s.pending()] == [0, 1, 2, 3, 4, 5]
+    assert s.count() == 6
+
+
+def test_write_deferred_writes_them_in_order_with_the_token_redacted(tmp_path: Path):
+    s = opened(tmp_path)
+    s.defer("ingest.cells", {"cells": [{"source": "x = 1"}]}, redact=("cm_secret_token_123",))
+    s.defer("ingest.cells", {"cells": [{"source": "t = 'cm_secret_token_123'"}]}, redact=("cm_secret_token_123",))
+    log = Path(s.own_dir) / "log-00000000"
+    assert b"x = 1" not in log.read_bytes()
+    s.write_deferred()
+    raw = log.read_bytes()
+    assert raw.index(b"x = 1") < raw.index(b"t = '[redacted]'") and b"cm_secret" not in raw
+    assert s.count() == 2 and not s._deferred
+
+
+def test_an_unwritable_deferred_payload_is_reported_and_the_rest_are_written(tmp_path: Path):
+    s = opened(tmp_path)
+    errors: list[BaseException] = []
+    s.on_deferred_error = errors.append
+    s.defer("a", {"n": 1})
+    s.defer("b", {"x": float("nan")})  # not JSON
+    s.defer("c", {"n": 3})
+    assert [s.load(e)["procedure"] for e in s.pending()] == ["a", "c"]
+    assert len(errors) == 1 and isinstance(errors[0], ValueError) and s.count() == 2
+
+
+def test_close_writes_what_was_deferred(tmp_path: Path):
+    s = opened(tmp_path)
+    s.defer("ingest.cells", {"n": 7})
+    s.close()
+    again = Spool(URL, str(tmp_path))
+    again.open()
+    assert again.adopt_leftovers() == 1
+    assert [again.load(e)["input"] for e in again.pending()] == [{"n": 7}]
+    with pytest.raises(RuntimeError):
+        s.defer("ingest.cells", {"n": 8})

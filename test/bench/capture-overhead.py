@@ -9,6 +9,9 @@ the same with 200 variables in the namespace, and a cell that prints 10 lines.
 
     jupyterlab-extension/.venv/bin/python test/bench/capture-overhead.py   (any venv with jupyterlab)
 
+PROFILE=1 adds in-kernel timers per stage of capture and CPU per thread (capture-profile-kernel.py);
+PACKAGE=<dir> measures the cellmark package in that dir (e.g. `git archive` of an older commit).
+
 CELLS=1000 per mode and workload, BLOCK=50, WORKLOADS=trivial,vars200,print10; SERVER=down
 activates against a port nothing listens on (everything stays in the spool, the sender backs
 off), which leaves out the sender's requests and the server's own CPU on this machine.
@@ -25,8 +28,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PKG = REPO / "jupyterlab-extension"
-sys.path.insert(0, str(PKG / "tests"))
+sys.path.insert(0, str(REPO / "jupyterlab-extension" / "tests"))
+# PACKAGE=<dir holding cellmark/>: the kernel side measured (another checkout's, for a before/after)
+PKG = Path(os.environ.get("PACKAGE") or REPO / "jupyterlab-extension").resolve()
 
 from cellmark_server import Account, CellmarkServer, free_port  # noqa: E402
 
@@ -34,6 +38,7 @@ CELLS = int(os.environ.get("CELLS", "1000"))
 BLOCK = int(os.environ.get("BLOCK", "50"))
 WORKLOADS = os.environ.get("WORKLOADS", "trivial,vars200,print10").split(",")
 SERVER_DOWN = os.environ.get("SERVER") == "down"
+PROFILE = os.environ.get("PROFILE") == "1"
 
 SETUP = {
     "trivial": "",
@@ -107,6 +112,10 @@ def main() -> None:
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
+        if PROFILE:
+            code = (Path(__file__).parent / "capture-profile-kernel.py").read_text()
+            silent(kc, "import sys as __sys, types as __types; __m = __types.ModuleType('cellmark_bench_profile'); "
+                       f"exec({code!r}, __m.__dict__); __sys.modules[__m.__name__] = __m")
         try:
             print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}; {CELLS} cells per mode, blocks of {BLOCK}"
                   + ("; server unreachable" if SERVER_DOWN else ""))
@@ -147,6 +156,10 @@ def main() -> None:
                     cpu[mode][0] += cpu_s(kernel_pid) - k0
                     cpu[mode][1] += cpu_s(server.proc.pid) - s0
                 silent(kc, deactivate)
+                if PROFILE:
+                    report = tmp / f"profile-{workload}.txt"
+                    silent(kc, f"import cellmark_bench_profile as __p; open({str(report)!r}, 'w').write(__p.report())")
+                    print(report.read_text())
                 m_off, m_on = statistics.median(off), statistics.median(on)
                 p_off, p_on = pct(off, 0.95), pct(on, 0.95)
                 print(f"{workload:8s} off: median {m_off:.3f} ms p95 {p_off:.3f} ms | on: median {m_on:.3f} ms "

@@ -5,6 +5,7 @@ on the network.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -68,6 +69,13 @@ MAX_UNBOUND = 2000  # payloads held before a run exists (one per execution: a la
 MAX_UNBOUND_BYTES = 64 * 1024 * 1024  # … and at most this much of them as JSON (outputs): the oldest go first
 MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
 MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class KernelSession:
@@ -210,6 +218,7 @@ class KernelSession:
             self._close_sender(EXIT_FLUSH_S)
         if self.sender is None:
             spool = Spool(server_url, root)
+            spool.on_deferred_error = lambda e: self._error("spool", e)
             spool.open()
             spool.adopt_leftovers()  # a previous kernel's unsent payloads for this server
             self.spool = spool
@@ -498,10 +507,11 @@ class KernelSession:
 
     def _post(self, result: Any) -> None:
         key = id(getattr(result, "info", None))
-        try:
-            self._flush_points()
-        except Exception as e:
-            self._error("metrics", e)
+        if self._points or self._points_timer is not None:  # (read without the lock: a point added meanwhile has its timer)
+            try:
+                self._flush_points()
+            except Exception as e:
+                self._error("metrics", e)
         try:
             pending = self._inflight.get(key)
             if pending is None:
@@ -549,20 +559,34 @@ class KernelSession:
 
     def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
         """One execution record for the run it started in (or the run bound since); a
-        partial record (outputs so far) is not held before the run exists."""
+        partial record (outputs so far) is not held before the run exists. A complete record
+        is deferred (see enqueue)."""
         run_id = run_id if run_id is not None else self.run_id
         if partial and run_id is None:
             return False
-        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]})
+        self.enqueue("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [record]}, defer=not partial)
         return True
 
-    def enqueue(self, procedure: str, payload: Any) -> str:
+    def enqueue(self, procedure: str, payload: Any, defer: bool = False) -> str:
+        """Spools a payload; returns its entry name ("" when held for a run not yet bound or
+        deferred). defer: on a thread running an event loop (the kernel's shell thread, where
+        a complete record is made as the execute_reply goes out) it is serialised and written
+        by a callback that runs as soon as the message's handler is done, so that work falls
+        into the kernel's idle time instead of delaying the reply; the order of the log is
+        kept (spool.defer: at the latest the next cell's running record writes it first).
+        Elsewhere it is written now. The running record of a cell is never deferred: it is in the log
+        before the cell's code runs, so a cell that crashes the kernel still leaves it."""
         if procedure == "ingest.cells" and payload.get("runId") is None:
             self._hold_unbound(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
             raise RuntimeError("cellmark capture is not active")
+        loop = _running_loop() if defer else None
+        if loop is not None:
+            spool.defer(procedure, payload, redact=(sender.token,) if sender.token else ())
+            loop.call_soon(self._write_deferred, spool, sender)
+            return ""
         # metric points are built from cleaned keys, numbers and our own timestamps
         extra = {"cleaned": True} if procedure == "ingest.metrics" else {}
         name = spool.append(procedure, payload, redact=(sender.token,) if sender.token else (), **extra)
@@ -570,6 +594,13 @@ class KernelSession:
             self._last_update = name
         sender.wake()
         return name
+
+    def _write_deferred(self, spool: Spool, sender: Sender) -> None:
+        try:
+            spool.write_deferred()
+        except Exception as e:
+            self._error("spool", e)
+        sender.wake()
 
     def _hold_unbound(self, payload: dict) -> None:
         """No run yet: hold the record until activate() brings one; a later record of the

@@ -12,7 +12,8 @@ Layout under the spool root (`$CELLMARK_SPOOL_DIR`, default `~/.cellmark/spool`)
 Appending is a copy of the whole record into a shared memory map of the log (or one write(2)
 where blocks cannot be preallocated), on the thread that records (a cell's hooks): it
 survives a kill of the process the moment it returns, costs a few microseconds and never
-waits for the disk (see _Appender). Durability against power loss is the sender
+waits for the disk (see _Appender). What need not be in the log before the caller goes on
+(a cell's complete record) can be deferred and written a moment later, in order (see defer). Durability against power loss is the sender
 thread's job: it fsyncs the log before each send (group commit: one fsync covers every record
 appended since) and moves `acked` forward (write-temp-then-rename, fsync) after the server
 answered. A write that fails half-way is cut off again, so the log never holds a torn record
@@ -26,6 +27,7 @@ payload, are adopted too). Only payloads are stored; the token lives in memory.
 
 from __future__ import annotations
 
+import collections
 import errno
 import hashlib
 import json
@@ -37,7 +39,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .fsutil import _DirLock, _fsync_dir, write_atomic
 from .stderr import log_stderr
@@ -203,6 +205,10 @@ class Spool:
         self._last_ns = 0
         self._count = 0
         self._unsynced = False
+        # defer(): payloads not yet in the log, in order
+        self._deferred: collections.deque = collections.deque()
+        self.on_deferred_error: Optional[Callable[[BaseException], None]] = None
+        self._needles: dict[str, bytes] = {}  # a secret -> its JSON-escaped form, looked for in every payload
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -297,7 +303,8 @@ class Spool:
         return found
 
     def close(self) -> None:
-        """Syncs the own log, releases the queues; removes the ones that hold nothing to send."""
+        """Writes what was deferred, syncs the own log, releases the queues; removes the ones
+        that hold nothing to send."""
         try:
             self.sync()
         except OSError:
@@ -325,34 +332,79 @@ class Spool:
     # -- queue ---------------------------------------------------------------------------
 
     def append(self, procedure: str, payload: Any, redact: tuple = (), cleaned: bool = False) -> str:
-        """Appends one payload to the log; returns the entry name. Every string in `redact`
-        (the API token) is replaced wherever it occurs, e.g. pasted into a cell's source.
-        Raises ValueError for payloads that are not JSON (a bug here, never the user's data)."""
+        """Appends one payload to the log (after what was deferred before it); returns the
+        entry name. Every string in `redact` (the API token) is replaced wherever it occurs,
+        e.g. pasted into a cell's source. Raises ValueError for payloads that are not JSON (a
+        bug here, never the user's data)."""
+        data = self._serialise(procedure, payload, redact, cleaned)
+        with self._lock:
+            self._write_deferred_locked()
+            return self._append_locked(data)
+
+    def defer(self, procedure: str, payload: Any, redact: tuple = ()) -> None:
+        """Queues one payload for write_deferred(), which the caller schedules (the kernel:
+        right after the current message's handler, see KernelSession.enqueue). Order is kept:
+        every append, listing, sync and close first writes what was deferred before it, and
+        count() includes it, so flush() waits for it. Until written it is only in memory;
+        `payload` must not change after this call."""
+        if self._wfd is None:
+            raise RuntimeError("spool is not open")
+        self._deferred.append((procedure, payload, redact))
+
+    def write_deferred(self) -> None:
+        """Writes what defer() queued, oldest first."""
+        if self._deferred:
+            with self._lock:
+                self._write_deferred_locked()
+
+    def _serialise(self, procedure: str, payload: Any, redact: tuple, cleaned: bool) -> bytes:
         data = dumps({"v": 1, "procedure": procedure, "input": payload, "createdAt": now_iso()}, cleaned=cleaned)
         for secret in redact:
             if secret:
-                data = data.replace(dumps(secret)[1:-1], b"[redacted]")
-        with self._lock:
-            log, wfd = self._own, self._wfd
-            if log is None or wfd is None:
-                raise RuntimeError("spool is not open")
-            # Names sort in creation order, across processes too (wall clock), and never go
-            # backwards within this one even if the clock does.
-            ns = max(time.time_ns(), self._last_ns + 1)
-            self._last_ns = ns
-            self._seq += 1
-            name = f"{ns:020d}-{os.getpid()}-{self._seq:08d}"
-            record, header = _frame(name, data)
-            start = wfd.append(record)
-            log.end = start + len(record)
-            log.entries.append((Entry(name, log.path, len(data), start + header), log.end))
-            self._count += 1
-            self._unsynced = True
+                needle = self._needles.get(secret)
+                if needle is None:
+                    needle = self._needles[secret] = dumps(secret)[1:-1]
+                data = data.replace(needle, b"[redacted]")
+        return data
+
+    def _write_deferred_locked(self) -> None:
+        """Under the lock: every deferred payload into the log, oldest first. One that cannot
+        be written (not JSON, a full disk) is reported and dropped, as append() would raise."""
+        while self._deferred:
+            procedure, payload, redact = self._deferred[0]
+            try:
+                self._append_locked(self._serialise(procedure, payload, redact, False))
+            except Exception as e:
+                if self.on_deferred_error is not None:
+                    try:
+                        self.on_deferred_error(e)
+                    except Exception:
+                        pass
+            finally:
+                self._deferred.popleft()  # after the append: count() never misses it
+
+    def _append_locked(self, data: bytes) -> str:
+        log, wfd = self._own, self._wfd
+        if log is None or wfd is None:
+            raise RuntimeError("spool is not open")
+        # Names sort in creation order, across processes too (wall clock), and never go
+        # backwards within this one even if the clock does.
+        ns = max(time.time_ns(), self._last_ns + 1)
+        self._last_ns = ns
+        self._seq += 1
+        name = f"{ns:020d}-{os.getpid()}-{self._seq:08d}"
+        record, header = _frame(name, data)
+        start = wfd.append(record)
+        log.end = start + len(record)
+        log.entries.append((Entry(name, log.path, len(data), start + header), log.end))
+        self._count += 1
+        self._unsynced = True
         return name
 
     def sync(self) -> None:
         """fsync of what was appended since the last call (the sender thread's group commit)."""
         with self._lock:
+            self._write_deferred_locked()
             if not self._unsynced or self._wfd is None:
                 return
             self._unsynced = False
@@ -373,6 +425,7 @@ class Spool:
 
     def pending(self) -> list[Entry]:
         with self._lock:
+            self._write_deferred_locked()
             entries = [e for q in self._queues.values() for e in q.files.values()]
             for queue in self._queues.values():
                 for log in queue.logs:
@@ -381,7 +434,9 @@ class Spool:
         return entries
 
     def count(self) -> int:
-        return self._count
+        """Entries not yet sent, deferred ones included."""
+        with self._lock:
+            return self._count + len(self._deferred)
 
     def failed_count(self) -> int:
         return sum(1 for n in self._listdir(self.failed_dir) if n.endswith(".json") and not n.startswith("."))

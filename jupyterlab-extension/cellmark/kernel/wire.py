@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,9 +13,21 @@ from typing import Any
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_second: list = [None, ""]  # the last whole second formatted, and its text up to the seconds
+
+
 def now_iso() -> str:
-    """Current time as ISO 8601 UTC with microseconds (the server keeps microseconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """Current time as ISO 8601 UTC with microseconds (the server keeps microseconds). A
+    cell's hooks take several: the date and time up to the second are formatted once a second."""
+    us = time.time_ns() // 1000
+    second, micro = divmod(us, 1_000_000)
+    cached = _second
+    if cached[0] != second:
+        text = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        cached[0], cached[1] = second, text
+    else:
+        text = cached[1]
+    return f"{text}.{micro:06d}Z"
 
 
 def clean_text(text: str) -> str:
@@ -46,6 +59,8 @@ def dumps(value: Any, cleaned: bool = False) -> bytes:
 
 def cap_utf8(text: str, max_bytes: int, marker: str) -> str:
     """Cuts text to at most max_bytes UTF-8 bytes (marker included) on a character boundary."""
+    if len(text) * 4 <= max_bytes:  # no character takes more than 4 bytes: short text needs no encoding
+        return text
     data = text.encode("utf-8", "surrogatepass")
     if len(data) <= max_bytes:
         return text
