@@ -4,7 +4,7 @@
 // the server came from the kernel side (outputs, timing) and from the closing page's
 // keepalive requests (positions, what had finished).
 import { expect, type Page, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, createWorkspace, freePort, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
@@ -43,15 +43,10 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const { headers, cookie } = await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery');
-  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>(
-    'setup.createWorkspace',
-    { teamName: 'Lovelace', projectName: 'Engines' },
-    headers,
-  );
+  const workspace = await createWorkspace(cellmark, { name: 'Ada', email: 'ada@example.test' }, 'Lovelace', 'Engines');
+  const { team, project, token } = workspace;
   projectId = project.id;
-  const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
-  auth = { cookie, origin: cellmark.url };
+  auth = workspace.auth;
   lab = new LabProcess();
   await lab.start(
     { serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` },

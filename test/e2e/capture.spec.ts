@@ -1,7 +1,7 @@
 // JupyterLab → server → browser: a real kernel runs cells in a real JupyterLab with the
 // extension; the run and its executions must arrive whole and in the order they ran.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
 import { LabProcess, notebook, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
@@ -103,12 +103,7 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
   expect(Date.parse(recorded[0]!.endedAt) - Date.parse(recorded[0]!.startedAt)).toBeGreaterThanOrEqual(300);
 
   // The same run through the web UI, signed in as Ada.
-  await context.addCookies(
-    cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: cellmark.url };
-    }),
-  );
+  await signInBrowser(context, cellmark.url, cookie);
   const runPage = await context.newPage();
   await runPage.goto(`${cellmark.url}/t/${team.slug}/${project.slug}/runs/${runId}`);
   const shown = runPage.getByTestId('cell');

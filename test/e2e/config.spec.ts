@@ -3,7 +3,7 @@
 // the timer, the loop variables or the score), and the run page says which execution set
 // each one ("set in [1]" for a value set in [1], not the execution after it).
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, createWorkspace, freePort, signInBrowser, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
@@ -33,20 +33,13 @@ interface RunDetail {
 test('a training notebook’s config is its literal hyperparameters, each “set in” the execution that set it', async ({ page, context }) => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const { headers, cookie } = await cellmark.signUp('Grace', 'grace@example.test', 'correct horse battery');
-  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>(
-    'setup.createWorkspace',
-    { teamName: 'Hopper', projectName: 'Digits' },
-    headers,
-  );
-  const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
+  const { cookie, auth, team, project, token, labProject } = await createWorkspace(cellmark, { name: 'Grace', email: 'grace@example.test' }, 'Hopper', 'Digits');
   lab = new LabProcess();
-  await lab.start({ serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` }, { 'digits.ipynb': notebook(DIGITS) });
+  await lab.start({ serverUrl: cellmark.url, apiToken: token, project: labProject }, { 'digits.ipynb': notebook(DIGITS) });
 
   const cells = await openNotebookReady(page, lab.url, 'digits.ipynb', DIGITS.length);
   for (let i = 0; i < DIGITS.length; i++) await runCell(cells.nth(i), i + 1);
 
-  const auth = { cookie, origin: cellmark.url };
   let runId = '';
   let detail: RunDetail | undefined;
   await waitFor(async () => {
@@ -62,12 +55,7 @@ test('a training notebook’s config is its literal hyperparameters, each “set
   expect(history).toEqual([['epochs', 1], ['hidden', 1], ['lr', 1], ['seed', 6], ['x', 1]]);
 
   // what the run page shows
-  await context.addCookies(
-    cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: cellmark.url };
-    }),
-  );
+  await signInBrowser(context, cellmark.url, cookie);
   const web = await context.newPage();
   await web.goto(`${cellmark.url}/t/${team.slug}/${project.slug}/runs/${runId}`);
   const rows = web.getByTestId('config-row');

@@ -1,7 +1,7 @@
 // Issue 4 end to end: a real kernel logs metrics with cellmark.log; they reach the server
 // through the kernel side's spool and show up as a chart on the run page.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
@@ -45,10 +45,7 @@ test('metrics logged from a real kernel appear in the run page chart', async ({ 
   const acc = await series(runId, 'val/acc');
   expect(acc.nonFinite.reduce((a, b) => a + b, 0)).toBe(1); // the NaN is kept as such
 
-  await context.addCookies(cookie.split('; ').map((pair) => {
-    const [name, ...value] = pair.split('=');
-    return { name: name!, value: value.join('='), url: cellmark.url };
-  }));
+  await signInBrowser(context, cellmark.url, cookie);
   const runPage = await context.newPage();
   await runPage.goto(`${cellmark.url}/t/${team.slug}/${project.slug}/runs/${runId}`);
   const section = runPage.getByTestId('metrics-section');
@@ -88,10 +85,7 @@ test('the runs table pages, sorts and counts on the server; charts switch to wal
       const start = t0 + ids.indexOf(runId) * 60_000;
       await server.call('ingest.metrics', { runId, points: Array.from({ length: 30 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + 1), time: new Date(start + step * 1000).toISOString() })) }, auth);
     }
-    await context.addCookies(cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: server.url };
-    }));
+    await signInBrowser(context, server.url, cookie);
     const base = `${server.url}/t/${team.slug}/${project.slug}`;
     await page.goto(base);
     const rows = page.getByTestId('run-row');

@@ -2,7 +2,7 @@
 // all at the same spot) and converge to the same document, see each other here, and a reload
 // shows it again. An editor who loses the connection keeps typing; it syncs on reconnect.
 import { type Page, type WebSocketRoute, expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, signInBrowser } from './support/cellmark.ts';
 import { caretAtEnd, converged, docOf, live, openAs, type Person, signUpPatiently } from './report-helpers.ts';
 
 let cellmark: CellmarkProcess;
@@ -156,10 +156,7 @@ test('edits made while disconnected sync on reconnect without loss', async ({ br
   let offline = false;
   const open = new Set<WebSocketRoute>();
   const context = await browser.newContext();
-  await context.addCookies(bob.cookie.split('; ').map((pair) => {
-    const [name, ...value] = pair.split('=');
-    return { name: name!, value: value.join('='), url: cellmark.url };
-  }));
+  await signInBrowser(context, cellmark.url, bob.cookie);
   await context.routeWebSocket(/\/collab\//, (ws) => {
     if (offline) return void ws.close({ code: 4000, reason: 'offline' });
     ws.connectToServer();

@@ -1,7 +1,7 @@
 // Helpers for the report specs: sign people in, open a report, read the editor's document
 // without collaborators' cursor widgets, and compare what every page shows.
 import { type Browser, type Page, expect } from '@playwright/test';
-import type { CellmarkProcess } from './support/cellmark.ts';
+import { type CellmarkProcess, signInBrowser } from './support/cellmark.ts';
 
 export interface Person {
   name: string;
@@ -11,12 +11,7 @@ export interface Person {
 
 export async function openAs(browser: Browser, cellmark: CellmarkProcess, person: Person, url: string): Promise<Page> {
   const context = await browser.newContext();
-  await context.addCookies(
-    person.cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: cellmark.url };
-    }),
-  );
+  await signInBrowser(context, cellmark.url, person.cookie);
   const page = await context.newPage();
   await page.goto(url);
   return page;

@@ -5,7 +5,7 @@
 // restarted through the Jupyter REST API with no page open continues in a linked run that
 // records what another client executes.
 import { expect, type Page, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
 import { JupyterApi, KernelClient } from './support/kernel-client.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
@@ -141,12 +141,7 @@ test('a kernel shut down with no page open ends its run finished; a killed one i
   expect(crashedAt).toBeGreaterThan(killedAt - HEARTBEAT_INTERVAL_S * 1000 - 2000);
 
   // the web shows both ends and filters by them
-  await context.addCookies(
-    auth.cookie!.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: cellmark.url };
-    }),
-  );
+  await signInBrowser(context, cellmark.url, auth.cookie!);
   const web = await context.newPage();
   await web.goto(`${projectUrl}?status=crashed`);
   await expect(web.getByTestId('run-row')).toHaveCount(1);

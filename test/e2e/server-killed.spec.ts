@@ -5,7 +5,7 @@
 // metric point is on the server exactly once within 5 s of it being healthy, and the status
 // bar says so within 2 s of that.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, createWorkspace, freePort, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 /** Long enough that both backoffs wait well past 5 s (1, 2, 4, 8, then 16 s or so). */
@@ -46,15 +46,10 @@ let projectId: string;
 test.beforeAll(async () => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const { headers, cookie } = await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery');
-  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>(
-    'setup.createWorkspace',
-    { teamName: 'Lovelace', projectName: 'Engines' },
-    headers,
-  );
+  const workspace = await createWorkspace(cellmark, { name: 'Ada', email: 'ada@example.test' }, 'Lovelace', 'Engines');
+  const { team, project, token } = workspace;
   projectId = project.id;
-  const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
-  auth = { cookie, origin: cellmark.url };
+  auth = workspace.auth;
   lab = new LabProcess();
   // system samples would add points of their own to every batch; this test counts cellmark.log's
   await lab.start({ serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` }, { 'train.ipynb': notebook(CELLS) }, {

@@ -4,7 +4,7 @@
 // wall-time axis, the cell's span over the GPU chart.
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, repoRoot, waitFor } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, repoRoot, waitFor, signInBrowser } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 const FAKE_BIN = path.join(repoRoot, 'jupyterlab-extension', 'tests', 'fakes', 'bin');
@@ -81,12 +81,7 @@ test('system metrics from a fake GPU and the real CPU chart on the run page, ali
   expect(s1 - s0).toBeGreaterThanOrEqual(14_000);
   expect(util.series[0]!.x.filter((x) => x >= s0 && x <= s1).length).toBeGreaterThanOrEqual(5);
 
-  await context.addCookies(
-    cookie.split('; ').map((pair) => {
-      const [name, ...value] = pair.split('=');
-      return { name: name!, value: value.join('='), url: cellmark.url };
-    }),
-  );
+  await signInBrowser(context, cellmark.url, cookie);
   const runPage = await context.newPage();
   await runPage.goto(`${cellmark.url}/t/${team.slug}/${project.slug}/runs/${runId}`);
   const section = runPage.getByTestId('system-section');

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BrowserContext } from '@playwright/test';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
@@ -124,4 +125,22 @@ export class CellmarkProcess {
     const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     return { cookie, headers: { cookie, origin: this.url } };
   }
+}
+
+/** Gives a browser context the session cookie `signUp` returned, so its pages are signed in. */
+export async function signInBrowser(context: BrowserContext, url: string, cookie: string): Promise<void> {
+  await context.addCookies(
+    cookie.split('; ').map((pair) => {
+      const [name, ...value] = pair.split('=');
+      return { name: name!, value: value.join('='), url };
+    }),
+  );
+}
+
+/** A new user's first minutes: sign up, a team with a project, an API token for JupyterLab. */
+export async function createWorkspace(cellmark: CellmarkProcess, user: { name: string; email: string }, teamName: string, projectName: string) {
+  const { headers, cookie } = await cellmark.signUp(user.name, user.email, 'correct horse battery');
+  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', { teamName, projectName }, headers);
+  const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
+  return { headers, cookie, team, project, token, auth: { cookie, origin: cellmark.url }, labProject: `${team.slug}/${project.slug}` };
 }
