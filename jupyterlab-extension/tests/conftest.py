@@ -109,15 +109,22 @@ def spooled(root: Path) -> list[dict]:
     return records
 
 
-@pytest.fixture(scope="session")
-def cellmark_server(tmp_path_factory: pytest.TempPathFactory):
-    server = CellmarkServer(tmp_path_factory.mktemp("cellmark-server") / "data")
+def running_server(data_dir: Path):
+    """A started Cellmark server on `data_dir` for a fixture to yield, stopped after it."""
+    server = CellmarkServer(data_dir)
     try:
         server.start()
     except RuntimeError as e:
         pytest.fail(f"cannot start the Cellmark server: {e}", pytrace=False)
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def cellmark_server(tmp_path_factory: pytest.TempPathFactory):
+    yield from running_server(tmp_path_factory.mktemp("cellmark-server") / "data")
 
 
 @pytest.fixture(scope="session")

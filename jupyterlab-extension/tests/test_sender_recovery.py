@@ -16,7 +16,7 @@ from cellmark.kernel.sender import Sender
 from cellmark.kernel.spool import Spool
 
 from cellmark_server import Account, CellmarkServer
-from conftest import wait_until
+from conftest import running_server, wait_until
 
 # start() notices "Cellmark is listening" by reading its log every 0.2 s, so the server was
 # healthy up to that long before start() returns; the 5 s are counted from that moment.
@@ -36,13 +36,8 @@ def append(spool: Spool, run_id: str, *keys: str) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path):
-    server = CellmarkServer(tmp_path / "data")
-    try:
-        server.start()
-    except RuntimeError as e:
-        pytest.fail(f"cannot start the Cellmark server: {e}", pytrace=False)
-    yield server
-    server.stop()
+    # its own server: these tests kill and restart it
+    yield from running_server(tmp_path / "data")
 
 
 def test_a_restarted_server_gets_what_waited_within_5_s_of_being_healthy(server: CellmarkServer, tmp_path: Path,

@@ -44,12 +44,12 @@ test.beforeAll(async () => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
   const workspace = await createWorkspace(cellmark, { name: 'Ada', email: 'ada@example.test' }, 'Lovelace', 'Engines');
-  const { team, project, token } = workspace;
+  const { project, token, labProject } = workspace;
   projectId = project.id;
   auth = workspace.auth;
   lab = new LabProcess();
   await lab.start(
-    { serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` },
+    { serverUrl: cellmark.url, apiToken: token, project: labProject },
     {
       'run-all.ipynb': notebook([
         'import sys\nprint("hello")\nprint("careful", file=sys.stderr)',

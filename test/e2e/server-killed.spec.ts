@@ -47,12 +47,12 @@ test.beforeAll(async () => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
   const workspace = await createWorkspace(cellmark, { name: 'Ada', email: 'ada@example.test' }, 'Lovelace', 'Engines');
-  const { team, project, token } = workspace;
+  const { project, token, labProject } = workspace;
   projectId = project.id;
   auth = workspace.auth;
   lab = new LabProcess();
   // system samples would add points of their own to every batch; this test counts cellmark.log's
-  await lab.start({ serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` }, { 'train.ipynb': notebook(CELLS) }, {
+  await lab.start({ serverUrl: cellmark.url, apiToken: token, project: labProject }, { 'train.ipynb': notebook(CELLS) }, {
     CELLMARK_SYSTEM_INTERVAL: 'off',
   });
 });
