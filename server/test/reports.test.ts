@@ -97,12 +97,14 @@ describe('who may', () => {
 
   it('signed out → 401 for every new procedure', async () => {
     const anonymous = trpcClient(server.url);
+    // each call starts only when awaited: a rejection left pending while an
+    // earlier one is awaited is an unhandled rejection, which fails the run
     for (const call of [
-      anonymous.reports.trash.query({ projectId: owner.project.id }),
-      anonymous.reports.delete.mutate({ reportId }),
-      anonymous.reports.restore.mutate({ reportId }),
+      () => anonymous.reports.trash.query({ projectId: owner.project.id }),
+      () => anonymous.reports.delete.mutate({ reportId }),
+      () => anonymous.reports.restore.mutate({ reportId }),
     ]) {
-      expect(await fails(call)).toMatchObject({ status: 401 });
+      expect(await fails(call())).toMatchObject({ status: 401 });
     }
   });
 });
