@@ -2,7 +2,8 @@
 import type { NextConfig } from 'next';
 
 const config: NextConfig = {
-  // One copy of yjs: the server-rendering bundle must not inline its own (DESIGN trap 1).
+  // One copy of yjs: the server-rendering bundle must not inline its own. Two copies in one
+  // process break Yjs (its constructor checks fail across copies; Yjs warns "Yjs was already imported").
   serverExternalPackages: ['yjs'],
   poweredByHeader: false,
   reactStrictMode: true,

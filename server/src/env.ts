@@ -1,4 +1,5 @@
-// Environment, read and validated once. Nothing else in the server reads process.env.
+// Environment, read and validated once. Nothing else in the server process reads process.env
+// (the quick start, cli/quickstart.ts, is a launcher around it and reads its own few variables).
 import path from 'node:path';
 import { z } from 'zod';
 import { trustedProxies } from './http/client-address.ts';

@@ -1,5 +1,5 @@
 // Runs (one kernel session of one notebook) and the cells executed in them.
-// Metrics, artifacts and tables hang off runs.id in later migrations.
+// Metric keys, points and rollups hang off runs.id (schema/metrics.ts).
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
