@@ -30,6 +30,17 @@ const schema = z.object({
   CELLMARK_DEV: bool.default(false),
   /** Do not mount the web UI at all (API-only process; tests). */
   CELLMARK_NO_WEB: bool.default(false),
+  /**
+   * Set by the quick start (`npm start`): the JupyterLab it runs beside this server, whose
+   * Cellmark extension it set up with an API token, so the UI says "run a cell there".
+   */
+  CELLMARK_LOCAL_LAB_URL: z.url().optional(),
+  /** The project ("team/project") that JupyterLab records to. */
+  CELLMARK_LOCAL_LAB_PROJECT: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((v) => v || undefined),
   /** Anyone may create an account. Default: on, except with NODE_ENV=production (invitations only). */
   CELLMARK_ALLOW_SIGNUP: bool.optional(),
   /**

@@ -1,66 +1,14 @@
-// "/": sends you where you belong: first-run setup, sign in, onboarding, or your team(s).
-'use client';
-import { useQuery } from '@tanstack/react-query';
-import Link from 'next/link';
-import { useRouter } from 'next/navigation';
-import { useEffect } from 'react';
-import { AppShell } from '@/components/app-shell.tsx';
-import { ErrorBox, Loading } from '@/components/query-state.tsx';
-import { useTRPC } from '@/lib/trpc.ts';
+// "/": sends you where you belong. First-run setup and signing in are decided here, on the
+// server, so a signed-out visitor is redirected to /sign-in without the browser first making
+// a request that fails with 401 (which it logs to the console); the rest is HomeView.
+import { redirect } from 'next/navigation';
+import { serverQuery } from '@/lib/server-api.ts';
+import { HomeView } from './home-view.tsx';
 
-export default function HomePage() {
-  const router = useRouter();
-  const trpc = useTRPC();
-  const status = useQuery(trpc.setup.status.queryOptions());
-  const needsFirstUser = status.data?.needsFirstUser;
-  // Signed out → 401 → /sign-in (providers.tsx)
-  const me = useQuery({ ...trpc.me.get.queryOptions(), enabled: needsFirstUser === false });
-  const teams = me.data?.teams;
-
-  useEffect(() => {
-    if (needsFirstUser) router.replace('/setup');
-    else if (teams?.length === 0) router.replace('/onboarding');
-    else if (teams?.length === 1) router.replace(`/t/${teams[0]!.slug}`);
-  }, [needsFirstUser, teams, router]);
-
-  const error = status.error ?? me.error;
-  if (error) {
-    return (
-      <main className="page page-narrow">
-        <ErrorBox error={error} />
-      </main>
-    );
-  }
-  if (!teams || teams.length <= 1) {
-    return (
-      <main className="page page-narrow">
-        <Loading />
-      </main>
-    );
-  }
-  return (
-    <AppShell>
-      <main className="page page-narrow">
-        <div className="page-head">
-          <div>
-            <h1>Your teams</h1>
-            <p className="sub">Pick a team to see its projects and runs.</p>
-          </div>
-          <Link className="btn" href="/onboarding">
-            New team
-          </Link>
-        </div>
-        <ul className="card list" data-testid="team-list">
-          {teams.map((team) => (
-            <li key={team.id}>
-              <Link className="list-link" href={`/t/${team.slug}`}>
-                {team.name}
-              </Link>
-              <span className="badge badge-plain badge-neutral">{team.role}</span>
-            </li>
-          ))}
-        </ul>
-      </main>
-    </AppShell>
-  );
+export default async function HomePage() {
+  const status = await serverQuery('setup.status');
+  if (status.ok && (status.data as { needsFirstUser: boolean }).needsFirstUser) redirect('/setup');
+  const me = await serverQuery('me.get');
+  if (!me.ok && me.code === 'UNAUTHORIZED') redirect('/sign-in');
+  return <HomeView />;
 }

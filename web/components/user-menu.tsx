@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 import { authClient } from '@/lib/auth-client.ts';
+import { initials } from '@/lib/format.ts';
 
 export function UserMenu({ user }: { user: { name: string; email: string } }) {
   const ref = useRef<HTMLDetailsElement>(null);
@@ -31,11 +32,10 @@ export function UserMenu({ user }: { user: { name: string; email: string } }) {
     }
   }
 
-  const initials = (user.name || user.email).trim().slice(0, 1).toUpperCase();
   return (
     <details className="user-menu" ref={ref} data-testid="user-menu">
       <summary aria-label="User menu">
-        <span className="avatar">{initials}</span>
+        <span className="avatar">{initials(user.name || user.email)}</span>
         <span className="small">{user.name}</span>
       </summary>
       <div className="menu" role="menu">

@@ -1,6 +1,6 @@
-// Unit tests for display formatting of durations and terminal output.
+// Unit tests for display formatting of durations, terminal output and initials.
 import { describe, expect, it } from 'vitest';
-import { applyCarriageReturns, formatDuration, joinText, runDurationMs, stripAnsi, terminalText } from './format.ts';
+import { applyCarriageReturns, formatDuration, initials, joinText, runDurationMs, stripAnsi, terminalText } from './format.ts';
 
 describe('formatDuration', () => {
   it('picks a unit by size', () => {
@@ -40,5 +40,15 @@ describe('terminal text', () => {
     expect(joinText(['a\n', 'b'])).toBe('a\nb');
     expect(joinText('x')).toBe('x');
     expect(joinText({ nope: 1 })).toBeNull();
+  });
+});
+
+describe('initials', () => {
+  it('takes first and last word', () => {
+    expect(initials('Ada Lovelace')).toBe('AL');
+    expect(initials('Local user')).toBe('LU');
+    expect(initials('Grace Brewster Hopper')).toBe('GH');
+    expect(initials('bob')).toBe('BO');
+    expect(initials('  ')).toBe('?');
   });
 });

@@ -1,4 +1,4 @@
-// Display formatting: times, durations and terminal text from notebook outputs.
+// Display formatting: times, durations, terminal text from notebook outputs, and initials.
 
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 
@@ -80,4 +80,11 @@ export function joinText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join('');
   return null;
+}
+
+/** A person's initials for an avatar, the same everywhere: "Ada Lovelace" → "AL", "bob" → "BO". */
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) return '?';
+  return (parts.length === 1 ? parts[0]!.slice(0, 2) : parts[0]![0]! + parts[parts.length - 1]![0]!).toUpperCase();
 }

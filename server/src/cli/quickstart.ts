@@ -71,6 +71,15 @@ interface LocalCredentials {
   project: string;
 }
 
+/** The first run's team and project; on a database without users their slugs are free. */
+const LOCAL_WORKSPACE = { teamName: 'Local', projectName: 'Notebooks', path: 'local/notebooks' };
+
+/** The project the local JupyterLab records to: the one made on the first run (or to be made now). */
+function localProject(): string {
+  const file = path.join(dataDir, 'local-credentials.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalCredentials).project : LOCAL_WORKSPACE.path;
+}
+
 /** First run only: creates the local user, team, project and token through the public API. */
 async function bootstrap(): Promise<LocalCredentials | null> {
   const file = path.join(dataDir, 'local-credentials.json');
@@ -104,8 +113,8 @@ async function bootstrap(): Promise<LocalCredentials | null> {
     return body.result.data;
   };
   const { team, project } = await call<{ team: { slug: string }; project: { slug: string } }>('setup.createWorkspace', {
-    teamName: 'Local',
-    projectName: 'Notebooks',
+    teamName: LOCAL_WORKSPACE.teamName,
+    projectName: LOCAL_WORKSPACE.projectName,
   });
   const { token } = await call<{ token: string }>('tokens.create', { name: 'local JupyterLab' });
   const credentials = { email, password, token, project: `${team.slug}/${project.slug}` };
@@ -233,6 +242,8 @@ async function main() {
       // a deployment must bring its own secret (the server refuses to start without one)
       CELLMARK_SECRET: process.env.CELLMARK_SECRET ?? (deployment ? undefined : localSecret()),
       CELLMARK_PUBLIC_URL: process.env.CELLMARK_PUBLIC_URL ?? serverUrl,
+      // the runs page then says "run a cell in JupyterLab" instead of how to set it up
+      ...(labReady && !deployment ? { CELLMARK_LOCAL_LAB_URL: `http://localhost:${labPort}/lab`, CELLMARK_LOCAL_LAB_PROJECT: localProject() } : {}),
       NEXT_TELEMETRY_DISABLED: '1',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,5 +1,5 @@
 // Teams, memberships and projects.
-import { and, asc, count, type DbOrTx, eq, memberships, projects, type Db, type Role, teams, users } from '@cellmark/db';
+import { and, asc, count, type DbOrTx, desc, eq, memberships, projects, type Db, type Role, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { type Actor, assertKeepsAnOwner, assertRoleChange, requireTeam } from './policy.ts';
 
@@ -125,6 +125,24 @@ export async function createProject(db: Db, actor: Actor, input: { teamId: strin
 export async function listProjects(db: Db, actor: Actor, teamId: string) {
   await requireTeam(db, actor, teamId, 'read');
   return db.select().from(projects).where(eq(projects.teamId, teamId)).orderBy(asc(projects.name));
+}
+
+/**
+ * The project to land on after signing in: of the user's projects, the one whose latest run
+ * started last (a project without runs counts from its creation); null when they have none.
+ */
+export async function recentProject(db: Db, actor: Actor): Promise<{ team: string; project: string } | null> {
+  // max() over runs_project_started_idx: one index probe per project
+  const lastRun = sql`(select max(${runs.startedAt}) from ${runs} where ${runs.projectId} = ${projects.id})`;
+  const [row] = await db
+    .select({ team: teams.slug, project: projects.slug })
+    .from(memberships)
+    .innerJoin(teams, eq(teams.id, memberships.teamId))
+    .innerJoin(projects, eq(projects.teamId, teams.id))
+    .where(eq(memberships.userId, actor.userId))
+    .orderBy(sql`coalesce(${lastRun}, ${projects.createdAt}) desc`, desc(projects.createdAt))
+    .limit(1);
+  return row ?? null;
 }
 
 /** Resolves "team/project" slugs (what users type into the extension settings). */

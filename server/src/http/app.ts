@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import compression from 'compression';
 import { toNodeHandler } from 'better-auth/node';
@@ -171,7 +171,11 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     if (pathname.startsWith('/api/blobs/')) return serveBlob(req, res, pathname);
     const image = REPORT_IMAGES.exec(pathname);
     if (image) return reportImage(req, res, image[1]!, image[2]);
-    if (next) return next.handle(req, res);
+    if (next) {
+      // server components ask the API back over the connection the page came in on
+      req.headers[SELF_ORIGIN_HEADER] = selfOrigin(req.socket);
+      return next.handle(req, res);
+    }
     return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });
   }
 
@@ -358,6 +362,15 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     })());
 
   return { server, url, collab, close };
+}
+
+/** Named the same in web/lib/server-api.ts; whatever a client sent under it is replaced. */
+const SELF_ORIGIN_HEADER = 'x-cellmark-self-origin';
+
+/** This server as seen from the socket a request arrived on (always reachable from here). */
+function selfOrigin(socket: Socket): string {
+  const host = socket.localAddress ?? '127.0.0.1';
+  return `http://${net.isIPv6(host) ? `[${host}]` : host}:${socket.localPort}`;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {

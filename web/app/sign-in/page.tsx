@@ -7,11 +7,14 @@ import { type FormEvent, Suspense, useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
 import { Field, FormSubmit } from '@/components/field.tsx';
 import { authClient } from '@/lib/auth-client.ts';
+import { landingPath, lastProject } from '@/lib/landing.ts';
 import { safeNext } from '@/lib/safe-next.ts';
+import { useTRPC } from '@/lib/trpc.ts';
 
 function SignInForm() {
   const router = useRouter();
   const queryClient = useQueryClient();
+  const trpc = useTRPC();
   const next = safeNext(useSearchParams().get('next'));
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -31,12 +34,21 @@ function SignInForm() {
         return;
       }
       queryClient.clear();
-      router.replace(next);
+      router.replace(next === '/' ? await landing() : next);
     } catch {
       setError('The Cellmark server is unreachable. Check your connection and try again.');
     } finally {
       setPending(false);
     }
+  }
+
+  /** No ?next=: the project the user was in last, or their most recent one (lib/landing.ts). */
+  async function landing(): Promise<string> {
+    const me = await queryClient.fetchQuery(trpc.me.get.queryOptions());
+    const last = lastProject();
+    // a remembered project may be gone, or another user's (a shared browser)
+    const open = last ? await queryClient.fetchQuery(trpc.projects.byPath.queryOptions(last)).then(() => true, () => false) : false;
+    return landingPath(me, open ? last : null);
   }
 
   const signUpHref = next === '/' ? '/sign-up' : `/sign-up?next=${encodeURIComponent(next)}`;

@@ -10,6 +10,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { withAlpha } from '@/lib/charts/colors.ts';
 import { alignSeries, type ChartColumns, envelopeBands, formatSteps, formatValue, seriesIndex, toUplotData, type WireSeries, zoomRange } from '@/lib/charts/series-data.ts';
+import { STEP_INCRS, stepTicks } from '@/lib/charts/step-axis.ts';
 import { DURATION_INCRS, formatRelative, type XAxisMode } from '@/lib/charts/time-axis.ts';
 import { errorMessage } from '@/lib/errors.ts';
 import { useDebounced, useElementWidth, useSeen } from './hooks.ts';
@@ -153,7 +154,19 @@ export function ChartCard({
         ? { ...axisStyle, size: 44 } // time labels take two lines where the date changes
         : xAxis === 'relative'
           ? { ...axisStyle, size: 30, incrs: DURATION_INCRS, values: (_u, splits) => splits.map((v) => formatRelative(v)) }
-          : { ...axisStyle, size: 30, values: (_u, splits) => formatSteps(splits) };
+          : {
+              ...axisStyle,
+              size: 30,
+              // whole steps only: uPlot's own increments would put ticks at 0.2, 0.4, …
+              incrs: [...STEP_INCRS],
+              splits: (u, _axis, min, max) => stepTicks(min, max, u.bbox.width / devicePixelRatio),
+              values: (_u, splits) => {
+                const labels = formatSteps(splits);
+                // what the axis reads, for tests (the labels are drawn on the canvas)
+                if (wrapRef.current) wrapRef.current.dataset.xTicks = labels.join(' ');
+                return labels;
+              },
+            };
     const opts: uPlot.Options = {
       width: el.clientWidth,
       height,

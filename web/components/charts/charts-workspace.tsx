@@ -7,14 +7,14 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useMemo } from 'react';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { runColor } from '@/lib/charts/colors.ts';
-import { defaultRuns, groupKeys, selectionFromQuery, selectionToQuery, type ChartSelection } from '@/lib/charts/selection.ts';
+import { defaultKeys, defaultRuns, selectionFromQuery, selectionToQuery, type ChartSelection } from '@/lib/charts/selection.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { type ChartRun, MetricChart } from './metric-chart.tsx';
 import { KeyPicker, RunPicker } from './pickers.tsx';
 import { useXAxis, XAxisToggle } from './x-axis-toggle.tsx';
 
-/** Without a choice in the URL, this many keys are charted (train/ first). */
-const DEFAULT_KEY_COUNT = 6;
+/** Without a choice in the URL, up to this many of the user's own keys are charted (train/ first). */
+const DEFAULT_KEY_COUNT = 12;
 
 export function ChartsWorkspace({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -45,7 +45,7 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
   const keys = useQuery(trpc.metrics.keys.queryOptions(runIds.length ? { projectId, runIds } : skipToken));
   const keyList = useMemo(() => keys.data ?? [], [keys.data]);
   const chosenKeys = useMemo(
-    () => selection.keys ?? groupKeys(keyList).flatMap((g) => g.keys).slice(0, DEFAULT_KEY_COUNT),
+    () => selection.keys ?? defaultKeys(keyList, DEFAULT_KEY_COUNT),
     [selection.keys, keyList],
   );
 

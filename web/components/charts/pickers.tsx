@@ -3,7 +3,7 @@
 'use client';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
-import { MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
+import { keySections, MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { relativeTime } from '@/lib/format.ts';
 
 function Menu({ label, testId, title, children }: { label: ReactNode; testId: string; title: string; children: ReactNode }) {
@@ -81,8 +81,15 @@ export function RunPicker({
 
 export function KeyPicker({ keys, selected, onChange }: { keys: readonly string[]; selected: readonly string[]; onChange: (keys: string[]) => void }) {
   const [filter, setFilter] = useState('');
-  const visible = useMemo(() => keys.filter((k) => matches(k, filter)), [keys, filter]);
+  const sections = useMemo(() => keySections(keys.filter((k) => matches(k, filter))), [keys, filter]);
+  const visible = useMemo(() => [...sections.own, ...sections.system], [sections]);
   const toggle = (key: string) => onChange(selected.includes(key) ? selected.filter((k) => k !== key) : [...selected, key]);
+  const option = (key: string) => (
+    <label key={key} className="picker-option">
+      <input type="checkbox" checked={selected.includes(key)} onChange={() => toggle(key)} data-testid="key-option" value={key} />
+      <span className="mono picker-name">{key}</span>
+    </label>
+  );
   return (
     <Menu label={`Metrics (${selected.length})`} testId="key-picker" title="Metric keys, one chart each">
       <input className="input input-sm" placeholder="Filter keys" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter metric keys" />
@@ -94,12 +101,13 @@ export function KeyPicker({ keys, selected, onChange }: { keys: readonly string[
           Clear
         </button>
       </div>
-      {visible.map((key) => (
-        <label key={key} className="picker-option">
-          <input type="checkbox" checked={selected.includes(key)} onChange={() => toggle(key)} data-testid="key-option" value={key} />
-          <span className="mono picker-name">{key}</span>
-        </label>
-      ))}
+      {sections.own.map(option)}
+      {sections.system.length ? (
+        <div role="group" aria-label="System metrics" data-testid="key-section-system">
+          <div className="picker-title picker-title-sep">System</div>
+          {sections.system.map(option)}
+        </div>
+      ) : null}
       {keys.length === 0 ? <p className="muted small">These runs have logged no metrics yet.</p> : null}
     </Menu>
   );

@@ -3,7 +3,8 @@
 'use client';
 import { useEffect, useState } from 'react';
 import type { WebsocketProvider } from 'y-websocket';
-import { initials, presentUsers } from './presence.ts';
+import { initials } from '@/lib/format.ts';
+import { presentUsers } from './presence.ts';
 
 export function usePresence(provider: WebsocketProvider | null) {
   const [users, setUsers] = useState<ReturnType<typeof presentUsers>>([]);

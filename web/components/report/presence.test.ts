@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initials, NEUTRAL_COLOR, presentUsers } from './presence.ts';
+import { NEUTRAL_COLOR, presentUsers } from './presence.ts';
 
 describe('presentUsers', () => {
   it('one entry per user, self first, then by name; malformed states skipped', () => {
@@ -20,13 +20,5 @@ describe('presentUsers', () => {
     // a colour that is not a plain hex colour is never used in style
     expect(users[0]!.color).toBe(NEUTRAL_COLOR);
     expect(users[1]!.color).toBe('#445566');
-  });
-});
-
-describe('initials', () => {
-  it('takes first and last word', () => {
-    expect(initials('Ada Lovelace')).toBe('AL');
-    expect(initials('bob')).toBe('BO');
-    expect(initials('  ')).toBe('?');
   });
 });

@@ -3,6 +3,7 @@
 //   compare page        ?runs=<id>,<id>,<id>
 // Run ids are UUIDs (no commas), so one comma list; keys are free text, so one parameter each.
 // Absent `runs` means "the default runs" (the most recent ones), absent `key` the default keys.
+import { isSystemKey } from './system-metrics.ts';
 
 export const MAX_CHART_RUNS = 100;
 export const DEFAULT_RUN_COUNT = 10;
@@ -73,6 +74,25 @@ export function groupKeys(keys: readonly string[]): KeyGroup[] {
   return [...groups.entries()]
     .map(([prefix, list]) => ({ prefix, keys: list }))
     .sort((a, b) => rank(a.prefix) - rank(b.prefix) || a.prefix.localeCompare(b.prefix));
+}
+
+/**
+ * A picker's keys in two sections: the user's own metrics, grouped as `groupKeys` groups them,
+ * then the system metrics (`system/…`) below.
+ */
+export function keySections(keys: readonly string[]): { own: string[]; system: string[] } {
+  return {
+    own: groupKeys(keys.filter((k) => !isSystemKey(k))).flatMap((g) => g.keys),
+    system: keys.filter(isSystemKey).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })),
+  };
+}
+
+/**
+ * The keys charted before anyone picks: the user's own metrics, up to `count`. System metrics
+ * are not among them (as in W&B, they are a section of their own; the run page charts them).
+ */
+export function defaultKeys(keys: readonly string[], count: number): string[] {
+  return keySections(keys).own.slice(0, count);
 }
 
 /**

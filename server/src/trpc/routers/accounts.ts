@@ -3,7 +3,7 @@ import { roles } from '@cellmark/db';
 import { z } from 'zod';
 import { presenceOf } from '../../collab/presence.ts';
 import { createWorkspace, userCount } from '../../domain/onboarding.ts';
-import { addMember, createProject, removeMember, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects } from '../../domain/teams.ts';
+import { addMember, createProject, removeMember, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects, recentProject } from '../../domain/teams.ts';
 import { findProjectByPath } from '../../domain/teams.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 import { publicProcedure, router, sessionProcedure } from '../init.ts';
@@ -28,6 +28,10 @@ export const meRouter = router({
     /** name and caret colour as co-editors see them (the collab server stamps the same) */
     presence: presenceOf(ctx.user),
     teams: await listMyTeams(ctx.db, ctx.actor),
+    /** the project to land on after signing in: the one with the latest run (or the newest) */
+    recentProject: await recentProject(ctx.db, ctx.actor),
+    /** the quick start's JupyterLab, already set up to record to `project`; null otherwise */
+    localLab: ctx.env.CELLMARK_LOCAL_LAB_URL ? { url: ctx.env.CELLMARK_LOCAL_LAB_URL, project: ctx.env.CELLMARK_LOCAL_LAB_PROJECT ?? null } : null,
   })),
 });
 
