@@ -77,7 +77,6 @@ const t = initTRPC.context<Context>().create({
 });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 /** Domain errors become tRPC errors (and so HTTP statuses) in exactly one place. */
 const mapErrors = t.middleware(async ({ next, ctx, path }) => {
