@@ -20,6 +20,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${x} is one of the hostile inputs
 const nasty = fc.constantFrom('\u0000', '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u0007', '\r\n', ' ', '%00', "'; drop table reports; --", '${x}', '<script>', '\\', '"');
 const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
