@@ -217,7 +217,7 @@ def main() -> int:
                 counts[name] += 1
             print(f"\n{time.strftime('%H:%M:%S')}  {'field':<14}" + "".join(f"{n:>14}" for n in [*sources, "nvidia-smi"]))
             for dev in sorted(set(ref) | {d for g in got.values() for d in g}):
-                for field in gpu_sources.SMI_COLUMNS + ["mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
+                for field in [*gpu_sources.SMI_COLUMNS, "mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
                     cells = [got[n].get(dev, {}).get(field) for n in sources] + [ref.get(dev, {}).get(field)]
                     if all(c is None for c in cells):
                         continue

@@ -1,6 +1,6 @@
 // The Cellmark server's ingest procedures as typed calls. The wire shapes here are
 // the server contract; transport and error mapping live in request.ts.
-import { CellmarkError, FetchLike, healthCheck, IServerConfig, trpcRequest } from './request';
+import { CellmarkError, type FetchLike, healthCheck, type IServerConfig, trpcRequest } from './request';
 
 export interface IUser {
   id: string;

@@ -1,6 +1,6 @@
 // @cellmark/jupyterlab: records every executed notebook cell as a Cellmark run.
 // Each plugin does one thing; see the files in plugins/.
-import { JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { capturePlugin } from './plugins/capture';
 import { commandsPlugin } from './plugins/commands';
 import { gpuStatusPlugin } from './plugins/gpu-status';
@@ -12,7 +12,7 @@ export { CommandIDs } from './command-ids';
 export { ICellmarkCapture, ICellmarkSettings } from './tokens';
 export type { ICaptureState } from './tokens';
 
-const plugins: JupyterFrontEndPlugin<any>[] = [
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
   settingsPlugin,
   capturePlugin,
   statusItemPlugin,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CellmarkApi } from './api';
-import { CellmarkError, FetchLike, healthCheck, procedureUrl, trpcRequest } from './request';
+import { CellmarkError, type FetchLike, healthCheck, procedureUrl, trpcRequest } from './request';
 
 const config = { serverUrl: 'http://cellmark.test:3000/', apiToken: 'cm_secret' };
 

@@ -124,7 +124,7 @@ export async function trpcRequest<T>(
   try {
     response = await doFetch(url, init);
     text = await response.text();
-  } catch (reason) {
+  } catch {
     // Browsers report refused connections, DNS failures and CORS rejections
     // alike as a TypeError without detail, so the message cannot be more precise.
     const detail = controller.signal.aborted

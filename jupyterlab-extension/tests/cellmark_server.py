@@ -41,7 +41,7 @@ class CellmarkServer:
         self.proc: Optional[subprocess.Popen] = None
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
 
-    def start(self) -> "CellmarkServer":
+    def start(self) -> CellmarkServer:
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not on PATH: the integration tests need it to run the Cellmark server")

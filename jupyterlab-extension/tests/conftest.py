@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cellmark_server import Account, CellmarkServer
+from fake_server import FakeServer
 
 import cellmark
 from cellmark.kernel.session import SESSION
-
-from cellmark_server import Account, CellmarkServer
-from fake_server import FakeServer
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,8 +53,8 @@ def ipython(tmp_path_factory: pytest.TempPathFactory):
     import os
 
     os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
-    from traitlets.config import Config
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.hist_file = ":memory:"

@@ -22,7 +22,7 @@ class FakeServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 procedure = self.path.rsplit("/", 1)[-1]
                 body = json.loads(raw.decode("utf-8"))

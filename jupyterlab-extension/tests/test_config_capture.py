@@ -60,7 +60,7 @@ def test_numpy_like_scalars():
 
     numbers.Integral.register(Int64)
 
-    class bool_:  # noqa: N801
+    class bool_:
         def __bool__(self):
             return True
 

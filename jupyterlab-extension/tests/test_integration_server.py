@@ -12,13 +12,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cellmark_server import Account, CellmarkServer, free_port
+from conftest import eventually, wait_until
 
 import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import session as session_mod
-
-from cellmark_server import Account, CellmarkServer, free_port
-from conftest import eventually, wait_until
 
 PKG_ROOT = Path(__file__).resolve().parents[1]
 

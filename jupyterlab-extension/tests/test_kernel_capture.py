@@ -11,12 +11,11 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import spooled, wait_until
 
 import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import session as session_mod
-
-from conftest import spooled, wait_until
 
 TOKEN = "cm_" + "s3cr3t" * 6
 
@@ -130,7 +129,7 @@ def test_capture_config_off_still_sends_explicit_config(shell, fake, spool_root)
     ck.activate(fake.url, TOKEN, str(uuid.uuid4()), "nb.ipynb", capture_config=False)
     run(shell, "a = 1\nimport cellmark; cellmark.config.update(b=2)")
     settle(fake, 1)
-    assert list(finals(fake).values())[0]["config"] == {"b": 2}
+    assert next(iter(finals(fake).values()))["config"] == {"b": 2}
 
 
 def test_silent_history_less_and_nested_executions_are_not_recorded(shell, active, fake):

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from cellmark_server import Account, CellmarkServer
 from conftest import eventually, wait_until
 from test_real_kernel import PKG_ROOT, execute

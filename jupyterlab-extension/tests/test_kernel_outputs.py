@@ -10,12 +10,12 @@ import base64
 import json
 import time
 
-from cellmark.kernel import output_capture
-from cellmark.kernel.outputs import MAX_EXECUTION_BYTES, OutputCollector, apply_carriage_returns, json_bytes
-
 from cellmark_server import Account
 from conftest import eventually, spooled
-from test_real_kernel import execute, iopub_until, kernel  # noqa: F401  (kernel is a fixture)
+from test_real_kernel import execute, iopub_until, kernel
+
+from cellmark.kernel import output_capture
+from cellmark.kernel.outputs import MAX_EXECUTION_BYTES, OutputCollector, apply_carriage_returns, json_bytes
 
 MiB = 1024 * 1024
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
@@ -171,8 +171,8 @@ def _stream_messages(kc, msg_id: str) -> int:
             return n
 
 
-def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellmark_server):  # noqa: F811
-    km, kc, _ = kernel
+def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellmark_server):
+    _km, kc, _ = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
     keys = {}
@@ -235,8 +235,8 @@ def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellma
     assert text["text"]["size"] == MiB + len(marker)
 
 
-def test_real_kernel_records_requests_it_aborts(kernel, account: Account):  # noqa: F811
-    km, kc, _ = kernel
+def test_real_kernel_records_requests_it_aborts(kernel, account: Account):
+    _km, kc, _ = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
     failing = kc.execute("import time\ntime.sleep(0.5)\nraise ValueError('stop')")
@@ -253,7 +253,7 @@ def test_real_kernel_records_requests_it_aborts(kernel, account: Account):  # no
     assert cells[aborted]["outputs"] == [] and cells[failing]["status"] == "error"
 
 
-def test_real_kernel_killed_mid_cell_left_its_outputs_so_far(kernel, account: Account):  # noqa: F811
+def test_real_kernel_killed_mid_cell_left_its_outputs_so_far(kernel, account: Account):
     km, kc, _ = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
@@ -274,26 +274,26 @@ def test_real_kernel_killed_mid_cell_left_its_outputs_so_far(kernel, account: Ac
     assert after["outputs"][0]["text"].startswith(cell["outputs"][0]["text"])
 
 
-def test_outputs_of_other_executions_and_silent_ones_are_not_recorded(kernel, account: Account):  # noqa: F811
-    km, kc, _ = kernel
+def test_outputs_of_other_executions_and_silent_ones_are_not_recorded(kernel, account: Account):
+    _km, kc, _ = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
-    _, reply = execute(kc, "print('from a silent execute')", silent=True, store_history=False)
+    _, _reply = execute(kc, "print('from a silent execute')", silent=True, store_history=False)
     key, _ = execute(kc, "import threading, time\nt = threading.Thread(target=lambda: (time.sleep(1.0), print('late')))\n"
                          "t.start()\nprint('own')")
     time.sleep(1.5)  # the thread prints after the execution ended: not this execution's output any more
-    second, _ = execute(kc, "t.join()\n'second'")
+    _second, _ = execute(kc, "t.join()\n'second'")
     _flush(kc)
     cells = _cells(account, run_id, 2)
     assert cells[key]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "own\n"}]
     assert all("silent" not in json.dumps(c["outputs"]) for c in cells.values())
 
 
-def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_request(kernel, account: Account, spool_root):  # noqa: F811
+def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_request(kernel, account: Account, spool_root):
     # The complete record is made as the execute_reply goes out and written by a callback on
     # the shell thread's event loop right after that handler (off the reply's path): even a
     # request already waiting behind it finds it in the spool log, after the running record.
-    km, kc, _ = kernel
+    _km, kc, _ = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
     deferred = "len(__import__('cellmark.kernel.session', fromlist=['SESSION']).SESSION.spool._deferred)"

@@ -9,13 +9,12 @@ import warnings
 from fractions import Fraction
 
 import pytest
+from conftest import wait_until
 
 import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import api, metrics
 from cellmark.kernel import session as session_mod
-
-from conftest import wait_until
 
 TOKEN = "cm_" + "m3tr1c" * 6
 

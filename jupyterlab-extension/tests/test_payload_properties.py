@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import pytest
+from conftest import wait_until
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cellmark.kernel import config_capture, metrics, wire
 from cellmark.kernel.spool import Spool
-
-from conftest import wait_until
 
 SPECIAL = ["\ud800", "\udfff", "\x00", "\r\n", "/", "\u202e", "\ufeff", "x" * 300]
 text = st.one_of(st.text(max_size=30), st.text(st.characters(exclude_categories=()), max_size=30), st.sampled_from(SPECIAL))

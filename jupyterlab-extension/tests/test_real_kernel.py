@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cellmark_server import Account
 from conftest import eventually
 
@@ -174,7 +173,7 @@ DIGITS = [
 
 
 def test_real_kernel_config_is_the_literal_hyperparameters(kernel, account: Account):
-    km, kc, repo = kernel
+    _km, kc, _repo = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
             f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
@@ -207,7 +206,7 @@ def test_real_kernel_config_is_the_literal_hyperparameters(kernel, account: Acco
 
 
 def test_real_kernel_auto_config_off(kernel, account: Account):
-    km, kc, repo = kernel
+    _km, kc, _repo = kernel
     run_id = account.start_run("notebooks/train.ipynb")
     line = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
             f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb", capture_config=False)')

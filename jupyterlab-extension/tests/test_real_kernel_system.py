@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cellmark_server import Account
 from conftest import eventually
 from test_real_kernel import PKG_ROOT, execute
@@ -38,7 +37,7 @@ def gpu_kernel(tmp_path: Path, spool_root: Path):
 
 
 def test_system_metrics_arrive_while_a_cell_sleeps(gpu_kernel, account: Account):
-    km, kc = gpu_kernel
+    _km, kc = gpu_kernel
     run_id = account.start_run("gpu.ipynb")
     line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
             f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", notebook_path="gpu.ipynb")')

@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 from cellmark.kernel import sender as sender_mod
 from cellmark.kernel.sender import Sender, merge_cells
 from cellmark.kernel.spool import Spool
-
-from conftest import wait_until
 
 
 @pytest.fixture(autouse=True)

@@ -8,15 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from cellmark_server import Account, CellmarkServer
+from conftest import running_server, wait_until
 
 from cellmark.kernel import client
 from cellmark.kernel import sender as sender_mod
 from cellmark.kernel.client import CallError
 from cellmark.kernel.sender import Sender
 from cellmark.kernel.spool import Spool
-
-from cellmark_server import Account, CellmarkServer
-from conftest import running_server, wait_until
 
 # start() notices "Cellmark is listening" by reading its log every 0.2 s, so the server was
 # healthy up to that long before start() returns; the 5 s are counted from that moment.

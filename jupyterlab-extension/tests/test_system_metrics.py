@@ -6,20 +6,18 @@ and the session spooling samples as `system/*` metrics with their own step."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
+from fakes import pynvml as fake_nvml
 
 import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import gpu_sources, system_metrics
 from cellmark.kernel.session import SESSION
-
-from conftest import wait_until
-from fakes import pynvml as fake_nvml
 
 HERE = Path(__file__).resolve().parent
 SMI = HERE / "fixtures" / "nvidia-smi"
@@ -236,7 +234,7 @@ def test_nvidia_smi_streams_from_one_process(fake_smi, monkeypatch: pytest.Monke
         source.close()
     calls = fake_smi.read_text().splitlines()
     assert sum("--query-gpu=" in c for c in calls) == 1  # one long-lived stream, not a process per sample
-    assert calls[0] == " ".join(gpu_sources.SMI_QUERY + ["-lms", "500"])
+    assert calls[0] == " ".join([*gpu_sources.SMI_QUERY, "-lms", "500"])
     assert sum("--query-compute-apps=" in c for c in calls) == 1  # every 30 s
 
 
@@ -281,7 +279,7 @@ def test_host_stats_rates_after_the_first_sample():
 def test_interval_is_checked():
     assert system_metrics.check_interval("0.5") == 0.5 and system_metrics.check_interval(60) == 60.0
     for bad in (0.4, 61, "fast", None, True):
-        with pytest.raises(ValueError, match="between 0.5 and 60"):
+        with pytest.raises(ValueError, match=r"between 0\.5 and 60"):
             system_metrics.check_interval(bad)
 
 
@@ -359,7 +357,7 @@ def test_samples_are_metrics_with_their_own_step(shell, fake, spool_root, fake_s
     assert status["gpuSource"] == "nvidia-smi" and status["latest"]["devices"][0]["util"] == 87.0
     cellmark.system.interval = 1
     assert cellmark.system.interval == 1.0
-    with pytest.raises(ValueError, match="cellmark.system.interval must be between 0.5 and 60 seconds"):
+    with pytest.raises(ValueError, match=r"cellmark\.system\.interval must be between 0\.5 and 60 seconds"):
         cellmark.system.interval = 0.1
     ck.deactivate()
     assert SESSION._sampler is None

@@ -2,7 +2,7 @@
 // raw sockets for what a well-behaved client never sends.
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import * as awarenessProtocol from 'y-protocols/awareness';
+import type * as awarenessProtocol from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';

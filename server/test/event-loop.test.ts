@@ -27,7 +27,7 @@ function worstInputs(): [string, string, string][] {
   const big = 'A'.repeat(7 * mib);
   return [
     // quadratic on the old base64 pattern: seconds for one request
-    ['whitespace base64', 'ingest.cells', JSON.stringify({ runId, cells: [cell(1, [png(' '.repeat(80_000) + '!')])] })],
+    ['whitespace base64', 'ingest.cells', JSON.stringify({ runId, cells: [cell(1, [png(`${' '.repeat(80_000)}!`)])] })],
     ['30 MiB body (4 × 7 MiB images)', 'ingest.cells', JSON.stringify({ runId, cells: [0, 1, 2, 3].map((i) => cell(10 + i, [png(big.slice(i) + 'A'.repeat(i))])) })],
     ['5,000-deep nesting', 'ingest.cells', `{"runId":"${runId}","cells":[{"executionKey":"deep","source":"","status":"ok","startedAt":"${at}","endedAt":"${at}","config":{"x":${nested(5000)}}}]}`],
     ['100k-point metrics batch', 'ingest.metrics', JSON.stringify({ runId, points: Array.from({ length: 100_000 }, (_, i) => ({ key: `train/k${i % 50}`, step: Math.floor(i / 50), value: i / 7, time: at })) })],

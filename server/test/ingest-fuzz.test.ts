@@ -29,7 +29,7 @@ const at = () => new Date().toISOString();
 const RAW = { '\u0001NaN': 'NaN', '\u0001Inf': '1e999', '\u0001-Inf': '-1e999', '\u0001big': '123456789012345678901234567890' } as const;
 
 const hostileString = fc.oneof(
-  fc.constantFrom('', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\r\n', 'image/png\r\nx-evil: 1', ' '.repeat(5000) + '!', "'; drop table runs; --", '../../etc/passwd', '%s%n%x', '\u202e\ufeff', '\ufeffbom', 'NaN', 'Infinity'),
+  fc.constantFrom('', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\r\n', 'image/png\r\nx-evil: 1', `${' '.repeat(5000)}!`, "'; drop table runs; --", '../../etc/passwd', '%s%n%x', '\u202e\ufeff', '\ufeffbom', 'NaN', 'Infinity'),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ maxLength: 300 }),
   fc.constantFrom('x'.repeat(70_000), 'é'.repeat(200_000)),

@@ -7,9 +7,9 @@
 // KEEP=1 keeps the database and prints its name; REUSE=<name> then measures again without ingesting;
 // SKIP_RAW=1 leaves out the raw-points baseline (~100 s a query at full scale).
 import { createDb, type Database, resultRows, sql } from '@cellmark/db';
-import type { Actor } from '@cellmark/server/domain/policy';
-import { ingestMetrics, type MetricPointInput } from '@cellmark/server/domain/metrics/ingest';
-import { metricSeries } from '@cellmark/server/domain/metrics/series';
+import type { Actor } from '../../server/src/domain/policy.ts';
+import { ingestMetrics, type MetricPointInput } from '../../server/src/domain/metrics/ingest.ts';
+import { metricSeries } from '../../server/src/domain/metrics/series.ts';
 import { benchDatabase, benchProject, intEnv, ms, percentiles } from './setup.ts';
 
 const RUNS = intEnv('RUNS', 100);

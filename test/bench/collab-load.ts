@@ -29,7 +29,10 @@ try {
   const rows: { reportId: string; update: Uint8Array; userId: string }[] = [];
   authors.forEach((doc) => doc.on('update', (update: Uint8Array, origin: unknown) => origin !== 'sync' && rows.push({ reportId, update, userId: 'bench' })));
   let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
   for (let i = 0; rows.length < UPDATES; i++) {
     const a = Math.floor(i / 20) % authors.length;
     const doc = authors[a]!;

@@ -95,7 +95,7 @@ function gitState() {
   }
 }
 
-const { database, url: dbUrl, drop } = await benchDatabase();
+const { url: dbUrl, drop } = await benchDatabase();
 cleanups.push(drop);
 const admin = postgres(dbUrl, { max: CONCURRENCY + 1, onnotice: () => {} });
 cleanups.push(() => admin.end());
@@ -234,7 +234,7 @@ try {
 
   // ---- MLflow tracking server over the same Postgres
   let mlflow: { points: number; seconds: number; version: string; workers: number } | undefined;
-  let mlflowRuns: string[] = [];
+  const mlflowRuns: string[] = [];
   let mlflowSteps = 0;
   let mlflowApi: ReturnType<typeof mlflowClient> | undefined;
   let mlflowLog = () => '';

@@ -3,7 +3,7 @@
 // directly in SQL (the floor any API can reach). One command:
 //   DATABASE_URL=postgres://… npx tsx test/bench/runs-table.ts
 import { runs, sql } from '@cellmark/db';
-import { listRuns } from '@cellmark/server/domain/runs';
+import { listRuns } from '../../server/src/domain/runs.ts';
 import { benchDatabase, benchProject, intEnv, ms, percentiles } from './setup.ts';
 
 const RUNS = intEnv('RUNS', 10_000);

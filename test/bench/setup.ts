@@ -2,9 +2,9 @@
 // project and runs created through the domain layer (the same code the API calls).
 import { randomBytes } from 'node:crypto';
 import { createDb, type Database, users } from '@cellmark/db';
-import { createWorkspace } from '@cellmark/server/domain/onboarding';
-import type { Actor } from '@cellmark/server/domain/policy';
-import { startRun } from '@cellmark/server/domain/runs';
+import { createWorkspace } from '../../server/src/domain/onboarding.ts';
+import type { Actor } from '../../server/src/domain/policy.ts';
+import { startRun } from '../../server/src/domain/runs.ts';
 import postgres from 'postgres';
 
 /** A throwaway database; `drop` removes it, `keep` only closes the connections (KEEP=1). */

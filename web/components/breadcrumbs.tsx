@@ -42,7 +42,7 @@ export function Breadcrumbs() {
   return (
     <nav className="crumbs" aria-label="Breadcrumbs" data-testid="breadcrumbs">
       {crumbs.map((crumb, i) => (
-        <Fragment key={`${i}:${crumb.href}`}>
+        <Fragment key={crumb.href}>
           <span className="sep">/</span>
           <Link href={crumb.href} aria-current={i === crumbs.length - 1 ? 'page' : undefined}>
             {crumb.label}

@@ -66,6 +66,7 @@ function applySgr(style: Style, params: number[]): Style {
 }
 
 // SGR sequences are kept for colour; every other escape sequence is dropped by stripAnsi.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every SGR sequence
 const SGR = /\u001b\[([0-9;]*)m/g;
 
 /** Text split into styled segments. Text with carriage returns (progress bars) loses colour. */

@@ -14,7 +14,7 @@ export function authClient(): ReturnType<typeof create> {
 }
 
 /** Sent with a sign-up made through an invitation link (the server's auth hooks read it). */
-export const INVITATION_HEADER = 'x-cellmark-invitation';
+const INVITATION_HEADER = 'x-cellmark-invitation';
 
 /**
  * Creates an account, then signs in: the server's sign-up never signs in, so that it answers

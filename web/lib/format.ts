@@ -50,6 +50,7 @@ export function runDurationMs(run: { status: string; startedAt: string; endedAt:
 }
 
 // CSI sequences (colours, cursor moves) and OSC sequences (titles, links) as IPython emits them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC and BEL are what terminal sequences are made of
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 
 export function stripAnsi(text: string): string {

@@ -25,7 +25,7 @@ const hostile = [
   '<img src="//evil.example/a.png">',
   '<img src="plot.png">',
   '<img srcset="https://evil.example/a.png 1x, https://evil.example/b.png 2x">',
-  '<picture><source srcset="https://evil.example/a.webp"><img src="' + PNG + '"></picture>',
+  `<picture><source srcset="https://evil.example/a.webp"><img src="${PNG}"></picture>`,
   '<video poster="https://evil.example/p.png" src="https://evil.example/v.mp4"></video>',
   '<audio src="https://evil.example/a.mp3" autoplay></audio>',
   '<video><source src="https://evil.example/v.mp4"><track src="https://evil.example/t.vtt"></video>',

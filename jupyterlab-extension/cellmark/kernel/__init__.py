@@ -8,11 +8,9 @@ imports jupyter_server or tornado. See docs/ingest-api.md, "Activating the kerne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .api import config, flush, log, run, status, summary, system
-from typing import Optional
-
 from .session import SESSION, JsonText
 
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any, Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Optional
 
 from .session import SESSION
 

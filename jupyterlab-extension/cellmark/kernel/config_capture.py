@@ -19,7 +19,8 @@ import math
 import numbers
 import re
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MAX_ITEMS = 100
 MAX_JSON_BYTES = 4 * 1024

@@ -18,7 +18,8 @@ import shutil
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Callable, Optional
 
 MIB = 1024 * 1024
 _MISSING = re.compile(r"^\[.*\]$|^n/?a$", re.IGNORECASE)
@@ -238,7 +239,7 @@ class SmiSource:
     name = "nvidia-smi"
 
     def __init__(self, exe: str, interval_s: float, popen: Callable[..., Any] = subprocess.Popen,
-                 runner: Optional[Callable[[list, float], "tuple[int, str]"]] = None) -> None:
+                 runner: Optional[Callable[[list, float], tuple[int, str]]] = None) -> None:
         self.exe, self.interval_s, self._popen = exe, interval_s, popen
         self._runner = runner or _run
         self._lock = threading.Lock()
@@ -262,7 +263,7 @@ class SmiSource:
             raise RuntimeError(f"nvidia-smi failed (exit status {status}): {why}" if status else f"nvidia-smi: {why}")
 
     def _start(self) -> None:
-        ms = max(100, int(round(self.interval_s * 1000)))
+        ms = max(100, round(self.interval_s * 1000))
         self.proc = self._popen([self.exe, *SMI_QUERY, "-lms", str(ms)], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, bufsize=1,
                                 universal_newlines=True, errors="replace")
@@ -343,7 +344,7 @@ class SmiSource:
                 pass
 
 
-def _run(args: list, timeout: float) -> "tuple[int, str]":
+def _run(args: list, timeout: float) -> tuple[int, str]:
     proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                           timeout=timeout, check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace")

@@ -73,7 +73,7 @@ def parse_cuda_version(text: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def run_command(args: list, timeout: float) -> "tuple[int, str]":
+def run_command(args: list, timeout: float) -> tuple[int, str]:
     proc = subprocess.run(
         args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         timeout=timeout, check=False,

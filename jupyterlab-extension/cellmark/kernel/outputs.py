@@ -21,7 +21,7 @@ import base64
 import json
 import math
 import re
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 MAX_TEXT_BYTES = 1024 * 1024  # one stream, evalue or traceback
 MAX_EXECUTION_BYTES = 8 * 1024 * 1024  # the server's CELLMARK_MAX_OUTPUT_BYTES
@@ -162,8 +162,8 @@ class _Stream:
     """A stream output held as parts (joined when asked), so a long print loop costs
     O(chunk) per chunk; only the last line is reread, when a "\\r" can rewrite it."""
 
-    __slots__ = ("name", "parts", "text_bytes", "body", "tail_cr", "omitted", "size", "alive")
-    _OVERHEAD = {n: json_bytes({"output_type": "stream", "name": n, "text": ""}) + 1 for n in ("stdout", "stderr")}
+    __slots__ = ("alive", "body", "name", "omitted", "parts", "size", "tail_cr", "text_bytes")
+    _OVERHEAD: ClassVar[dict[str, int]] = {n: json_bytes({"output_type": "stream", "name": n, "text": ""}) + 1 for n in ("stdout", "stderr")}
 
     def __init__(self, name: str):
         self.name = name
@@ -214,7 +214,7 @@ class _Stream:
 class _Rich:
     """display_data or execute_result, with the JSON size of each MIME value."""
 
-    __slots__ = ("output", "values", "size", "alive")
+    __slots__ = ("alive", "output", "size", "values")
 
     def __init__(self, output: dict):
         self.output = output
@@ -236,7 +236,7 @@ class _Rich:
 
 
 class _Error:
-    __slots__ = ("output", "traceback", "size", "alive")
+    __slots__ = ("alive", "output", "size", "traceback")
 
     def __init__(self, output: dict):
         self.output = output

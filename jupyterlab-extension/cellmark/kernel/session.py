@@ -17,7 +17,8 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from .. import autostart
-from . import cell_bindings, client, environment, executions, gpu_sources, metrics, run_binding, system_metrics as system
+from . import cell_bindings, client, environment, executions, gpu_sources, metrics, run_binding
+from . import system_metrics as system
 from .config_capture import ConfigTracker
 from .output_capture import OutputCapture
 from .sender import Sender

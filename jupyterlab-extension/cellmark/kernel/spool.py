@@ -45,6 +45,7 @@ from .fsutil import _DirLock, _fsync_dir, write_atomic
 from .stderr import log_stderr
 from .wire import dumps, now_iso
 
+
 def default_root() -> str:
     return os.environ.get("CELLMARK_SPOOL_DIR") or os.path.join(os.path.expanduser("~"), ".cellmark", "spool")
 
@@ -70,7 +71,7 @@ class Entry:
 class _Log:
     """One log file: its read descriptor and the entries in it not yet done."""
 
-    def __init__(self, queue: "_Queue", gen: int, path: str):
+    def __init__(self, queue: _Queue, gen: int, path: str):
         self.queue, self.gen, self.path = queue, gen, path
         self.fd = os.open(path, os.O_RDONLY)
         self.end = 0  # bytes of whole records (where the next one goes, for the queue's own log)

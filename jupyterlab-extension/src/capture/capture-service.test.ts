@@ -2,13 +2,13 @@ import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { IUser } from '../api';
-import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
-import { CellmarkError } from '../request';
+import { DEFAULT_CONFIG, type ICellmarkConfig } from '../config';
+import type { CellmarkError } from '../request';
 import { FakeIngestApi, httpError, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakePanel, FakeTracker } from '../test-support/fake-lab';
 import { describeStatus } from '../status/describe';
 import type { ICellmarkSettings } from '../tokens';
-import { CaptureService, ICaptureServiceOptions } from './capture-service';
+import { CaptureService, type ICaptureServiceOptions } from './capture-service';
 import { Shipper } from './shipper';
 
 class FakeSettings implements ICellmarkSettings {

@@ -3,17 +3,17 @@
 // pause, and the state the status bar shows (for the current notebook).
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import { IDisposable } from '@lumino/disposable';
-import { ISignal, Signal } from '@lumino/signaling';
+import type { IDisposable } from '@lumino/disposable';
+import { type ISignal, Signal } from '@lumino/signaling';
 import type { IRunDetails, IUpdateRunInput, IUser } from '../api';
-import { ICellmarkConfig, missingSettings } from '../config';
+import { type ICellmarkConfig, missingSettings } from '../config';
 import { asCellmarkError, CellmarkError } from '../request';
 import type { ICaptureState, ICellmarkCapture, ICellmarkSettings } from '../tokens';
 import { findCellPosition } from './cell-position';
 import { HealthProbe } from './health-probe';
 import { NotebookCapture } from './notebook-capture';
 import { readAutoConfig, readPaused, setPaused } from './pause';
-import { IRunningExecutions, Shipper } from './shipper';
+import type { IRunningExecutions, Shipper } from './shipper';
 
 export interface ICaptureServiceOptions {
   settings: ICellmarkSettings;

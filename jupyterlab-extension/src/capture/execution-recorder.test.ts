@@ -8,7 +8,7 @@ import {
   reply,
   stream
 } from '../test-support/kernel-messages';
-import { ExecutionRecorder, IKernelMessageLike } from './execution-recorder';
+import { ExecutionRecorder, type IKernelMessageLike } from './execution-recorder';
 
 const TRACEBACK = [
   '\u001b[0;31m---------------------------------------------------------------------------\u001b[0m',

@@ -5,7 +5,7 @@
 // An execution is complete when both its iopub `status: idle` and its shell
 // `execute_reply` have arrived; the protocol does not order the two channels.
 import type { ExecutionStatus, ICellExecution, IExecutionError, IExecutionRecord } from '../api';
-import { DEFAULT_LIMITS, IOutputLimits, OutputCollector } from './outputs';
+import { DEFAULT_LIMITS, type IOutputLimits, OutputCollector } from './outputs';
 import { asRecord, asString, asStringArray, limitText, limitTraceback } from './outputs-text';
 
 /** The parts of a Jupyter message the recorder reads (KernelMessage.IMessage fits). */
@@ -228,6 +228,7 @@ export class ExecutionRecorder {
       error: reply.error,
       startedAt,
       // Kernel and browser clocks can disagree; never end before the start.
+      // biome-ignore lint/complexity/useMathMinMax: ISO strings compare in time order; Math.max of strings is NaN
       endedAt: endedAt < startedAt ? startedAt : endedAt
     };
   }

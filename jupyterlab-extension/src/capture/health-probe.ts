@@ -3,7 +3,7 @@
 // come back in step), one request at a time, and calls back at the first 200. The shipper
 // ends its backoff with it and the token check retries with it, so what waited reaches the
 // server within seconds of its return, however long the backoff grew meanwhile.
-import { IDisposable } from '@lumino/disposable';
+import type { IDisposable } from '@lumino/disposable';
 
 export const PROBE_INTERVAL_MS = 1000;
 

@@ -1,9 +1,9 @@
 // The persistent outbox: runs and executions in IndexedDB, so a reload, a
 // crashed tab or a closed laptop loses nothing that was recorded. One database
 // per origin (that is, per Jupyter server); every tab of it shares it.
-import { DBSchema, IDBPDatabase, openDB } from 'idb';
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import type { ICellExecution } from '../api';
-import { cellBytes, IBatchLimit, IOutbox, IOutboxRun, MemoryOutbox, OutboxError, OutboxRunPatch } from './outbox';
+import { cellBytes, type IBatchLimit, type IOutbox, type IOutboxRun, MemoryOutbox, OutboxError, type OutboxRunPatch } from './outbox';
 
 export const OUTBOX_DB_NAME = 'cellmark-outbox';
 const VERSION = 1;

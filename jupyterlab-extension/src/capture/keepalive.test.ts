@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cellsInput, ICellExecution } from '../api';
+import { cellsInput, type ICellExecution } from '../api';
 import { cell } from '../test-support/fake-api';
 import {
   candidateOf,
-  IKeepaliveRun,
+  type IKeepaliveRun,
   jsonBytes,
   KEEPALIVE_BODY_BYTES,
   roughJsonSize,

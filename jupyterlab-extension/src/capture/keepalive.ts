@@ -6,7 +6,7 @@
 // which only this page knows (the kernel side sends source, timing and outputs itself) —
 // then whole records, oldest first, as far as the rest allows. Everything stays in the
 // outbox, which sends it all the next time a page of this Lab runs. Pure functions.
-import { cellsInput, ICellExecution, IExecutionRecord } from '../api';
+import { cellsInput, type ICellExecution, type IExecutionRecord } from '../api';
 
 export const KEEPALIVE_BODY_BYTES = 64 * 1024;
 

@@ -4,7 +4,7 @@ import {
   activationCode,
   activationRequest,
   describeKernelCapture,
-  IActivationKernel,
+  type IActivationKernel,
   NOT_INSTALLED_REASON,
   parseActivationAnswer,
   parseResultText,

@@ -1,6 +1,6 @@
 import type { ISessionContext } from '@jupyterlab/apputils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_CONFIG, ICellmarkConfig } from '../config';
+import { DEFAULT_CONFIG, type ICellmarkConfig } from '../config';
 import { FakeIngestApi, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakeKernelSide, FakeSessionContext } from '../test-support/fake-lab';
 import type { IActivationParams, KernelCaptureState } from './kernel-activation';

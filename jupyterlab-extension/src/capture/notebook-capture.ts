@@ -16,18 +16,18 @@
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel } from '@jupyterlab/services';
 import { UUID } from '@lumino/coreutils';
-import { IDisposable } from '@lumino/disposable';
-import { ISignal, Signal } from '@lumino/signaling';
+import type { IDisposable } from '@lumino/disposable';
+import { type ISignal, Signal } from '@lumino/signaling';
 import type { ICellExecution, IRunInfo, RunEndStatus } from '../api';
 import type { ICellmarkConfig } from '../config';
-import { ExecutionRecorder, IKernelMessageLike } from './execution-recorder';
+import { ExecutionRecorder, type IKernelMessageLike } from './execution-recorder';
 import {
   activateKernelSide,
   deactivateKernelSide,
-  IActivationKernel,
-  IActivationParams,
-  IKernelRun,
-  KernelCaptureState
+  type IActivationKernel,
+  type IActivationParams,
+  type IKernelRun,
+  type KernelCaptureState
 } from './kernel-activation';
 import type { IRunChangedArgs, IRunningExecutions, Shipper } from './shipper';
 

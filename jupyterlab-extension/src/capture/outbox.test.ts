@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cell } from '../test-support/fake-api';
 import { IndexedDbOutbox, openOutbox } from './idb-outbox';
-import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
+import { type IOutbox, type IOutboxRun, MemoryOutbox } from './outbox';
 
 let dbCounter = 0;
 const opened: IndexedDbOutbox[] = [];

@@ -19,12 +19,9 @@ import {
 
 export {
   applyCarriageReturns,
-  asString,
-  asStringArray,
   byteLength,
   limitText,
-  limitTraceback,
-  truncationMarker
+  limitTraceback
 } from './outputs-text';
 
 export interface IOutputLimits {

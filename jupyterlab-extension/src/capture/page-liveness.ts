@@ -4,7 +4,7 @@
 // Asked over a BroadcastChannel: the owner answers within a few milliseconds,
 // a page that is gone cannot.
 import { UUID } from '@lumino/coreutils';
-import { IDisposable } from '@lumino/disposable';
+import type { IDisposable } from '@lumino/disposable';
 
 export interface IPageLiveness {
   /** This page's id, written into the runs it records. */

@@ -5,7 +5,7 @@ import { cell, FakeIngestApi, httpError, unreachable } from '../test-support/fak
 import { IndexedDbOutbox } from './idb-outbox';
 import { MemoryOutbox } from './outbox';
 import { SinglePageLiveness } from './page-liveness';
-import { IRunRequest, IShipperOptions, Shipper } from './shipper';
+import { type IRunRequest, type IShipperOptions, Shipper } from './shipper';
 
 function start(clientKey: string): IStartRunInput {
   return {

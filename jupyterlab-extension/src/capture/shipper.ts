@@ -12,28 +12,28 @@
 // gone are ended. Sending the same thing twice is harmless: every ingest write
 // is idempotent (run clientKey, executionKey). A page that is going away sends
 // what it can at once with fetch keepalive (flushOnHide, keepalive.ts).
-import { IDisposable } from '@lumino/disposable';
-import { ISignal, Signal } from '@lumino/signaling';
+import type { IDisposable } from '@lumino/disposable';
+import { type ISignal, Signal } from '@lumino/signaling';
 import {
-  ICellExecution,
-  IExecutionRecord,
-  IIngestApi,
-  IRunInfo,
-  IStartRunInput,
+  type ICellExecution,
+  type IExecutionRecord,
+  type IIngestApi,
+  type IRunInfo,
+  type IStartRunInput,
   MAX_CELLS_PER_BATCH,
-  RunEndStatus
+  type RunEndStatus
 } from '../api';
 import { asCellmarkError, CellmarkError } from '../request';
 import {
   candidateOf,
-  IKeepaliveCandidate,
-  IKeepaliveRun,
+  type IKeepaliveCandidate,
+  type IKeepaliveRun,
   KEEPALIVE_BODY_BYTES,
   selectForKeepalive
 } from './keepalive';
 import { HealthProbe } from './health-probe';
-import { IOutbox, IOutboxRun, MemoryOutbox } from './outbox';
-import { IPageLiveness, SinglePageLiveness } from './page-liveness';
+import { type IOutbox, type IOutboxRun, MemoryOutbox } from './outbox';
+import { type IPageLiveness, SinglePageLiveness } from './page-liveness';
 
 /**
  * Recorded cells kept in memory until the server took them, for flushOnHide: a page

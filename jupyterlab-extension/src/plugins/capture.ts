@@ -1,5 +1,5 @@
 // Records every executed cell of every open notebook as a Cellmark run.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { CellmarkApi } from '../api';
 import { CaptureService } from '../capture/capture-service';

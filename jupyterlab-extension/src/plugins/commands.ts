@@ -1,7 +1,7 @@
 // Commands, all in the palette under "Cellmark": open the run page, open the
 // settings, pause/resume capture for this notebook, start a new run, set the
 // run's name or tags.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, Notification } from '@jupyterlab/apputils';
 import { CommandIDs } from '../command-ids';
 import { asCellmarkError } from '../request';

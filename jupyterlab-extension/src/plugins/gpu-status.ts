@@ -1,11 +1,11 @@
 // The GPU status-bar item: live utilisation and memory of the current
 // notebook kernel's GPUs, pushed by the kernel side over the `cellmark.system`
 // comm (docs/ingest-api.md, "System metrics"). Hidden without a GPU.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Signal } from '@lumino/signaling';
-import { GpuMonitor, ICommKernel } from '../system/gpu-monitor';
+import { GpuMonitor, type ICommKernel } from '../system/gpu-monitor';
 import { GpuStatusWidget } from '../system/gpu-status-widget';
 
 /** Re-render this often so a reading that stopped coming is hidden. */
@@ -16,7 +16,7 @@ export const gpuStatusPlugin: JupyterFrontEndPlugin<void> = {
   description: "Shows the GPU utilisation and memory of the current notebook's kernel in the status bar.",
   autoStart: true,
   requires: [INotebookTracker, IStatusBar],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, statusBar: IStatusBar): void => {
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker, statusBar: IStatusBar): void => {
     const monitor = new GpuMonitor();
     const widget = new GpuStatusWidget();
     const visibility = new Signal<GpuMonitor, void>(monitor);

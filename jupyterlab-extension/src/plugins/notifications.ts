@@ -1,6 +1,6 @@
 // One notification per new problem (not per retry): a new error, or a
 // different one, notifies; the same error persisting across retries does not.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
 import { CommandIDs } from '../command-ids';
 import { ErrorNotifier } from '../status/error-notifier';

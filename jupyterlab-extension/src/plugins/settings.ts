@@ -1,9 +1,9 @@
 // Loads the Cellmark settings (schema/plugin.json) and keeps them current
 // for the other plugins as the user edits them in the Settings Editor.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ISignal, Signal } from '@lumino/signaling';
-import { configFromSettings, DEFAULT_CONFIG, ICellmarkConfig } from '../config';
+import { type ISignal, Signal } from '@lumino/signaling';
+import { configFromSettings, DEFAULT_CONFIG, type ICellmarkConfig } from '../config';
 import { ICellmarkSettings } from '../tokens';
 
 // ':plugin' pairs with schema/plugin.json; the quickstart writes overrides under this id.

@@ -1,5 +1,5 @@
 // The status-bar item: what Cellmark is doing for the current notebook.
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { CommandIDs } from '../command-ids';
 import { CellmarkStatusWidget } from '../status/status-widget';

@@ -2,7 +2,7 @@
 // click action (open the run, or the settings when there is no run).
 import { Widget } from '@lumino/widgets';
 import type { ICaptureState } from '../tokens';
-import { describeStatus, StatusMode } from './describe';
+import { describeStatus, type StatusMode } from './describe';
 
 const MODE_CLASSES: Record<StatusMode, string> = {
   off: 'cm-mod-idle',

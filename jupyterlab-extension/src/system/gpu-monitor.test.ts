@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMM_TARGET, GpuMonitor, ICommKernel, ICommLike } from './gpu-monitor';
+import { COMM_TARGET, GpuMonitor, type ICommKernel, type ICommLike } from './gpu-monitor';
 import { describeGpu, parseGpuSample } from './gpu-sample';
 
 const NOW = Date.parse('2026-11-26T12:00:10Z');

@@ -2,8 +2,8 @@
 // and keeps the latest GPU sample per kernel. The kernel opens the comm when
 // capture activates and sends from its sampler thread, so readings keep coming
 // while a long cell blocks the shell channel.
-import { ISignal, Signal } from '@lumino/signaling';
-import { IGpuSample, parseGpuSample } from './gpu-sample';
+import { type ISignal, Signal } from '@lumino/signaling';
+import { type IGpuSample, parseGpuSample } from './gpu-sample';
 
 export const COMM_TARGET = 'cellmark.system';
 

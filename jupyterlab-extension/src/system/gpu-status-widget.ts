@@ -1,7 +1,7 @@
 // The GPU status-bar item: "GPU 87% · 12.3/80 GiB" for the current notebook's
 // kernel, hidden when it has no GPU or no recent reading.
 import { Widget } from '@lumino/widgets';
-import { describeGpu, IGpuSample } from './gpu-sample';
+import { describeGpu, type IGpuSample } from './gpu-sample';
 
 export class GpuStatusWidget extends Widget {
   constructor() {

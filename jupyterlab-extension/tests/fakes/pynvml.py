@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 NVML_SUCCESS = 0
 NVML_ERROR_UNINITIALIZED = 1
@@ -54,7 +54,7 @@ _NAMES = {  # fixture names -> codes; class names as the real module builds them
 
 
 class NVMLError(Exception):
-    _classes: dict = {}
+    _classes: ClassVar[dict] = {}
 
     def __new__(cls, value: int):
         if cls is NVMLError:

@@ -272,7 +272,7 @@ async function main() {
     else lines.push('              set an API token in Settings → Cellmark to record runs');
   }
   lines.push('', '  Ctrl-C stops everything.', '');
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */

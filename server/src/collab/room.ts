@@ -233,7 +233,8 @@ export class Room {
   }
 
   private scratch(): Y.Doc {
-    return (this.scratchDoc ??= copyDoc(this.doc));
+    this.scratchDoc ??= copyDoc(this.doc);
+    return this.scratchDoc;
   }
 
   private rebuildScratch(extra: Uint8Array[] = []) {
@@ -354,7 +355,7 @@ export class Room {
   }
 
   private maybeCompact() {
-    if (this.compaction) return;
+    if (this.compaction !== null) return;
     if (this.pending.updates < this.options.compactUpdates && this.pending.bytes < this.options.compactBytes) return;
     const counted = { ...this.pending };
     this.compaction = this.options.store

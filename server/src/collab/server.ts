@@ -10,9 +10,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@cellmark/db';
 import * as decoding from 'lib0/decoding';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
-import * as Y from 'yjs';
 import { type Auth, sessionUser } from '../auth.ts';
 import { closeCodeOf, DomainError } from '../domain/errors.ts';
 import { requireReport } from '../domain/policy.ts';
@@ -26,8 +25,6 @@ import { acceptAwareness, presenceOf, presenceUser, rateLimiter } from './presen
 import { awarenessMessage, awarenessProtocol, isEmptyUpdate, MESSAGE_AWARENESS, MESSAGE_SYNC, send, syncMessage } from './protocol.ts';
 import { type CollabAccess, type Connection, Room } from './room.ts';
 import { createPostgresReportStore, type ReportStore } from './store.ts';
-
-export type { CollabAccess } from './room.ts';
 
 const PING_INTERVAL_MS = 30_000;
 const PATH = /^\/collab\/([0-9a-f-]{36})$/i;

@@ -165,7 +165,9 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
         await Promise.all([...appends, ...compactions]);
         const expected = new Y.Doc();
         writers.forEach((w) => Y.applyUpdate(expected, Y.encodeStateAsUpdate(w.doc)));
-        for (const state of [await s.load(reportId), (await s.compact(reportId), await s.load(reportId))]) {
+        const beforeCompact = await s.load(reportId);
+        await s.compact(reportId);
+        for (const state of [beforeCompact, await s.load(reportId)]) {
           const doc = new Y.Doc();
           Y.applyUpdate(doc, state!);
           expect(Y.encodeStateVector(doc)).toEqual(Y.encodeStateVector(expected));

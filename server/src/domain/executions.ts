@@ -94,6 +94,7 @@ function malformedStringPath(value: unknown, at: string): string | null {
 }
 
 /** Postgres text and jsonb cannot hold U+0000; keep the rest of the text intact. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching U+0000 is the point
 const NUL = /\u0000/g;
 export function withoutNul<T>(value: T): T {
   if (typeof value === 'string') return value.replace(NUL, '\uFFFD') as T;

@@ -155,6 +155,7 @@ export async function restoreVersion(db: Db, actor: Actor, docs: ReportDocs, inp
 type RootKind = 'text' | 'xml' | 'array' | 'map';
 
 /** What a root type is, read from its content (a decoded doc only knows AbstractType). */
+// biome-ignore lint/suspicious/noExplicitAny: Yjs types a doc's roots as AbstractType<YEvent<any>>; unknown does not accept them
 function rootKind(type: Y.AbstractType<any>): RootKind | null {
   if (type instanceof Y.XmlFragment) return 'xml';
   if (type instanceof Y.Text) return 'text';
@@ -185,7 +186,7 @@ function typed(doc: Y.Doc, name: string, kind: RootKind) {
   }
 }
 
-const cloneValue = (v: unknown) => (v instanceof Y.AbstractType ? (v as Y.AbstractType<any> & { clone(): unknown }).clone() : v);
+const cloneValue = (v: unknown) => (v instanceof Y.AbstractType ? (v as Y.AbstractType<unknown> & { clone(): unknown }).clone() : v);
 
 /**
  * Makes `doc`'s content equal to `target`'s, root by root, in one transaction. Roots that

@@ -260,7 +260,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { message: 'report images are read-only here' } });
       if (!SHA256.test(sha256)) throw new DomainError('INVALID_INPUT', 'expected /api/reports/<reportId>/images/<sha256>');
       const share = new URL(req.url ?? '', 'http://x').searchParams.get('share');
-      let image;
+      let image: Awaited<ReturnType<typeof requireReportImage>>;
       if (share) image = await requireReportImage(database.db, { shareToken: share }, reportId, sha256);
       else {
         const user = await sessionUser(auth, req.headers);

@@ -93,7 +93,8 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   let sinceYield = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     // chunks already buffered arrive as microtasks, without a turn of the event loop between
-    if ((sinceYield += chunk.length) > YIELD_BYTES) {
+    sinceYield += chunk.length;
+    if (sinceYield > YIELD_BYTES) {
       sinceYield = 0;
       await new Promise((resolve) => setImmediate(resolve));
     }

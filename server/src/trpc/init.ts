@@ -77,7 +77,6 @@ const t = initTRPC.context<Context>().create({
 });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 /** Domain errors become tRPC errors (and so HTTP statuses) in exactly one place. */
 const mapErrors = t.middleware(async ({ next, ctx, path }) => {
@@ -137,14 +136,20 @@ function hasNul(value: unknown): string[] | null {
       const v = value[i];
       if (v === null || (typeof v !== 'object' && typeof v !== 'string')) continue;
       const found = hasNul(v);
-      if (found) return (found.push(String(i)), found);
+      if (found) {
+        found.push(String(i));
+        return found;
+      }
     }
     return null;
   }
   for (const key in value) {
     if (key.includes('\u0000')) return [key.replaceAll('\u0000', '\\0')];
     const found = hasNul((value as Record<string, unknown>)[key]);
-    if (found) return (found.push(key), found);
+    if (found) {
+      found.push(key);
+      return found;
+    }
   }
   return null;
 }

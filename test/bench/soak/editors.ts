@@ -8,7 +8,7 @@
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { type Api, type Auth, type Recorder } from './api.ts';
+import type { Api, Auth, Recorder } from './api.ts';
 
 export class Collab {
   private turn = 0;

@@ -179,7 +179,7 @@ export class OwnPostgres {
       try {
         execFileSync('runuser', ['-u', 'postgres', '--', `${this.bin}/pg_ctl`, '-D', `${this.dir}/data`, '-l', `${this.dir}/log`, '-w', '-o', `-k ${this.dir} -p ${this.port} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'], { stdio: 'ignore' });
         return;
-      } catch (error) {
+      } catch {
         if (attempt > 20) throw new Error(`postgres did not start: ${readFileSync(`${this.dir}/log`, 'utf8').slice(-2000)}`);
         await sleep(500);
       }

@@ -145,6 +145,7 @@ export function ChartCard({
   const ready = width > 0;
 
   // (Re)create the plot when the lines, their colours, the scale, the axis or the height change.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `structure` stands for lines/log/height/axis by value (read through `state`); syncKey never changes
   useEffect(() => {
     const el = plotRef.current;
     if (!el || !ready) return;
@@ -225,6 +226,7 @@ export function ChartCard({
     if (chartRef.current && width > 0) chartRef.current.setSize({ width, height });
   }, [width, height]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the view by value, and `structure` because a rebuilt plot needs its data again
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart || !columns || columns.runs.length !== lines.length) return;
@@ -237,10 +239,12 @@ export function ChartCard({
 
   // spans change without new data (a cell finished): redraw
   const spanKey = spans?.map((s) => `${s.id}:${s.from}:${s.to}`).join(',') ?? '';
+  // biome-ignore lint/correctness/useExhaustiveDependencies: spanKey is the spans by value: redraw when one changes, not on every render
   useEffect(() => {
     chartRef.current?.redraw(false, false);
   }, [spanKey]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `structure`: a rebuilt plot gets the hidden lines applied again
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart) return;

@@ -125,6 +125,7 @@ function useRelativeSeries({ projectId, metricKey, runs, width, range, enabled, 
   });
   const answers = queries.map((q) => q.data);
   const answersKey = queries.map((q) => q.dataUpdatedAt).join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: answersKey (the answers' update times) stands for `answers`, a new array on every render
   const data = useMemo((): ChartData | undefined => {
     if (!answers.some(Boolean)) return undefined;
     const parts = runs.map((run, i) => {

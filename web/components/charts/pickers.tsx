@@ -18,6 +18,7 @@ function Menu({ label, testId, title, children }: { label: ReactNode; testId: st
   return (
     <details className="picker picker-left" ref={ref} data-testid={testId}>
       <summary className="btn btn-sm">{label} ▾</summary>
+      {/* biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this row's layout */}
       <div className="picker-menu picker-menu-wide" role="group" aria-label={title}>
         <div className="picker-title">{title}</div>
         {children}

@@ -30,6 +30,7 @@ export function XAxisToggle({ value, onChange }: { value: XAxisMode; onChange: (
   return (
     <div className="segmented x-axis" role="radiogroup" aria-label="x axis" data-testid="x-axis" data-value={value}>
       {X_AXIS_MODES.map((mode) => (
+        // biome-ignore lint/a11y/useSemanticElements: the ARIA radio pattern on buttons, a segmented control that native radio inputs cannot be styled into
         <button
           key={mode}
           type="button"

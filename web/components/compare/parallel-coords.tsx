@@ -47,9 +47,9 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
     [axes],
   );
 
-  const valueOf = (run: PcRun, axis: Axis) => (axis.id === METRIC_AXIS ? summaryValue(run.summary[metricKey]) : run.config[axis.label]);
+  const axisValue = (run: PcRun, axis: Axis) => (axis.id === METRIC_AXIS ? summaryValue(run.summary[metricKey]) : run.config[axis.label]);
   const lines = runs.map((run) => {
-    const positions = axes.map((axis) => position(axis, valueOf(run, axis)));
+    const positions = axes.map((axis) => position(axis, axisValue(run, axis)));
     return { run, positions, match: matchesBrushes(positions, axes.map((a) => brushes[a.id])) };
   });
   const matching = lines.filter((l) => l.match);
@@ -245,6 +245,7 @@ function AxisPicker({ keys, selected, onChange }: { keys: string[]; selected: st
   return (
     <details className="picker picker-left" ref={ref} data-testid="pc-axes">
       <summary className="btn btn-sm">Config axes ({selected.length}) ▾</summary>
+      {/* biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this row's layout */}
       <div className="picker-menu" role="group" aria-label="Config axes">
         <div className="picker-title">Config keys that differ</div>
         {keys.length === 0 ? <p className="muted small">All these runs share one config.</p> : null}

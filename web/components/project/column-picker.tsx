@@ -29,10 +29,12 @@ export const useSummaryColumns = (projectId: string | undefined) => useStoredCol
 
 function useStoredColumns<T>(kind: ColumnKind, projectId: string | undefined, read: (stored: unknown) => T[], write: (value: T[]) => unknown): [T[], (next: T[]) => void] {
   const [columns, setColumns] = useState<T[]>([]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read/write are module-level functions
   useEffect(() => {
     if (projectId) setColumns(read(readStored(kind, projectId)));
     // read/write are module-level functions
   }, [kind, projectId]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read/write are module-level functions
   const update = useCallback(
     (next: T[]) => {
       setColumns(next);
@@ -86,6 +88,7 @@ export function ColumnPicker({
   return (
     <details className="picker" ref={ref} data-testid="column-picker">
       <summary className="btn btn-sm">Columns{count ? ` (${count})` : ''} ▾</summary>
+      {/* biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this row's layout */}
       <div className="picker-menu" role="group" aria-label="Config columns">
         <div className="picker-title">Config keys as columns</div>
         {all.length === 0 ? <p className="muted small">No config recorded in these runs yet.</p> : null}

@@ -48,7 +48,7 @@ export function RunFiltersBar({ filters, onChange, options }: { filters: RunFilt
   const userKnown = !draft.userId || options.users.some((u) => u.id === draft.userId);
 
   return (
-    <div className="filters" role="search" aria-label="Filter runs" data-testid="run-filters">
+    <search className="filters" aria-label="Filter runs" data-testid="run-filters">
       <label className="filter">
         <span>Status</span>
         <select
@@ -107,6 +107,7 @@ export function RunFiltersBar({ filters, onChange, options }: { filters: RunFilt
         </datalist>
       </label>
       {configRows.map((row, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a config row is its position: the inputs are controlled, so nothing is kept per row
         <div className="filter filter-config" key={i} data-testid="filter-config">
           <span>Config</span>
           <select
@@ -151,6 +152,6 @@ export function RunFiltersBar({ filters, onChange, options }: { filters: RunFilt
           Clear filters
         </button>
       ) : null}
-    </div>
+    </search>
   );
 }

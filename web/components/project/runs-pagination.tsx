@@ -34,6 +34,7 @@ export function RunsPagination({
           </button>
           {pageWindow(paging.page, pages).map((p, i) =>
             p === null ? (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a gap has no identity but its place between two page numbers
               <span key={`gap${i}`} className="muted" aria-hidden="true">
                 …
               </span>

@@ -1,6 +1,6 @@
 // The report's connection state: connecting, live, offline, or why the server closed it.
 import Link from 'next/link';
-import type { CollabState } from '@/lib/collab/use-collab-text.ts';
+import type { CollabState } from './use-report-doc.ts';
 
 const closedMessages: Record<number, string> = {
   4401: 'Your session has ended. Sign in again to keep editing.',

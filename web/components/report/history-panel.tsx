@@ -213,19 +213,16 @@ function Changes({ reportId, baseId, doc }: { reportId: string; baseId: string |
   return (
     <div className="version-diff" data-testid="version-diff">
       {changed ? null : <p className="muted small">No text changes.</p>}
-      {parts.map((p, i) =>
-        p.kind === 'added' ? (
-          <ins key={i} data-testid="diff-added">
+      {parts.map((p, i) => {
+        const Tag = p.kind === 'added' ? 'ins' : p.kind === 'removed' ? 'del' : 'span';
+        const testId = p.kind === 'same' ? undefined : `diff-${p.kind}`;
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the diff is recomputed whole on every change; a part is its position
+          <Tag key={i} data-testid={testId}>
             {p.text}
-          </ins>
-        ) : p.kind === 'removed' ? (
-          <del key={i} data-testid="diff-removed">
-            {p.text}
-          </del>
-        ) : (
-          <span key={i}>{p.text}</span>
-        ),
-      )}
+          </Tag>
+        );
+      })}
     </div>
   );
 }

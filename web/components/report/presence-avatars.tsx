@@ -23,7 +23,9 @@ export function PresenceAvatars({ provider }: { provider: WebsocketProvider | nu
   const users = usePresence(provider);
   const others = users.filter((u) => !u.self).length;
   return (
-    <div className="presence" data-testid="presence" data-count={users.length} aria-label={`${users.length} here now`}>
+    // aria-label needs a role to be read; group is what this is (the people on the report).
+    // biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this layout
+    <div className="presence" data-testid="presence" data-count={users.length} role="group" aria-label={`${users.length} here now`}>
       {users.map((u) => (
         <span
           key={u.id}

@@ -48,7 +48,10 @@ const images = (state: EditorState) => {
 function deferred() {
   let resolve!: (src: string) => void;
   let reject!: (error: Error) => void;
-  const promise = new Promise<string>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<string>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 

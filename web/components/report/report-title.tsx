@@ -45,6 +45,7 @@ export function ReportTitle({ reportId, projectId, title, canWrite }: { reportId
         aria-label="Report title"
         value={draft}
         maxLength={200}
+        // biome-ignore lint/a11y/noAutofocus: the input appears because the user asked to rename/enter it: focus goes where they are about to type
         autoFocus
         disabled={rename.isPending}
         onChange={(e) => setDraft(e.target.value)}

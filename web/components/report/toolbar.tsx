@@ -161,6 +161,7 @@ export function Toolbar({ editor }: { editor: Editor }) {
         >
           <input
             className="input input-sm"
+            // biome-ignore lint/a11y/noAutofocus: the input appears because the user asked to rename/enter it: focus goes where they are about to type
             autoFocus
             placeholder={prompt.kind === 'link' ? 'https://… (empty removes the link)' : 'https://…/image.png'}
             aria-label={prompt.kind === 'link' ? 'Link address' : 'Image address'}

@@ -5,9 +5,13 @@
 import { useEffect, useState } from 'react';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import type { CollabState } from '@/lib/collab/use-collab-text.ts';
 
-export type { CollabState };
+export type CollabState =
+  | { kind: 'connecting' }
+  | { kind: 'syncing' }
+  | { kind: 'live' }
+  | { kind: 'offline' }
+  | { kind: 'closed'; code: number; reason: string };
 
 export interface ReportSession {
   doc: Y.Doc;

@@ -21,6 +21,7 @@ export function AnsiText({ text }: { text: string }) {
         if (s.fg && isCss(s.fg)) style.color = s.fg;
         if (s.bg && isCss(s.bg)) style.backgroundColor = s.bg;
         return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the segments of one output's text, recomputed whole: a segment is its position
           <span key={i} className={classes.join(' ') || undefined} style={style}>
             {s.text}
           </span>

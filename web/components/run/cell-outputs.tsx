@@ -72,6 +72,7 @@ function ImageValue({ mime, value, metadata, runId, fallback }: { mime: string; 
   const { width, height } = imageSize(metadata, mime);
   return (
     <div className="output output-image" data-mime={mime}>
+      {/* biome-ignore lint/performance/noImgElement: a kernel's image from our blob route or inline base64; next/image would proxy and re-encode it */}
       <img src={src} alt={`${mime} output`} width={width} height={height} loading="lazy" />
     </div>
   );
@@ -141,6 +142,7 @@ export function CellOutputs({ cell, runId }: { cell: Cell; runId: string }) {
     // One container per cell, so tests can read all of a cell's output text at once.
     <div className="outputs" data-testid="cell-output">
       {outputs.map((output, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a cell's outputs only grow at the end: the position is the output's identity
         <OutputView key={i} output={output} runId={runId} />
       ))}
       {extraError ? <ErrorOutput error={extraError} /> : null}

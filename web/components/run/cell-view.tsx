@@ -59,7 +59,7 @@ export function CellView({ cell, note, runId, now, runLive }: { cell: Cell; note
       data-position={cell.position ?? ''}
       data-execution-key={cell.executionKey}
     >
-      <div className="cell-gutter" aria-label="execution count">
+      <div className="cell-gutter" title="execution count">
         [{count ?? ' '}]
       </div>
       <div className="cell-body">

@@ -12,6 +12,7 @@ export function HtmlOutput({ html, fallback }: { html: string; fallback: ReactNo
   return (
     <div className="output output-html-wrap" data-mime="text/html">
       {/* sanitised above; the wrapper's CSS containment keeps it inside its box */}
+      {/* biome-ignore lint/security/noDangerouslySetInnerHtml: result.html is the DOMPurify output of sanitizeHtml above */}
       <div className="html-output" dangerouslySetInnerHTML={{ __html: result.html }} />
       {result.removedActive ? <div className="output-note">Scripts in this output were removed.</div> : null}
       {result.removedExternal ? <div className="output-note">Images and styles this output would load from elsewhere were not loaded.</div> : null}

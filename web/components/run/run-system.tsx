@@ -7,7 +7,7 @@ import { keepPreviousData, skipToken, useQueries, useQuery } from '@tanstack/rea
 import { useMemo, useState } from 'react';
 import { ChartCard, type ChartData, type ChartLine, type ChartResult, type ChartSpan, PLOT_PAD_RIGHT, useChartFrame, useSettledRequest, Y_AXIS_PX } from '@/components/charts/chart-card.tsx';
 import { seriesInput } from '@/components/charts/metric-chart.tsx';
-import { type ExecutionSpan, executionSpans, isSystemKey, runWindow, spanPosition, type SystemChartSpec, systemCharts } from '@/lib/charts/system-metrics.ts';
+import { type ExecutionSpan, executionSpans, runWindow, spanPosition, type SystemChartSpec, systemCharts } from '@/lib/charts/system-metrics.ts';
 import { emptySeries, formatRelative } from '@/lib/charts/time-axis.ts';
 import { type Environment, readEnvironment } from '@/lib/environment.ts';
 import type { Outputs } from '@/lib/trpc.ts';
@@ -92,7 +92,9 @@ function summarizeGpus(gpus: ReadonlyArray<{ name: string | null; driver: string
 /** The executions as blocks on the charts' time axis (same insets as a chart's plot area); each links to its cell. */
 function ExecutionStrip({ spans, view }: { spans: ExecutionSpan[]; view: [number, number] }) {
   return (
-    <div className="card system-strip-card" aria-label="Cells over time">
+    // aria-label needs a role to be read.
+    // biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this layout
+    <div className="card system-strip-card" role="group" aria-label="Cells over time">
       <div className="system-strip" data-testid="system-timeline" style={{ marginLeft: Y_AXIS_PX, marginRight: PLOT_PAD_RIGHT }}>
         {spans.map((span) => {
           const pos = spanPosition(span, view);
@@ -153,6 +155,7 @@ function SystemChart({
     })),
   });
   const answersKey = queries.map((q) => q.dataUpdatedAt).join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: answersKey (the answers' update times) stands for `queries`, a new array on every render
   const data = useMemo((): ChartData | undefined => {
     if (!queries.some((q) => q.data)) return undefined;
     const first = queries.find((q) => q.data)?.data as { perPixel?: number; stepsPerPixel: number } | undefined;

@@ -1,7 +1,7 @@
 // Metric ingest: one transaction per batch that interns keys, inserts points (a retried
 // batch inserts nothing twice) and folds exactly the newly inserted points into every
 // rollup level (computed here, see rollup.ts) and the run's summary. A batch is all or nothing.
-import { and, BinaryCopyEncoder, canCopyIn, copyIntoTable, type Db, eq, inArray, metricKeys, resultRows, runs, type SQL, sql, uuidBytes } from '@cellmark/db';
+import { BinaryCopyEncoder, canCopyIn, copyIntoTable, type Db, eq, metricKeys, resultRows, runs, type SQL, sql, uuidBytes } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
 import { ROLLUP_BASE, ROLLUP_LEVELS } from './levels.ts';
@@ -309,7 +309,14 @@ const toNumber = (v: WireValue): number => (typeof v === 'number' ? v : v === 'N
  */
 function insertPoints(runId: string, points: RollupPoint[], returning: boolean): SQL {
   const isoOf = new Map<number, string>(); // a batch's points share few distinct times
-  const iso = (ms: number) => isoOf.get(ms) ?? (isoOf.set(ms, new Date(ms).toISOString()), isoOf.get(ms)!);
+  const iso = (ms: number) => {
+    let text = isoOf.get(ms);
+    if (text === undefined) {
+      text = new Date(ms).toISOString();
+      isoOf.set(ms, text);
+    }
+    return text;
+  };
   return sql`
     insert into metric_points (run_id, key_id, step, value, time)
     select ${runId}::uuid, k, s, v::float8, t::timestamptz

@@ -110,6 +110,7 @@ function SignUpOrIn({ token, teamSlug }: { token: string; teamSlug: string }) {
   const signUp = mode === 'sign-up';
   return (
     <>
+      {/* biome-ignore lint/a11y/useSemanticElements: a fieldset brings a border, padding and min-inline-size: min-content that break this row's layout */}
       <div className="row" role="group" aria-label="Account">
         <button type="button" className={`btn btn-sm${signUp ? ' btn-primary' : ''}`} aria-pressed={signUp} onClick={() => setMode('sign-up')}>
           I am new here

@@ -5,7 +5,7 @@
 import { Node, mergeAttributes } from '@tiptap/core';
 import { type NodeViewProps, ReactNodeViewRenderer } from '@tiptap/react';
 import { skipToken, useQuery } from '@tanstack/react-query';
-import { useCallback, useMemo, useState } from 'react';
+import { type ReactNode, useCallback, useMemo, useState } from 'react';
 import { type ChartRun, MetricChart } from '@/components/charts/metric-chart.tsx';
 import { KeyPicker, RunPicker } from '@/components/charts/pickers.tsx';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
@@ -77,7 +77,7 @@ function RunChartView(props: NodeViewProps) {
     />
   );
 
-  let body;
+  let body: ReactNode;
   if (allRuns.isPending || (settings.source === 'filter' && matching.isPending)) body = <Loading />;
   else if (allRuns.isError) body = <ErrorBox error={allRuns.error} />;
   else if (matching.isError) body = <ErrorBox error={matching.error} />;

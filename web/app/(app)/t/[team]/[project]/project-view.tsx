@@ -65,6 +65,7 @@ export function ProjectView() {
   // picks survive paging (compare runs from several pages); a new filter starts afresh
   const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
   const filterKey = JSON.stringify(apiFilter ?? null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter, compared by value, clears the picks: filterKey is the trigger, not an input
   useEffect(() => setPicked(new Set()), [filterKey]);
   const pickedIds = useMemo(() => [...picked], [picked]);
   const tagList = useMemo(() => [...new Set(runs.data?.runs.flatMap((r) => r.tags) ?? [])], [runs.data]);
