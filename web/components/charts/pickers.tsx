@@ -104,10 +104,10 @@ export function KeyPicker({ keys, selected, onChange }: { keys: readonly string[
       </div>
       {sections.own.map(option)}
       {sections.system.length ? (
-        <div role="group" aria-label="System metrics" data-testid="key-section-system">
-          <div className="picker-title picker-title-sep">System</div>
+        <fieldset className="picker-section" data-testid="key-section-system">
+          <legend className="picker-title picker-title-sep">System</legend>
           {sections.system.map(option)}
-        </div>
+        </fieldset>
       ) : null}
       {keys.length === 0 ? <p className="muted small">These runs have logged no metrics yet.</p> : null}
     </Menu>

@@ -92,10 +92,11 @@ export function ProjectView() {
     if (total !== undefined && !runs.isPlaceholderData && paging.page > pageCount(total, paging.size)) setPaging({ ...paging, page: pageCount(total, paging.size) });
   }, [total, runs.isPlaceholderData, paging, setPaging]);
   // the next sign-in in this browser lands here
-  const openedPath = info.data ? { team: info.data.team.slug, project: info.data.project.slug } : null;
+  const openedTeam = info.data?.team.slug;
+  const openedProject = info.data?.project.slug;
   useEffect(() => {
-    if (openedPath) rememberProject(openedPath);
-  }, [openedPath?.team, openedPath?.project]);
+    if (openedTeam && openedProject) rememberProject({ team: openedTeam, project: openedProject });
+  }, [openedTeam, openedProject]);
   const tagHref = useCallback((tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, withoutPage(new URLSearchParams(query)))}`, [pathname, filters, query]);
 
   if (info.isPending) return <Loading />;
