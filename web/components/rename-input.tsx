@@ -4,6 +4,7 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import { FormError } from '@/components/query-state.tsx';
+import './rename-input.css';
 
 export function RenameInput({
   value,

@@ -7,6 +7,7 @@ import { useRef, useState } from 'react';
 import { authClient } from '@/lib/auth-client.ts';
 import { initials } from '@/lib/format.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './app-shell.css';
 
 export function UserMenu({ user }: { user: { name: string; email: string } }) {
   const ref = useRef<HTMLDetailsElement>(null);

@@ -6,6 +6,7 @@ import { StatusBadge } from '@/components/status-badge.tsx';
 import { keySections, MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { relativeTime } from '@/lib/format.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './charts.css';
 
 function Menu({ label, testId, title, children }: { label: ReactNode; testId: string; title: string; children: ReactNode }) {
   const ref = useRef<HTMLDetailsElement>(null);

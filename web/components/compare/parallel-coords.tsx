@@ -9,6 +9,8 @@ import { useElementWidth } from '@/components/charts/hooks.ts';
 import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { type Axis, type Brush, brushBetween, buildAxis, matchesBrushes, position, summaryValue, valueAt, varyingKeys } from '@/lib/charts/parallel-coords.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import '@/components/charts/charts.css';
+import './compare.css';
 
 export interface PcRun {
   id: string;

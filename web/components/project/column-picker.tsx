@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { readSummaryColumns, sameColumn, SUMMARY_AGGS, type SummaryAgg, type SummaryColumn, summaryPresets, writeSummaryColumns } from '@/lib/summary-columns.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './runs-table.css';
 
 type ColumnKind = 'runs-columns' | 'runs-summary-columns';
 

@@ -2,6 +2,7 @@
 'use client';
 import { RenameInput, useRenameToggle } from '@/components/rename-input.tsx';
 import { useRenameReport } from './use-rename-report.ts';
+import './report.css';
 
 export function ReportTitle({ reportId, projectId, title, canWrite }: { reportId: string; projectId: string; title: string; canWrite: boolean }) {
   const rename = useRenameReport(reportId, projectId);

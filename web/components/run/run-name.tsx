@@ -3,6 +3,7 @@
 'use client';
 import { RenameInput } from '@/components/rename-input.tsx';
 import { useUpdateRun } from './use-update-run.ts';
+import './run-header.css';
 
 export function RunName({ runId, name, canWrite }: { runId: string; name: string; canWrite: boolean }) {
   const update = useUpdateRun(runId);
