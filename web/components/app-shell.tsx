@@ -7,6 +7,7 @@ import { useTRPC } from '@/lib/trpc.ts';
 import { Breadcrumbs } from './breadcrumbs.tsx';
 import { Logo } from './logo.tsx';
 import { UserMenu } from './user-menu.tsx';
+import './app-shell.css';
 
 export function AppShell({ children }: { children: ReactNode }) {
   const trpc = useTRPC();

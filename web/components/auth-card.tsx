@@ -1,6 +1,7 @@
 // Centered card for the signed-out pages (setup, sign in, sign up).
 import type { ReactNode } from 'react';
 import { Logo } from './logo.tsx';
+import './auth-card.css';
 
 export function AuthCard({ title, lead, children, foot }: { title: string; lead?: ReactNode; children: ReactNode; foot?: ReactNode }) {
   return (

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useParams, usePathname } from 'next/navigation';
 import { Fragment } from 'react';
 import { useTRPC } from '@/lib/trpc.ts';
+import './app-shell.css';
 
 interface Crumb {
   label: string;

@@ -1,5 +1,6 @@
 // The Cellmark mark (a notebook cell with a check) and wordmark, inline so it works offline.
 import Link from 'next/link';
+import './logo.css';
 
 export function LogoMark({ size = 22 }: { size?: number }) {
   return (

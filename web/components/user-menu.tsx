@@ -3,9 +3,11 @@
 import { useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { authClient } from '@/lib/auth-client.ts';
 import { initials } from '@/lib/format.ts';
+import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './app-shell.css';
 
 export function UserMenu({ user }: { user: { name: string; email: string } }) {
   const ref = useRef<HTMLDetailsElement>(null);
@@ -13,14 +15,7 @@ export function UserMenu({ user }: { user: { name: string; email: string } }) {
   const queryClient = useQueryClient();
   const [signingOut, setSigningOut] = useState(false);
 
-  useEffect(() => {
-    // <details> stays open on outside clicks; close it like a menu would.
-    const onClick = (event: MouseEvent) => {
-      if (ref.current?.open && !ref.current.contains(event.target as Node)) ref.current.open = false;
-    };
-    document.addEventListener('click', onClick);
-    return () => document.removeEventListener('click', onClick);
-  }, []);
+  useDismissMenu(ref);
 
   async function signOut() {
     setSigningOut(true);

@@ -27,10 +27,14 @@ export async function signUpAndSignIn(input: { name: string; email: string; pass
   const signedUp = await authClient().signUp.email(fields, { headers });
   if (signedUp.error) return signedUp.error.message || `Sign-up failed (${signedUp.error.status})`;
   const signedIn = await authClient().signIn.email({ email: fields.email, password: fields.password });
-  if (signedIn.error) {
-    return signedIn.error.status === 401
-      ? 'Could not sign in with this email and password. If you already have an account, sign in instead.'
-      : signedIn.error.message || `Sign-in failed (${signedIn.error.status})`;
-  }
-  return null;
+  if (signedIn.error?.status === 401) return 'Could not sign in with this email and password. If you already have an account, sign in instead.';
+  return signedIn.error ? signInFailure(signedIn.error) : null;
 }
+
+/** Signs in with email and password. Returns an error message, or null. */
+export async function signIn(input: { email: string; password: string }): Promise<string | null> {
+  const { error } = await authClient().signIn.email(input);
+  return error ? signInFailure(error) : null;
+}
+
+const signInFailure = (error: { message?: string; status: number }) => error.message || `Sign-in failed (${error.status})`;

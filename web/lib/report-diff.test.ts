@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { diffWords, fragmentText, tokenize } from './report-diff.ts';
+import { diffWords, fragmentText, MAX_EDIT_TOKENS, tokenize } from './report-diff.ts';
 
 const side = (parts: ReturnType<typeof diffWords>, drop: 'added' | 'removed') =>
   parts.filter((p) => p.kind !== drop).map((p) => p.text).join('');
@@ -37,6 +37,45 @@ describe('diffWords', () => {
   it('handles everything added or everything removed', () => {
     expect(diffWords('', 'new words')).toEqual([{ kind: 'added', text: 'new words' }]);
     expect(diffWords('old words', '')).toEqual([{ kind: 'removed', text: 'old words' }]);
+  });
+
+  it('finds a few edits spread through a long report (50,000 words: a 2.5-billion-cell table for an O(n·m) diff)', () => {
+    const words = Array.from({ length: 50_000 }, (_, k) => `w${k}`);
+    const before = words.join(' ');
+    const edited = [...words];
+    edited[0] = 'Intro';
+    edited[25_000] = 'middle';
+    edited.splice(49_999, 1, 'end', 'added');
+    const after = edited.join(' ');
+    const parts = diffWords(before, after);
+    expect(side(parts, 'added')).toBe(before);
+    expect(side(parts, 'removed')).toBe(after);
+    expect(parts.filter((p) => p.kind !== 'same')).toEqual([
+      { kind: 'removed', text: 'w0' },
+      { kind: 'added', text: 'Intro' },
+      { kind: 'removed', text: 'w25000' },
+      { kind: 'added', text: 'middle' },
+      { kind: 'removed', text: 'w49999' },
+      { kind: 'added', text: 'end added' },
+    ]);
+  });
+
+  it('marks a 1,000-word paste into a long report as one addition', () => {
+    const before = Array.from({ length: 20_000 }, (_, k) => `w${k}`).join(' ');
+    const pasted = Array.from({ length: 1_000 }, (_, k) => `p${k}`).join(' ');
+    const after = before.replace(' w10000 ', ` ${pasted} w10000 `);
+    const parts = diffWords(before, after);
+    expect(parts.filter((p) => p.kind !== 'same')).toEqual([{ kind: 'added', text: `${pasted} ` }]);
+    expect(side(parts, 'removed')).toBe(after);
+  });
+
+  it('shows versions that share almost nothing as one replacement past the edit limit', () => {
+    const before = Array.from({ length: MAX_EDIT_TOKENS }, (_, k) => `a${k}`).join(' ');
+    const after = Array.from({ length: MAX_EDIT_TOKENS }, (_, k) => `b${k}`).join(' ');
+    expect(diffWords(before, after)).toEqual([
+      { kind: 'removed', text: before },
+      { kind: 'added', text: after },
+    ]);
   });
 });
 

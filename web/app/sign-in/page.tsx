@@ -3,10 +3,11 @@
 import { useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
-import { type FormEvent, Suspense, useState } from 'react';
+import { Suspense } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field, FormSubmit } from '@/components/field.tsx';
-import { authClient } from '@/lib/auth-client.ts';
+import { AuthForm, fieldText } from '@/components/auth-form.tsx';
+import { Field } from '@/components/field.tsx';
+import { signIn } from '@/lib/auth-client.ts';
 import { landingPath, lastProject } from '@/lib/landing.ts';
 import { safeNext } from '@/lib/safe-next.ts';
 import { useTRPC } from '@/lib/trpc.ts';
@@ -16,30 +17,12 @@ function SignInForm() {
   const queryClient = useQueryClient();
   const trpc = useTRPC();
   const next = safeNext(useSearchParams().get('next'));
-  const [error, setError] = useState<string | null>(null);
-  const [pending, setPending] = useState(false);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setPending(true);
-    setError(null);
-    try {
-      const { error: failure } = await authClient().signIn.email({
-        email: String(form.get('email')),
-        password: String(form.get('password')),
-      });
-      if (failure) {
-        setError(failure.message || `Sign-in failed (${failure.status})`);
-        return;
-      }
-      queryClient.clear();
-      router.replace(next === '/' ? await landing() : next);
-    } catch {
-      setError('The Cellmark server is unreachable. Check your connection and try again.');
-    } finally {
-      setPending(false);
-    }
+  async function submit(form: FormData) {
+    const failure = await signIn({ email: fieldText(form, 'email'), password: String(form.get('password')) });
+    if (failure) return failure;
+    queryClient.clear();
+    router.replace(next === '/' ? await landing() : next);
   }
 
   /** No ?next=: the project the user was in last, or their most recent one (lib/landing.ts). */
@@ -54,11 +37,10 @@ function SignInForm() {
   const signUpHref = next === '/' ? '/sign-up' : `/sign-up?next=${encodeURIComponent(next)}`;
   return (
     <AuthCard title="Sign in" lead="Welcome back to Cellmark." foot={<>No account yet? <Link href={signUpHref}>Create one</Link></>}>
-      <form className="form" onSubmit={onSubmit}>
+      <AuthForm submit={submit} label="Sign in" busyLabel="Signing in…">
         <Field label="Email" name="email" type="email" autoComplete="email" required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
-        <FormSubmit error={error} pending={pending} label="Sign in" busyLabel="Signing in…" />
-      </form>
+      </AuthForm>
     </AuthCard>
   );
 }

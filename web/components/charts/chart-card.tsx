@@ -15,6 +15,7 @@ import { DURATION_INCRS, formatRelative, type XAxisMode } from '@/lib/charts/tim
 import { errorMessage } from '@/lib/errors.ts';
 import { useDebounced, useElementWidth, useSeen } from './hooks.ts';
 import { fillTooltip } from './tooltip.ts';
+import './charts.css';
 
 export interface ChartLine {
   id: string;
@@ -119,7 +120,7 @@ export function ChartCard({
   emptyText?: string;
   testId?: string;
 }) {
-  const { wrapRef, plotRef, width, seen } = frame;
+  const { wrapRef, plotRef, width } = frame;
   const tipRef = useRef<HTMLDivElement>(null);
   const [log, setLog] = useState(false);
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
@@ -277,6 +278,7 @@ export function ChartCard({
       data-testid={testId}
       data-key={dataKey}
       data-state={result.isError ? 'error' : !data ? 'loading' : fetching ? 'refreshing' : empty ? 'empty' : 'ready'}
+      aria-busy={!data && !result.isError}
       data-x-axis={xAxis}
       data-level={data?.level}
       data-steps-per-pixel={data?.perPixel}
@@ -308,8 +310,11 @@ export function ChartCard({
           <div className="chart-note alert alert-error">{errorMessage(result.error)}</div>
         ) : empty ? (
           <div className="chart-note muted">{range ? 'No points in this range.' : emptyText}</div>
-        ) : !data && seen ? (
-          <div className="chart-note muted">Loading…</div>
+        ) : !data ? (
+          // until its data is in (or, lazily, until it is scrolled near), the plot's shape
+          <div className="chart-skeleton" role="status" data-testid="chart-skeleton">
+            <span className="sr-only">Loading chart {title}…</span>
+          </div>
         ) : null}
       </div>
       <ul className="chart-legend" data-testid="chart-legend">

@@ -12,6 +12,7 @@ import { useTRPC } from '@/lib/trpc.ts';
 import { type ChartRun, MetricChart } from './metric-chart.tsx';
 import { KeyPicker, RunPicker } from './pickers.tsx';
 import { useXAxis, XAxisToggle } from './x-axis-toggle.tsx';
+import './charts.css';
 
 /** Without a choice in the URL, up to this many of the user's own keys are charted (train/ first). */
 const DEFAULT_KEY_COUNT = 12;

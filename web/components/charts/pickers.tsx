@@ -1,20 +1,16 @@
 // Dropdown pickers for charts: which runs (up to 100) and which metric keys, as checkbox menus
-// with a filter box; closing on a click elsewhere like the runs table's column picker.
+// with a filter box; closing on a click elsewhere or Escape like the runs table's column picker.
 'use client';
-import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useMemo, useRef, useState } from 'react';
 import { StatusBadge } from '@/components/status-badge.tsx';
 import { keySections, MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { relativeTime } from '@/lib/format.ts';
+import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './charts.css';
 
 function Menu({ label, testId, title, children }: { label: ReactNode; testId: string; title: string; children: ReactNode }) {
   const ref = useRef<HTMLDetailsElement>(null);
-  useEffect(() => {
-    const close = (e: MouseEvent) => {
-      if (ref.current?.open && !ref.current.contains(e.target as Node)) ref.current.open = false;
-    };
-    document.addEventListener('click', close);
-    return () => document.removeEventListener('click', close);
-  }, []);
+  useDismissMenu(ref);
   return (
     <details className="picker picker-left" ref={ref} data-testid={testId}>
       <summary className="btn btn-sm">{label} ▾</summary>

@@ -3,6 +3,7 @@
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback } from 'react';
 import { X_AXIS_LABELS, X_AXIS_MODES, type XAxisMode, xAxisFromQuery, xAxisToQuery } from '@/lib/charts/time-axis.ts';
+import './charts.css';
 
 const TITLES: Record<XAxisMode, string> = {
   step: 'x = the step each value was logged at',

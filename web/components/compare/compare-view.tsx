@@ -12,6 +12,8 @@ import { keysByCoverage } from '@/lib/charts/selection.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { ConfigDiffTable } from './config-diff-table.tsx';
 import { ParallelCoords } from './parallel-coords.tsx';
+import '@/components/charts/charts.css';
+import './compare.css';
 
 /** Keys every run logged show at once; the rest behind a button. */
 export function CompareView({ projectId, base, runIds, onRemove }: { projectId: string; base: string; runIds: string[]; onRemove: (id: string) => void }) {

@@ -4,6 +4,8 @@
 import { useMemo, useState } from 'react';
 import { configDiff } from '@/lib/charts/config-diff.ts';
 import { formatConfigValue } from '@/lib/config.ts';
+import '@/components/charts/charts.css';
+import './compare.css';
 
 export interface DiffRun {
   id: string;

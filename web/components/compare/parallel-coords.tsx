@@ -8,6 +8,9 @@ import { type PointerEvent as ReactPointerEvent, useEffect, useMemo, useRef, use
 import { useElementWidth } from '@/components/charts/hooks.ts';
 import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { type Axis, type Brush, brushBetween, buildAxis, matchesBrushes, position, summaryValue, valueAt, varyingKeys } from '@/lib/charts/parallel-coords.ts';
+import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import '@/components/charts/charts.css';
+import './compare.css';
 
 export interface PcRun {
   id: string;
@@ -234,13 +237,7 @@ function metricText(entry: { last?: unknown; value?: unknown } | undefined): str
 
 function AxisPicker({ keys, selected, onChange }: { keys: string[]; selected: string[]; onChange: (keys: string[]) => void }) {
   const ref = useRef<HTMLDetailsElement>(null);
-  useEffect(() => {
-    const close = (e: MouseEvent) => {
-      if (ref.current?.open && !ref.current.contains(e.target as Node)) ref.current.open = false;
-    };
-    document.addEventListener('click', close);
-    return () => document.removeEventListener('click', close);
-  }, []);
+  useDismissMenu(ref);
   const toggle = (key: string) => onChange(selected.includes(key) ? selected.filter((k) => k !== key) : keys.filter((k) => k === key || selected.includes(k)));
   return (
     <details className="picker picker-left" ref={ref} data-testid="pc-axes">

@@ -6,6 +6,8 @@
 'use client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { readSummaryColumns, sameColumn, SUMMARY_AGGS, type SummaryAgg, type SummaryColumn, summaryPresets, writeSummaryColumns } from '@/lib/summary-columns.ts';
+import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
+import './runs-table.css';
 
 type ColumnKind = 'runs-columns' | 'runs-summary-columns';
 
@@ -67,14 +69,7 @@ export function ColumnPicker({
   onSummaryChange?: (next: SummaryColumn[]) => void;
 }) {
   const ref = useRef<HTMLDetailsElement>(null);
-  // a menu closes when you click elsewhere
-  useEffect(() => {
-    const close = (e: MouseEvent) => {
-      if (ref.current?.open && !ref.current.contains(e.target as Node)) ref.current.open = false;
-    };
-    document.addEventListener('click', close);
-    return () => document.removeEventListener('click', close);
-  }, []);
+  useDismissMenu(ref);
   const all = [...new Set([...keys, ...selected])].sort((a, b) => a.localeCompare(b));
   const toggle = (key: string) => onChange(selected.includes(key) ? selected.filter((k) => k !== key) : [...selected, key]);
   const metrics = [...new Set([...summaryKeys, ...summarySelected.map((c) => c.key)])].sort((a, b) => a.localeCompare(b));

@@ -6,6 +6,8 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
+import { RenameInput, useRenameToggle } from '@/components/rename-input.tsx';
+import { useRenameReport } from '@/components/report/use-rename-report.ts';
 import { exactTime, relativeTime } from '@/lib/format.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
@@ -140,68 +142,28 @@ function ReportRow({
   onDelete: () => void;
   deleting: boolean;
 }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const [draft, setDraft] = useState<string | null>(null);
-  const rename = useMutation(
-    trpc.reports.rename.mutationOptions({
-      onSuccess: async () => {
-        setDraft(null);
-        await Promise.all([
-          queryClient.invalidateQueries(trpc.reports.list.queryFilter({ projectId })),
-          queryClient.invalidateQueries(trpc.reports.get.queryFilter({ reportId: report.id })),
-        ]);
-      },
-    }),
-  );
-  const save = () => {
-    if (draft === null) return;
-    const next = draft.trim();
-    if (next === report.title) return setDraft(null);
-    rename.mutate({ reportId: report.id, title: next }); // an empty title comes back as a clear error
-  };
+  const rename = useRenameReport(report.id, projectId);
+  const { editing, trigger, start, done } = useRenameToggle();
 
   return (
     <li data-testid="report-row" data-report-id={report.id}>
-      {draft === null ? (
+      {editing ? (
+        <span>
+          <RenameInput value={report.title} label="Report title" save={rename} onDone={done} editing className="input input-sm" testId="report-rename-input" />
+        </span>
+      ) : (
         <Link className="list-link" href={href}>
           {report.title}
         </Link>
-      ) : (
-        <span>
-          <input
-            className="input input-sm"
-            aria-label="Report title"
-            value={draft}
-            maxLength={200}
-            // biome-ignore lint/a11y/noAutofocus: the input appears because the user asked to rename/enter it: focus goes where they are about to type
-            autoFocus
-            disabled={rename.isPending}
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === 'Enter') save();
-              if (e.key === 'Escape') {
-                rename.reset();
-                setDraft(null);
-              }
-            }}
-            data-testid="report-rename-input"
-          />
-          <FormError error={rename.error} />
-        </span>
       )}
       <span className="muted small" title={exactTime(report.updatedAt)}>
         updated {relativeTime(report.updatedAt)}
       </span>
       {canWrite ? (
         <span className="row">
-          {draft === null ? (
-            <button type="button" className="btn btn-sm" onClick={() => setDraft(report.title)} data-testid="rename-report">
+          {editing ? null : (
+            <button ref={trigger} type="button" className="btn btn-sm" onClick={start} data-testid="rename-report">
               Rename
-            </button>
-          ) : (
-            <button type="button" className="btn btn-sm" onClick={save} disabled={rename.isPending} data-testid="report-rename-save">
-              Save
             </button>
           )}
           <button type="button" className="btn btn-sm btn-danger" disabled={deleting} onClick={onDelete} data-testid="delete-report" title="Move to the trash (restorable)">

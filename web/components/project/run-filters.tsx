@@ -4,6 +4,7 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import { emptyFilters, filtersToQuery, hasFilters, RUN_STATUSES, type RunFilters } from '@/lib/run-filters.ts';
+import './runs-table.css';
 
 const TYPING_DELAY_MS = 350;
 const serialize = (f: RunFilters) => filtersToQuery(f).toString();

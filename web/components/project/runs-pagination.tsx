@@ -2,6 +2,7 @@
 // the page size. The page lives in the URL (lib/run-paging.ts) like the filters.
 'use client';
 import { PAGE_SIZES, pageCount, pageWindow, rangeText, type RunPaging } from '@/lib/run-paging.ts';
+import './runs-table.css';
 
 export function RunsPagination({
   paging,

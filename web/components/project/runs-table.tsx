@@ -15,6 +15,7 @@ import type { RunSort } from '@/lib/run-paging.ts';
 import { type SummaryColumn, summaryColumnId, summaryColumnLabel, summaryColumnTitle, summarySortKey, summaryValue } from '@/lib/summary-columns.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
+import './runs-table.css';
 
 export type RunRow = Outputs['runs']['list']['runs'][number];
 

@@ -6,6 +6,7 @@ import { useQuery } from '@tanstack/react-query';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { TableKit } from '@tiptap/extension-table';
+import { Placeholder } from '@tiptap/extensions';
 import { EditorContent, useEditor } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
 import { useEffect, useMemo } from 'react';
@@ -78,6 +79,8 @@ function Body({ session, user, editable, synced }: { session: ReportSession; use
         Collaboration.configure({ document: session.doc, field: REPORT_FRAGMENT }),
         CollaborationCaret.configure({ provider: session.provider, user }),
         KeepUnreadSelection,
+        // an empty report says what goes in it (editors only: a viewer's empty report is just empty)
+        Placeholder.configure({ placeholder: 'Write up what the runs show. Insert a run chart from the toolbar to put live metrics beside your notes.' }),
         ...reportBlocks.map((b) => b.node),
       ],
       editorProps: {

@@ -1,38 +1,18 @@
 // The report title, renamed inline: click it, type, Enter (or leave the field) saves, Escape cancels.
 'use client';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
-import { FormError } from '@/components/query-state.tsx';
-import { useTRPC } from '@/lib/trpc.ts';
+import { RenameInput, useRenameToggle } from '@/components/rename-input.tsx';
+import { useRenameReport } from './use-rename-report.ts';
+import './report.css';
 
 export function ReportTitle({ reportId, projectId, title, canWrite }: { reportId: string; projectId: string; title: string; canWrite: boolean }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const [draft, setDraft] = useState<string | null>(null);
-  const rename = useMutation(
-    trpc.reports.rename.mutationOptions({
-      onSuccess: async () => {
-        setDraft(null);
-        await Promise.all([
-          queryClient.invalidateQueries(trpc.reports.get.queryFilter({ reportId })),
-          queryClient.invalidateQueries(trpc.reports.list.queryFilter({ projectId })),
-        ]);
-      },
-    }),
-  );
-
-  function save() {
-    if (draft === null) return;
-    const next = draft.trim();
-    if (!next || next === title) return setDraft(null);
-    rename.mutate({ reportId, title: next });
-  }
+  const rename = useRenameReport(reportId, projectId);
+  const { editing, trigger, start, done } = useRenameToggle();
 
   if (!canWrite) return <h1 data-testid="report-title">{title}</h1>;
-  if (draft === null) {
+  if (!editing) {
     return (
       <h1>
-        <button type="button" className="title-button" title="Rename" onClick={() => setDraft(title)} data-testid="report-title">
+        <button ref={trigger} type="button" className="title-button" title="Rename" onClick={start} data-testid="report-title">
           {title}
         </button>
       </h1>
@@ -40,26 +20,7 @@ export function ReportTitle({ reportId, projectId, title, canWrite }: { reportId
   }
   return (
     <div>
-      <input
-        className="input title-input"
-        aria-label="Report title"
-        value={draft}
-        maxLength={200}
-        // biome-ignore lint/a11y/noAutofocus: the input appears because the user asked to rename/enter it: focus goes where they are about to type
-        autoFocus
-        disabled={rename.isPending}
-        onChange={(e) => setDraft(e.target.value)}
-        onBlur={save}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter') save();
-          if (e.key === 'Escape') {
-            rename.reset();
-            setDraft(null);
-          }
-        }}
-        data-testid="report-title-input"
-      />
-      <FormError error={rename.error} />
+      <RenameInput value={title} label="Report title" save={rename} onDone={done} editing className="input title-input" testId="report-title-input" />
     </div>
   );
 }

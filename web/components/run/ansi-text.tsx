@@ -1,6 +1,7 @@
 // Terminal text with its colours, as spans: never HTML from the output.
 import { type CSSProperties, useMemo } from 'react';
 import { ansiSegments } from '@/lib/ansi.ts';
+import './cells.css';
 
 const isCss = (colour: string) => colour.startsWith('rgb(');
 

@@ -4,6 +4,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { type BlobPointer, blobUrl, decodeBlobText, formatBytes } from '@/lib/outputs.ts';
+import './cells.css';
 
 async function fetchBlob(runId: string, pointer: BlobPointer): Promise<unknown> {
   const res = await fetch(blobUrl(runId, pointer), { credentials: 'same-origin' });

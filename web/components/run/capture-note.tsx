@@ -1,6 +1,7 @@
 // What was captured for this run: without the kernel side, config, environment and kernel
 // timing are missing, and the page says so instead of showing empty panels.
 import type { Outputs } from '@/lib/trpc.ts';
+import './run-header.css';
 
 type RunDetail = Outputs['runs']['get'];
 

@@ -19,6 +19,7 @@ import type { Outputs } from '@/lib/trpc.ts';
 import { AnsiText } from './ansi-text.tsx';
 import { BlobValue } from './blob-value.tsx';
 import { HtmlOutput } from './html-output.tsx';
+import './cells.css';
 
 type Cell = Outputs['runs']['get']['cells'][number];
 type Output = Cell['outputs'][number];

@@ -6,6 +6,7 @@ import { annotateExecutions, groupByCell, summarize } from '@/lib/timeline.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
 import { CellView } from './cell-view.tsx';
+import './cells.css';
 
 type RunDetail = Outputs['runs']['get'];
 export type CellOrder = 'execution' | 'notebook';

@@ -5,6 +5,7 @@ import { durationBetween, exactTime, formatDuration } from '@/lib/format.ts';
 import { type ExecutionNote, outOfOrderText, rerunText } from '@/lib/timeline.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { CellOutputs } from './cell-outputs.tsx';
+import './cells.css';
 
 type Cell = Outputs['runs']['get']['cells'][number];
 

@@ -5,6 +5,7 @@ import { Fragment, useMemo, useState } from 'react';
 import { configRows, formatConfigValue } from '@/lib/config.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { executionHref } from './cell-view.tsx';
+import './run-panels.css';
 
 type RunDetail = Outputs['runs']['get'];
 

@@ -5,6 +5,7 @@ import { type ReactNode, useMemo, useState } from 'react';
 import { type Environment, filterPackages, readEnvironment } from '@/lib/environment.ts';
 import { formatBytes } from '@/lib/outputs.ts';
 import type { Outputs } from '@/lib/trpc.ts';
+import './run-panels.css';
 
 type RunDetail = Outputs['runs']['get'];
 

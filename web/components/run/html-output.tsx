@@ -4,6 +4,7 @@
 'use client';
 import { type ReactNode, useMemo } from 'react';
 import { sanitizeHtml } from '@/lib/sanitize-html.ts';
+import './cells.css';
 
 export function HtmlOutput({ html, fallback }: { html: string; fallback: ReactNode }) {
   const result = useMemo(() => sanitizeHtml(html), [html]);

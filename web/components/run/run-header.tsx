@@ -10,6 +10,7 @@ import { useNow } from '@/lib/use-now.ts';
 import { RunName } from './run-name.tsx';
 import { RunNotes } from './run-notes.tsx';
 import { RunTags } from './run-tags.tsx';
+import './run-header.css';
 
 type RunDetail = Outputs['runs']['get'];
 

@@ -10,6 +10,7 @@ import { runColor } from '@/lib/charts/colors.ts';
 import { groupKeys } from '@/lib/charts/selection.ts';
 import { isSystemKey } from '@/lib/charts/system-metrics.ts';
 import { useTRPC } from '@/lib/trpc.ts';
+import '@/components/charts/charts.css';
 
 export function RunMetrics({ projectId, run }: { projectId: string; run: { id: string; name: string; status: string } }) {
   const trpc = useTRPC();

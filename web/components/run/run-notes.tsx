@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import { FormError } from '@/components/query-state.tsx';
 import { useUpdateRun } from './use-update-run.ts';
+import './run-header.css';
 
 export function RunNotes({ runId, notes, canWrite }: { runId: string; notes: string; canWrite: boolean }) {
   const update = useUpdateRun(runId);

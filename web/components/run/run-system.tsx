@@ -14,6 +14,8 @@ import type { Outputs } from '@/lib/trpc.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { useNow } from '@/lib/use-now.ts';
 import { executionHref } from './cell-view.tsx';
+import './run-system.css';
+import '@/components/charts/charts.css';
 
 type RunDetail = Outputs['runs']['get'];
 

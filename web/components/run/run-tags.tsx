@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { FormError } from '@/components/query-state.tsx';
 import { useUpdateRun } from './use-update-run.ts';
+import './run-header.css';
 
 const MAX_TAGS = 50;
 const MAX_TAG_CHARS = 64;

@@ -4,11 +4,12 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams, useRouter } from 'next/navigation';
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { AuthCard } from '@/components/auth-card.tsx';
-import { Field, FormSubmit } from '@/components/field.tsx';
+import { AuthForm, fieldText } from '@/components/auth-form.tsx';
+import { Field } from '@/components/field.tsx';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
-import { authClient, signUpAndSignIn } from '@/lib/auth-client.ts';
+import { signIn, signUpAndSignIn } from '@/lib/auth-client.ts';
 import { errorCode, errorMessage } from '@/lib/errors.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
@@ -78,33 +79,21 @@ function SignUpOrIn({ token, teamSlug }: { token: string; teamSlug: string }) {
   const queryClient = useQueryClient();
   const accept = useMutation(trpc.invitations.accept.mutationOptions());
   const [mode, setMode] = useState<'sign-up' | 'sign-in'>('sign-up');
-  const [error, setError] = useState<string | null>(null);
-  const [pending, setPending] = useState(false);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const email = String(form.get('email')).trim();
+  async function submit(form: FormData) {
+    const email = fieldText(form, 'email');
     const password = String(form.get('password'));
-    setPending(true);
-    setError(null);
-    try {
-      if (mode === 'sign-up') {
-        // the server adds the new account to the team as part of the sign-up
-        const failure = await signUpAndSignIn({ name: String(form.get('name')).trim(), email, password, invitation: token });
-        if (failure) return setError(failure);
-      } else {
-        const { error: failure } = await authClient().signIn.email({ email, password });
-        if (failure) return setError(failure.message || `Sign-in failed (${failure.status})`);
-        await accept.mutateAsync({ token });
-      }
-      queryClient.clear();
-      router.replace(`/t/${teamSlug}`);
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setPending(false);
+    if (mode === 'sign-up') {
+      // the server adds the new account to the team as part of the sign-up
+      const failure = await signUpAndSignIn({ name: fieldText(form, 'name'), email, password, invitation: token });
+      if (failure) return failure;
+    } else {
+      const failure = await signIn({ email, password });
+      if (failure) return failure;
+      await accept.mutateAsync({ token });
     }
+    queryClient.clear();
+    router.replace(`/t/${teamSlug}`);
   }
 
   const signUp = mode === 'sign-up';
@@ -119,7 +108,7 @@ function SignUpOrIn({ token, teamSlug }: { token: string; teamSlug: string }) {
           I have an account
         </button>
       </div>
-      <form className="form" onSubmit={onSubmit} data-testid="invite-form" key={mode}>
+      <AuthForm submit={submit} label={signUp ? 'Create account and join' : 'Sign in and join'} busyLabel="Joining…" testId="invite-form" key={mode}>
         {signUp ? <Field label="Name" name="name" autoComplete="name" required maxLength={100} /> : null}
         <Field label="Email" name="email" type="email" autoComplete="email" required />
         <Field
@@ -131,8 +120,7 @@ function SignUpOrIn({ token, teamSlug }: { token: string; teamSlug: string }) {
           minLength={signUp ? 8 : undefined}
           hint={signUp ? 'At least 8 characters.' : undefined}
         />
-        <FormSubmit error={error} pending={pending} label={signUp ? 'Create account and join' : 'Sign in and join'} busyLabel="Joining…" />
-      </form>
+      </AuthForm>
     </>
   );
 }

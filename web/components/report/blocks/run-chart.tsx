@@ -17,6 +17,7 @@ import { useReportContext } from '../report-context.tsx';
 import { BlockFrame } from './block-frame.tsx';
 import { blockIdAttribute, isStringArray, jsonAttribute, type ReportBlock } from './block.ts';
 import { clampLimit, DEFAULT_FILTER_LIMIT, normalizeFilter, type RunChartSettings, settingsOf } from './run-chart-settings.ts';
+import '@/components/charts/charts.css';
 
 function RunChartView(props: NodeViewProps) {
   // on a shared page (`share`) every read goes through the link: reportShares.runs lists what

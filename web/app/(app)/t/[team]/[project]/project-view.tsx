@@ -20,6 +20,7 @@ import { rememberProject } from '@/lib/landing.ts';
 import { emptyFilters, filtersFromQuery, filtersToQuery, hasFilters, type RunFilters, toApiFilter } from '@/lib/run-filters.ts';
 import { type RunPaging, pageCount, pagingFromQuery, pagingToQuery, toApiPage, withoutPage } from '@/lib/run-paging.ts';
 import { useTRPC } from '@/lib/trpc.ts';
+import '@/components/project/runs-table.css';
 
 type Tab = 'runs' | 'charts' | 'reports';
 const TABS: readonly Tab[] = ['runs', 'charts', 'reports'];

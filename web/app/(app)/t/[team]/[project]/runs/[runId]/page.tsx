@@ -15,6 +15,7 @@ import { RunHeader } from '@/components/run/run-header.tsx';
 import { RunMetrics } from '@/components/run/run-metrics.tsx';
 import { RunSystem } from '@/components/run/run-system.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
+import '@/components/run/run-panels.css';
 
 function RunView() {
   const { team, project, runId } = useParams<{ team: string; project: string; runId: string }>();
