@@ -362,7 +362,7 @@ def test_samples_are_metrics_with_their_own_step(shell, fake, spool_root, fake_s
     with pytest.raises(ValueError, match="cellmark.system.interval must be between 0.5 and 60 seconds"):
         cellmark.system.interval = 0.1
     ck.deactivate()
-    assert SESSION._sampler is None
+    assert SESSION.system.sampler is None
 
 
 def test_no_gpu_reason_goes_to_the_environment(shell, fake, spool_root, fake_smi, monkeypatch: pytest.MonkeyPatch):
