@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from .session import SESSION
 
+# The server's limits (server/src/wire.ts); test/integration/wire-limits.test.ts fails when they differ.
 MAX_NAME_CHARS = 200
 MAX_TAG_CHARS = 64
 MAX_TAGS = 50
