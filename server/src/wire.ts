@@ -44,7 +44,8 @@ export const cellInput = z.object({
 });
 
 const runId = z.uuid();
-const tag = z.string().trim().min(1).max(MAX_TAG_CHARS);
+/** A run's tags as every procedure that sets them takes them (updateRun here, the web's runs.update). */
+export const runTags = z.array(z.string().trim().min(1).max(MAX_TAG_CHARS)).max(MAX_TAGS);
 
 export const startRunInput = z.object({
   project: z.string().min(3).max(200),
@@ -69,9 +70,9 @@ export const endRunInput = z.object({ runId, status: z.enum(['finished', 'crashe
 export const updateRunInput = z.object({
   runId,
   name: z.string().trim().min(1).max(MAX_NAME_CHARS).optional(),
-  tags: z.array(tag).max(MAX_TAGS).optional(),
-  addTags: z.array(tag).max(MAX_TAGS).optional(),
-  removeTags: z.array(tag).max(MAX_TAGS).optional(),
+  tags: runTags.optional(),
+  addTags: runTags.optional(),
+  removeTags: runTags.optional(),
   notes: z.string().max(MAX_NOTES_CHARS).optional(),
 });
 
