@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GPU check for Cellmark's system sampler, for a machine with an NVIDIA GPU (a few minutes).
 
-Samples through both sources of cellmark/kernel/gpu_sources.py — NVML (nvidia-ml-py) and the
+Samples through both sources of cellmark/kernel/gpu_sources/ — NVML (nvidia-ml-py) and the
 streaming `nvidia-smi -lms` — while a small GPU load runs (a torch matmul loop in a child
 process when torch is importable, else idle), and prints Cellmark's samples beside
 nvidia-smi's own reading of the same moment. Also records the raw outputs of nvidia-smi
@@ -51,6 +51,7 @@ ensure("psutil", "psutil")
 ensure("pynvml", "nvidia-ml-py")
 
 from cellmark.kernel import gpu_sources, gpus, system_metrics  # noqa: E402
+from cellmark.kernel.gpu_sources import smi  # noqa: E402
 
 LOAD = """
 import sys, time, torch
@@ -61,7 +62,7 @@ while time.time() < end:
     torch.cuda.synchronize()
     time.sleep(0.02)  # about 90 % busy: utilisation changes between samples
 """
-REFERENCE_QUERY = ["--query-gpu=" + ",".join(gpu_sources.SMI_FIELDS), "--format=csv"]
+REFERENCE_QUERY = ["--query-gpu=" + ",".join(smi.SMI_FIELDS), "--format=csv"]
 failures: list[str] = []
 
 
@@ -85,9 +86,9 @@ def record(out: Path, smi: str) -> None:
         "header.txt": [],
         "list-gpus.txt": ["-L"],
         "inventory.csv": gpus.QUERY,
-        "sample.csv": gpu_sources.SMI_QUERY,
+        "sample.csv": smi.SMI_QUERY,
         "sample-with-header-and-units.csv": REFERENCE_QUERY,
-        "compute-apps.csv": gpu_sources.SMI_APPS_QUERY,
+        "compute-apps.csv": smi.SMI_APPS_QUERY,
         "compute-apps-with-names.csv": ["--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory", "--format=csv"],
     }.items():
         (out / name).write_text(run([smi, *args]))
@@ -142,7 +143,7 @@ def src_problems(src) -> str:
 
 
 def reference(smi: str) -> dict:
-    rows, _ = gpu_sources.parse_smi_rows(run([smi, *gpu_sources.SMI_QUERY]))
+    rows, _ = smi.parse_smi_rows(run([smi, *smi.SMI_QUERY]))
     return rows
 
 
@@ -217,7 +218,7 @@ def main() -> int:
                 counts[name] += 1
             print(f"\n{time.strftime('%H:%M:%S')}  {'field':<14}" + "".join(f"{n:>14}" for n in [*sources, "nvidia-smi"]))
             for dev in sorted(set(ref) | {d for g in got.values() for d in g}):
-                for field in [*gpu_sources.SMI_COLUMNS, "mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
+                for field in [*smi.SMI_COLUMNS, "mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
                     cells = [got[n].get(dev, {}).get(field) for n in sources] + [ref.get(dev, {}).get(field)]
                     if all(c is None for c in cells):
                         continue

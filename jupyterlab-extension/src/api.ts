@@ -1,6 +1,12 @@
-// The Cellmark server's ingest procedures as typed calls. The wire shapes here are
-// the server contract; transport and error mapping live in request.ts.
+// The Cellmark server's ingest procedures as typed calls. The input shapes come from the
+// server's own schemas (@cellmark/server/wire, types only: erased at build, nothing of the
+// server is bundled), narrowed to what this extension always sends; transport and error
+// mapping live in request.ts.
+import type { CellInput, CellsInput, EndRunInput, OutputInput, StartRunInput, UpdateRunInput } from '@cellmark/server/wire';
 import { CellmarkError, type FetchLike, healthCheck, type IServerConfig, trpcRequest } from './request';
+
+/** Fields K of a wire input as always sent: present, never undefined. */
+type Sent<T, K extends keyof T> = { [P in K]-?: Exclude<T[P], undefined> };
 
 export interface IUser {
   id: string;
@@ -8,17 +14,14 @@ export interface IUser {
   email: string;
 }
 
-export interface IStartRunInput {
-  /** "team-slug/project-slug" */
-  project: string;
-  /** Generated once per kernel session and resent on retry, so retries are idempotent. */
-  clientKey: string;
-  notebookPath: string;
-  kernelName: string | null;
-  startedAt: string;
-  /** The run this one continues: the run the kernel had before a restart. */
-  previousRunId?: string;
-}
+/**
+ * `ingest.startRun` as this extension sends it: the wire's input with the fields it always
+ * sets. `clientKey` is generated once per kernel session and resent on retry, so retries are
+ * idempotent; `previousRunId` is the run this one continues (the kernel's run before a restart).
+ */
+export type IStartRunInput = Sent<StartRunInput, 'project' | 'clientKey' | 'notebookPath' | 'kernelName' | 'startedAt'> & {
+  previousRunId?: NonNullable<StartRunInput['previousRunId']>;
+};
 
 export interface IRunInfo {
   runId: string;
@@ -27,25 +30,12 @@ export interface IRunInfo {
   url: string;
 }
 
-export interface IStreamOutput {
-  output_type: 'stream';
-  name: 'stdout' | 'stderr';
-  text: string;
-}
-
-export interface IMimeOutput {
-  output_type: 'execute_result' | 'display_data';
-  data: Record<string, unknown>;
+export type IStreamOutput = Extract<OutputInput, { output_type: 'stream' }>;
+/** Always with its metadata (the wire allows it to be left out). */
+export type IMimeOutput = Extract<OutputInput, { output_type: 'execute_result' | 'display_data' }> & {
   metadata: Record<string, unknown>;
-  execution_count?: number | null;
-}
-
-export interface IErrorOutput {
-  output_type: 'error';
-  ename: string;
-  evalue: string;
-  traceback: string[];
-}
+};
+export type IErrorOutput = Extract<OutputInput, { output_type: 'error' }>;
 
 /** An output in nbformat shape. */
 export type IOutput = IStreamOutput | IMimeOutput | IErrorOutput;
@@ -54,27 +44,18 @@ export type IOutput = IStreamOutput | IMimeOutput | IErrorOutput;
  * `running` is for the kernel side's early record; the frontend sends complete
  * executions only. `interrupted` is an error whose ename is KeyboardInterrupt.
  */
-export type ExecutionStatus = 'running' | 'ok' | 'error' | 'aborted' | 'interrupted';
+export type ExecutionStatus = CellInput['status'];
 
-export interface IExecutionError {
-  ename: string;
-  evalue: string;
-  traceback: string[];
-}
+export type IExecutionError = NonNullable<CellInput['error']>;
 
-/** One executed cell as `ingest.cells` takes it. */
-export interface ICellExecution {
-  /** The execute_request msg_id; the server deduplicates on it. */
-  executionKey: string;
-  cellId: string | null;
-  executionCount: number | null;
-  /** Index of the cell in the notebook when the execute_request was sent. */
-  position: number | null;
-  source: string;
+/**
+ * One executed cell as `ingest.cells` takes it, every field set: `executionKey` is the
+ * execute_request msg_id (the server deduplicates on it), `position` the index of the cell in
+ * the notebook when the execute_request was sent.
+ */
+export interface ICellExecution
+  extends Sent<CellInput, 'executionKey' | 'cellId' | 'executionCount' | 'position' | 'source' | 'status' | 'error' | 'startedAt'> {
   outputs: IOutput[];
-  status: ExecutionStatus;
-  error: IExecutionError | null;
-  startedAt: string;
   endedAt: string;
 }
 
@@ -88,23 +69,12 @@ export type IExecutionRecord = Omit<ICellExecution, 'outputs' | 'endedAt'> & {
   endedAt: string | null;
 };
 
-export type RunEndStatus = 'finished' | 'crashed';
+export type RunEndStatus = EndRunInput['status'];
 
-export interface IEndRunInput {
-  runId: string;
-  status: RunEndStatus;
-  endedAt: string;
-}
+export type IEndRunInput = EndRunInput;
 
 /** `ingest.updateRun`: only the fields given change; `tags` replaces the set. */
-export interface IUpdateRunInput {
-  runId: string;
-  name?: string;
-  tags?: string[];
-  addTags?: string[];
-  removeTags?: string[];
-  notes?: string;
-}
+export type IUpdateRunInput = UpdateRunInput;
 
 export interface IRunDetails {
   name: string;
@@ -113,7 +83,7 @@ export interface IRunDetails {
 }
 
 /** Which capture path sent an `ingest.cells` batch; the server merges the two. */
-export const FRONTEND_ORIGIN = 'frontend';
+export const FRONTEND_ORIGIN = 'frontend' satisfies CellsInput['origin'];
 
 export interface IAppendOptions {
   /** fetch keepalive: the request outlives the page (the body must stay within 64 KiB). */
@@ -122,7 +92,7 @@ export interface IAppendOptions {
 
 /** The `ingest.cells` input, exactly as sent: the keepalive limit is counted on it. */
 export function cellsInput(runId: string, cells: IExecutionRecord[]) {
-  return { runId, origin: FRONTEND_ORIGIN, cells };
+  return { runId, origin: FRONTEND_ORIGIN, cells } satisfies CellsInput;
 }
 
 /** What the shipper needs from the server; a fake implements it in tests. */
@@ -155,7 +125,7 @@ export class CellmarkApi implements IIngestApi {
   }
 
   async startRun(input: IStartRunInput): Promise<IRunInfo> {
-    const data = await this.call<Partial<IRunInfo>>('ingest.startRun', 'POST', input);
+    const data = await this.call<Partial<IRunInfo>>('ingest.startRun', 'POST', input satisfies StartRunInput);
     if (!data || typeof data.runId !== 'string' || typeof data.url !== 'string') {
       throw new CellmarkError('bad-response', 'unexpected response to ingest.startRun: no runId/url');
     }

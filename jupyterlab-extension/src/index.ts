@@ -9,8 +9,8 @@ import { settingsPlugin } from './plugins/settings';
 import { statusItemPlugin } from './plugins/status-item';
 
 export { CommandIDs } from './command-ids';
-export { ICellmarkCapture, ICellmarkSettings } from './tokens';
 export type { ICaptureState } from './tokens';
+export { ICellmarkCapture, ICellmarkSettings } from './tokens';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   settingsPlugin,

@@ -1,5 +1,7 @@
 // What a person types for a run's name or tags, as ingest.updateRun takes it
-// (name 1–200 characters; tags 1–64 characters each, at most 50).
+// (name 1–200 characters; tags 1–64 characters each, at most 50). The limits are the
+// server's (server/src/wire.ts), held here so the bundle carries no zod;
+// test/integration/wire-limits.test.ts fails when they differ.
 
 export const MAX_NAME_CHARS = 200;
 export const MAX_TAG_CHARS = 64;

@@ -17,6 +17,7 @@ from conftest import eventually, wait_until
 
 import cellmark
 import cellmark.kernel as ck
+from cellmark.kernel import heartbeat
 from cellmark.kernel import session as session_mod
 
 PKG_ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +103,7 @@ def test_resending_changes_nothing(shell, account: Account):
 
 
 def test_heartbeat_keeps_the_run_alive(shell, account: Account, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(session_mod, "HEARTBEAT_INTERVAL_S", 0.3)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_INTERVAL_S", 0.3)
     run_id = account.start_run()
     ck.activate(account.server.url, account.token, run_id, "nb.ipynb")
     assert ck.flush(30)
@@ -270,7 +271,7 @@ def test_ten_thousand_logged_steps_arrive_once_with_nan_and_infinity(shell, acco
 
     # resending (a crash between the server's commit and the spool's delete) changes nothing
     session = session_mod.SESSION
-    session._spool_points(run_id, [{"key": "acc", "step": i, "value": "Infinity" if i == 4321 else i / 10_000,
+    session.metrics.spool_points(run_id, [{"key": "acc", "step": i, "value": "Infinity" if i == 4321 else i / 10_000,
                                     "time": "2026-01-01T00:00:00Z"} for i in range(4000, 5000)])
     assert ck.flush(30)
     s = _series(account, run_id, "acc")

@@ -15,6 +15,7 @@ from conftest import spooled, wait_until
 
 import cellmark
 import cellmark.kernel as ck
+from cellmark.kernel import heartbeat
 from cellmark.kernel import session as session_mod
 
 TOKEN = "cm_" + "s3cr3t" * 6
@@ -240,7 +241,7 @@ def test_the_token_is_never_written_anywhere(shell, active, fake, spool_root: Pa
 
 
 def test_heartbeat_every_interval(shell, fake, spool_root, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(session_mod, "HEARTBEAT_INTERVAL_S", 0.1)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_INTERVAL_S", 0.1)
     rid = str(uuid.uuid4())
     ck.activate(fake.url, TOKEN, rid, "nb.ipynb")
     beats = wait_until(lambda: len(fake.calls("ingest.heartbeat")) >= 3 and fake.calls("ingest.heartbeat"))
@@ -254,7 +255,7 @@ def test_heartbeat_every_interval(shell, fake, spool_root, monkeypatch: pytest.M
 
 
 def test_heartbeat_401_stops_sending(shell, fake, spool_root, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(session_mod, "HEARTBEAT_INTERVAL_S", 0.1)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_INTERVAL_S", 0.1)
     ck.activate(fake.url, TOKEN, str(uuid.uuid4()), "nb.ipynb")
     ck.flush(10)
     fake.answer("ingest.heartbeat", 401, "revoked")

@@ -13,7 +13,7 @@ from conftest import wait_until
 
 import cellmark
 import cellmark.kernel as ck
-from cellmark.kernel import api, metrics
+from cellmark.kernel import api, metric_buffer, metrics
 from cellmark.kernel import session as session_mod
 
 TOKEN = "cm_" + "m3tr1c" * 6
@@ -209,7 +209,7 @@ def test_a_new_run_starts_at_step_zero(active, fake):
 
 def test_points_logged_before_the_first_activation_are_held_for_the_run(shell, session, fake, spool_root, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(api, "_log_warned", False)
-    monkeypatch.setattr(session_mod, "MAX_EARLY_POINTS", 3)
+    monkeypatch.setattr(metric_buffer, "MAX_EARLY_POINTS", 3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for loss in (4.0, 3.0, 2.5, 2.0):  # the kernel is still starting: the 4th is over the cap
@@ -230,7 +230,7 @@ def test_not_active_after_a_deactivation_warns_once_and_keeps_nothing(session, m
         cellmark.log({"loss": 1.0})
         cellmark.log({"loss": 2.0})
     assert len(caught) == 1 and "not active" in str(caught[0].message) and caught[0].filename == __file__
-    assert session.logged == 0 and session._points == [] and "loss" not in cellmark.summary
+    assert session.metrics.logged == 0 and session.metrics.points == [] and "loss" not in cellmark.summary
     with pytest.raises(ValueError):  # still checked: the same code must work once capture is on
         cellmark.log({"loss": "x"})
 

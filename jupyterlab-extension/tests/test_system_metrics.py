@@ -17,6 +17,8 @@ from fakes import pynvml as fake_nvml
 import cellmark
 import cellmark.kernel as ck
 from cellmark.kernel import gpu_sources, system_metrics
+from cellmark.kernel.gpu_sources import readings
+from cellmark.kernel.gpu_sources import smi as gpu_smi
 from cellmark.kernel.session import SESSION
 
 HERE = Path(__file__).resolve().parent
@@ -40,20 +42,20 @@ def smi(name: str) -> str:
                                        "mem_total_mib": 81559.0, "power_w": 76.79, "power_limit_w": 700.0, "temp_c": 35.0, "sm_clock_mhz": 345.0}),
 ])
 def test_one_h100_row(name, row):
-    rows, problems = gpu_sources.parse_smi_rows(smi(name))
+    rows, problems = gpu_smi.parse_smi_rows(smi(name))
     assert problems == []
     assert rows == {"0": row}
 
 
 def test_recorded_h100_row_with_header_and_units_reads_as_without():
-    plain, _ = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-idle.csv"))
-    with_units, problems = gpu_sources.parse_smi_rows(smi("recorded-h100-sample-units.csv"))
+    plain, _ = gpu_smi.parse_smi_rows(smi("recorded-h100-sample-idle.csv"))
+    with_units, problems = gpu_smi.parse_smi_rows(smi("recorded-h100-sample-units.csv"))
     assert with_units == plain  # units are read
     assert problems == [smi("recorded-h100-sample-units.csv").splitlines()[0]]  # a header is no row
 
 
 def test_a_loop_of_four_gpus_out_of_order_is_keyed_by_index():
-    rows, _ = gpu_sources.parse_smi_rows(smi("sample-h100x4-loop.csv"))
+    rows, _ = gpu_smi.parse_smi_rows(smi("sample-h100x4-loop.csv"))
     assert sorted(rows) == ["0", "1", "2", "3"]
     assert rows["1"]["util"] == 0.0 and rows["3"]["power_w"] == 688.91
 
@@ -63,48 +65,48 @@ def test_a_loop_of_four_gpus_out_of_order_is_keyed_by_index():
     ("sample-gb10.csv", {"mem_used_mib", "mem_total_mib", "power_limit_w"}, {"util", "power_w", "temp_c"}),
 ])
 def test_na_fields_are_missing_not_zero(name, missing, present):
-    (row,), _ = gpu_sources.parse_smi_rows(smi(name)).__getitem__(0).values(), None
+    (row,), _ = gpu_smi.parse_smi_rows(smi(name)).__getitem__(0).values(), None
     assert not missing & set(row) and present <= set(row)
 
 
 def test_not_supported_and_bare_na_per_field():
-    rows, problems = gpu_sources.parse_smi_rows(smi("sample-old-driver.csv"))
+    rows, problems = gpu_smi.parse_smi_rows(smi("sample-old-driver.csv"))
     assert problems == []
     assert rows["0"] == {"uuid": None, "mem_used_mib": 300.0, "mem_total_mib": 1998.0, "temp_c": 44.0, "sm_clock_mhz": 1058.0}
     assert "util" not in rows["1"] and "power_w" not in rows["1"] and rows["1"]["mem_used_mib"] == 1.0
 
 
 def test_units_left_in_are_read():
-    rows, _ = gpu_sources.parse_smi_rows(smi("sample-units-kept.csv"))
+    rows, _ = gpu_smi.parse_smi_rows(smi("sample-units-kept.csv"))
     assert rows["0"]["util"] == 100.0 and rows["0"]["mem_used_mib"] == 130013.0 and rows["0"]["power_w"] == 650.12
     assert rows["0"]["sm_clock_mhz"] == 1980.0
 
 
 def test_a_lost_gpu_is_a_problem_and_the_others_stay():
-    rows, problems = gpu_sources.parse_smi_rows(smi("sample-one-gpu-lost.csv"))
+    rows, problems = gpu_smi.parse_smi_rows(smi("sample-one-gpu-lost.csv"))
     assert sorted(rows) == ["0", "2"] and len(problems) == 1 and "GPU is lost" in problems[0]
 
 
 @pytest.mark.parametrize("name", ["driver-down.txt", "nvml-mismatch.txt", "no-devices.txt"])
 def test_whole_tool_failures_are_no_rows(name):
-    rows, problems = gpu_sources.parse_smi_rows(smi(name))
+    rows, problems = gpu_smi.parse_smi_rows(smi(name))
     assert rows == {} and problems
 
 
 def test_compute_apps_sum_the_process_tree_only():
-    apps, problems = gpu_sources.parse_compute_apps(smi("compute-apps.csv"))
+    apps, problems = gpu_smi.parse_compute_apps(smi("compute-apps.csv"))
     assert problems == []
     gpu0 = apps["GPU-1f2e3d4c-0000-1111-2222-333344445555"]
-    assert gpu_sources.tree_memory(gpu0, [4242, 4243]) == 12288.0
-    assert gpu_sources.tree_memory(gpu0, [1]) == 0.0  # the kernel uses none: a real 0
-    wddm, _ = gpu_sources.parse_compute_apps(smi("compute-apps-wddm.csv"))
-    assert gpu_sources.tree_memory(wddm["GPU-1f2e3d4c-0000-1111-2222-333344445555"], [4242]) is None
-    assert gpu_sources.parse_compute_apps(smi("compute-apps-none.csv")) == ({}, [])
+    assert readings.tree_memory(gpu0, [4242, 4243]) == 12288.0
+    assert readings.tree_memory(gpu0, [1]) == 0.0  # the kernel uses none: a real 0
+    wddm, _ = gpu_smi.parse_compute_apps(smi("compute-apps-wddm.csv"))
+    assert readings.tree_memory(wddm["GPU-1f2e3d4c-0000-1111-2222-333344445555"], [4242]) is None
+    assert gpu_smi.parse_compute_apps(smi("compute-apps-none.csv")) == ({}, [])
 
 
 def test_mem_util_is_the_share_of_memory_used():
-    assert gpu_sources.with_mem_util({"mem_used_mib": 20.0, "mem_total_mib": 80.0})["mem_util"] == 25.0
-    assert "mem_util" not in gpu_sources.with_mem_util({"mem_used_mib": 20.0})
+    assert readings.with_mem_util({"mem_used_mib": 20.0, "mem_total_mib": 80.0})["mem_util"] == 25.0
+    assert "mem_util" not in readings.with_mem_util({"mem_used_mib": 20.0})
 
 
 # -- NVML through the fake pynvml -----------------------------------------------------------
@@ -234,7 +236,7 @@ def test_nvidia_smi_streams_from_one_process(fake_smi, monkeypatch: pytest.Monke
         source.close()
     calls = fake_smi.read_text().splitlines()
     assert sum("--query-gpu=" in c for c in calls) == 1  # one long-lived stream, not a process per sample
-    assert calls[0] == " ".join([*gpu_sources.SMI_QUERY, "-lms", "500"])
+    assert calls[0] == " ".join([*gpu_smi.SMI_QUERY, "-lms", "500"])
     assert sum("--query-compute-apps=" in c for c in calls) == 1  # every 30 s
 
 
@@ -360,7 +362,7 @@ def test_samples_are_metrics_with_their_own_step(shell, fake, spool_root, fake_s
     with pytest.raises(ValueError, match=r"cellmark\.system\.interval must be between 0\.5 and 60 seconds"):
         cellmark.system.interval = 0.1
     ck.deactivate()
-    assert SESSION._sampler is None
+    assert SESSION.system.sampler is None
 
 
 def test_no_gpu_reason_goes_to_the_environment(shell, fake, spool_root, fake_smi, monkeypatch: pytest.MonkeyPatch):

@@ -35,7 +35,7 @@ interface RunDetail {
   configHistory: { key: string; value: unknown; executionCount: number | null }[];
 }
 
-type App = { commands: { execute(id: string): Promise<unknown> }; shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } };
+type App = { commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> }; shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } };
 
 async function kernelIdle(page: Page) {
   await page.waitForFunction(() => (window as unknown as { jupyterapp: App }).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', undefined, {
@@ -66,7 +66,7 @@ test('captures a whole notebook session completely, from both sides', async ({ p
       .then((r) => r.runs);
   const getRun = (runId: string) => cellmark.call<RunDetail>('runs.get', { runId }, auth, 'query');
 
-  const paused = notebook(['print("not recorded")']);
+  const paused = notebook(['print("not recorded")', 'import cellmark\nprint("kernel side active:", cellmark.status()["active"])']);
   (paused.metadata as Record<string, unknown>).cellmark = { capture: false };
   lab = new LabProcess();
   await lab.start(
@@ -81,6 +81,7 @@ test('captures a whole notebook session completely, from both sides', async ({ p
         'import time\ntime.sleep(4)\nprint("finished while nobody watched")',
       ]),
       'private.ipynb': paused,
+      'recorded-later.ipynb': notebook(['print("recorded after the private cells")']),
       'restart.ipynb': notebook(['x = 1', 'y = 2']),
     },
   );
@@ -179,12 +180,24 @@ test('captures a whole notebook session completely, from both sides', async ({ p
   await waitFor(async () => (await getRun(after!.id)).cells[0]?.capturedBy.length === 2, 'both paths to report the execution after the restart', 30_000);
   expect((await getRun(after!.id)).cells.map((x) => [x.source, x.capturedBy.join('+')])).toEqual([['y = 2', 'frontend+kernel']]);
 
-  // A notebook with capture turned off records nothing at all.
+  // A notebook with capture turned off records nothing at all: its kernel side was never
+  // activated, and the page queued nothing for it. The proof that nothing is merely late: a
+  // recorded notebook's execution made afterwards on the same page has arrived, and the
+  // outbox sends the runs it holds oldest first.
   const privatePage = await context.newPage();
   await privatePage.goto(`${lab.url}/lab/workspaces/private/tree/private.ipynb`);
   await kernelIdle(privatePage);
-  await runCell(privatePage.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first(), 1);
+  const privateCells = privatePage.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
+  await runCell(privateCells.nth(0), 1);
   await expect(privatePage.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).toContainText(/paused|off/i);
-  await privatePage.waitForTimeout(2000);
+  await runCell(privateCells.nth(1), 2);
+  await expect(privateCells.nth(1).locator('.jp-OutputArea-output')).toHaveText('kernel side active: False');
+  void privatePage.evaluate(() => (window as unknown as { jupyterapp: App }).jupyterapp.commands.execute('docmanager:open', { path: 'recorded-later.ipynb' }));
+  const laterCells = privatePage.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
+  await expect(laterCells).toHaveCount(1, { timeout: 60_000 });
+  await kernelIdle(privatePage);
+  await expect(privatePage.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).not.toContainText(/Cellmark: (paused|off|starting)/, { timeout: 30_000 });
+  await runCell(laterCells.first(), 1);
+  await waitFor(async () => (await listRuns('recorded-later.ipynb'))[0]?.cellCount === 1, 'the execution after the private cells', 30_000);
   expect(await listRuns('private.ipynb')).toEqual([]);
 });

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from .session import SESSION
 
+# The server's limits (server/src/wire.ts); test/integration/wire-limits.test.ts fails when they differ.
 MAX_NAME_CHARS = 200
 MAX_TAG_CHARS = 64
 MAX_TAGS = 50
@@ -93,22 +94,22 @@ class Tags:
     """The run's tags as this kernel knows them (the server's answer once it has one)."""
 
     def _known(self) -> list[str]:
-        return list(SESSION.run_info.get("tags") or [])
+        return list(SESSION.run_info.tags or [])
 
     def add(self, *tags: str) -> None:
         new = _check_tags(tags)
         if _update_run({"addTags": new}, "the tags"):
-            SESSION.run_info["tags"] = self._known() + [t for t in new if t not in self._known()]
+            SESSION.run_info.tags = self._known() + [t for t in new if t not in self._known()]
 
     def remove(self, *tags: str) -> None:
         gone = _check_tags(tags)
         if _update_run({"removeTags": gone}, "the tags"):
-            SESSION.run_info["tags"] = [t for t in self._known() if t not in gone]
+            SESSION.run_info.tags = [t for t in self._known() if t not in gone]
 
     def set(self, tags: Iterable[str]) -> None:
         new = _check_tags(tags)
         if _update_run({"tags": new}, "the tags"):
-            SESSION.run_info["tags"] = new
+            SESSION.run_info.tags = new
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._known())
@@ -137,14 +138,14 @@ class Run:
 
     @property
     def name(self) -> Optional[str]:
-        return SESSION.run_info.get("name")
+        return SESSION.run_info.name
 
     @name.setter
     def name(self, value: str) -> None:
         if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_CHARS or "\x00" in value:
             raise ValueError(f"cellmark: a run name is a string of 1–{MAX_NAME_CHARS} characters without NUL")
         if _update_run({"name": value}, "the run name"):
-            SESSION.run_info["name"] = value
+            SESSION.run_info.name = value
 
     @property
     def tags(self) -> Tags:
@@ -157,14 +158,14 @@ class Run:
 
     @property
     def notes(self) -> Optional[str]:
-        return SESSION.run_info.get("notes")
+        return SESSION.run_info.notes
 
     @notes.setter
     def notes(self, value: str) -> None:
         if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES or "\x00" in value:
             raise ValueError("cellmark: notes are a string of at most 64 KiB, without NUL")
         if _update_run({"notes": value}, "the notes"):
-            SESSION.run_info["notes"] = value
+            SESSION.run_info.notes = value
 
     def __repr__(self) -> str:
         return f"cellmark.run(id={self.id!r}, name={self.name!r}, tags={list(self.tags)!r})"
@@ -215,26 +216,27 @@ class Summary:
             raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters without NUL, not {key!r}")
         m = _metrics()
         wire = m.wire_summary(key, value)  # ValueError (nothing kept) for what the server refuses
-        SESSION.summary_set[key] = value if value is None or isinstance(value, (str, bool)) else m.decode(wire)
-        SESSION.sync_summary(key)
+        SESSION.metrics.summary_set[key] = value if value is None or isinstance(value, (str, bool)) else m.decode(wire)
+        SESSION.metrics.sync_summary(key)
 
     def __delitem__(self, key: str) -> None:
-        del SESSION.summary_set[key]
-        SESSION.sync_summary(key)
+        del SESSION.metrics.summary_set[key]
+        SESSION.metrics.sync_summary(key)
 
     def __getitem__(self, key: str) -> Any:
-        if key in SESSION.summary_set:
-            return SESSION.summary_set[key]
-        stats = SESSION.metric_stats.get(key)
+        if key in SESSION.metrics.summary_set:
+            return SESSION.metrics.summary_set[key]
+        stats = SESSION.metrics.stats.get(key)
         if stats is None:
             raise KeyError(key)
-        return _metrics().decode(stats["last"])
+        return _metrics().decode(stats.last)
 
     def _stat(self, key: str, which: str) -> float:
-        stats = SESSION.metric_stats.get(key)
+        stats = SESSION.metrics.stats.get(key)
         if stats is None:
             raise KeyError(key)
-        return float("nan") if stats[which] is None else stats[which]
+        value = getattr(stats, which)
+        return float("nan") if value is None else value
 
     def min(self, key: str) -> float:
         """The smallest finite value logged for key in this kernel (NaN if none was finite)."""
@@ -251,10 +253,10 @@ class Summary:
             return default
 
     def keys(self) -> list[str]:
-        return sorted(set(SESSION.metric_stats) | set(SESSION.summary_set))
+        return sorted(set(SESSION.metrics.stats) | set(SESSION.metrics.summary_set))
 
     def __contains__(self, key: object) -> bool:
-        return key in SESSION.summary_set or key in SESSION.metric_stats
+        return key in SESSION.metrics.summary_set or key in SESSION.metrics.stats
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -282,7 +284,7 @@ def log(values: Mapping[str, Any], step: Optional[int] = None) -> None:
     become "/"-joined keys. Raises ValueError (nothing logged) for a value that is not a
     number, a key over 250 characters, or more than 1000 keys in one call."""
     global _log_warned
-    kept = SESSION.log(values, step)
+    kept = SESSION.metrics.log(values, step)
     if not SESSION.active and not _log_warned:
         _log_warned = True
         if kept:
@@ -298,23 +300,16 @@ class System:
 
     @property
     def interval(self) -> Optional[float]:
-        sampler = SESSION._sampler
-        if sampler is not None:
-            return sampler.interval_s
-        if SESSION.system_interval is not None:
-            return SESSION.system_interval
-        from . import system_metrics as system
-
-        return system.interval_from_env()[0]
+        return SESSION.system.interval_s
 
     @interval.setter
     def interval(self, seconds: float) -> None:
-        SESSION.set_system_interval(seconds)
+        SESSION.system.set_interval(seconds)
 
     @property
     def latest(self) -> Optional[dict]:
         """The last GPU reading the status bar got (None before the first sample)."""
-        return SESSION.system_view
+        return SESSION.system.view
 
     def __repr__(self) -> str:
         return f"cellmark.system(interval={self.interval!r})"

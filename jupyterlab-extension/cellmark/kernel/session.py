@@ -1,6 +1,8 @@
-"""The kernel side's one session: activation, the IPython hooks, hello, environment and
-heartbeat. Everything for the server goes through the spool; nothing here blocks a cell
-on the network.
+"""The kernel side's one session: activation and the run it records into (binding, the
+held run's end, shutdown), and the one way out for payloads (the spool). The parts hold one
+idea each: cell_hooks.py (the IPython hooks), metric_buffer.py (cellmark.log and system
+points), held_cells.py (records before the run exists), heartbeat.py, system_bridge.py
+(sampler and status comm). Nothing here blocks a cell on the network.
 """
 
 from __future__ import annotations
@@ -8,37 +10,27 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
-import os
 import platform
 import sys
 import threading
-import time
+from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from .. import autostart
-from . import cell_bindings, client, environment, executions, gpu_sources, metrics, run_binding
-from . import system_metrics as system
+from . import client, environment, heartbeat, run_binding
+from .cell_hooks import CellHooks
 from .config_capture import ConfigTracker
+from .held_cells import HeldCells
+from .metric_buffer import MetricBuffer
 from .output_capture import OutputCapture
 from .sender import Sender
 from .spool import Spool, default_root
-from .wire import dumps, now_iso
+from .system_bridge import SystemBridge
+from .wire import now_iso
 
-# Well below the server's CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS (2 min), which crashes a silent run.
-HEARTBEAT_INTERVAL_S = 30.0
-HEARTBEAT_ENV = "CELLMARK_HEARTBEAT_INTERVAL_S"
 # Jupyter kills a kernel that has not exited 5 s after its shutdown request.
 EXIT_FLUSH_S = 3.0
-
-
-def heartbeat_interval() -> float:
-    """CELLMARK_HEARTBEAT_INTERVAL_S (0.2–300 s) when set and valid, else the default."""
-    try:
-        value = float(os.environ.get(HEARTBEAT_ENV, ""))
-    except ValueError:
-        return HEARTBEAT_INTERVAL_S
-    return value if 0.2 <= value <= 300 else HEARTBEAT_INTERVAL_S
 
 
 def cellmark_version() -> str:
@@ -64,12 +56,14 @@ class JsonText(str):
         p.text(str(self))
 
 
-SYSTEM_COMM_TARGET = "cellmark.system"
-SYSTEM_SPOOL_S = 5.0  # system samples alone are spooled at most this often (one spool file and request each)
-MAX_UNBOUND = 2000  # payloads held before a run exists (one per execution: a later record replaces the earlier)
-MAX_UNBOUND_BYTES = 64 * 1024 * 1024  # … and at most this much of them as JSON (outputs): the oldest go first
-MAX_UNBOUND_POINTS = 200_000  # metric points held before a run exists (the oldest go first)
-MAX_EARLY_POINTS = 10_000  # … and before capture was ever activated in this kernel
+@dataclass
+class RunInfo:
+    """The run's name, tags and notes as this kernel knows them (the server's answer to the
+    latest ingest.updateRun once it has one)."""
+
+    name: Optional[str] = None
+    tags: Optional[list[str]] = None
+    notes: Optional[str] = None
 
 
 def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
@@ -104,42 +98,17 @@ class KernelSession:
         self.spool: Optional[Spool] = None
         self.sender: Optional[Sender] = None
         self.config = ConfigTracker()
-        self.run_info: dict[str, Any] = {"name": None, "tags": None, "notes": None}
+        self.run_info = RunInfo()
         self.last_error: Optional[str] = None
         self.recorded = 0
-        # id(ExecutionInfo) -> [run id, running record, complete record once built], or None: not recorded
-        self._inflight: dict[int, Optional[list]] = {}
         # what cells publish (output_capture.py), installed with the hooks
         self.outputs = OutputCapture(self._emit_cell, self._error)
-        self._hooks_on: Any = None  # the shell our hooks are registered with
-        self._heartbeat_stop: Optional[threading.Event] = None
+        self.hooks = CellHooks(self)
+        self.heartbeat = heartbeat.Heartbeat(self._beat)
         self._last_update: Optional[str] = None  # spool entry of the latest ingest.updateRun
-        # ingest.cells payloads recorded before the frontend's run exists (activate(run_id=None))
-        self._unbound: list[dict] = []
-        self._unbound_bytes = 0
-        # cellmark.log(): points not yet spooled (for self.run_id), held before the run exists,
-        # the next automatic step of this run, and what the kernel saw per key (for summary)
-        self._points: list[dict] = []
-        self._point_keys: set[str] = set()
-        self._points_timer: Optional[threading.Timer] = None
-        self._unbound_points: list[dict] = []
-        self.next_step = 0
-        self._run_steps: dict[str, int] = {}  # run id -> its next automatic step (capture paused and resumed)
-        self.logged = 0
-        self.metric_stats: dict[str, dict[str, Any]] = {}
-        self.summary_set: dict[str, Any] = {}
-        self._unbound_summary: set[str] = set()  # keys set or unset before the run exists
-        # system metrics (system.py): the sampler thread, its own step per run (sample counter),
-        # the interval set from Python (None: CELLMARK_SYSTEM_INTERVAL or the default), and the
-        # comm that pushes the latest GPU reading to the status bar
-        self._sampler: Optional[system.SystemSampler] = None
-        self.system_step = 0
-        self._system_steps: dict[str, int] = {}
-        self.system_interval: Optional[float] = None
-        self.system_error: Optional[str] = None
-        self.system_view: Optional[dict[str, Any]] = None
-        self._comm: Any = None
-        self._system_spool_due = 0.0
+        self.held = HeldCells()
+        self.metrics = MetricBuffer(self, self._lock)
+        self.system = SystemBridge(self._lock, self.metrics, lambda: self.active, lambda: self.run_id, self._error)
 
     # -- activation ----------------------------------------------------------------------
 
@@ -171,7 +140,7 @@ class KernelSession:
             raise RuntimeError("cellmark: activate() must run inside IPython (a Jupyter kernel)")
         server_url = server_url.rstrip("/")
         with self._lock:
-            self._flush_points()  # what was logged so far belongs to the run (or binding) it was logged in
+            self.metrics.flush()  # what was logged so far belongs to the run (or binding) it was logged in
             self._ensure_sender(server_url)
             if client_key is not None:
                 run_id = self._claim(server_url, str(project), client_key, run_id, replaces, notebook_path, kernel_name)
@@ -261,11 +230,10 @@ class KernelSession:
         and run info; held records go to it."""
         if self.run_id is None:
             return
-        self._flush_points()
+        self.metrics.flush()
         self.config.new_run()
-        self.next_step = 0
-        self.system_step = 0
-        self.run_info = {"name": None, "tags": None, "notes": None}
+        self.metrics.reset_steps()
+        self.run_info = RunInfo()
         self.run_id = None
 
     def _bind(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str, capture_config: bool,
@@ -278,35 +246,23 @@ class KernelSession:
         new_run = run_id is not None and run_id != self.run_id
         self.server_url, self.run_id = server_url, run_id
         self.notebook_path, self.capture_config = notebook_path or "", bool(capture_config)
-        if new_run and not binding:
-            self.config.new_run()
-            if self.ever_activated:  # points held from before the first activation keep their steps
-                self.next_step = 0
-                self.system_step = 0
         if new_run and run_id is not None:
-            # resuming a run this kernel logged into before: never step back into its steps
-            self.next_step = max(self.next_step, self._run_steps.get(run_id, 0))
-            self._run_steps[run_id] = self.next_step
-            self.system_step = max(self.system_step, self._system_steps.get(run_id, 0))
-            self._system_steps[run_id] = self.system_step
-        if new_run:
-            self.run_info = {"name": None, "tags": None, "notes": None}
-        if run_id is not None and self._unbound:
-            held, self._unbound = self._unbound, []
-            for payload in held:
+            if not binding:
+                self.config.new_run()
+            # points held from before the first activation keep their steps
+            self.metrics.enter_run(run_id, fresh=not binding and self.ever_activated)
+            self.run_info = RunInfo()
+        if run_id is not None:
+            for payload in self.held.take():
                 self.enqueue("ingest.cells", {**payload, "runId": run_id})
-        if run_id is not None and self._unbound_points:
-            held_points, self._unbound_points = self._unbound_points, []
-            self._spool_points(run_id, held_points)
-        if run_id is not None and self._unbound_summary:
-            held_keys, self._unbound_summary = self._unbound_summary, set()
-            self._spool_summary(run_id, held_keys)
+            self.metrics.bound(run_id)
         self.sender.set_token(token)  # also sends what is pending (flush)
-        self._register_hooks(shell)
+        self.hooks.register(shell)
+        self.shell = shell
         self._watch_shutdown(shell)
         self.active = True
         self.ever_activated = True
-        self._start_system(shell, open_comm)
+        self.system.start(shell, open_comm)
         if new_run and run_id is not None:
             self.enqueue("ingest.kernelHello", {
                 "runId": run_id, "language": "python",
@@ -315,7 +271,7 @@ class KernelSession:
             threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
                              name="cellmark-environment", daemon=True).start()
         if run_id is not None:
-            self._start_heartbeat()
+            self.heartbeat.start()
         if not self._atexit:
             atexit.register(self.shutdown)
             self._atexit = True
@@ -396,10 +352,10 @@ class KernelSession:
             if sampler is not None:  # joined outside the lock: its last sample may be waiting for it
                 sampler.stop(timeout=3.0)
 
-    def _deactivate(self, end_run: bool, forget: bool) -> Optional[system.SystemSampler]:
+    def _deactivate(self, end_run: bool, forget: bool) -> Any:
         with self._lock:
             try:
-                self._flush_points()
+                self.metrics.flush()
             except Exception as e:  # the spool is unwritable: stopping must still work
                 self._error("metrics", e)
             self.outputs.flush()  # complete records still waiting for their reply go to this run
@@ -407,16 +363,12 @@ class KernelSession:
             self._release_binding(end=end_run and self.active, forget=forget)
             self.active = False
             self.run_id = None  # a later activate(None) starts unbound, not in the old run
-            self._unbound = []
-            self._unbound_points = []
-            self.next_step = 0
-            self.system_step = 0
-            sampler = self._stop_system()
-            self._unregister_hooks()
-            if self._heartbeat_stop is not None:
-                self._heartbeat_stop.set()
-                self._heartbeat_stop = None
-            self._inflight.clear()
+            self.held.clear()
+            self.metrics.stopped()
+            sampler = self.system.stop()
+            self.hooks.unregister()
+            self.heartbeat.stop()
+            self.hooks.forget()
             return sampler
 
     def shutdown(self, flush_timeout: float = EXIT_FLUSH_S, end_run: bool = True, forget: bool = False) -> None:
@@ -448,114 +400,6 @@ class KernelSession:
             self.spool.close()
             self.sender, self.spool = None, None
 
-    # -- hooks ---------------------------------------------------------------------------
-
-    def _register_hooks(self, shell: Any) -> None:
-        if self._hooks_on is shell:
-            return
-        self._unregister_hooks()
-        shell.events.register("pre_run_cell", self._pre_run_cell)
-        shell.events.register("post_run_cell", self._post_run_cell)
-        self.shell = self._hooks_on = shell
-        self.outputs.install(shell)
-
-    def _unregister_hooks(self) -> None:
-        shell, self._hooks_on = self._hooks_on, None
-        if shell is None:
-            return
-        self.outputs.uninstall()
-        for event, fn in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
-            try:
-                shell.events.unregister(event, fn)
-            except ValueError:
-                pass
-
-    # IPython runs hooks inside the cell's time: an interrupt meant for the cell can land in
-    # them, and IPython would swallow it there anyway. Finish the record instead of losing it.
-    def _pre_run_cell(self, info: Any) -> None:
-        for _ in range(3):
-            try:
-                return self._pre(info)
-            except KeyboardInterrupt:
-                continue
-
-    def _post_run_cell(self, result: Any) -> None:
-        for _ in range(3):
-            try:
-                return self._post(result)
-            except KeyboardInterrupt:
-                continue
-
-    def _pre(self, info: Any) -> None:
-        key = id(info)
-        try:
-            if not self.active or key in self._inflight:  # (a retry after an interrupt)
-                return
-            parent = executions.parent_message(self.shell)
-            # Nested run_cell calls inside a cell are part of that cell's execution.
-            if executions.is_silent(info, parent) or any(self._inflight.values()):
-                self._inflight[key] = None
-                return
-            count = getattr(self.shell, "execution_count", None)
-            # IPython has already counted this execution when pre_run_cell fires.
-            count = count - 1 if isinstance(count, int) and count > 0 else None
-            record = executions.running_record(info, parent, count)
-            self.enqueue("ingest.cells", {"runId": self.run_id, "origin": "kernel", "cells": [record]})
-            self._inflight[key] = [self.run_id, record, None]
-            self.outputs.begin(record, self.run_id)
-        except Exception as e:
-            self._error("pre_run_cell", e)
-
-    def _post(self, result: Any) -> None:
-        key = id(getattr(result, "info", None))
-        if self._points or self._points_timer is not None:  # (read without the lock: a point added meanwhile has its timer)
-            try:
-                self._flush_points()
-            except Exception as e:
-                self._error("metrics", e)
-        try:
-            pending = self._inflight.get(key)
-            if pending is None:
-                self._inflight.pop(key, None)
-                return
-            run_id, record, done = pending
-            if done is None:  # kept, so a retry does not take the config changes twice
-                count = getattr(result, "execution_count", None)
-                done = executions.finish(record, result, count if isinstance(count, int) else None)
-                done["config"] = self._config_changes(record["source"])
-                pending[2] = done
-            # with the outputs once the kernel has published them all (its execute_reply)
-            if not self.outputs.finish(done, run_id):
-                self._emit_cell(run_id, done, False)
-            self._inflight.pop(key, None)
-            self.recorded += 1
-        except Exception as e:
-            self._inflight.pop(key, None)
-            self._error("post_run_cell", e)
-
-    def _config_changes(self, source: str) -> dict[str, Any]:
-        """The config this execution changed: only the names its source binds are looked up
-        (cell_bindings.py), so the cost does not grow with the namespace."""
-        bindings = cell_bindings.bindings_of(source)
-        if bindings is cell_bindings.NOTHING and ("%" in source or "!" in source):
-            try:  # IPython syntax: what actually ran is the transformed cell
-                bindings = cell_bindings.bindings_of(self.shell.transform_cell(source))
-            except Exception:
-                pass
-        auto = self.capture_config and self.config.auto
-        if bindings.forced:
-            names: Any = bindings.assigned + bindings.literal
-        elif auto:
-            names = bindings.literal
-        else:
-            names = ()
-        if not names and not bindings.computed:
-            return self.config.changes(None)
-        forbidden = (self.sender.token,) if self.sender is not None and self.sender.token else ()
-        hidden = getattr(self.shell, "user_ns_hidden", None)
-        drop = bindings.computed.difference(names)
-        return self.config.changes(self.shell.user_ns, hidden, forbidden, names=dict.fromkeys(names), drop=drop)
-
     # -- sending -------------------------------------------------------------------------
 
     def _emit_cell(self, run_id: Optional[str], record: dict, partial: bool) -> bool:
@@ -578,7 +422,7 @@ class KernelSession:
         Elsewhere it is written now. The running record of a cell is never deferred: it is in the log
         before the cell's code runs, so a cell that crashes the kernel still leaves it."""
         if procedure == "ingest.cells" and payload.get("runId") is None:
-            self._hold_unbound(payload)
+            self.held.hold(payload)
             return ""
         spool, sender = self.spool, self.sender
         if spool is None or sender is None:
@@ -603,142 +447,6 @@ class KernelSession:
             self._error("spool", e)
         sender.wake()
 
-    def _hold_unbound(self, payload: dict) -> None:
-        """No run yet: hold the record until activate() brings one; a later record of the
-        same execution replaces the earlier one. Bounded in count and bytes (outputs)."""
-        if not self._unbound:
-            self._unbound_bytes = 0  # activate() took what was held
-        keys = {cell.get("executionKey") for cell in payload.get("cells", ())}
-        kept = []
-        for held in self._unbound:
-            if keys.intersection(c.get("executionKey") for c in held.get("cells", ())):
-                self._unbound_bytes -= self._held_bytes(held)
-            else:
-                kept.append(held)
-        kept.append(payload)
-        self._unbound = kept
-        self._unbound_bytes += self._held_bytes(payload)
-        while len(self._unbound) > MAX_UNBOUND or (self._unbound_bytes > MAX_UNBOUND_BYTES and len(self._unbound) > 1):
-            self._unbound_bytes -= self._held_bytes(self._unbound.pop(0))
-
-    @staticmethod
-    def _held_bytes(payload: dict) -> int:
-        """What a held record weighs: only records with outputs are measured (the rest are small)."""
-        return len(dumps(payload)) if any(cell.get("outputs") for cell in payload.get("cells", ())) else 0
-
-    # -- metrics -------------------------------------------------------------------------
-
-    def log(self, values: Any, step: Any = None) -> bool:
-        """Validates everything first (ValueError, nothing kept), then buffers the points;
-        False when capture is not active (nothing kept; before the first activation up to
-        MAX_EARLY_POINTS are held for the run)."""
-        flat = metrics.flatten(values)
-        if step is not None:
-            step = metrics.check_step(step)
-        limit = metrics.max_keys_per_batch()
-        keys = {k for k, _ in flat}
-        if len(keys) > limit:
-            raise ValueError(f"cellmark.log: {len(keys)} metrics in one call, over the limit of {limit} "
-                             f"(CELLMARK_MAX_METRIC_KEYS_PER_BATCH): log them in several calls")
-        if not self.active and (self.ever_activated or len(self._unbound_points) + len(self._points) >= MAX_EARLY_POINTS):
-            return False
-        when = now_iso()
-        with self._lock:
-            if step is None:
-                step = self.next_step
-            self.next_step = max(self.next_step, step + 1)
-            if self.run_id is not None:
-                self._run_steps[self.run_id] = self.next_step
-            if len(self._point_keys) + len(keys) > limit and len(self._point_keys | keys) > limit:
-                self._flush_points()
-            for key, value in flat:
-                self._points.append({"key": key, "step": step, "value": value, "time": when})
-                stats = self.metric_stats.get(key)
-                if stats is None:
-                    stats = self.metric_stats[key] = {"last": value, "step": step, "min": None, "max": None}
-                stats["last"], stats["step"] = value, step
-                if not isinstance(value, str):
-                    stats["min"] = value if stats["min"] is None else min(stats["min"], value)
-                    stats["max"] = value if stats["max"] is None else max(stats["max"], value)
-            self._point_keys |= keys
-            self.logged += len(flat)
-            self._buffered()
-        return True
-
-    def _buffered(self) -> None:
-        """After points were added: spool them when there are many, else within ~1 s."""
-        if len(self._points) >= metrics.BUFFER_POINTS:
-            self._flush_points()
-        elif self._points and self._points_timer is None:
-            timer = threading.Timer(metrics.BUFFER_SECONDS, self._timer_flush)
-            timer.daemon = True
-            timer.name = "cellmark-metrics"
-            self._points_timer = timer
-            timer.start()
-
-    def _timer_flush(self) -> None:
-        try:
-            with self._lock:
-                self._points_timer = None
-                self._flush_points()
-        except Exception as e:
-            self._error("metrics", e)
-
-    def _flush_points(self) -> None:
-        """Buffered points to the spool (or held, before the run exists)."""
-        with self._lock:
-            timer, self._points_timer = self._points_timer, None
-            if timer is not None:
-                timer.cancel()
-            points, self._points, self._point_keys = self._points, [], set()
-            if not points:
-                return
-            if self.run_id is None or not self.active:
-                if self.active or not self.ever_activated:
-                    self._unbound_points.extend(points)
-                    del self._unbound_points[:-(MAX_UNBOUND_POINTS if self.active else MAX_EARLY_POINTS)]
-                return
-            self._spool_points(self.run_id, points)
-
-    def sync_summary(self, key: str) -> None:
-        """Sends summary_set[key] (or its removal) as ingest.summary; held until the run
-        exists when capture started before it; kept in this kernel only when capture is off."""
-        with self._lock:
-            if not self.active:
-                return
-            if self.run_id is None:
-                self._unbound_summary.add(key)
-                return
-            self._spool_summary(self.run_id, {key})
-
-    def _spool_summary(self, run_id: str, keys: set[str]) -> None:
-        present = {k: metrics.wire_summary(k, self.summary_set[k]) for k in sorted(keys) if k in self.summary_set}
-        gone = sorted(k for k in keys if k not in self.summary_set)
-        limit = metrics.max_keys_per_batch()
-        items = [("set", k, v) for k, v in present.items()] + [("unset", k, None) for k in gone]
-        for at in range(0, len(items), limit):
-            chunk = items[at:at + limit]
-            payload: dict[str, Any] = {"runId": run_id}
-            if any(kind == "set" for kind, _, _ in chunk):
-                payload["set"] = {k: v for kind, k, v in chunk if kind == "set"}
-            if any(kind == "unset" for kind, _, _ in chunk):
-                payload["unset"] = [k for kind, k, _ in chunk if kind == "unset"]
-            self.enqueue("ingest.summary", payload)
-
-    def _spool_points(self, run_id: str, points: list[dict]) -> None:
-        """ingest.metrics payloads within the server's per-batch limits."""
-        limit = metrics.max_keys_per_batch()
-        chunk: list[dict] = []
-        keys: set[str] = set()
-        for point in points:
-            if len(chunk) >= metrics.MAX_POINTS_PER_PAYLOAD or (point["key"] not in keys and len(keys) >= limit):
-                self.enqueue("ingest.metrics", {"runId": run_id, "points": chunk})
-                chunk, keys = [], set()
-            chunk.append(point)
-            keys.add(point["key"])
-        if chunk:
-            self.enqueue("ingest.metrics", {"runId": run_id, "points": chunk})
-
     def _error(self, where: str, e: BaseException) -> None:
         self.last_error = f"{where}: {type(e).__name__}: {e}"
 
@@ -749,164 +457,29 @@ class KernelSession:
                 and self._last_update in names):
             for key in ("name", "tags", "notes"):
                 if key in result:
-                    self.run_info[key] = result[key]
+                    setattr(self.run_info, key, result[key])
 
     def _send_environment(self, run_id: str, notebook_path: str) -> None:
         try:
             env = environment.collect(notebook_path)
-            self._add_gpu_sampling(env)
+            self.system.add_gpu_sampling(env)
             with self._lock:
                 if self.spool is not None:
                     self.enqueue("ingest.environment", {"runId": run_id, "environment": env})
         except Exception as e:
             self._error("environment", e)
 
-    def _start_heartbeat(self) -> None:
-        if self._heartbeat_stop is not None:
+    def _beat(self) -> None:
+        """One heartbeat (the heartbeat thread): the binding on disk stays fresh, the server
+        hears the run is alive."""
+        run_binding.touch(self.kernel_key if self.binding is not None else None)
+        sender, run_id = self.sender, self.run_id
+        if not self.active or sender is None or sender.token is None or sender.paused or run_id is None:
             return
-        stop = threading.Event()
-        self._heartbeat_stop = stop
-        threading.Thread(target=self._heartbeat_loop, args=(stop,), name="cellmark-heartbeat", daemon=True).start()
+        heartbeat.send(sender, run_id, self._report)
 
-    def _heartbeat_loop(self, stop: threading.Event) -> None:
-        interval = heartbeat_interval()
-        while not stop.wait(interval):
-            run_binding.touch(self.kernel_key if self.binding is not None else None)
-            sender, run_id = self.sender, self.run_id
-            if not self.active or sender is None or sender.token is None or sender.paused or run_id is None:
-                continue
-            try:
-                # Not spooled: a heartbeat only matters now; a late one says nothing.
-                client.call(sender.server_url, sender.token, "ingest.heartbeat", {"runId": run_id, "at": now_iso()})
-            except client.CallError as e:
-                if e.kind == "unauthorized":
-                    sender.pause(f"token rejected (401): {e.message}")
-                else:
-                    self.last_error = e.message
-            except Exception as e:
-                self._error("heartbeat", e)
-
-    # -- system metrics ------------------------------------------------------------------
-
-    def _start_system(self, shell: Any, open_comm: bool = True) -> None:
-        """The sampler runs while capture is active; each activation reopens the status comm
-        (a reloaded page registers its comm target again before it activates)."""
-        if open_comm:
-            self._open_comm(shell)
-        if self._sampler is not None:
-            return
-        interval, error = (self.system_interval, None) if self.system_interval is not None else system.interval_from_env()
-        self.system_error = error
-        if interval is None:  # CELLMARK_SYSTEM_INTERVAL=off
-            return
-        self._sampler = system.SystemSampler(self._system_sample, interval)
-        self._sampler.start()
-
-    def _stop_system(self) -> Optional[system.SystemSampler]:
-        """Tells the sampler to stop (the caller joins it outside the lock) and closes the comm."""
-        sampler, self._sampler = self._sampler, None
-        if sampler is not None:
-            sampler.stop(timeout=0)
-        comm, self._comm = self._comm, None
-        self._drop_comm(comm, stopped=True)
-        return sampler
-
-    def set_system_interval(self, seconds: Any) -> None:
-        value = system.check_interval(seconds)
-        with self._lock:
-            self.system_interval = value
-            if self._sampler is not None:
-                self._sampler.set_interval(value)
-
-    def _system_sample(self, values: dict[str, float], view: dict[str, Any]) -> None:
-        """Called by the sampler thread with one sample: metric points with the run's own
-        sample counter as step (never the step of cellmark.log), and the status-bar view."""
-        when = now_iso()
-        with self._lock:
-            sampler = self._sampler
-            if not self.active or sampler is None or sampler._thread is not threading.current_thread():
-                return  # a sampler that was told to stop
-            step = self.system_step
-            self.system_step += 1
-            if self.run_id is not None:
-                self._system_steps[self.run_id] = self.system_step
-            keys = set(values)
-            limit = metrics.max_keys_per_batch()
-            if len(self._point_keys) + len(keys) > limit and len(self._point_keys | keys) > limit:
-                self._flush_points()
-            for key, value in values.items():
-                self._points.append({"key": key, "step": step, "value": metrics.encode(key, value), "time": when})
-            self._point_keys |= keys
-            now = time.monotonic()
-            if now >= self._system_spool_due:  # else they go with the next one (or with cellmark.log's)
-                self._system_spool_due = now + SYSTEM_SPOOL_S
-                self._buffered()
-            view = {**view, "time": when, "runId": self.run_id}
-            first = self.system_view is None
-            self.system_view = view
-            comm = self._comm
-        # closed: the frontend has no such target (an older extension), or closed it
-        if comm is not None and not getattr(comm, "_closed", False) and (view["devices"] or first):
-            try:
-                comm.send({"type": "sample", **view})
-            except Exception as e:
-                self._error("system comm", e)
-
-    def _open_comm(self, shell: Any) -> None:
-        if getattr(shell, "kernel", None) is None:  # plain IPython (tests): no frontend to push to
-            return
-        old, self._comm = self._comm, None
-        self._drop_comm(old, stopped=False)  # the new comm replaces it
-        try:
-            from comm import create_comm
-
-            view = self.system_view
-            self._comm = create_comm(target_name=SYSTEM_COMM_TARGET, data={"type": "sample", **view} if view else {"type": "hello"})
-        except Exception as e:
-            self._error("system comm", e)
-
-    @staticmethod
-    def _drop_comm(comm: Any, stopped: bool) -> None:
-        """Forgets a comm without a comm_close: the frontend may never have known it (a page
-        reloaded, a connection handed over at restart) and logs an error for a close of an
-        unknown comm, while a message to one is ignored. "stopped" hides the status item."""
-        if comm is None:
-            return
-        try:
-            if stopped and not getattr(comm, "_closed", False):
-                comm.send({"type": "stopped"})
-            comm._closed = True
-            from comm import get_comm_manager
-
-            get_comm_manager().unregister_comm(comm)
-        except Exception:
-            pass
-
-    def _add_gpu_sampling(self, env: dict[str, Any]) -> None:
-        """The sampler's view of the GPUs joins the environment record: where samples come
-        from, and — said once, here — why there are none."""
-        sampler = self._sampler
-        if sampler is None:
-            env["gpuSampling"] = {"source": None, "intervalSeconds": None,
-                                  "error": self.system_error or f"off ({system.ENV_INTERVAL})"}
-            return
-        sampler.ready.wait(15.0)
-        env["gpuSampling"] = {"source": sampler.source, "intervalSeconds": sampler.interval_s, "error": sampler.gpu_error}
-        if sampler.source == "nvml" and not env.get("gpus"):
-            try:
-                env["gpus"], _ = gpu_sources.nvml_inventory(sampler.gpu.nvml)
-                env["gpuError"] = None
-            except Exception as e:
-                self._error("environment", e)
-        if not env.get("gpus") and sampler.gpu_error:
-            env["gpuError"] = sampler.gpu_error
-
-    def system_status(self) -> dict[str, Any]:
-        sampler = self._sampler
-        state = sampler.state() if sampler is not None else {"intervalSeconds": None}
-        state["error"] = self.system_error
-        state["latest"] = self.system_view
-        return state
+    def _report(self, message: str) -> None:
+        self.last_error = message
 
     # -- state ---------------------------------------------------------------------------
 
@@ -921,9 +494,9 @@ class KernelSession:
             "notebookPath": self.notebook_path,
             "captureConfig": self.capture_config,
             "recorded": self.recorded,
-            "loggedPoints": self.logged,
-            "bufferedPoints": len(self._points) + len(self._unbound_points),
-            "summary": dict(self.summary_set),
+            "loggedPoints": self.metrics.logged,
+            "bufferedPoints": self.metrics.buffered,
+            "summary": dict(self.metrics.summary_set),
             "pending": spool.count() if spool else 0,
             "failed": spool.failed_count() if spool else 0,
             "failedDir": spool.failed_dir if spool else None,
@@ -932,13 +505,13 @@ class KernelSession:
             "retryInSeconds": round(sender.backoff_s, 1) if sender and sender.backoff_s else None,
             "lastSentAt": sender.last_sent_at if sender else None,
             "lastError": errors[0] if errors else None,
-            "system": self.system_status(),
+            "system": self.system.status(),
             "version": cellmark_version(),
         }
 
     def flush(self, timeout: float = 30.0) -> bool:
         try:
-            self._flush_points()
+            self.metrics.flush()
         except Exception as e:
             self._error("metrics", e)
         sender = self.sender

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ExecutionRecorder } from './execution-recorder';
 import {
   activateKernelSide,
   activationCode,
@@ -10,7 +11,6 @@ import {
   parseResultText,
   unquotePythonString
 } from './kernel-activation';
-import { ExecutionRecorder } from './execution-recorder';
 
 const PARAMS = {
   serverUrl: 'http://localhost:3000',

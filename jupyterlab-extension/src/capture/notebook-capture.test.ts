@@ -4,9 +4,9 @@ import { DEFAULT_CONFIG, type ICellmarkConfig } from '../config';
 import { FakeIngestApi, unreachable } from '../test-support/fake-api';
 import { FakeKernel, FakeKernelSide, FakeSessionContext } from '../test-support/fake-lab';
 import type { IActivationParams, KernelCaptureState } from './kernel-activation';
+import { NotebookCapture } from './notebook-capture';
 import { MemoryOutbox } from './outbox';
 import { SinglePageLiveness } from './page-liveness';
-import { NotebookCapture } from './notebook-capture';
 import { Shipper } from './shipper';
 
 const CONFIGURED: ICellmarkConfig = { ...DEFAULT_CONFIG, apiToken: 'cm_token', project: 'team/proj' };

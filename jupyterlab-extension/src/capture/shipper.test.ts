@@ -5,7 +5,8 @@ import { cell, FakeIngestApi, httpError, unreachable } from '../test-support/fak
 import { IndexedDbOutbox } from './idb-outbox';
 import { MemoryOutbox } from './outbox';
 import { SinglePageLiveness } from './page-liveness';
-import { type IRunRequest, type IShipperOptions, Shipper } from './shipper';
+import type { IRunRequest } from './run-takeover';
+import { type IShipperOptions, Shipper } from './shipper';
 
 function start(clientKey: string): IStartRunInput {
   return {
@@ -391,29 +392,20 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     expect(shipper.pending).toBe(2);
   });
 
-  it('continues an open run of the same kernel whose page is gone, not one whose page is open', async () => {
+  it('records into the run it continues for a reloaded page, and sends what follows', async () => {
     const outbox = new MemoryOutbox();
-    const entry = (clientKey: string, owner: string, kernelId: string) => ({
-      clientKey,
-      start: start(clientKey),
-      previousClientKey: null,
-      kernelId,
-      owner,
-      createdAt: 1,
-      run: { runId: `id-${clientKey}`, name: `run-${clientKey}`, url: `/runs/${clientKey}` },
-      end: null
-    });
-    await outbox.addRun(entry('reloaded', 'gone-page', 'kernel-a'));
-    await outbox.addRun(entry('other-tab', 'open-page', 'kernel-b'));
-    const shipper = make({ outbox, liveness: new SinglePageLiveness('me', new Set(['open-page'])) });
-    expect(await shipper.resumeRun('kernel-a', 'team/proj')).toEqual({ clientKey: 'reloaded', run: entry('reloaded', '', '').run });
-    expect((await outbox.getRun('reloaded'))?.owner).toBe('me');
+    const run = { runId: 'id-reloaded', name: 'run-reloaded', url: '/runs/reloaded' };
+    await outbox.addRun({ clientKey: 'reloaded', start: start('reloaded'), previousClientKey: null, kernelId: 'kernel-a', owner: 'gone-page', createdAt: 1, run, end: null });
+    const shipper = make({ outbox, liveness: new SinglePageLiveness('me') });
+    expect(await shipper.resumeRun('kernel-a', 'team/proj')).toEqual({ clientKey: 'reloaded', run });
     expect(shipper.runInfo('reloaded')?.name).toBe('run-reloaded');
-    expect(await shipper.resumeRun('kernel-b', 'team/proj')).toBeNull();
-    expect(await shipper.resumeRun('kernel-a', 'team/other')).toBeNull();
+    void shipper.addCells('reloaded', [cell('a')]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(api.calls.map(c => c.op)).toEqual(['cells']);
+    expect(api.acceptedKeys()).toEqual(['a']);
   });
 
-  it('ends open runs whose page and kernel are both gone', async () => {
+  it('sends the end of the runs endOrphans ended, after their cells', async () => {
     const outbox = new MemoryOutbox();
     const add = (clientKey: string, owner: string, kernelId: string) =>
       outbox.addRun({ clientKey, start: start(clientKey), previousClientKey: null, kernelId, owner, createdAt: 1, run: null, end: null });

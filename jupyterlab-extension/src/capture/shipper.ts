@@ -7,9 +7,8 @@
 // corrected token or project). Nothing is dropped.
 //
 // The outbox may be shared with other tabs and outlive this page: on start the
-// shipper sends what earlier pages left, a reloaded page can take over a run
-// whose page is gone (same kernel), and runs whose page and kernel are both
-// gone are ended. Sending the same thing twice is harmless: every ingest write
+// shipper sends what earlier pages left; which page records into which run is
+// run-takeover.ts. Sending the same thing twice is harmless: every ingest write
 // is idempotent (run clientKey, executionKey). A page that is going away sends
 // what it can at once with fetch keepalive (flushOnHide, keepalive.ts).
 import type { IDisposable } from '@lumino/disposable';
@@ -24,6 +23,7 @@ import {
   type RunEndStatus
 } from '../api';
 import { asCellmarkError, CellmarkError } from '../request';
+import { HealthProbe } from './health-probe';
 import {
   candidateOf,
   type IKeepaliveCandidate,
@@ -31,9 +31,9 @@ import {
   KEEPALIVE_BODY_BYTES,
   selectForKeepalive
 } from './keepalive';
-import { HealthProbe } from './health-probe';
 import { type IOutbox, type IOutboxRun, MemoryOutbox } from './outbox';
 import { type IPageLiveness, SinglePageLiveness } from './page-liveness';
+import { type IRunRequest, RunTakeover } from './run-takeover';
 
 /**
  * Recorded cells kept in memory until the server took them, for flushOnHide: a page
@@ -70,22 +70,11 @@ export interface IShipperOptions {
   now?: () => Date;
 }
 
-/** What a notebook's capture asks for when its kernel session needs a run. */
-export interface IRunRequest {
-  start: IStartRunInput;
-  kernelId: string | null;
-  /** The run this one continues (kernel restart), by clientKey. */
-  previousClientKey?: string | null;
-}
-
 type StepResult =
   | { kind: 'idle' }
   | { kind: 'sent' }
   | { kind: 'dropped' }
   | { kind: 'failed'; error: CellmarkError; batchSize: number };
-
-/** The owner of a run no page records into any more. */
-const RELEASED = '';
 
 export interface IRunChangedArgs {
   clientKey: string;
@@ -95,7 +84,7 @@ export interface IRunChangedArgs {
 export class Shipper implements IDisposable {
   private readonly api: IIngestApi;
   private readonly outbox: IOutbox;
-  private readonly liveness: IPageLiveness;
+  private readonly takeover: RunTakeover;
   private readonly canSend: () => boolean;
   private readonly project: () => string;
   private readonly debounceMs: number;
@@ -142,7 +131,6 @@ export class Shipper implements IDisposable {
   constructor(options: IShipperOptions) {
     this.api = options.api;
     this.outbox = options.outbox ?? new MemoryOutbox();
-    this.liveness = options.liveness ?? new SinglePageLiveness();
     this.canSend = options.canSend ?? (() => true);
     this.project = options.project ?? (() => '');
     this.debounceMs = options.debounceMs ?? 300;
@@ -151,14 +139,12 @@ export class Shipper implements IDisposable {
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
+    this.takeover = new RunTakeover(this.outbox, options.liveness ?? new SinglePageLiveness(), this.now);
     this.probe = new HealthProbe({ healthy: () => this.api.healthy(), intervalMs: options.probeIntervalMs, random: this.random });
     // A persistent outbox may hold work from an earlier page: send it.
     void this.outbox.runs().then(runs => {
       for (const entry of runs) {
-        if (entry.run) {
-          this.runInfos.set(entry.clientKey, entry.run);
-          this.knownRunIds.set(entry.clientKey, entry.run.runId);
-        }
+        this.learn(entry.clientKey, entry.run);
       }
       this.recount();
       if (runs.length > 0) {
@@ -188,7 +174,7 @@ export class Shipper implements IDisposable {
   }
 
   get pageId(): string {
-    return this.liveness.pageId;
+    return this.takeover.pageId;
   }
 
   /** The error that currently keeps something from the server, if any. */
@@ -206,93 +192,38 @@ export class Shipper implements IDisposable {
 
   /**
    * Queue a run; it is created on the server before its cells are sent. A run already queued
-   * under this clientKey (another tab of this browser records into the same kernel's run, or
-   * a page before a reload did) is taken over by this page instead, and answers with the
-   * server's run if that exists already.
+   * under this clientKey is taken over by this page instead (run-takeover.ts), and answers
+   * with the server's run if that exists already.
    */
   startRun(request: IRunRequest): Promise<IRunInfo | null> {
-    const entry: IOutboxRun = {
-      clientKey: request.start.clientKey,
-      start: request.start,
-      previousClientKey: request.previousClientKey ?? null,
-      kernelId: request.kernelId,
-      owner: this.liveness.pageId,
-      createdAt: this.now().getTime(),
-      run: null,
-      end: null
-    };
     let known: IRunInfo | null = null;
     return this.write(async () => {
-      const queued = await this.outbox.getRun(entry.clientKey);
-      if (!queued) {
-        return this.outbox.addRun(entry);
-      }
-      known = queued.run;
-      if (known) {
-        this.runInfos.set(entry.clientKey, known);
-        this.knownRunIds.set(entry.clientKey, known.runId);
-      }
-      if (queued.end === null && queued.owner !== this.pageId) {
-        await this.outbox.updateRun(entry.clientKey, { owner: this.pageId });
-      }
+      known = await this.takeover.claim(request);
+      this.learn(request.start.clientKey, known);
     }, 0).then(() => known);
   }
 
-  /**
-   * This page stops recording into a run that goes on without it (its kernel holds it and
-   * ends it): the entry stays until its cells are sent, and goes with endOrphans once the
-   * kernel is gone.
-   */
+  /** This page stops recording into a run that goes on without it (RunTakeover.release). */
   releaseRun(clientKey: string): Promise<void> {
-    return this.write(() => this.outbox.updateRun(clientKey, { owner: RELEASED }), this.debounceMs);
+    return this.write(() => this.takeover.release(clientKey), this.debounceMs);
   }
 
-  /**
-   * An open run of this kernel whose page is gone (the page was reloaded), now
-   * owned by this page; null when there is none to continue.
-   */
+  /** Continue an open run of this kernel whose page is gone (RunTakeover.resume); null when there is none. */
   async resumeRun(kernelId: string, project: string): Promise<{ clientKey: string; run: IRunInfo | null } | null> {
     await this.writes;
-    const candidates = (await this.outbox.runs()).filter(
-      r => r.kernelId === kernelId && r.end === null && r.start.project === project && r.owner !== this.pageId
-    );
-    for (const candidate of candidates.reverse()) {
-      if (await this.liveness.isAlive(candidate.owner)) {
-        continue;
-      }
-      await this.outbox.updateRun(candidate.clientKey, { owner: this.pageId });
-      if (candidate.run) {
-        this.runInfos.set(candidate.clientKey, candidate.run);
-        this.knownRunIds.set(candidate.clientKey, candidate.run.runId);
-      }
-      this.kick(0);
-      return { clientKey: candidate.clientKey, run: candidate.run };
+    const taken = await this.takeover.resume(kernelId, project);
+    if (!taken) {
+      return null;
     }
-    return null;
+    this.learn(taken.clientKey, taken.run);
+    this.kick(0);
+    return { clientKey: taken.clientKey, run: taken.run };
   }
 
-  /**
-   * End open runs whose page is gone and whose kernel no longer runs: nobody
-   * else will (closing the tab does not end a run, its kernel may live on).
-   */
+  /** End open runs whose page and kernel are both gone (RunTakeover.endOrphans), and send their ends. */
   async endOrphans(isKernelRunning: (kernelId: string) => boolean): Promise<number> {
     await this.writes;
-    let ended = 0;
-    for (const entry of await this.outbox.runs()) {
-      if (entry.end !== null || entry.owner === this.pageId) {
-        continue;
-      }
-      if (entry.kernelId !== null && isKernelRunning(entry.kernelId)) {
-        continue;
-      }
-      if (entry.owner !== RELEASED && (await this.liveness.isAlive(entry.owner))) {
-        continue;
-      }
-      await this.outbox.updateRun(entry.clientKey, {
-        end: { status: 'finished', endedAt: this.now().toISOString() }
-      });
-      ended += 1;
-    }
+    const ended = await this.takeover.endOrphans(isKernelRunning);
     if (ended > 0) {
       this.kick(0);
     }
@@ -416,6 +347,14 @@ export class Shipper implements IDisposable {
     this.clearTimer('backoffTimer');
     this.probe.dispose();
     Signal.clearData(this);
+  }
+
+  /** A run the server created, known to this page (for flushOnHide and for linking restarts). */
+  private learn(clientKey: string, run: IRunInfo | null): void {
+    if (run) {
+      this.runInfos.set(clientKey, run);
+      this.knownRunIds.set(clientKey, run.runId);
+    }
   }
 
   private write(op: () => Promise<void>, delayMs: number): Promise<void> {

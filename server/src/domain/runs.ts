@@ -27,6 +27,7 @@ import { configHistory } from './executions.ts';
 import { type Actor, requireProject, requireRun, roleAllows } from './policy.ts';
 import { generateRunName } from './run-names.ts';
 import { findProjectByPath } from './teams.ts';
+import { MAX_TAGS } from '../wire.ts';
 
 export interface StartRunInput {
   project: string;
@@ -143,7 +144,8 @@ export interface RunEdit {
   notes?: string | undefined;
 }
 
-export const MAX_TAGS = 50;
+/** The wire's limit, which the merged set (addTags to what the run has) must keep too. */
+export { MAX_TAGS };
 
 /** Name, tags and notes: from the kernel API and commands (owner) or the web (editors). */
 export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {
