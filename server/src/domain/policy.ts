@@ -8,7 +8,7 @@ export interface Actor {
   userId: string;
   /**
    * how the actor authenticated: a browser session, an extension API token, or a report's
-   * view-only share link (made only by report-share-reads.ts, after it checked that the link's
+   * view-only share link (made only by reports/share-reads.ts, after it checked that the link's
    * report charts exactly what is being read)
    */
   via: 'session' | 'token' | 'share';

@@ -3,7 +3,7 @@
 // slot in behind it; every implementation runs store.contract.ts.
 import { and, asc, copyOutBinary, type Db, type DbOrTx, eq, reportQuarantine, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../logger.ts';
 
 export interface StoredUpdate {
   seq: number;

@@ -2,7 +2,7 @@
 import { type Database, eq, reportQuarantine, reports, reportUpdates, users } from '@cellmark/db';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createWorkspace } from '../domain/onboarding.ts';
+import { createWorkspace } from '../onboarding.ts';
 import type { ReportStore } from './store.ts';
 
 /** A user (and a second one), a team, a project and one report: what the store's rows hang off. */

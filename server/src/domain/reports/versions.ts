@@ -3,10 +3,10 @@
 // for preview/diff/replay; restoring one as a new forward change.
 import { and, asc, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, reportVersions, sql, users } from '@cellmark/db';
 import * as Y from 'yjs';
-import { buildDoc, quarantine, reportLockSql } from '../collab/store.ts';
-import type { Logger } from '../logger.ts';
-import { DomainError } from './errors.ts';
-import { type Actor, requireReport } from './policy.ts';
+import type { Logger } from '../../logger.ts';
+import { DomainError } from '../errors.ts';
+import { type Actor, requireReport } from '../policy.ts';
+import { buildDoc, quarantine, reportLockSql } from './store.ts';
 
 /** Applies a change to a report's live document through whatever holds it (the collab rooms). */
 export interface ReportDocs {

@@ -11,12 +11,12 @@
 // hidden values one query at a time (is this run's config lr = 0.003?).
 import { and, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, runs, runStatuses, type RunStatus, sql } from '@cellmark/db';
 import * as Y from 'yjs';
-import type { ReportStore } from '../collab/store.ts';
-import { DomainError } from './errors.ts';
-import { metricSeries, type SeriesQuery } from './metrics/series.ts';
-import type { Actor } from './policy.ts';
-import { openShare } from './report-shares.ts';
-import { listRuns, type RunFilter } from './runs.ts';
+import { DomainError } from '../errors.ts';
+import { metricSeries, type SeriesQuery } from '../metrics/series.ts';
+import type { Actor } from '../policy.ts';
+import { listRuns, type RunFilter } from '../runs.ts';
+import { openShare } from './shares.ts';
+import type { ReportStore } from './store.ts';
 
 /** The Y.XmlFragment the editor keeps the document in (web: REPORT_FRAGMENT). */
 const FRAGMENT = 'prosemirror';
