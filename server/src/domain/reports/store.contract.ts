@@ -212,16 +212,36 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
       }
     });
 
+    it('says the highest seq stored, in the log or folded into the snapshot: it moves with every store', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        expect(await s.storedSeq(reportId)).toBe(0);
+        const e = editor();
+        await s.append(reportId, e.type('a'), userId);
+        const { seq } = await s.append(reportId, e.type('b'), userId);
+        expect(await s.storedSeq(reportId)).toBe(seq);
+        await s.compact(reportId);
+        expect(await s.pending(reportId)).toEqual({ updates: 0, bytes: 0 });
+        expect(await s.storedSeq(reportId)).toBe(seq);
+        const next = await s.append(reportId, e.type('c'), userId);
+        expect(next.seq).toBeGreaterThan(seq);
+        expect(await s.storedSeq(reportId)).toBe(next.seq);
+      } finally {
+        await database.close();
+      }
+    });
+
     it('keeps reports apart', async () => {
       const { database, s, reportId, userId } = await setup();
       try {
         const [other] = await database.db.insert(reports).values({ projectId: (await database.db.select().from(reports))[0]!.projectId, title: 'Other', createdBy: userId }).returning();
-        await s.append(reportId, editor().type('mine'), userId);
-        await s.append(other!.id, editor().type('theirs'), userId);
+        const mine = await s.append(reportId, editor().type('mine'), userId);
+        const theirs = await s.append(other!.id, editor().type('theirs'), userId);
         await s.compact(reportId);
         expect(textOf(await s.load(reportId))).toBe('mine');
         expect(textOf(await s.load(other!.id))).toBe('theirs');
         expect(await s.pending(other!.id)).toMatchObject({ updates: 1 });
+        expect([await s.storedSeq(reportId), await s.storedSeq(other!.id)]).toEqual([mine.seq, theirs.seq]);
       } finally {
         await database.close();
       }
