@@ -22,6 +22,7 @@ import {
   users,
 } from '@cellmark/db';
 import type { SQL } from '@cellmark/db';
+import { z } from 'zod';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
 import { type Actor, assertMayEditRun, assertMayRecordRuns, requireProject, requireRun } from './policy.ts';
@@ -143,7 +144,14 @@ export interface RunEdit {
   notes?: string | undefined;
 }
 
-export const MAX_TAGS = 50;
+const MAX_TAGS = 50;
+/**
+ * A run's tags as every procedure that sets them takes them (ingest.updateRun, runs.update):
+ * the one definition, which the routers use as is. updateRun checks MAX_TAGS again on the
+ * merged set (tags plus addTags).
+ */
+const runTag = z.string().trim().min(1).max(64);
+export const runTags = z.array(runTag).max(MAX_TAGS);
 
 /** Name, tags and notes: from the kernel API and commands (owner) or the web (editors). */
 export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {

@@ -5,7 +5,7 @@ import { z, ZodRealError } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { ingestExecutions, requireWellFormed, withoutNul, yieldToLoop } from '../../domain/executions.ts';
 import { ingestMetrics, parsePoints, setSummary } from '../../domain/metrics/ingest.ts';
-import { endRun, heartbeat, kernelHello, MAX_TAGS, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
+import { endRun, heartbeat, kernelHello, runTags, setEnvironment, startRun, updateRun } from '../../domain/runs.ts';
 import { router, tokenProcedure } from '../init.ts';
 
 /** integer columns (execution_count, position) */
@@ -58,8 +58,6 @@ async function parseCells(raw: unknown[], maxCells: number) {
 }
 
 const runId = z.uuid();
-const tag = z.string().trim().min(1).max(64);
-
 export const ingestRouter = router({
   whoami: tokenProcedure.query(({ ctx }) => ({ user: ctx.user })),
 
@@ -95,9 +93,9 @@ export const ingestRouter = router({
       z.object({
         runId,
         name: z.string().trim().min(1).max(200).optional(),
-        tags: z.array(tag).max(MAX_TAGS).optional(),
-        addTags: z.array(tag).max(MAX_TAGS).optional(),
-        removeTags: z.array(tag).max(MAX_TAGS).optional(),
+        tags: runTags.optional(),
+        addTags: runTags.optional(),
+        removeTags: runTags.optional(),
         notes: z.string().max(64 * 1024).optional(),
       }),
     )
