@@ -14,7 +14,10 @@ export function startRunSweeps(db: Db, env: Pick<Env, 'CELLMARK_RUN_IDLE_TIMEOUT
       (n) => n && logger.info({ runs: n }, `${what} runs`),
       (error: unknown) => logger.warn({ err: error }, `${what} run sweep failed`),
     );
-  const idleSweep = setInterval(sweep('finished idle', () => finishIdleRuns(db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS)), Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS));
+  const idleSweep = setInterval(
+    sweep('finished idle', () => finishIdleRuns(db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS)),
+    Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS),
+  );
   const crashSweep = setInterval(
     sweep('crashed silent', () => crashSilentRuns(db, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS)),
     Math.min(15_000, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS / 4),

@@ -25,7 +25,11 @@ afterEach(() => {
 });
 
 function editor(...lines: string[]) {
-  const doc = schema.node('doc', null, lines.map((line) => schema.node('paragraph', null, line ? [schema.text(line)] : [])));
+  const doc = schema.node(
+    'doc',
+    null,
+    lines.map((line) => schema.node('paragraph', null, line ? [schema.text(line)] : [])),
+  );
   view = new EditorView(document.body.appendChild(document.createElement('div')), { state: EditorState.create({ doc }) });
   return view;
 }
