@@ -9,11 +9,11 @@
 // the server binaries are installed, as in CI.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Database, sql } from '../src/index.ts';
+import { freePort } from '../src/testing.ts';
 
 const pgRoot = '/usr/lib/postgresql';
 const pgBin = existsSync(pgRoot)
@@ -30,14 +30,6 @@ function pg(tool: string, ...args: string[]) {
   const cmd = path.join(pgBin!, tool);
   if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore' });
   else execFileSync(cmd, args, { stdio: 'ignore' });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const until = async (what: string, check: () => boolean, ms = 20_000) => {

@@ -212,6 +212,26 @@ describe('run lifecycle and edits', () => {
     expect(await viewer.api.runs.update.mutate({ runId, name: 'mine' }).catch(errorOf)).toMatchObject({ status: 403 });
   });
 
+  it('keeps a run to 50 tags of 1-64 characters, from the kernel and from the web alike', async () => {
+    const { runId } = await newRun('tag-limits-1');
+    const fifty = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    expect((await alice.ingest.ingest.updateRun.mutate({ runId, tags: [' t0 ', ...fifty.slice(1)] })).tags).toEqual(fifty);
+    for (const update of [
+      () => alice.ingest.ingest.updateRun.mutate({ runId, tags: [...fifty, 'one-more'] }),
+      () => alice.api.runs.update.mutate({ runId, tags: [...fifty, 'one-more'] }),
+    ]) {
+      const refused = await update().catch(errorOf);
+      expect(refused).toMatchObject({ status: 400, message: expect.stringMatching(/^invalid input: tags: /) });
+    }
+    for (const tag of ['x'.repeat(65), '  ']) {
+      expect(await alice.api.runs.update.mutate({ runId, tags: [tag] }).catch(errorOf)).toMatchObject({ status: 400, message: expect.stringMatching(/tags\.0: /) });
+    }
+    // each list within the limit, the merged set over it: named, nothing written
+    const merged = await alice.ingest.ingest.updateRun.mutate({ runId, addTags: ['one-more'] }).catch(errorOf);
+    expect(merged).toMatchObject({ status: 400, message: 'tags: 51 tags, over the limit of 50' });
+    expect((await alice.api.runs.get.query({ runId })).run.tags).toEqual(fifty);
+  });
+
   it('records environment and kernel-side activation', async () => {
     const { runId } = await newRun('env-run-1');
     expect((await alice.api.runs.get.query({ runId })).capture.kernel).toBe(false);

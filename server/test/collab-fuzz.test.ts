@@ -15,7 +15,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { colorFor } from '../src/collab/presence.ts';
-import { copyDoc, createPostgresReportStore } from '../src/collab/store.ts';
+import { copyDoc, createPostgresReportStore } from '../src/domain/reports/store.ts';
 import { provider, rawAwareness, rawSocket, updateMessage } from './collab-clients.ts';
 import { eventually, startTestServer, type TestServer, userWithProject } from './helpers.ts';
 import { awarenessPlan, awarenessUpdateOf, updatePlan, updateOf } from './hostile-yjs.ts';

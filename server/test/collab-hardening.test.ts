@@ -10,8 +10,8 @@ import * as syncProtocol from 'y-protocols/sync';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { colorFor } from '../src/collab/presence.ts';
-import { unappliableUpdates } from '../src/collab/store.contract.ts';
-import { createPostgresReportStore } from '../src/collab/store.ts';
+import { unappliableUpdates } from '../src/domain/reports/store.contract.ts';
+import { createPostgresReportStore } from '../src/domain/reports/store.ts';
 import { awarenessFor, forgedUpdate, othersSeen, provider, rawAwareness, rawSocket, updateMessage } from './collab-clients.ts';
 import { type Client, errorOf, eventually, signUp, startTestServer, type TestServer, type TestUser, trpcClient, userWithProject } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
-import { createPostgresReportStore } from '../src/collab/store.ts';
+import { createPostgresReportStore } from '../src/domain/reports/store.ts';
 import { eventually, signUp, startTestServer, type TestServer, type TestUser, userWithProject } from './helpers.ts';
 
 let server: TestServer;

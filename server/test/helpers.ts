@@ -9,7 +9,7 @@ import { createTestDb } from '@cellmark/db/testing';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { createAuth } from '../src/auth.ts';
 import { type BlobStore, createFsBlobStore } from '../src/blobs/store.ts';
-import type { ReportStore } from '../src/collab/store.ts';
+import type { ReportStore } from '../src/domain/reports/store.ts';
 import { loadEnv } from '../src/env.ts';
 import { startServer, type CellmarkServer } from '../src/http/app.ts';
 import { createLogger } from '../src/logger.ts';

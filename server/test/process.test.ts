@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@cellmark/db/testing';
 import { describe, expect, it } from 'vitest';
 import { eventually } from './helpers.ts';
-import { freePort } from './server-processes.ts';
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
 

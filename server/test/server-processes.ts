@@ -1,8 +1,7 @@
 // Real Cellmark server processes for tests that need more than one, or need to kill one.
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import { throwawayDatabase } from '@cellmark/db/testing';
+import { freePort, throwawayDatabase } from '@cellmark/db/testing';
 import { eventually } from './helpers.ts';
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
@@ -12,18 +11,6 @@ export interface ServerProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
   log: () => string;
-}
-
-/**
- * A port nothing listens on now, from the kernel. Counting up from a random one collided in CI:
- * ports above 32768 are also the kernel's ephemeral range, where outgoing connections sit.
- */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {

@@ -8,7 +8,7 @@
 import { reports, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 import { Room } from '../../server/src/collab/room.ts';
-import { createPostgresReportStore } from '../../server/src/collab/store.ts';
+import { createPostgresReportStore } from '../../server/src/domain/reports/store.ts';
 import { createLogger } from '../../server/src/logger.ts';
 import { benchDatabase, benchProject, intEnv, ms, percentiles } from './setup.ts';
 

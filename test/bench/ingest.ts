@@ -16,9 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freePort } from '@cellmark/db/testing';
 import { boot, loadEnv } from '@cellmark/server';
 import postgres from 'postgres';
-import { ensureMlflow, freePort, type MlflowMetric, mlflowClient, startMlflow } from './mlflow.ts';
+import { ensureMlflow, type MlflowMetric, mlflowClient, startMlflow } from './mlflow.ts';
 import { benchDatabase, intEnv, ms, percentiles } from './setup.ts';
 
 const RUNS = intEnv('RUNS', 4);

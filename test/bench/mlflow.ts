@@ -3,9 +3,9 @@
 // over a Postgres database, and the few REST calls the benches need.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@cellmark/db/testing';
 
 const venv = path.join(import.meta.dirname, '.venv-mlflow');
 const bin = (name: string) => path.join(venv, 'bin', name);
@@ -29,17 +29,6 @@ export function ensureMlflow(): string {
   const r = spawnSync(bin('python'), ['-c', 'import mlflow; print(mlflow.__version__)'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mlflow in ${venv} does not import: ${r.stderr}`);
   return r.stdout.trim();
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface MlflowServer {

@@ -6,12 +6,12 @@ import { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { seedReport } from '../domain/reports/store.contract.ts';
+import { createPostgresReportStore, type ReportStore } from '../domain/reports/store.ts';
 import { createLogger } from '../logger.ts';
 import { presenceUser, rateLimiter } from './presence.ts';
 import { awarenessProtocol, MESSAGE_AWARENESS, MESSAGE_SYNC } from './protocol.ts';
 import { Room } from './room.ts';
-import { seedReport } from './store.contract.ts';
-import { createPostgresReportStore, type ReportStore } from './store.ts';
 
 /** The update inside a sync step 2 / update message. */
 function updateOf(message: Uint8Array) {

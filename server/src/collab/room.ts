@@ -6,11 +6,11 @@ import type { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { DomainError } from '../domain/errors.ts';
+import { copyDoc, type ReportStore } from '../domain/reports/store.ts';
 import { isStorageUnavailable } from '../http/unavailable.ts';
 import type { Logger } from '../logger.ts';
 import { type ClientIdOwners, MAX_CLIENT_IDS, type PresenceUser, type rateLimiter } from './presence.ts';
 import { type AwarenessChange, awarenessMessage, awarenessProtocol, isEmptyUpdate, send, syncMessage } from './protocol.ts';
-import { copyDoc, type ReportStore } from './store.ts';
 
 /** Who is on the other end of a socket, decided at the upgrade. */
 export interface CollabAccess {

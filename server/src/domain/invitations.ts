@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, type Db, type DbOrTx, desc, eq, gt, isNull, memberships, or, type Role, sql, teamInvitations, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
-import { type Actor, grantableRoles, requireTeam, roleCovers } from './policy.ts';
+import { type Actor, mayGrant, requireTeam, roleCovers } from './policy.ts';
 import { changeMembership } from './teams.ts';
 import { hashToken } from './tokens.ts';
 
@@ -27,7 +27,7 @@ export interface CreateInvitationInput {
 export async function createInvitation(db: Db, actor: Actor, input: CreateInvitationInput) {
   if (actor.via !== 'session') throw new DomainError('FORBIDDEN', 'invitation links can only be created from a signed-in browser session');
   const actorRole = await requireTeam(db, actor, input.teamId, 'admin');
-  if (!grantableRoles(actorRole).includes(input.role)) {
+  if (!mayGrant(actorRole, input.role)) {
     throw new DomainError('FORBIDDEN', `your role in this team is ${actorRole}; only an owner can invite an owner`);
   }
   const token = PREFIX + randomBytes(32).toString('base64url');
@@ -106,7 +106,7 @@ async function findByToken(db: DbOrTx, token: string) {
 
 /** A link invites on its creator's authority, as it stands now (policy.ts decides). */
 function assertCreatorMayGrant(creatorRole: Role | null, invitation: InvitationRow) {
-  if (!creatorRole || !grantableRoles(creatorRole).includes(invitation.role)) {
+  if (!creatorRole || !mayGrant(creatorRole, invitation.role)) {
     throw new DomainError('FORBIDDEN', `this invitation link is no longer valid: whoever created it can no longer invite as ${invitation.role}`);
   }
 }

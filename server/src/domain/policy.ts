@@ -1,6 +1,6 @@
 // The one place that decides who may do what. Every tRPC procedure and the collab
 // websocket ask here; nothing else compares roles.
-import { and, eq, memberships, projects, reports, roles, runs, type Db, type DbOrTx, type Role } from '@cellmark/db';
+import { and, count, eq, memberships, projects, reports, roles, runs, type Db, type DbOrTx, type Role } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 
 export interface Actor {
@@ -8,7 +8,7 @@ export interface Actor {
   userId: string;
   /**
    * how the actor authenticated: a browser session, an extension API token, or a report's
-   * view-only share link (made only by report-share-reads.ts, after it checked that the link's
+   * view-only share link (made only by reports/share-reads.ts, after it checked that the link's
    * report charts exactly what is being read)
    */
   via: 'session' | 'token' | 'share';
@@ -48,9 +48,14 @@ export async function requireTeam(db: DbOrTx, actor: Actor, teamId: string, perm
  * The roles `actorRole` may give, change or take away. Admins manage everyone below owner
  * (other admins included); only owners touch the owner role.
  */
-export function grantableRoles(actorRole: Role): Role[] {
+function grantableRoles(actorRole: Role): Role[] {
   if (!roleAllows(actorRole, 'admin')) return [];
   return actorRole === 'owner' ? [...roles] : roles.filter((r) => r !== 'owner');
+}
+
+/** May a member with `actorRole` give `role` to someone (a membership, an invitation link)? */
+export function mayGrant(actorRole: Role, role: Role): boolean {
+  return grantableRoles(actorRole).includes(role);
 }
 
 /**
@@ -73,6 +78,25 @@ export function assertRoleChange(actorRole: Role, from: Role | null, to: Role | 
  */
 export function assertKeepsAnOwner(owners: number, from: Role | null, to: Role | null): void {
   if (from === 'owner' && to !== 'owner' && owners <= 1) throw new DomainError('CONFLICT', 'a team needs at least one owner');
+}
+
+/** The team's owners, for assertKeepsAnOwner: count them in the transaction that holds the team's lock. */
+export async function ownerCount(tx: DbOrTx, teamId: string): Promise<number> {
+  const [owners] = await tx
+    .select({ n: count() })
+    .from(memberships)
+    .where(and(eq(memberships.teamId, teamId), eq(memberships.role, 'owner')));
+  return owners?.n ?? 0;
+}
+
+/** Recording runs (the capture paths' startRun) needs editor; `teamSlug` is the team the settings name. */
+export function assertMayRecordRuns(role: Role, teamSlug: string): void {
+  if (!roleAllows(role, 'write')) throw new DomainError('FORBIDDEN', `your role in team "${teamSlug}" is ${role}; recording runs needs editor`);
+}
+
+/** Editors change a run from the web; from the kernel (an API token) only its owner does. */
+export function assertMayEditRun(actor: Actor, run: { userId: string }): void {
+  if (actor.via === 'token' && run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can change it from the kernel");
 }
 
 /** The actor's role in the team, if it allows `permission`. */
@@ -116,7 +140,7 @@ export async function requireRun(db: Db, actor: Actor, runId: string, permission
   if (!row) throw new DomainError('NOT_FOUND', `run ${runId} does not exist`);
   const { run, project } = row;
   const role = actor.via === 'share' ? shareRole(actor, project, permission) : allowed(row.role, permission);
-  return { run, project, role };
+  return { run, project, role, canWrite: roleAllows(role, 'write') };
 }
 
 export async function requireReport(db: Db, actor: Actor, reportId: string, permission: Permission) {

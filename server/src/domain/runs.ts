@@ -24,7 +24,7 @@ import {
 import type { SQL } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
-import { type Actor, requireProject, requireRun, roleAllows } from './policy.ts';
+import { type Actor, assertMayEditRun, assertMayRecordRuns, requireProject, requireRun } from './policy.ts';
 import { generateRunName } from './run-names.ts';
 import { findProjectByPath } from './teams.ts';
 import { MAX_TAGS } from '../wire.ts';
@@ -46,7 +46,7 @@ export function runUrl(teamSlug: string, projectSlug: string, runId: string) {
 
 export async function startRun(db: Db, actor: Actor, input: StartRunInput) {
   const { project, team, role } = await findProjectByPath(db, actor, input.project);
-  if (!roleAllows(role, 'write')) throw new DomainError('FORBIDDEN', `your role in team "${team.slug}" is ${role}; recording runs needs editor`);
+  assertMayRecordRuns(role, team.slug);
   if (input.previousRunId) {
     const [previous] = await db.select({ projectId: runs.projectId, userId: runs.userId }).from(runs).where(eq(runs.id, input.previousRunId));
     if (!previous || previous.projectId !== project.id || previous.userId !== actor.userId) {
@@ -144,13 +144,11 @@ export interface RunEdit {
   notes?: string | undefined;
 }
 
-/** The wire's limit, which the merged set (addTags to what the run has) must keep too. */
-export { MAX_TAGS };
 
 /** Name, tags and notes: from the kernel API and commands (owner) or the web (editors). */
 export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {
   const { run } = await requireRun(db, actor, edit.runId, 'write');
-  if (actor.via === 'token' && run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can change it from the kernel");
+  assertMayEditRun(actor, run);
   let tags = edit.tags ?? run.tags;
   if (edit.addTags) tags = [...tags, ...edit.addTags.filter((t) => !tags.includes(t))];
   if (edit.removeTags) tags = tags.filter((t) => !edit.removeTags!.includes(t));
@@ -303,7 +301,7 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
 }
 
 export async function getRun(db: Db, actor: Actor, runId: string) {
-  const { run, project, role } = await requireRun(db, actor, runId, 'read');
+  const { run, project, canWrite } = await requireRun(db, actor, runId, 'read');
   const [[owner], [team], cells, config, [previous], next] = await Promise.all([
     db.select({ id: users.id, name: users.name }).from(users).where(eq(users.id, run.userId)),
     db.select({ slug: teams.slug, name: teams.name }).from(teams).where(eq(teams.id, project.teamId)),
@@ -322,7 +320,7 @@ export async function getRun(db: Db, actor: Actor, runId: string) {
     run: { ...rest, user: owner ?? null, previous: previous ?? null, next: next[0] ?? null },
     project: { id: project.id, slug: project.slug, name: project.name },
     team: team!,
-    canWrite: roleAllows(role, 'write'),
+    canWrite,
     /** what was captured: the kernel side adds config, environment and exact timing */
     capture: { kernel: run.kernel !== null },
     cells: cells.map(({ runId: _r, createdAt: _c, updatedAt: _u, ...cell }) => cell),

@@ -1,7 +1,7 @@
 // Teams, memberships and projects.
-import { and, asc, count, type DbOrTx, desc, eq, memberships, projects, type Db, type Role, runs, sql, teams, users } from '@cellmark/db';
+import { and, asc, type DbOrTx, desc, eq, memberships, projects, type Db, type Role, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
-import { type Actor, assertKeepsAnOwner, assertRoleChange, requireTeam } from './policy.ts';
+import { type Actor, assertKeepsAnOwner, assertRoleChange, ownerCount, requireTeam } from './policy.ts';
 
 export function slugify(name: string): string {
   const slug = name
@@ -91,11 +91,7 @@ export async function changeMembership(db: DbOrTx, actor: Actor, teamId: string,
     const from = current?.role ?? null;
     if (!from && !to) throw new DomainError('NOT_FOUND', 'this user is not a member of this team');
     assertRoleChange(actorRole, from, to);
-    const [owners] = await tx
-      .select({ n: count() })
-      .from(memberships)
-      .where(and(eq(memberships.teamId, teamId), eq(memberships.role, 'owner')));
-    assertKeepsAnOwner(owners?.n ?? 0, from, to);
+    assertKeepsAnOwner(await ownerCount(tx, teamId), from, to);
     if (to) {
       await tx
         .insert(memberships)

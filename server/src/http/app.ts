@@ -1,6 +1,7 @@
 // The one HTTP server: tRPC, auth, health, metrics, blobs and report images, the collab
 // websocket and the web UI, all on one port. Built from already-open dependencies so tests
-// can start it on port 0.
+// can start it on port 0. The routes with more to them than a few lines (blobs.ts,
+// report-images.ts) and the run sweeps (../run-sweeps.ts) live in their own modules.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,22 +9,24 @@ import net, { type Socket } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import compression from 'compression';
 import { toNodeHandler } from 'better-auth/node';
-import { type Auth, CLIENT_IP_HEADER, sessionUser } from '../auth.ts';
-import { type BlobStore, SHA256 } from '../blobs/store.ts';
-import { crashSilentRuns, finishIdleRuns, requireRunBlob } from '../domain/runs.ts';
+import { type Auth, CLIENT_IP_HEADER } from '../auth.ts';
+import type { BlobStore } from '../blobs/store.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
-import { createPostgresReportStore, type ReportStore } from '../collab/store.ts';
+import { createPostgresReportStore, type ReportStore } from '../domain/reports/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
-import { imageTooLarge, requireImageUploader, requireReportImage, uploadReportImage } from '../domain/report-images.ts';
 import type { Env } from '../env.ts';
 import type { Logger } from '../logger.ts';
+import { startRunSweeps } from '../run-sweeps.ts';
 import { createContextFactory } from '../trpc/init.ts';
 import { appRouter } from '../trpc/router.ts';
 import type { Database } from '@cellmark/db';
-import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody, readBytes } from './body.ts';
+import { createBlobHandler } from './blobs.ts';
+import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody } from './body.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
 import { createMetrics, metricsAuthorized, routeFamily } from './metrics.ts';
+import { createReportImageHandler, reportImagePath } from './report-images.ts';
 import { assignRequestId, internalErrorMessage, requestIdOf } from './request-id.ts';
+import { sendJson } from './respond.ts';
 import { isStorageUnavailable, RETRY_AFTER_SECONDS, unavailableMessage } from './unavailable.ts';
 
 export interface AppOptions {
@@ -43,12 +46,6 @@ export interface CellmarkServer {
   collab: Collab;
   close(): Promise<void>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** /api/reports/<reportId>/images and /api/reports/<reportId>/images/<sha256> */
-const REPORT_IMAGES = /^\/api\/reports\/([^/]+)\/images(?:\/([^/]*))?\/?$/;
-/** What an HTML form can send without a preflight: never accepted as an image upload (CSRF). */
-const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
 
 type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -93,6 +90,8 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     },
   });
   const authHandler = toNodeHandler(auth);
+  const serveBlob = createBlobHandler({ auth, database, blobs });
+  const reportImage = createReportImageHandler({ auth, database, blobs, maxImageBytes: env.CELLMARK_MAX_IMAGE_BYTES });
   // zlib level 1: a 100-run chart (7.5 MB of JSON) gzips in ~105 ms to 3.2 MB; the default
   // level 6 took ~350 ms for 3.1 MB, most of the request's time
   const compress = compression({ threshold: 8 * 1024, level: 1 });
@@ -169,8 +168,8 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       return handleTrpc(req, res, pathname);
     }
     if (pathname.startsWith('/api/blobs/')) return serveBlob(req, res, pathname);
-    const image = REPORT_IMAGES.exec(pathname);
-    if (image) return reportImage(req, res, image[1]!, image[2]);
+    const image = reportImagePath(pathname);
+    if (image) return reportImage(req, res, image);
     if (next) {
       // server components ask the API back over the connection the page came in on
       req.headers[SELF_ORIGIN_HEADER] = selfOrigin(req.socket);
@@ -217,118 +216,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     return trpc(req, res);
   }
 
-  /** GET /api/blobs/<sha256>?run=<runId>: an output blob of a run the signed-in user can read. */
-  async function serveBlob(req: IncomingMessage, res: ServerResponse, pathname: string) {
-    const sha256 = pathname.slice('/api/blobs/'.length);
-    const runId = new URL(req.url ?? '', 'http://x').searchParams.get('run') ?? '';
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { message: 'blobs are read-only here' } });
-    if (!SHA256.test(sha256) || !UUID.test(runId)) return sendJson(res, 400, { error: { message: 'expected /api/blobs/<sha256>?run=<runId>' } });
-    try {
-      const user = await sessionUser(auth, req.headers);
-      if (!user) throw new DomainError('UNAUTHORIZED', 'sign in required');
-      const blob = await requireRunBlob(database.db, { userId: user.id, via: 'session' }, runId, sha256);
-      const stream = await blobs.open(sha256);
-      if (!stream) throw new DomainError('NOT_FOUND', 'blob content is missing from the store');
-      res.writeHead(200, {
-        'content-type': blob.mediaType,
-        'content-length': String(blob.size),
-        // content-addressed: the bytes behind a digest never change
-        'cache-control': 'private, max-age=31536000, immutable',
-        'x-content-type-options': 'nosniff',
-        // outputs are user content: never let a blob run script in our origin
-        'content-security-policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-      });
-      if (req.method === 'HEAD') return res.end();
-      stream.pipe(res);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      sendJson(res, httpStatusOf[error.code], { error: { message: error.message } });
-    }
-  }
-
-  /**
-   * POST /api/reports/<reportId>/images (raw image bytes as the body) → 201 { src, sha256, size,
-   * mediaType }; GET|HEAD /api/reports/<reportId>/images/<sha256>[?share=<token>] → the image.
-   */
-  async function reportImage(req: IncomingMessage, res: ServerResponse, reportId: string, sha256: string | undefined) {
-    try {
-      if (!UUID.test(reportId)) throw new DomainError('INVALID_INPUT', `not a report id: ${reportId}`);
-      if (sha256 === undefined) {
-        if (req.method !== 'POST') return sendJson(res, 405, { error: { message: 'POST an image here; read one at /api/reports/<reportId>/images/<sha256>' } });
-        return await uploadImage(req, res, reportId);
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { message: 'report images are read-only here' } });
-      if (!SHA256.test(sha256)) throw new DomainError('INVALID_INPUT', 'expected /api/reports/<reportId>/images/<sha256>');
-      const share = new URL(req.url ?? '', 'http://x').searchParams.get('share');
-      let image: Awaited<ReturnType<typeof requireReportImage>>;
-      if (share) image = await requireReportImage(database.db, { shareToken: share }, reportId, sha256);
-      else {
-        const user = await sessionUser(auth, req.headers);
-        if (!user) throw new DomainError('UNAUTHORIZED', 'sign in, or open the report through its share link');
-        image = await requireReportImage(database.db, { actor: { userId: user.id, via: 'session' } }, reportId, sha256);
-      }
-      const etag = `"${image.sha256}"`;
-      const headers = {
-        'content-type': image.mediaType,
-        // content-addressed: the bytes behind a digest never change; private: access-checked
-        'cache-control': 'private, max-age=31536000, immutable',
-        etag,
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': "default-src 'none'; sandbox",
-      };
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, headers);
-        return res.end();
-      }
-      const stream = await blobs.open(image.sha256);
-      if (!stream) throw new DomainError('NOT_FOUND', 'image content is missing from the store');
-      res.writeHead(200, { ...headers, 'content-length': String(image.size) });
-      if (req.method === 'HEAD') {
-        stream.destroy();
-        return res.end();
-      }
-      stream.pipe(res);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      sendJson(res, httpStatusOf[error.code], { error: { message: error.message, code: error.code } });
-    }
-  }
-
-  async function uploadImage(req: IncomingMessage, res: ServerResponse, reportId: string) {
-    const max = env.CELLMARK_MAX_IMAGE_BYTES;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    // Refused before the body is read. A refused body a little over the limit is still read
-    // and dropped (by Node) so that browsers, which report a reset mid-upload as a network
-    // error, see our answer; a far larger one has its connection closed instead.
-    if (declared > 4 * max) res.setHeader('connection', 'close');
-    if (FORM_TYPES.test(req.headers['content-type'] ?? '')) {
-      throw new DomainError('INVALID_INPUT', 'send the image bytes as the request body with Content-Type image/* (or application/octet-stream)');
-    }
-    const user = await sessionUser(auth, req.headers);
-    if (!user) throw new DomainError('UNAUTHORIZED', 'sign in to upload images');
-    const actor = { userId: user.id, via: 'session' as const };
-    await requireImageUploader(database.db, actor, reportId);
-    const bytes = await readBytes(req, max, (size, declared) => imageTooLarge(size, max, declared));
-    const uploaded = await uploadReportImage(database.db, blobs, actor, reportId, bytes, max);
-    sendJson(res, 201, uploaded);
-  }
-
-  // Runs whose kernel stopped beating are crashed, and runs nobody heard from for a day are
-  // finished, by the server (any process may do it: both sweeps are one idempotent UPDATE).
-  // The crash sweep runs at a quarter of its timeout (at most every 15 s), so a dead kernel is
-  // marked within the timeout and a quarter of it after its last heartbeat.
-  const sweep = (what: string, run: () => Promise<number>) => () =>
-    void run().then(
-      (n) => n && logger.info({ runs: n }, `${what} runs`),
-      (error: unknown) => logger.warn({ err: error }, `${what} run sweep failed`),
-    );
-  const idleSweep = setInterval(sweep('finished idle', () => finishIdleRuns(database.db, env.CELLMARK_RUN_IDLE_TIMEOUT_MS)), Math.min(60_000, env.CELLMARK_RUN_IDLE_TIMEOUT_MS));
-  const crashSweep = setInterval(
-    sweep('crashed silent', () => crashSilentRuns(database.db, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS)),
-    Math.min(15_000, env.CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS / 4),
-  );
-  idleSweep.unref();
-  crashSweep.unref();
+  const stopSweeps = startRunSweeps(database.db, env, logger);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -344,8 +232,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(idleSweep);
-      clearInterval(crashSweep);
+      stopSweeps();
       // Stop accepting; let in-flight requests finish; then end long-lived sockets.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // keep-alive connections become idle as their last request finishes
@@ -371,9 +258,4 @@ const SELF_ORIGIN_HEADER = 'x-cellmark-self-origin';
 function selfOrigin(socket: Socket): string {
   const host = socket.localAddress ?? '127.0.0.1';
   return `http://${net.isIPv6(host) ? `[${host}]` : host}:${socket.localPort}`;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
 }

@@ -8,19 +8,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { throwawayDatabase as createThrowaway } from '@cellmark/db/testing';
+import { throwawayDatabase as createThrowaway, freePort } from '@cellmark/db/testing';
 import postgres from 'postgres';
-import net from 'node:net';
 import WebSocket from 'ws';
-
-/** A port nothing listens on now, from the kernel (as server/test/server-processes.ts does). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A throwaway database on the Postgres at `base`, by URL (the server processes open it themselves). */
 export const throwawayDatabase = (base: string) => createThrowaway(base, 'cellmark_soak');

@@ -23,14 +23,14 @@ interface DomObserver {
   currentSelection: { eq(sel: Selection): boolean };
 }
 
-function observerOf(view: EditorView): DomObserver | null {
+export function observerOf(view: EditorView): DomObserver | null {
   const observer = (view as unknown as { domObserver?: Partial<DomObserver> }).domObserver;
   if (view.isDestroyed || !observer) return null;
   const ok = ['flush', 'forceFlush', 'pendingRecords'].every((m) => typeof observer[m as keyof DomObserver] === 'function') && typeof observer.currentSelection?.eq === 'function';
   return ok ? (observer as DomObserver) : null;
 }
 
-function readDom(view: EditorView) {
+export function readDom(view: EditorView) {
   const observer = observerOf(view);
   if (!observer) return;
   // forceFlush runs a flush that was scheduled for later; flush reads what is pending now

@@ -1,7 +1,7 @@
 // Chart data for the web UI.
 import { z } from 'zod';
 import { MAX_RUNS_PER_CHART, metricKeysOf, metricSeries } from '../../domain/metrics/series.ts';
-import { sharedSeries } from '../../domain/report-share-reads.ts';
+import { sharedSeries } from '../../domain/reports/share-reads.ts';
 import { publicProcedure, router, sessionActor, sessionProcedure, shareToken } from '../init.ts';
 
 export const metricsRouter = router({

@@ -1,8 +1,8 @@
 // Report history (versions) and view-only share links. Shapes documented in docs/reports.md.
 import { z } from 'zod';
-import { sharedChartRuns } from '../../domain/report-share-reads.ts';
-import { createShare, listShares, openShare, revokeShare } from '../../domain/report-shares.ts';
-import { createNamedVersion, getVersion, listVersions, restoreVersion } from '../../domain/report-versions.ts';
+import { sharedChartRuns } from '../../domain/reports/share-reads.ts';
+import { createShare, listShares, openShare, revokeShare } from '../../domain/reports/shares.ts';
+import { createNamedVersion, getVersion, listVersions, restoreVersion } from '../../domain/reports/versions.ts';
 import { publicProcedure, router, sessionProcedure, shareToken } from '../init.ts';
 
 const reportId = z.uuid();

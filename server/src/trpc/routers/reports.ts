@@ -8,7 +8,7 @@ import {
   listReports,
   renameReport,
   restoreReport,
-} from '../../domain/reports.ts';
+} from '../../domain/reports/reports.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 const title = z

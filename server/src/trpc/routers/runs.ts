@@ -1,7 +1,8 @@
 // Runs as the web UI reads and edits them.
 import { runStatuses } from '@cellmark/db';
 import { z } from 'zod';
-import { getRun, listRuns, MAX_RUNS_PAGE, MAX_TAGS, updateRun } from '../../domain/runs.ts';
+import { getRun, listRuns, MAX_RUNS_PAGE, updateRun } from '../../domain/runs.ts';
+import { runTags } from '../../wire.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 export const runsRouter = router({
@@ -33,7 +34,7 @@ export const runsRouter = router({
       z.object({
         runId: z.uuid(),
         name: z.string().trim().min(1).max(200).optional(),
-        tags: z.array(z.string().trim().min(1).max(64)).max(MAX_TAGS).optional(),
+        tags: runTags.optional(),
         notes: z.string().max(64 * 1024).optional(),
       }),
     )

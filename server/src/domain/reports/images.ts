@@ -2,10 +2,10 @@
 // ties the blob to its report. Writers upload; whoever can read the report (a member, or a
 // holder of one of its share links) reads. The type comes from the bytes, never the client.
 import { and, type Db, eq, reportImages } from '@cellmark/db';
-import type { BlobStore } from '../blobs/store.ts';
-import { DomainError } from './errors.ts';
-import { type Actor, requireReport } from './policy.ts';
-import { shareAccess } from './report-shares.ts';
+import type { BlobStore } from '../../blobs/store.ts';
+import { DomainError } from '../errors.ts';
+import { type Actor, requireReport } from '../policy.ts';
+import { shareAccess } from './shares.ts';
 
 export const reportImageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 export type ReportImageType = (typeof reportImageTypes)[number];

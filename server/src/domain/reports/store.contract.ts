@@ -2,7 +2,7 @@
 import { type Database, eq, reportQuarantine, reports, reportUpdates, users } from '@cellmark/db';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createWorkspace } from '../domain/onboarding.ts';
+import { createWorkspace } from '../onboarding.ts';
 import type { ReportStore } from './store.ts';
 
 /** A user (and a second one), a team, a project and one report: what the store's rows hang off. */
@@ -212,16 +212,36 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
       }
     });
 
+    it('says the highest seq stored, in the log or folded into the snapshot: it moves with every store', async () => {
+      const { database, s, reportId, userId } = await setup();
+      try {
+        expect(await s.storedSeq(reportId)).toBe(0);
+        const e = editor();
+        await s.append(reportId, e.type('a'), userId);
+        const { seq } = await s.append(reportId, e.type('b'), userId);
+        expect(await s.storedSeq(reportId)).toBe(seq);
+        await s.compact(reportId);
+        expect(await s.pending(reportId)).toEqual({ updates: 0, bytes: 0 });
+        expect(await s.storedSeq(reportId)).toBe(seq);
+        const next = await s.append(reportId, e.type('c'), userId);
+        expect(next.seq).toBeGreaterThan(seq);
+        expect(await s.storedSeq(reportId)).toBe(next.seq);
+      } finally {
+        await database.close();
+      }
+    });
+
     it('keeps reports apart', async () => {
       const { database, s, reportId, userId } = await setup();
       try {
         const [other] = await database.db.insert(reports).values({ projectId: (await database.db.select().from(reports))[0]!.projectId, title: 'Other', createdBy: userId }).returning();
-        await s.append(reportId, editor().type('mine'), userId);
-        await s.append(other!.id, editor().type('theirs'), userId);
+        const mine = await s.append(reportId, editor().type('mine'), userId);
+        const theirs = await s.append(other!.id, editor().type('theirs'), userId);
         await s.compact(reportId);
         expect(textOf(await s.load(reportId))).toBe('mine');
         expect(textOf(await s.load(other!.id))).toBe('theirs');
         expect(await s.pending(other!.id)).toMatchObject({ updates: 1 });
+        expect([await s.storedSeq(reportId), await s.storedSeq(other!.id)]).toEqual([mine.seq, theirs.seq]);
       } finally {
         await database.close();
       }

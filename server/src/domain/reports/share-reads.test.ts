@@ -2,7 +2,7 @@
 // not, with its settings read as defensively as the web reads them.
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { runChartsIn, runFilterOfQuery } from './report-share-reads.ts';
+import { runChartsIn, runFilterOfQuery } from './share-reads.ts';
 
 function docWith(build: (body: Y.XmlFragment) => void) {
   const doc = new Y.Doc();

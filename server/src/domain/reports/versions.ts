@@ -1,12 +1,12 @@
 // Report history: versions (automatic once editing goes quiet, or named on demand), each a
 // snapshot of the whole document with the authors since the previous version; fetching one
 // for preview/diff/replay; restoring one as a new forward change.
-import { and, asc, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, reportVersions, sql, users } from '@cellmark/db';
+import { and, type Db, desc, eq, inArray, reportVersions, sql, users } from '@cellmark/db';
 import * as Y from 'yjs';
-import { buildDoc, quarantine, reportLockSql } from '../collab/store.ts';
-import type { Logger } from '../logger.ts';
-import { DomainError } from './errors.ts';
-import { type Actor, requireReport } from './policy.ts';
+import type { Logger } from '../../logger.ts';
+import { DomainError } from '../errors.ts';
+import { type Actor, requireReport } from '../policy.ts';
+import { withLockedState } from './store.ts';
 
 /** Applies a change to a report's live document through whatever holds it (the collab rooms). */
 export interface ReportDocs {
@@ -38,9 +38,9 @@ export async function recordVersion(
   reportId: string,
   options: { kind: 'auto' | 'named'; name?: string | null; createdBy?: string | null; logger?: Logger | undefined },
 ): Promise<{ id: string } | null> {
-  return db.transaction(async (tx) => {
-    // the same lock compaction takes: the snapshot and the rows are read as one state
-    await tx.execute(reportLockSql(reportId));
+  // under the lock compaction takes: the snapshot and the rows are read as one state (a row
+  // that does not apply is quarantined, as a load would, and left out of the version)
+  return withLockedState(db, reportId, options.logger, async ({ doc, snapshot, rows, uptoSeq }, tx) => {
     const [previous] = await tx
       .select({ uptoSeq: reportVersions.uptoSeq })
       .from(reportVersions)
@@ -48,24 +48,7 @@ export async function recordVersion(
       .orderBy(desc(reportVersions.uptoSeq), desc(reportVersions.createdAt))
       .limit(1);
     const since = previous?.uptoSeq ?? 0;
-    const [snapshot] = await tx.select().from(reportSnapshots).where(eq(reportSnapshots.reportId, reportId));
-    const stored = await tx
-      .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
-      .from(reportUpdates)
-      .where(eq(reportUpdates.reportId, reportId))
-      .orderBy(asc(reportUpdates.seq));
-    // a row that does not apply is quarantined, as a load would, and left out of the version
-    const { doc, bad } = buildDoc(
-      snapshot ? new Uint8Array(snapshot.state) : null,
-      stored.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update) })),
-    );
-    if (bad.length) await quarantine(tx, reportId, bad, options.logger);
-    const rows = bad.length ? stored.filter((r) => !bad.some((b) => b.seq === r.seq)) : stored;
-    const uptoSeq = Math.max(snapshot?.uptoSeq ?? 0, ...rows.map((r) => r.seq));
-    if (options.kind === 'auto' && (uptoSeq <= since || (!snapshot && !rows.length))) {
-      doc.destroy();
-      return null;
-    }
+    if (options.kind === 'auto' && (uptoSeq <= since || (!snapshot && !rows.length))) return null;
     const authors = new Set<string>();
     for (const [userId, seq] of Object.entries(snapshot?.authors ?? {})) if (seq > since) authors.add(userId);
     for (const r of rows) if (r.userId && r.seq > since) authors.add(r.userId);
@@ -81,7 +64,6 @@ export async function recordVersion(
         snapshot: Y.encodeStateAsUpdate(doc),
       })
       .returning({ id: reportVersions.id });
-    doc.destroy();
     return row!;
   });
 }

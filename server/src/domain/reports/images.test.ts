@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, sniffImageType } from './report-images.ts';
+import { formatBytes, sniffImageType } from './images.ts';
 
 const b64 = (s: string) => Uint8Array.from(Buffer.from(s, 'base64'));
 

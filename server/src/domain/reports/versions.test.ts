@@ -1,7 +1,7 @@
 // replaceContent: the edit that makes a document look like an older version again.
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { replaceContent } from './report-versions.ts';
+import { replaceContent } from './versions.ts';
 
 /** A doc as the server sees it: decoded from bytes, so roots are untyped until asked. */
 const decoded = (doc: Y.Doc) => {

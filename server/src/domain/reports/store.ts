@@ -3,7 +3,7 @@
 // slot in behind it; every implementation runs store.contract.ts.
 import { and, asc, copyOutBinary, type Db, type DbOrTx, eq, reportQuarantine, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../logger.ts';
 
 export interface StoredUpdate {
   seq: number;
@@ -66,10 +66,12 @@ export interface ReportStore {
   compact(reportId: string): Promise<CompactResult>;
   /** Update rows not yet compacted, and their bytes: what a load still has to merge. */
   pending(reportId: string): Promise<{ updates: number; bytes: number }>;
+  /**
+   * The highest seq stored, in the log or folded into the snapshot (0: nothing stored): it
+   * moves whenever something new is stored, so a reader can cache what it derived from a load.
+   */
+  storedSeq(reportId: string): Promise<number>;
 }
-
-/** Serialises compactions (and version snapshots) of one report across processes. */
-export const reportLockSql = (reportId: string) => sql`select pg_advisory_xact_lock(hashtext(${`report:${reportId}`}))`;
 
 export interface PostgresReportStoreOptions {
   /**
@@ -158,25 +160,15 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
 
     async compact(reportId) {
       return db.transaction(async (tx) => {
-        await tx.execute(reportLockSql(reportId));
-        const [snapshot] = await tx.select().from(reportSnapshots).where(eq(reportSnapshots.reportId, reportId));
-        const all = await tx
-          .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
-          .from(reportUpdates)
-          .where(eq(reportUpdates.reportId, reportId))
-          .orderBy(asc(reportUpdates.seq));
-        if (!all.length) return { merged: 0, uptoSeq: snapshot?.uptoSeq ?? 0 };
-        const built = buildDoc(snapshot ? new Uint8Array(snapshot.state) : null, all.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update) })));
+        const read = await readLocked(tx, reportId);
+        const { snapshot } = read;
+        if (!read.rows.length) return { merged: 0, uptoSeq: snapshot?.uptoSeq ?? 0 };
+        const built = await buildLocked(tx, reportId, read, logger);
         const state = Y.encodeStateAsUpdate(built.doc);
         built.doc.destroy();
-        if (built.bad.length) await quarantine(tx, reportId, built.bad, logger);
-        const rows = all.filter((r) => !built.bad.some((b) => b.seq === r.seq));
+        const { rows, uptoSeq } = built;
         const authors: Record<string, number> = { ...(snapshot?.authors ?? {}) };
-        let uptoSeq = snapshot?.uptoSeq ?? 0;
-        for (const r of rows) {
-          if (r.userId) authors[r.userId] = Math.max(authors[r.userId] ?? 0, r.seq);
-          uptoSeq = Math.max(uptoSeq, r.seq);
-        }
+        for (const r of rows) if (r.userId) authors[r.userId] = Math.max(authors[r.userId] ?? 0, r.seq);
         if (!rows.length) return { merged: 0, uptoSeq };
         const values = { state, uptoSeq, authors, mergedUpdates: (snapshot?.mergedUpdates ?? 0) + rows.length };
         if (snapshot) await tx.update(reportSnapshots).set(values).where(eq(reportSnapshots.reportId, reportId));
@@ -196,8 +188,86 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
         .where(eq(reportUpdates.reportId, reportId));
       return row!;
     },
+
+    async storedSeq(reportId) {
+      const [row] = await db
+        .select({
+          logged: sql<string | null>`(select max(${reportUpdates.seq}) from ${reportUpdates} where ${reportUpdates.reportId} = ${reportId})`,
+          folded: sql<string | null>`(select ${reportSnapshots.uptoSeq} from ${reportSnapshots} where ${reportSnapshots.reportId} = ${reportId})`,
+        })
+        .from(sql`(select 1) as one`);
+      return Math.max(Number(row?.logged ?? 0), Number(row?.folded ?? 0));
+    },
   };
   return store;
+}
+
+/** A stored update row with its author, as a locked read returns it. */
+interface AuthoredPart extends StoredPart {
+  userId: string | null;
+}
+
+/** A report's snapshot row and every update row (seq order), read under the report's lock. */
+interface LockedRead {
+  snapshot: { state: Uint8Array; uptoSeq: number; authors: Record<string, number>; mergedUpdates: number } | null;
+  rows: AuthoredPart[];
+}
+
+/** What a report stores, as one state held until the transaction it was read in ends. */
+interface LockedState {
+  /** the snapshot and the rows that apply, in one document (the caller's until `use` returns) */
+  doc: Y.Doc;
+  /** what the snapshot covers: its highest seq, and per author the highest seq they wrote */
+  snapshot: { uptoSeq: number; authors: Record<string, number> } | null;
+  /** the update rows that apply, in seq order (those that do not were quarantined) */
+  rows: AuthoredPart[];
+  /** the highest seq in the document */
+  uptoSeq: number;
+}
+
+/**
+ * Takes the report's lock (held to the end of `tx`: compactions and version snapshots of one
+ * report run one at a time across processes) and reads the snapshot and every update row, so
+ * both are one state that no compaction can change until `tx` ends.
+ */
+async function readLocked(tx: DbOrTx, reportId: string): Promise<LockedRead> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`report:${reportId}`}))`);
+  const [snapshot] = await tx.select().from(reportSnapshots).where(eq(reportSnapshots.reportId, reportId));
+  const rows = await tx
+    .select({ seq: reportUpdates.seq, update: reportUpdates.update, userId: reportUpdates.userId })
+    .from(reportUpdates)
+    .where(eq(reportUpdates.reportId, reportId))
+    .orderBy(asc(reportUpdates.seq));
+  return {
+    snapshot: snapshot ? { state: new Uint8Array(snapshot.state), uptoSeq: snapshot.uptoSeq, authors: snapshot.authors, mergedUpdates: snapshot.mergedUpdates } : null,
+    rows: rows.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update), userId: r.userId })),
+  };
+}
+
+/** The document of a locked read; rows that do not apply are quarantined in `tx`, as a load would. */
+async function buildLocked(tx: DbOrTx, reportId: string, read: LockedRead, logger: Logger | undefined): Promise<LockedState> {
+  const { snapshot } = read;
+  const { doc, bad } = buildDoc(snapshot?.state ?? null, read.rows);
+  if (bad.length) await quarantine(tx, reportId, bad, logger);
+  const rows = bad.length ? read.rows.filter((r) => !bad.some((b) => b.seq === r.seq)) : read.rows;
+  const uptoSeq = rows.reduce((max, r) => Math.max(max, r.seq), snapshot?.uptoSeq ?? 0);
+  return { doc, snapshot: snapshot && { uptoSeq: snapshot.uptoSeq, authors: snapshot.authors }, rows, uptoSeq };
+}
+
+/**
+ * Runs `use` on what the report stores now, in one transaction under the report's lock (the
+ * one compaction takes), so the state cannot move under it; `use` writes in the same `tx`.
+ * What version snapshots are made from.
+ */
+export async function withLockedState<T>(db: Db, reportId: string, logger: Logger | undefined, use: (state: LockedState, tx: DbOrTx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    const state = await buildLocked(tx, reportId, await readLocked(tx, reportId), logger);
+    try {
+      return await use(state, tx);
+    } finally {
+      state.doc.destroy();
+    }
+  });
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -235,7 +305,7 @@ async function readStored(db: Db, reportId: string): Promise<{ snapshot: Uint8Ar
 }
 
 /** A stored update row: its seq and bytes. */
-export interface StoredPart {
+interface StoredPart {
   seq: number;
   bytes: Uint8Array;
 }
@@ -251,7 +321,7 @@ const reasonOf = (error: unknown) => (error instanceof Error ? `${error.name}: $
  * those that apply there to the result. Rows come only from clients, so only they can be bad;
  * the snapshot is written by compaction from a document that loaded, and is trusted.
  */
-export function buildDoc(snapshot: Uint8Array | null, rows: StoredPart[], origin?: unknown): { doc: Y.Doc; applied: Uint8Array[]; bad: QuarantinedRow[] } {
+function buildDoc(snapshot: Uint8Array | null, rows: StoredPart[], origin?: unknown): { doc: Y.Doc; applied: Uint8Array[]; bad: QuarantinedRow[] } {
   const fast = new Y.Doc();
   try {
     fast.transact(() => {
@@ -319,7 +389,7 @@ export function copyDoc(doc: Y.Doc): Y.Doc {
  * statement (so a row is in exactly one of the two; two loads finding the same row move it
  * once), and logs them.
  */
-export async function quarantine(db: DbOrTx, reportId: string, rows: QuarantinedRow[], logger?: Logger) {
+async function quarantine(db: DbOrTx, reportId: string, rows: QuarantinedRow[], logger?: Logger) {
   logger?.error({ reportId, rows }, 'report update rows could not be applied: moved to report_quarantine');
   await db.execute(sql`
     with bad as (

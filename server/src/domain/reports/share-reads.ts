@@ -9,14 +9,14 @@
 // answers with the block's own settings, and the rows carry only what a chart shows of a run
 // (id, name, status, start). Filtering or sorting on anything else would let a reader guess
 // hidden values one query at a time (is this run's config lr = 0.003?).
-import { and, type Db, desc, eq, inArray, reportSnapshots, reportUpdates, runs, runStatuses, type RunStatus, sql } from '@cellmark/db';
+import { and, type Db, desc, eq, inArray, runs, runStatuses, type RunStatus } from '@cellmark/db';
 import * as Y from 'yjs';
-import type { ReportStore } from '../collab/store.ts';
-import { DomainError } from './errors.ts';
-import { metricSeries, type SeriesQuery } from './metrics/series.ts';
-import type { Actor } from './policy.ts';
-import { openShare } from './report-shares.ts';
-import { listRuns, type RunFilter } from './runs.ts';
+import { DomainError } from '../errors.ts';
+import { metricSeries, type SeriesQuery } from '../metrics/series.ts';
+import type { Actor } from '../policy.ts';
+import { listRuns, type RunFilter } from '../runs.ts';
+import { openShare } from './shares.ts';
+import type { ReportStore } from './store.ts';
 
 /** The Y.XmlFragment the editor keeps the document in (web: REPORT_FRAGMENT). */
 const FRAGMENT = 'prosemirror';
@@ -97,18 +97,8 @@ export function runChartsIn(doc: Y.Doc): ChartBlock[] {
 const blocksCache = new Map<string, { version: number; blocks: ChartBlock[] }>();
 const CACHED_REPORTS = 200;
 
-async function storedVersion(db: Db, reportId: string): Promise<number> {
-  const [row] = await db
-    .select({
-      logged: sql<string | null>`(select max(${reportUpdates.seq}) from ${reportUpdates} where ${reportUpdates.reportId} = ${reportId})`,
-      folded: sql<string | null>`(select ${reportSnapshots.uptoSeq} from ${reportSnapshots} where ${reportSnapshots.reportId} = ${reportId})`,
-    })
-    .from(sql`(select 1) as one`);
-  return Math.max(Number(row?.logged ?? 0), Number(row?.folded ?? 0));
-}
-
-async function chartBlocksOf(db: Db, store: ReportStore, reportId: string): Promise<ChartBlock[]> {
-  const version = await storedVersion(db, reportId);
+async function chartBlocksOf(store: ReportStore, reportId: string): Promise<ChartBlock[]> {
+  const version = await store.storedSeq(reportId);
   const cached = blocksCache.get(reportId);
   if (cached && cached.version === version) return cached.blocks;
   // what is stored may be newer than `version` by now: cached under the older one, it is
@@ -136,7 +126,7 @@ async function grantOf(db: Db, store: ReportStore, token: string, projectId: str
   const { report, project } = await openShare(db, token);
   if (project.id !== projectId) throw new DomainError('FORBIDDEN', 'this share link is for a report in another project');
   const reader: Actor = { userId: '', via: 'share', shareProjectId: project.id };
-  return { reader, projectId: project.id, blocks: await chartBlocksOf(db, store, report.id) };
+  return { reader, projectId: project.id, blocks: await chartBlocksOf(store, report.id) };
 }
 
 /** The runs a filter block charts now: the N most recent matching, as the block lists them. */
@@ -198,7 +188,7 @@ export interface SharedRun {
  */
 export async function sharedChartRuns(db: Db, store: ReportStore, token: string, ask: { filter?: string | undefined; limit?: number | undefined } = {}) {
   const { report, project } = await openShare(db, token);
-  const grant: ShareGrant = { reader: { userId: '', via: 'share', shareProjectId: project.id }, projectId: project.id, blocks: await chartBlocksOf(db, store, report.id) };
+  const grant: ShareGrant = { reader: { userId: '', via: 'share', shareProjectId: project.id }, projectId: project.id, blocks: await chartBlocksOf(store, report.id) };
   let ids: string[];
   if (ask.filter === undefined) ids = [...(await chartedRuns(db, grant)).keys()];
   else {

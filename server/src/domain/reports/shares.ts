@@ -2,9 +2,9 @@
 // as for API tokens), listed, revoked; resolved for the collab socket and the shared page.
 import { randomBytes } from 'node:crypto';
 import { and, type Db, desc, eq, isNull, projects, reports, reportShares, teams, users } from '@cellmark/db';
-import { DomainError } from './errors.ts';
-import { type Actor, requireReport } from './policy.ts';
-import { hashToken } from './tokens.ts';
+import { DomainError } from '../errors.ts';
+import { type Actor, requireReport } from '../policy.ts';
+import { hashToken } from '../tokens.ts';
 
 const PREFIX = 'cms_';
 
