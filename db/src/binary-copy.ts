@@ -179,7 +179,9 @@ interface PostgresJsClient {
  * stream's 'finish' (the server's CommandComplete).
  */
 export async function copyInBinary(client: PostgresJsClient, table: string, columns: string[], body: Buffer): Promise<void> {
-  const query = client.unsafe(`copy ${table} (${columns.join(', ')}) from stdin with (format binary)`) as ReturnType<PostgresJsClient['unsafe']> & { reject?: (error: unknown) => void };
+  const query = client.unsafe(`copy ${table} (${columns.join(', ')}) from stdin with (format binary)`) as ReturnType<PostgresJsClient['unsafe']> & {
+    reject?: (error: unknown) => void;
+  };
   const reject = query.reject;
   if (typeof reject !== 'function') throw new Error('copyInBinary: this postgres.js has no query.reject to hear COPY errors on (written for 3.4)');
   let failed: (error: unknown) => void = () => {};

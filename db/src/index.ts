@@ -13,11 +13,11 @@ import postgres from 'postgres';
 import { copyInBinary, parseBinaryCopy } from './binary-copy.ts';
 import * as schema from './schema/index.ts';
 
-export { schema };
+export type { SQL } from 'drizzle-orm';
+export { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 export { BinaryCopyEncoder, copyInBinary, parseBinaryCopy, uuidBytes } from './binary-copy.ts';
 export * from './schema/index.ts';
-export { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
-export type { SQL } from 'drizzle-orm';
+export { schema };
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -153,7 +153,9 @@ async function openPglite(dataDir: string | undefined, minFreeBytes: number): Pr
     if (!(error instanceof StorageFullError || (error as { cause?: unknown }).cause instanceof StorageFullError)) throw error;
     await client.close().catch(() => {});
     releaseLock();
-    throw new DatabaseUnavailableError(`cannot open the embedded database: ${describe(error instanceof StorageFullError ? error : (error as { cause: Error }).cause)}`);
+    throw new DatabaseUnavailableError(
+      `cannot open the embedded database: ${describe(error instanceof StorageFullError ? error : (error as { cause: Error }).cause)}`,
+    );
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
@@ -255,4 +257,3 @@ export async function copyOutBinary(db: DbOrTx, select: string): Promise<(Buffer
   (stream as unknown as { _read: () => void })._read();
   return parseBinaryCopy(Buffer.concat(chunks));
 }
-

@@ -43,7 +43,18 @@ const until = async (what: string, check: () => boolean, ms = 20_000) => {
 describe.skipIf(!process.env.DATABASE_URL || !pgBin)('Postgres killed under load', () => {
   let dir: string;
   let port: number;
-  const start = () => pg('pg_ctl', '-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-o', `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start');
+  const start = () =>
+    pg(
+      'pg_ctl',
+      '-D',
+      path.join(dir, 'data'),
+      '-l',
+      path.join(dir, 'log'),
+      '-w',
+      '-o',
+      `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cellmark-pg-kill-'));
@@ -117,7 +128,8 @@ describe.skipIf(!process.env.DATABASE_URL || !pgBin)('Postgres killed under load
 
       expect(uncaught).toEqual([]);
       // every failure was one a caller can act on: the connection went away, or Postgres said so
-      for (const code of failures.keys()) expect(code).toMatch(/^(CONNECTION_CLOSED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|ECONNRESET|ECONNREFUSED|EPIPE|57P01|57P03|08\w{3})$/);
+      for (const code of failures.keys())
+        expect(code).toMatch(/^(CONNECTION_CLOSED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|ECONNRESET|ECONNREFUSED|EPIPE|57P01|57P03|08\w{3})$/);
     } finally {
       stop = true;
       process.off('uncaughtException', onUncaught);

@@ -42,7 +42,7 @@ it('writes every type exactly (NaN, ±Infinity, NULL, negative and 53-bit intege
   expect(new Set(back.map((r) => r.id))).toEqual(new Set([ID]));
 });
 
-it('throws the server\'s error for a failed COPY (postgres.js drops it) and leaves nothing behind nor a stuck connection', async () => {
+it("throws the server's error for a failed COPY (postgres.js drops it) and leaves nothing behind nor a stuck connection", async () => {
   const { db } = database;
   if (database.kind === 'pglite') return;
   const before = resultRows<{ n: string }>(await db.execute(sql`select count(*)::text as n from copy_in_probe`))[0]!.n;

@@ -13,7 +13,11 @@ it('returns rows of raw fields, NULL as null; pooled connections stay usable aft
   const select = `select g::text, case when g % 2 = 0 then int8send(g::bigint) end from generate_series(1, 3) g`;
   const first = await copyOutBinary(database.db, select);
   if (database.kind === 'pglite') return void expect(first).toBeNull();
-  expect(first!.map(([text, bytes]) => [text!.toString('utf8'), bytes ? bytes.readBigInt64BE() : null])).toEqual([['1', null], ['2', 2n], ['3', null]]);
+  expect(first!.map(([text, bytes]) => [text!.toString('utf8'), bytes ? bytes.readBigInt64BE() : null])).toEqual([
+    ['1', null],
+    ['2', 2n],
+    ['3', null],
+  ]);
   // a COPY that arrives in one socket read used to leave its connection paused: more COPYs
   // than the pool has connections, each followed by ordinary queries, must all finish
   const small = `select g, decode(repeat('ab', 12000), 'hex') from generate_series(1, 2) g`; // 24 KB: over the stream's buffer, one socket read

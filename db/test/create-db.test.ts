@@ -45,9 +45,7 @@ describe('createDb', () => {
 describe('createTestDb (PGlite, or Postgres when DATABASE_URL is set)', () => {
   it('applies every committed migration', async () => {
     const { db, close } = await createTestDb();
-    const result = await db.execute(
-      sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
-    );
+    const result = await db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
     const rows = resultRows<{ table_name: string }>(result);
     expect(rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'teams', 'memberships', 'projects', 'api_tokens', 'runs', 'run_cells', 'reports', 'report_updates']),

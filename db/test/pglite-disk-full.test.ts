@@ -28,7 +28,14 @@ function runChild(mount: string, minFreeMiB: number, timeoutMs: number) {
     }, timeoutMs);
     child.on('exit', () => {
       clearTimeout(timer);
-      resolve({ steps: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), timedOut, stderr });
+      resolve({
+        steps: out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+        timedOut,
+        stderr,
+      });
     });
   });
 }
@@ -48,7 +55,12 @@ describe.skipIf(!root)('a full disk under PGlite (root: tmpfs)', () => {
     expect(timedOut, `PGlite hung; steps done: ${JSON.stringify(steps)} ${stderr}`).toBe(false);
     const step = (name: string) => steps.find((s) => s.step === name);
     for (const name of ['insert while full', 'wal switch while full', 'checkpoint while full', 'insert after the checkpoint', 'ping while full']) {
-      expect(step(name), name).toMatchObject({ ok: false, code: 'ENOSPC', name: 'StorageFullError', message: expect.stringMatching(/MiB free, under the 48 MiB/) });
+      expect(step(name), name).toMatchObject({
+        ok: false,
+        code: 'ENOSPC',
+        name: 'StorageFullError',
+        message: expect.stringMatching(/MiB free, under the 48 MiB/),
+      });
       expect(step(name)!.ms as number).toBeLessThan(1000);
     }
     expect(step('insert after freeing')).toMatchObject({ ok: true });

@@ -42,7 +42,7 @@ def kernel_key(shell: Any) -> Optional[str]:
     if not name.endswith(".json"):
         return None
     key = name[: -len(".json")]
-    key = key[len("kernel-"):] if key.startswith("kernel-") else key
+    key = key[len("kernel-") :] if key.startswith("kernel-") else key
     return key if key and all(c.isalnum() or c in "-_." for c in key) else None
 
 
@@ -76,6 +76,8 @@ def load_ipython_extension(ipython: Any) -> None:
         import sys
 
         try:
-            (sys.__stderr__ or sys.stderr).write(f"[cellmark] could not resume capture after the restart: {type(e).__name__}: {e}\n")
+            (sys.__stderr__ or sys.stderr).write(
+                f"[cellmark] could not resume capture after the restart: {type(e).__name__}: {e}\n"
+            )
         except Exception:
             pass

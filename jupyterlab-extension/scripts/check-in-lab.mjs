@@ -34,14 +34,14 @@ const server = http.createServer((req, res) => {
   const cors = {
     'access-control-allow-origin': '*',
     'access-control-allow-headers': 'authorization, content-type',
-    'access-control-allow-methods': 'GET, POST, OPTIONS'
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
   };
   if (req.method === 'OPTIONS') {
     res.writeHead(204, cors).end();
     return;
   }
   let body = '';
-  req.on('data', chunk => (body += chunk));
+  req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
     const procedure = new URL(req.url, 'http://x').pathname.replace('/api/trpc/', '');
     const input = body ? JSON.parse(body) : null;
@@ -55,7 +55,7 @@ const server = http.createServer((req, res) => {
       send(200, { result: { data: { user: { id: 'u1', name: 'Smoke Tester', email: 'smoke@example.com' } } } });
     } else if (procedure === 'ingest.startRun') {
       // idempotent on the client key, as the server is
-      const keys = [...new Set(received.filter(r => r.procedure === 'ingest.startRun').map(r => r.input.clientKey))];
+      const keys = [...new Set(received.filter((r) => r.procedure === 'ingest.startRun').map((r) => r.input.clientKey))];
       const n = keys.indexOf(input.clientKey) + 1;
       const runId = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
       send(200, { result: { data: { runId, name: `smoke-run-${n}`, url: `/t/smoke/lab/runs/${runId}` } } });
@@ -66,16 +66,22 @@ const server = http.createServer((req, res) => {
     }
   });
 });
-await new Promise(resolve => server.listen(SERVER_PORT, '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(SERVER_PORT, '127.0.0.1', resolve));
 
 // ---- JupyterLab with its own settings dir (empty: nothing configured) -----------
 const lab = spawn(
   jupyter,
   [
-    'lab', '--allow-root', '--no-browser', `--port=${LAB_PORT}`, '--ServerApp.port_retries=0',
-    "--ServerApp.token=", '--LabApp.expose_app_in_browser=True', `--ServerApp.root_dir=${work}`,
+    'lab',
+    '--allow-root',
+    '--no-browser',
+    `--port=${LAB_PORT}`,
+    '--ServerApp.port_retries=0',
+    '--ServerApp.token=',
+    '--LabApp.expose_app_in_browser=True',
+    `--ServerApp.root_dir=${work}`,
     // an empty app settings dir: the quick start's overrides.json must not configure this Lab
-    `--LabApp.app_settings_dir=${path.join(work, 'app-settings')}`
+    `--LabApp.app_settings_dir=${path.join(work, 'app-settings')}`,
   ],
   {
     cwd: work,
@@ -88,13 +94,13 @@ const lab = spawn(
       PATH: `${path.resolve('jupyterlab-extension/tests/fakes/bin')}${path.delimiter}${process.env.PATH}`,
       CELLMARK_SYSTEM_INTERVAL: '1',
       FAKE_NVIDIA_SMI_APPS: 'compute-apps.csv',
-      FAKE_NVIDIA_SMI_PID: 'parent'
+      FAKE_NVIDIA_SMI_PID: 'parent',
     },
-    stdio: ['ignore', 'ignore', 'pipe']
-  }
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
 );
 let labLog = '';
-lab.stderr.on('data', d => (labLog = (labLog + d).slice(-20000)));
+lab.stderr.on('data', (d) => (labLog = (labLog + d).slice(-20000)));
 
 let browser;
 try {
@@ -105,17 +111,17 @@ try {
       if (r.ok) break;
     } catch {}
     if (Date.now() > deadline) throw new Error(`JupyterLab did not start:\n${labLog}`);
-    await new Promise(r => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 250));
   }
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const consoleErrors = [];
-  page.on('console', m => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', e => consoleErrors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
   const status = page.locator('.cm-CellmarkStatus');
 
   // ---- phase 1: not configured ---------------------------------------------------
@@ -126,13 +132,15 @@ try {
   await page.waitForFunction(() => document.querySelector('.cm-CellmarkStatus')?.textContent === 'Cellmark: not configured', null, { timeout: 30_000 });
   check((await status.textContent()) === 'Cellmark: not configured', 'status bar says "Cellmark: not configured"');
   const plugins = await page.evaluate(() =>
-    ['plugin', 'capture', 'status-item', 'gpu-status', 'commands', 'notifications'].map(p => {
+    ['plugin', 'capture', 'status-item', 'gpu-status', 'commands', 'notifications'].map((p) => {
       const id = `@cellmark/jupyterlab:${p}`;
       return [id, window.jupyterapp.hasPlugin(id), window.jupyterapp.isPluginActivated(id)];
-    })
+    }),
   );
   for (const [id, has, active] of plugins) check(has && active, `${id} registered and activated`);
-  const commands = await page.evaluate(() => ['@cellmark/jupyterlab:open-run', '@cellmark/jupyterlab:open-settings'].map(c => window.jupyterapp.commands.hasCommand(c)));
+  const commands = await page.evaluate(() =>
+    ['@cellmark/jupyterlab:open-run', '@cellmark/jupyterlab:open-settings'].map((c) => window.jupyterapp.commands.hasCommand(c)),
+  );
   check(commands.every(Boolean), 'commands open-run and open-settings registered');
   // A notebook with a kernel while unconfigured: nothing is sent, nothing breaks.
   await page.evaluate(() => window.jupyterapp.commands.execute('notebook:create-new', { kernelName: 'python3' }));
@@ -146,7 +154,7 @@ try {
 
   // ---- phase 2: configured against the stand-in server ------------------------------
   const raw = JSON.stringify({ serverUrl: `http://127.0.0.1:${SERVER_PORT}/`, apiToken: 'cm_smoke_token', project: 'smoke/lab' });
-  const put = await page.evaluate(async raw => {
+  const put = await page.evaluate(async (raw) => {
     // The service manager adds Lab's XSRF header; a plain fetch would get 403.
     await window.jupyterapp.serviceManager.settings.save('@cellmark/jupyterlab:plugin', raw);
     return 204;
@@ -169,19 +177,22 @@ try {
     "print('hello')\n6 * 7",
     '1/0',
     "from IPython.display import display\ndisplay({'image/png': 'iVBORw0KGgo=', 'text/plain': '<Figure>'}, raw=True)",
-    "import sys; sys.stdout.write('y' * 300000); None"
+    "import sys; sys.stdout.write('y' * 300000); None",
   ];
   const cellIds = [];
   for (const [i, source] of sources.entries()) {
-    const id = await page.evaluate(async ({ source, i }) => {
-      const app = window.jupyterapp;
-      const panel = app.shell.currentWidget;
-      if (i > 0) await app.commands.execute('notebook:insert-cell-below');
-      const cell = panel.content.activeCell;
-      cell.model.sharedModel.setSource(source);
-      await app.commands.execute('notebook:run-cell');
-      return cell.model.id;
-    }, { source, i });
+    const id = await page.evaluate(
+      async ({ source, i }) => {
+        const app = window.jupyterapp;
+        const panel = app.shell.currentWidget;
+        if (i > 0) await app.commands.execute('notebook:insert-cell-below');
+        const cell = panel.content.activeCell;
+        cell.model.sharedModel.setSource(source);
+        await app.commands.execute('notebook:run-cell');
+        return cell.model.id;
+      },
+      { source, i },
+    );
     cellIds.push(id);
     await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle');
   }
@@ -191,28 +202,47 @@ try {
   check(/^Cellmark: smoke-run-\d+$/.test(await status.textContent()), `status bar names the run (${await status.textContent()})`);
   const waitFor = async (pred, what, ms = 15_000) => {
     const end = Date.now() + ms;
-    while (!pred() && Date.now() < end) await new Promise(r => setTimeout(r, 100));
+    while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
     check(pred(), what);
   };
   // the frontend's records (the kernel side sends its own, without outputs)
-  const cells = () => received.filter(r => r.procedure === 'ingest.cells' && r.input.origin !== 'kernel').flatMap(r => r.input.cells);
+  const cells = () => received.filter((r) => r.procedure === 'ingest.cells' && r.input.origin !== 'kernel').flatMap((r) => r.input.cells);
   await waitFor(() => cells().length >= 4, 'four executions arrived');
-  const byId = Object.fromEntries(cells().map(c => [c.cellId, c]));
-  const [c1, c2, c3, c4] = cellIds.map(id => byId[id]);
+  const byId = Object.fromEntries(cells().map((c) => [c.cellId, c]));
+  const [c1, c2, c3, c4] = cellIds.map((id) => byId[id]);
   check(Boolean(c1 && c2 && c3 && c4), 'each execution carries its nbformat cell id (metadata.cellId)');
   check(c1?.status === 'ok' && c1.source === sources[0] && c1.executionCount === 1, 'cell 1: ok, source, execution count');
-  check(JSON.stringify(c1?.outputs) === JSON.stringify([
-    { output_type: 'stream', name: 'stdout', text: 'hello\n' },
-    { output_type: 'execute_result', data: { 'text/plain': '42' }, metadata: {}, execution_count: 1 }
-  ]), `cell 1 outputs in nbformat shape (${JSON.stringify(c1?.outputs)})`);
-  check(c2?.status === 'error' && c2.error?.ename === 'ZeroDivisionError' && c2.outputs[0]?.output_type === 'error', 'cell 2: error with ename and error output');
-  check(c3?.outputs?.[0]?.data?.['text/plain'] === '<Figure>' && c3.outputs[0].data['image/png'] === 'iVBORw0KGgo=', 'cell 3: image kept as base64 with its text');
+  check(
+    JSON.stringify(c1?.outputs) ===
+      JSON.stringify([
+        { output_type: 'stream', name: 'stdout', text: 'hello\n' },
+        { output_type: 'execute_result', data: { 'text/plain': '42' }, metadata: {}, execution_count: 1 },
+      ]),
+    `cell 1 outputs in nbformat shape (${JSON.stringify(c1?.outputs)})`,
+  );
+  check(
+    c2?.status === 'error' && c2.error?.ename === 'ZeroDivisionError' && c2.outputs[0]?.output_type === 'error',
+    'cell 2: error with ename and error output',
+  );
+  check(
+    c3?.outputs?.[0]?.data?.['text/plain'] === '<Figure>' && c3.outputs[0].data['image/png'] === 'iVBORw0KGgo=',
+    'cell 3: image kept as base64 with its text',
+  );
   check(c4?.outputs?.[0]?.text?.length === 300000, 'cell 4: a 300 kB stream is kept whole (budget 8 MiB per execution)');
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-recording.png') });
-  check(cells().every(c => c.startedAt <= c.endedAt && /Z$/.test(c.startedAt)), 'ISO timestamps, start before end');
-  check(received.every(r => r.auth === 'Bearer cm_smoke_token'), 'every request carries the bearer token');
-  const start1 = received.find(r => r.procedure === 'ingest.startRun')?.input;
-  check(start1?.project === 'smoke/lab' && start1.kernelName === 'python3' && /\.ipynb$/.test(start1.notebookPath), `startRun input (${JSON.stringify(start1)})`);
+  check(
+    cells().every((c) => c.startedAt <= c.endedAt && /Z$/.test(c.startedAt)),
+    'ISO timestamps, start before end',
+  );
+  check(
+    received.every((r) => r.auth === 'Bearer cm_smoke_token'),
+    'every request carries the bearer token',
+  );
+  const start1 = received.find((r) => r.procedure === 'ingest.startRun')?.input;
+  check(
+    start1?.project === 'smoke/lab' && start1.kernelName === 'python3' && /\.ipynb$/.test(start1.notebookPath),
+    `startRun input (${JSON.stringify(start1)})`,
+  );
 
   // A long cell: the GPU reading still reaches the status bar (comm from the sampler thread).
   await page.evaluate(async () => {
@@ -229,15 +259,28 @@ try {
   check(gpuText === 'GPU 87% · 12.3/79.6 GiB' && busy === 'busy', `GPU item while the cell runs (${gpuText}, kernel ${busy})`);
   check((await gpu.getAttribute('title'))?.includes('GPU 0: 87% busy, 12.3/79.6 GiB, this kernel 10 GiB'), `GPU tooltip (${await gpu.getAttribute('title')})`);
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-gpu.png') });
-  const systemKeys = () => new Set(received.filter(r => r.procedure === 'ingest.metrics').flatMap(r => r.input.points.map(p => p.key)));
-  await waitFor(() => systemKeys().has('system/gpu.0.util') && systemKeys().has('system/cpu.process_pct'), 'system/* metrics arrived from the kernel side', 30_000);
+  const systemKeys = () => new Set(received.filter((r) => r.procedure === 'ingest.metrics').flatMap((r) => r.input.points.map((p) => p.key)));
+  await waitFor(
+    () => systemKeys().has('system/gpu.0.util') && systemKeys().has('system/cpu.process_pct'),
+    'system/* metrics arrived from the kernel side',
+    30_000,
+  );
   if (!systemKeys().has('system/gpu.0.util')) {
-    const kernelSide = received.filter(r => r.input?.origin === 'kernel' || ['ingest.metrics', 'ingest.kernelHello', 'ingest.environment'].includes(r.procedure));
-    console.log(`  kernel-side requests: ${kernelSide.map(r => `${r.procedure}(${r.input?.runId ?? ''})`).join(', ') || 'none'}; runs: ${received.filter(r => r.procedure === 'ingest.startRun').length}`);
+    const kernelSide = received.filter(
+      (r) => r.input?.origin === 'kernel' || ['ingest.metrics', 'ingest.kernelHello', 'ingest.environment'].includes(r.procedure),
+    );
+    console.log(
+      `  kernel-side requests: ${kernelSide.map((r) => `${r.procedure}(${r.input?.runId ?? ''})`).join(', ') || 'none'}; runs: ${received.filter((r) => r.procedure === 'ingest.startRun').length}`,
+    );
     console.log(`  status tooltip: ${await status.getAttribute('title')}`);
     const probe = await page.evaluate(async () => {
       const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-      const future = kernel.requestExecute({ code: '', silent: true, store_history: false, user_expressions: { s: '__import__("json").dumps(__import__("cellmark").status(), default=str)' } });
+      const future = kernel.requestExecute({
+        code: '',
+        silent: true,
+        store_history: false,
+        user_expressions: { s: '__import__("json").dumps(__import__("cellmark").status(), default=str)' },
+      });
       const reply = await future.done;
       return JSON.stringify(reply.content.user_expressions);
     });
@@ -247,12 +290,12 @@ try {
 
   // Restart: the run ends as finished and a new one starts.
   await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel());
-  await waitFor(() => received.some(r => r.procedure === 'ingest.endRun' && r.input.status === 'finished'), 'restart ends the run as finished');
+  await waitFor(() => received.some((r) => r.procedure === 'ingest.endRun' && r.input.status === 'finished'), 'restart ends the run as finished');
   // (the restarted kernel and the page may both ask for the new run: the same client key)
-  const runKeys = () => new Set(received.filter(r => r.procedure === 'ingest.startRun').map(r => r.input.clientKey)).size;
+  const runKeys = () => new Set(received.filter((r) => r.procedure === 'ingest.startRun').map((r) => r.input.clientKey)).size;
   await waitFor(() => runKeys() === 2, 'restart starts a new run');
   // Close the notebook: the kernel keeps its run; shutting the kernel down ends it.
-  const secondEnded = () => received.some(r => r.procedure === 'ingest.endRun' && r.input.runId.endsWith('000000000002'));
+  const secondEnded = () => received.some((r) => r.procedure === 'ingest.endRun' && r.input.runId.endsWith('000000000002'));
   await page.evaluate(() => window.jupyterapp.shell.currentWidget.dispose());
   await page.waitForTimeout(1000);
   check(!secondEnded(), 'closing the notebook leaves the run to its kernel');
@@ -260,13 +303,16 @@ try {
   await waitFor(secondEnded, 'shutting the kernel down ends the second run');
   // JupyterLab's own debugger logs this when a kernel restarts under it (jlab_core);
   // it is not ours, so it does not count.
-  const ours = consoleErrors.filter(e => !e.startsWith('Could not restore the debugger state'));
+  const ours = consoleErrors.filter((e) => !e.startsWith('Could not restore the debugger state'));
   check(ours.length === 0, `no console errors while recording (got: ${JSON.stringify(consoleErrors)})`);
 
   // ---- phase 3: a rejected token shows in the status bar and notifies once --------------
-  await page.evaluate(async raw => {
-    await window.jupyterapp.serviceManager.settings.save('@cellmark/jupyterlab:plugin', raw);
-  }, JSON.stringify({ serverUrl: `http://127.0.0.1:${SERVER_PORT}`, apiToken: 'cm_wrong', project: 'smoke/lab' }));
+  await page.evaluate(
+    async (raw) => {
+      await window.jupyterapp.serviceManager.settings.save('@cellmark/jupyterlab:plugin', raw);
+    },
+    JSON.stringify({ serverUrl: `http://127.0.0.1:${SERVER_PORT}`, apiToken: 'cm_wrong', project: 'smoke/lab' }),
+  );
   await page.goto(`http://127.0.0.1:${LAB_PORT}/lab?reset`);
   await page.waitForFunction(() => window.jupyterapp?.started !== undefined);
   await page.evaluate(() => window.jupyterapp.started);
@@ -278,7 +324,10 @@ try {
   check(title?.endsWith('Last error: token rejected (401): unknown API token'), `tooltip has the full message (${title})`);
   const toasts = await page.locator('.Toastify__toast', { hasText: 'token rejected (401)' }).count();
   check(toasts === 1, `exactly one notification for the rejected token (${toasts})`);
-  check(received.some(r => r.procedure === 'ingest.whoami' && r.auth === 'Bearer cm_wrong'), 'whoami was tried with the wrong token');
+  check(
+    received.some((r) => r.procedure === 'ingest.whoami' && r.auth === 'Bearer cm_wrong'),
+    'whoami was tried with the wrong token',
+  );
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-token-rejected.png') });
   await page.evaluate(() => window.jupyterapp.serviceManager.sessions.shutdownAll());
 } catch (error) {
@@ -289,7 +338,7 @@ try {
   try {
     process.kill(-lab.pid, 'SIGTERM');
   } catch {}
-  await new Promise(r => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 1000));
   try {
     process.kill(-lab.pid, 'SIGKILL');
   } catch {}

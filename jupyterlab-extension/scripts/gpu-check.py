@@ -89,7 +89,10 @@ def record(out: Path, smi: str) -> None:
         "sample.csv": smi.SMI_QUERY,
         "sample-with-header-and-units.csv": REFERENCE_QUERY,
         "compute-apps.csv": smi.SMI_APPS_QUERY,
-        "compute-apps-with-names.csv": ["--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory", "--format=csv"],
+        "compute-apps-with-names.csv": [
+            "--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory",
+            "--format=csv",
+        ],
     }.items():
         (out / name).write_text(run([smi, *args]))
     print(f"recorded nvidia-smi outputs in {out}", flush=True)
@@ -97,6 +100,7 @@ def record(out: Path, smi: str) -> None:
 
 def nvml_fixture(nvml) -> dict:
     """What NVML answers now, in tests/fixtures/nvml's format (errors as {"error": "<Name>"})."""
+
     def ask(fn):
         try:
             value = fn()
@@ -110,11 +114,16 @@ def nvml_fixture(nvml) -> dict:
         util = ask(lambda: nvml.nvmlDeviceGetUtilizationRates(h))
         procs = ask(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(h))
         d = {
-            "name": ask(lambda: nvml.nvmlDeviceGetName(h)), "uuid": ask(lambda: nvml.nvmlDeviceGetUUID(h)),
+            "name": ask(lambda: nvml.nvmlDeviceGetName(h)),
+            "uuid": ask(lambda: nvml.nvmlDeviceGetUUID(h)),
             "utilization": util if isinstance(util, dict) else {"gpu": util.gpu, "memory": util.memory},
-            "memory": v1 if isinstance(v1, dict) else (
-                {"total": v2.total, "used": v2.used, "reserved": v2.reserved} if not isinstance(v2, dict)
-                else {"total": v1.total, "used": v1.used}),
+            "memory": v1
+            if isinstance(v1, dict)
+            else (
+                {"total": v2.total, "used": v2.used, "reserved": v2.reserved}
+                if not isinstance(v2, dict)
+                else {"total": v1.total, "used": v1.used}
+            ),
             "memory_v1_as_read": v1 if isinstance(v1, dict) else {"total": v1.total, "used": v1.used, "free": v1.free},
             "power_mw": ask(lambda: nvml.nvmlDeviceGetPowerUsage(h)),
             "power_limit_mw": ask(lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(h)),
@@ -122,7 +131,9 @@ def nvml_fixture(nvml) -> dict:
             "sm_clock": ask(lambda: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM)),
             "pcie_rx_kbps": ask(lambda: nvml.nvmlDeviceGetPcieThroughput(h, nvml.NVML_PCIE_UTIL_RX_BYTES)),
             "pcie_tx_kbps": ask(lambda: nvml.nvmlDeviceGetPcieThroughput(h, nvml.NVML_PCIE_UTIL_TX_BYTES)),
-            "processes": procs if isinstance(procs, dict) else [{"pid": p.pid, "usedGpuMemory": p.usedGpuMemory} for p in procs],
+            "processes": procs
+            if isinstance(procs, dict)
+            else [{"pid": p.pid, "usedGpuMemory": p.usedGpuMemory} for p in procs],
             "mig_mode": ask(lambda: list(nvml.nvmlDeviceGetMigMode(h))),
         }
         if isinstance(v2, dict):
@@ -131,9 +142,14 @@ def nvml_fixture(nvml) -> dict:
 
     nvml.nvmlInit()
     try:
-        return {"driver": ask(nvml.nvmlSystemGetDriverVersion), "cuda": ask(nvml.nvmlSystemGetCudaDriverVersion),
-                "devices": [{"handle": h} if isinstance(h, dict) else device(h) for h in
-                            (ask(lambda: nvml.nvmlDeviceGetHandleByIndex(i)) for i in range(nvml.nvmlDeviceGetCount()))]}
+        return {
+            "driver": ask(nvml.nvmlSystemGetDriverVersion),
+            "cuda": ask(nvml.nvmlSystemGetCudaDriverVersion),
+            "devices": [
+                {"handle": h} if isinstance(h, dict) else device(h)
+                for h in (ask(lambda: nvml.nvmlDeviceGetHandleByIndex(i)) for i in range(nvml.nvmlDeviceGetCount()))
+            ],
+        }
     finally:
         nvml.nvmlShutdown()
 
@@ -216,13 +232,18 @@ def main() -> int:
                 got[name] = src.read(pids)
                 cpu[name] += time.thread_time() - started
                 counts[name] += 1
-            print(f"\n{time.strftime('%H:%M:%S')}  {'field':<14}" + "".join(f"{n:>14}" for n in [*sources, "nvidia-smi"]))
+            print(
+                f"\n{time.strftime('%H:%M:%S')}  {'field':<14}" + "".join(f"{n:>14}" for n in [*sources, "nvidia-smi"])
+            )
             for dev in sorted(set(ref) | {d for g in got.values() for d in g}):
                 for field in [*smi.SMI_COLUMNS, "mem_util", "pcie_rx_mbps", "pcie_tx_mbps", "proc_mem_mib"]:
                     cells = [got[n].get(dev, {}).get(field) for n in sources] + [ref.get(dev, {}).get(field)]
                     if all(c is None for c in cells):
                         continue
-                    print(f"  gpu.{dev:<5} {field:<14}" + "".join(f"{'-' if c is None else round(c, 1):>14}" for c in cells))
+                    print(
+                        f"  gpu.{dev:<5} {field:<14}"
+                        + "".join(f"{'-' if c is None else round(c, 1):>14}" for c in cells)
+                    )
                 r = ref.get(dev, {})
                 for name in sources:
                     mine = got[name].get(dev)
@@ -258,8 +279,10 @@ def main() -> int:
     print(flush=True)
     for name in sources:
         per = 1000 * cpu[name] / max(1, counts[name])
-        print(f"{name}: {counts[name]} samples, {per:.2f} ms CPU per sample in the sampler thread "
-              f"({per / (10 * args.interval):.3f}% of one core at {args.interval:g} s); problems: {sources[name].problems}")
+        print(
+            f"{name}: {counts[name]} samples, {per:.2f} ms CPU per sample in the sampler thread "
+            f"({per / (10 * args.interval):.3f}% of one core at {args.interval:g} s); problems: {sources[name].problems}"
+        )
         if load is not None and not seen_proc[name]:
             fail(f"{name}: the torch child's GPU memory was never attributed to the process tree (proc_mem_mib)")
     state = sampler.state()
@@ -267,7 +290,7 @@ def main() -> int:
     if sampled:
         print("SystemSampler last sample:", json.dumps(sampled[-1], indent=1, sort_keys=True), flush=True)
     gpu_keys = {k for values in sampled for k in values if k.startswith("system/gpu.")}
-    for dev in (reference(smi) if smi else {}):
+    for dev in reference(smi) if smi else {}:
         for field in ("util", "mem_used_mib", "mem_total_mib"):
             if "mig" not in dev and f"system/gpu.{dev}.{field}" not in gpu_keys:
                 fail(f"SystemSampler: no system/gpu.{dev}.{field} in {len(sampled)} samples ({state})")

@@ -113,7 +113,7 @@ export class CellmarkApi implements IIngestApi {
    */
   constructor(
     private readonly config: () => IServerConfig,
-    private readonly fetchImpl?: FetchLike
+    private readonly fetchImpl?: FetchLike,
   ) {}
 
   async whoami(): Promise<IUser> {
@@ -142,7 +142,7 @@ export class CellmarkApi implements IIngestApi {
     return {
       name: typeof data?.name === 'string' ? data.name : (input.name ?? ''),
       tags: Array.isArray(data?.tags) ? data.tags.filter((t): t is string => typeof t === 'string') : (input.tags ?? []),
-      notes: typeof data?.notes === 'string' ? data.notes : null
+      notes: typeof data?.notes === 'string' ? data.notes : null,
     };
   }
 
@@ -159,7 +159,7 @@ export class CellmarkApi implements IIngestApi {
       method,
       input,
       ...(keepalive ? { keepalive } : {}),
-      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {})
+      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
     });
   }
 }

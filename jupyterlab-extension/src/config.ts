@@ -15,7 +15,7 @@ export const DEFAULT_CONFIG: ICellmarkConfig = {
   serverUrl: 'http://localhost:3000',
   apiToken: '',
   project: '',
-  enabled: true
+  enabled: true,
 };
 
 /** Read the composite settings, tolerating missing or mistyped values. */
@@ -28,7 +28,7 @@ export function configFromSettings(composite: ReadonlyPartialJSONObject): ICellm
     serverUrl: text('serverUrl').replace(/\/+$/, ''),
     apiToken: text('apiToken'),
     project: text('project'),
-    enabled: composite.enabled !== false
+    enabled: composite.enabled !== false,
   };
 }
 

@@ -12,13 +12,6 @@ export { CommandIDs } from './command-ids';
 export type { ICaptureState } from './tokens';
 export { ICellmarkCapture, ICellmarkSettings } from './tokens';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [
-  settingsPlugin,
-  capturePlugin,
-  statusItemPlugin,
-  gpuStatusPlugin,
-  commandsPlugin,
-  notificationsPlugin
-];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [settingsPlugin, capturePlugin, statusItemPlugin, gpuStatusPlugin, commandsPlugin, notificationsPlugin];
 
 export default plugins;

@@ -8,7 +8,7 @@ function respond(status: number, body: unknown): FetchLike {
   return async () =>
     new Response(typeof body === 'string' ? body : JSON.stringify(body), {
       status,
-      headers: { 'content-type': 'application/json' }
+      headers: { 'content-type': 'application/json' },
     });
 }
 
@@ -43,7 +43,7 @@ describe('trpcRequest', () => {
     expect(calls[0]?.init.credentials).toBe('omit');
     expect(calls[0]?.init.headers).toEqual({
       Authorization: 'Bearer cm_secret',
-      'content-type': 'application/json'
+      'content-type': 'application/json',
     });
   });
 
@@ -52,10 +52,10 @@ describe('trpcRequest', () => {
     await trpcRequest(config, 'ingest.whoami', {
       method: 'GET',
       input: { a: 1 },
-      fetch: async url => {
+      fetch: async (url) => {
         seen = url;
         return new Response('{"result":{"data":null}}');
-      }
+      },
     });
     expect(seen).toBe('http://cellmark.test:3000/api/trpc/ingest.whoami?input=%7B%22a%22%3A1%7D');
   });
@@ -76,7 +76,7 @@ describe('trpcRequest', () => {
       fetch: (_url, init) =>
         new Promise((_resolve, reject) => {
           init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-        })
+        }),
     }).catch((e: unknown) => e);
     expect((error as CellmarkError).message).toBe('Cellmark server unreachable at http://cellmark.test:3000 (no answer within 0 s)');
   });
@@ -99,10 +99,10 @@ describe('trpcRequest', () => {
     const issues = JSON.stringify(
       [
         { code: 'invalid_type', path: ['cells', 0, 'startedAt'], message: 'Invalid ISO datetime' },
-        { code: 'too_small', path: ['clientKey'], message: 'Too small' }
+        { code: 'too_small', path: ['clientKey'], message: 'Too small' },
       ],
       null,
-      2
+      2,
     );
     const error = await failure(respond(400, trpcError(400, 'BAD_REQUEST', issues)));
     expect(error.message).toBe('invalid data (400): cells.0.startedAt: Invalid ISO datetime; clientKey: Too small');
@@ -131,17 +131,13 @@ describe('trpcRequest', () => {
   });
 
   it('refuses to send without server URL or token', async () => {
-    await expect(
-      trpcRequest({ serverUrl: 'http://x', apiToken: ' ' }, 'ingest.whoami', { method: 'GET' })
-    ).rejects.toMatchObject({ kind: 'not-configured' });
+    await expect(trpcRequest({ serverUrl: 'http://x', apiToken: ' ' }, 'ingest.whoami', { method: 'GET' })).rejects.toMatchObject({ kind: 'not-configured' });
   });
 });
 
 describe('procedureUrl', () => {
   it('joins without double slashes', () => {
-    expect(procedureUrl('https://cm.example.com//', 'ingest.startRun')).toBe(
-      'https://cm.example.com/api/trpc/ingest.startRun'
-    );
+    expect(procedureUrl('https://cm.example.com//', 'ingest.startRun')).toBe('https://cm.example.com/api/trpc/ingest.startRun');
   });
 });
 
@@ -149,7 +145,7 @@ describe('CellmarkApi', () => {
   it('validates the startRun answer', async () => {
     const api = new CellmarkApi(() => config, respond(200, { result: { data: { runId: 'r1', name: 'brave-otter', url: '/t/a/b/runs/r1' } } }));
     await expect(
-      api.startRun({ project: 'a/b', clientKey: 'k'.repeat(36), notebookPath: 'x.ipynb', kernelName: 'python3', startedAt: '2025-01-01T00:00:00.000Z' })
+      api.startRun({ project: 'a/b', clientKey: 'k'.repeat(36), notebookPath: 'x.ipynb', kernelName: 'python3', startedAt: '2025-01-01T00:00:00.000Z' }),
     ).resolves.toEqual({ runId: 'r1', name: 'brave-otter', url: '/t/a/b/runs/r1' });
 
     const broken = new CellmarkApi(() => config, respond(200, { result: { data: {} } }));

@@ -33,7 +33,7 @@ const SHORT: Record<CellmarkErrorKind, string> = {
   busy: 'server busy',
   server: 'server error',
   'bad-response': 'unexpected response',
-  storage: 'cannot store'
+  storage: 'cannot store',
 };
 
 export class CellmarkError extends Error {
@@ -83,11 +83,7 @@ export function procedureUrl(serverUrl: string, procedure: string): string {
  * Throws CellmarkError for every failure: network, timeout, HTTP status or a body
  * that is not a tRPC response.
  */
-export async function trpcRequest<T>(
-  config: IServerConfig,
-  procedure: string,
-  options: IRequestOptions
-): Promise<T> {
+export async function trpcRequest<T>(config: IServerConfig, procedure: string, options: IRequestOptions): Promise<T> {
   if (!config.serverUrl.trim() || !config.apiToken.trim()) {
     throw new CellmarkError('not-configured', 'Cellmark is not configured: set serverUrl and apiToken');
   }
@@ -99,8 +95,8 @@ export async function trpcRequest<T>(
     credentials: 'omit',
     headers: {
       Authorization: `Bearer ${config.apiToken.trim()}`,
-      'content-type': 'application/json'
-    }
+      'content-type': 'application/json',
+    },
   };
   if (options.keepalive) {
     init.keepalive = true;
@@ -127,9 +123,7 @@ export async function trpcRequest<T>(
   } catch {
     // Browsers report refused connections, DNS failures and CORS rejections
     // alike as a TypeError without detail, so the message cannot be more precise.
-    const detail = controller.signal.aborted
-      ? ` (no answer within ${Math.round(timeoutMs / 1000)} s)`
-      : '';
+    const detail = controller.signal.aborted ? ` (no answer within ${Math.round(timeoutMs / 1000)} s)` : '';
     throw new CellmarkError('unreachable', `Cellmark server unreachable at ${serverUrl}${detail}`);
   } finally {
     clearTimeout(timer);
@@ -143,7 +137,7 @@ export async function trpcRequest<T>(
     throw new CellmarkError(
       'bad-response',
       `unexpected response from ${url}: ${clip(text) || '(empty body)'} — is serverUrl a Cellmark server?`,
-      response.status
+      response.status,
     );
   }
   return body.result.data as T;
@@ -157,10 +151,7 @@ export const HEALTH_TIMEOUT_MS = 2000;
  * Unauthenticated and without headers, so the browser sends it cross-origin without a
  * preflight (the server allows any origin there). Never throws.
  */
-export async function healthCheck(
-  serverUrl: string,
-  options: { fetch?: FetchLike; timeoutMs?: number } = {}
-): Promise<boolean> {
+export async function healthCheck(serverUrl: string, options: { fetch?: FetchLike; timeoutMs?: number } = {}): Promise<boolean> {
   if (!serverUrl.trim()) {
     return false;
   }
@@ -173,7 +164,7 @@ export async function healthCheck(
       mode: 'cors',
       credentials: 'omit',
       cache: 'no-store',
-      signal: controller.signal
+      signal: controller.signal,
     });
     await response.text();
     return response.status === 200;
@@ -222,7 +213,7 @@ function serverMessage(body: unknown, text: string, statusText: string): string 
   const issues = parseJson(message);
   if (Array.isArray(issues) && issues.length > 0 && issues.every(isObject)) {
     message = issues
-      .map(issue => {
+      .map((issue) => {
         const path = Array.isArray(issue.path) ? issue.path.join('.') : '';
         const text = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
         return path ? `${path}: ${text}` : text;

@@ -11,8 +11,8 @@ export const MAX_TAGS = 50;
 export function parseTags(text: string): string[] {
   const tags = text
     .split(',')
-    .map(t => t.trim().slice(0, MAX_TAG_CHARS).trim())
-    .filter(t => t.length > 0);
+    .map((t) => t.trim().slice(0, MAX_TAG_CHARS).trim())
+    .filter((t) => t.length > 0);
   return [...new Set(tags)].slice(0, MAX_TAGS);
 }
 

@@ -14,7 +14,7 @@ export interface ICellmarkSettings {
 
 export const ICellmarkSettings = new Token<ICellmarkSettings>(
   '@cellmark/jupyterlab:ICellmarkSettings',
-  'The Cellmark server URL, API token, project and on/off switch, kept up to date.'
+  'The Cellmark server URL, API token, project and on/off switch, kept up to date.',
 );
 
 /** What the status bar and commands show about recording. */
@@ -59,5 +59,5 @@ export interface ICellmarkCapture {
 
 export const ICellmarkCapture = new Token<ICellmarkCapture>(
   '@cellmark/jupyterlab:ICellmarkCapture',
-  'Records executed notebook cells as Cellmark runs and reports what it is doing.'
+  'Records executed notebook cells as Cellmark runs and reports what it is doing.',
 );

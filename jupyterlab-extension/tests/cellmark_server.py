@@ -50,13 +50,28 @@ class CellmarkServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # a restart appends to the same log: only what this start writes says it is up
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        env = dict(os.environ, CELLMARK_NO_WEB="1", CELLMARK_DATA_DIR=str(self.data_dir), PORT=str(self.port),
-                   HOST="127.0.0.1", CELLMARK_SECRET=SECRET, NODE_ENV="test", LOG_LEVEL="info", **self.extra_env)
+        env = dict(
+            os.environ,
+            CELLMARK_NO_WEB="1",
+            CELLMARK_DATA_DIR=str(self.data_dir),
+            PORT=str(self.port),
+            HOST="127.0.0.1",
+            CELLMARK_SECRET=SECRET,
+            NODE_ENV="test",
+            LOG_LEVEL="info",
+            **self.extra_env,
+        )
         env.pop("DATABASE_URL", None)  # embedded PGlite in the data dir, never a shared database
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([node, "--import", "tsx", "src/main.ts"], cwd=SERVER_DIR, env=env,
-                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [node, "--import", "tsx", "src/main.ts"],
+            cwd=SERVER_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -102,8 +117,12 @@ class HttpError(Exception):
 
 def _request(url: str, body: Any = None, headers: Optional[dict] = None, method: Optional[str] = None):
     data = None if body is None else json.dumps(body).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"),
-                                 headers={"content-type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"content-type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as res:
             return res.status, res.headers, res.read().decode("utf-8")
@@ -117,13 +136,17 @@ class Account:
     def __init__(self, server: CellmarkServer):
         self.server = server
         email = f"k{uuid.uuid4().hex[:10]}@example.com"
-        _request(f"{server.url}/api/auth/sign-up/email",
-                 {"name": "Kernel Tester", "email": email, "password": "correct horse battery"},
-                 {"origin": server.origin})
+        _request(
+            f"{server.url}/api/auth/sign-up/email",
+            {"name": "Kernel Tester", "email": email, "password": "correct horse battery"},
+            {"origin": server.origin},
+        )
         # sign-up never signs in (server/src/auth.ts): the session comes from signing in
-        _, headers, _ = _request(f"{server.url}/api/auth/sign-in/email",
-                                 {"email": email, "password": "correct horse battery"},
-                                 {"origin": server.origin})
+        _, headers, _ = _request(
+            f"{server.url}/api/auth/sign-in/email",
+            {"email": email, "password": "correct horse battery"},
+            {"origin": server.origin},
+        )
         jar = http.cookies.SimpleCookie()
         for value in headers.get_all("set-cookie") or []:
             jar.load(value)
@@ -134,26 +157,37 @@ class Account:
         self.token = self.session_post("tokens.create", {"name": "kernel tests"})["token"]
 
     def session_post(self, procedure: str, body: Any) -> Any:
-        _, _, text = _request(f"{self.server.url}/api/trpc/{procedure}", body,
-                              {"cookie": self.cookie, "origin": self.server.origin})
+        _, _, text = _request(
+            f"{self.server.url}/api/trpc/{procedure}", body, {"cookie": self.cookie, "origin": self.server.origin}
+        )
         return json.loads(text)["result"]["data"]
 
     def session_get(self, procedure: str, body: Any) -> Any:
         q = urllib.parse.quote(json.dumps(body))
-        _, _, text = _request(f"{self.server.url}/api/trpc/{procedure}?input={q}", None,
-                              {"cookie": self.cookie, "origin": self.server.origin})
+        _, _, text = _request(
+            f"{self.server.url}/api/trpc/{procedure}?input={q}",
+            None,
+            {"cookie": self.cookie, "origin": self.server.origin},
+        )
         return json.loads(text)["result"]["data"]
 
     def ingest(self, procedure: str, body: Any, token: Optional[str] = None) -> Any:
-        _, _, text = _request(f"{self.server.url}/api/trpc/{procedure}", body,
-                              {"authorization": f"Bearer {token or self.token}"})
+        _, _, text = _request(
+            f"{self.server.url}/api/trpc/{procedure}", body, {"authorization": f"Bearer {token or self.token}"}
+        )
         return json.loads(text)["result"]["data"]
 
     def start_run(self, notebook_path: str = "dir/train.ipynb") -> str:
-        return self.ingest("ingest.startRun", {
-            "project": self.project, "clientKey": str(uuid.uuid4()), "notebookPath": notebook_path,
-            "kernelName": "python3", "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        })["runId"]
+        return self.ingest(
+            "ingest.startRun",
+            {
+                "project": self.project,
+                "clientKey": str(uuid.uuid4()),
+                "notebookPath": notebook_path,
+                "kernelName": "python3",
+                "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        )["runId"]
 
     def get_run(self, run_id: str) -> dict:
         return self.session_get("runs.get", {"runId": run_id})

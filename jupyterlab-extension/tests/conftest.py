@@ -23,7 +23,9 @@ def pytest_sessionstart(session: Any) -> None:
     expected = HERE.parent / "cellmark"
     actual = Path(cellmark.__file__).resolve().parent
     if actual != expected:
-        raise pytest.UsageError(f"tests import cellmark from {actual}, expected {expected} (run pytest with this pyproject)")
+        raise pytest.UsageError(
+            f"tests import cellmark from {actual}, expected {expected} (run pytest with this pyproject)"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,14 @@ class FakeServer:
                 procedure = self.path.rsplit("/", 1)[-1]
                 body = json.loads(raw.decode("utf-8"))
                 with outer._lock:
-                    outer.requests.append({"procedure": procedure, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "raw": raw})
+                    outer.requests.append(
+                        {
+                            "procedure": procedure,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body,
+                            "raw": raw,
+                        }
+                    )
                     queued = outer._script.get(procedure) or outer._script.get("*")
                     answer = queued.pop(0) if queued else None
                 if answer is None:
@@ -51,8 +58,9 @@ class FakeServer:
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._httpd.server_port}"
 
-    def answer(self, procedure: str, status: int, message: str = "", times: int = 1,
-               headers: Optional[dict] = None) -> None:
+    def answer(
+        self, procedure: str, status: int, message: str = "", times: int = 1, headers: Optional[dict] = None
+    ) -> None:
         """Queue `times` error answers for procedure ("*" for any)."""
         payload = {"error": {"message": message or f"HTTP {status}", "data": {"httpStatus": status}}}
         with self._lock:

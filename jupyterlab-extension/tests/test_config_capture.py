@@ -13,18 +13,55 @@ import pytest
 from cellmark.kernel import config_capture as cc
 
 
-@pytest.mark.parametrize("name", [
-    "token", "hf_token", "HF_TOKEN", "OPENAI_API_KEY", "api_key", "apiKey", "ApiKey", "secret",
-    "client_secret", "aws_secret_access_key", "db_password", "dbPassword", "PASSWD", "my_passwd",
-    "credentials", "gcp_credential_path", "auth", "auth_header", "Authorization", "private_key",
-    "session_cookie", "bearer", "mytoken", "SecretSauce",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "token",
+        "hf_token",
+        "HF_TOKEN",
+        "OPENAI_API_KEY",
+        "api_key",
+        "apiKey",
+        "ApiKey",
+        "secret",
+        "client_secret",
+        "aws_secret_access_key",
+        "db_password",
+        "dbPassword",
+        "PASSWD",
+        "my_passwd",
+        "credentials",
+        "gcp_credential_path",
+        "auth",
+        "auth_header",
+        "Authorization",
+        "private_key",
+        "session_cookie",
+        "bearer",
+        "mytoken",
+        "SecretSauce",
+    ],
+)
 def test_secret_looking_names(name):
     assert cc.is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", ["lr", "learning_rate", "batch_size", "layers", "epochs", "model_name",
-                                  "dropout", "seed", "optimizer", "n_heads", "dataset"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lr",
+        "learning_rate",
+        "batch_size",
+        "layers",
+        "epochs",
+        "model_name",
+        "dropout",
+        "seed",
+        "optimizer",
+        "n_heads",
+        "dataset",
+    ],
+)
 def test_ordinary_names(name):
     assert not cc.is_secret_name(name)
 
@@ -91,12 +128,18 @@ def test_small_containers_kept_big_ones_not():
 
 def test_nested_secret_keys_are_dropped():
     assert cc.to_config_value({"lr": 0.1, "api_key": "abc", "nested": {"password": "x", "n": 1}}) == {
-        "lr": 0.1, "nested": {"n": 1}}
+        "lr": 0.1,
+        "nested": {"n": 1},
+    }
 
 
 def test_secret_looking_values_are_not_config():
-    for value in ["cm_0123456789abcdefghijklmnop", "sk-proj-abcdefghijklmnopqrstuvwx", "ghp_abcdefghijklmnopqrstuvwxyz0123",
-                  "hf_abcdefghijklmnopqrstuvwxyz"]:
+    for value in [
+        "cm_0123456789abcdefghijklmnop",
+        "sk-proj-abcdefghijklmnopqrstuvwx",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123",
+        "hf_abcdefghijklmnopqrstuvwxyz",
+    ]:
         with pytest.raises(cc.Unfit, match="secret"):
             cc.to_config_value(value)
     with pytest.raises(cc.Unfit, match="secret"):
@@ -114,10 +157,23 @@ def f():
 
 def test_capture_globals_skips_what_is_not_config():
     ns = {
-        "lr": 0.01, "layers": [64, 64], "name": "resnet", "_private": 1, "__dunder": 2,
-        "os": os, "f": f, "Thing": Thing, "obj": Thing(), "lam": lambda: 1,
-        "hf_token": "hf_whatever", "db_password": "hunter2", "In": ["", "x"], "Out": {},
-        "exit": None, "big": list(range(1000)), "k" * 251: 1,
+        "lr": 0.01,
+        "layers": [64, 64],
+        "name": "resnet",
+        "_private": 1,
+        "__dunder": 2,
+        "os": os,
+        "f": f,
+        "Thing": Thing,
+        "obj": Thing(),
+        "lam": lambda: 1,
+        "hf_token": "hf_whatever",
+        "db_password": "hunter2",
+        "In": ["", "x"],
+        "Out": {},
+        "exit": None,
+        "big": list(range(1000)),
+        "k" * 251: 1,
     }
     assert cc.capture_globals(ns) == {"lr": 0.01, "layers": [64, 64], "name": "resnet"}
 

@@ -14,9 +14,20 @@ from cellmark.kernel import environment
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-                                   GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(
+            os.environ,
+            GIT_AUTHOR_NAME="t",
+            GIT_AUTHOR_EMAIL="t@example.com",
+            GIT_COMMITTER_NAME="t",
+            GIT_COMMITTER_EMAIL="t@example.com",
+        ),
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -93,8 +104,11 @@ def test_notebook_dir(tmp_path: Path):
 
 def test_collect_whole_record(repo: Path):
     env = environment.collect("notebooks/train.ipynb", cwd=str(repo / "notebooks"))
-    assert env["python"] == {"version": platform.python_version(), "implementation": platform.python_implementation(),
-                             "executable": sys.executable}
+    assert env["python"] == {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+    }
     assert any(p.lower().startswith("ipython==") for p in env["packages"])
     assert env["packages"] == sorted(env["packages"], key=lambda p: p.split("==")[0].lower().replace("_", "-"))
     assert env["git"]["branch"] == "main"
@@ -120,13 +134,16 @@ def test_a_failing_probe_is_recorded_not_raised(monkeypatch: pytest.MonkeyPatch)
     assert env["python"]["version"]
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://alice:ghp_x@github.com/a/b.git", "https://github.com/a/b.git"),
-    ("https://oauth2:glpat-x@gitlab.example.com/a/b.git", "https://gitlab.example.com/a/b.git"),
-    ("http://token@host:8080/r.git", "http://host:8080/r.git"),
-    ("git@github.com:a/b.git", "git@github.com:a/b.git"),
-    ("ssh://git@github.com/a/b.git", "ssh://git@github.com/a/b.git"),
-    ("https://github.com/a/b.git", "https://github.com/a/b.git"),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://alice:ghp_x@github.com/a/b.git", "https://github.com/a/b.git"),
+        ("https://oauth2:glpat-x@gitlab.example.com/a/b.git", "https://gitlab.example.com/a/b.git"),
+        ("http://token@host:8080/r.git", "http://host:8080/r.git"),
+        ("git@github.com:a/b.git", "git@github.com:a/b.git"),
+        ("ssh://git@github.com/a/b.git", "ssh://git@github.com/a/b.git"),
+        ("https://github.com/a/b.git", "https://github.com/a/b.git"),
+    ],
+)
 def test_remote_credentials_are_stripped(url, expected):
     assert environment._strip_credentials(url) == expected

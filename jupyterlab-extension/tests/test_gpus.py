@@ -22,8 +22,14 @@ def test_eight_h100s():
     found, problems = gpus.parse_query(fixture("h100x8.csv"))
     assert problems == []
     assert [g["index"] for g in found] == list(range(8))
-    assert found[0] == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryTotalBytes": 81559 * MiB,
-                        "driver": "550.54.15", "cuda": None, "uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555"}
+    assert found[0] == {
+        "index": 0,
+        "name": "NVIDIA H100 80GB HBM3",
+        "memoryTotalBytes": 81559 * MiB,
+        "driver": "550.54.15",
+        "cuda": None,
+        "uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555",
+    }
 
 
 def test_rows_come_in_any_order_and_old_names_have_no_prefix():
@@ -65,8 +71,14 @@ def test_cuda_version_from_the_header():
 def test_recorded_h100_inventory():
     (h100,), problems = gpus.parse_query(fixture("recorded-h100-inventory.csv"))
     assert problems == []
-    assert h100 == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryTotalBytes": 81559 * MiB, "driver": "580.159.04",
-                    "cuda": None, "uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6"}
+    assert h100 == {
+        "index": 0,
+        "name": "NVIDIA H100 80GB HBM3",
+        "memoryTotalBytes": 81559 * MiB,
+        "driver": "580.159.04",
+        "cuda": None,
+        "uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6",
+    }
 
 
 class FakeSmi:
@@ -98,14 +110,27 @@ def test_collect_fills_in_cuda():
 
 def test_collect_without_nvidia_smi():
     assert gpus.collect(FakeSmi((0, "")), lambda name: None) == {
-        "gpus": [], "gpuError": "no NVIDIA GPU found: nvidia-smi not on PATH"}
+        "gpus": [],
+        "gpuError": "no NVIDIA GPU found: nvidia-smi not on PATH",
+    }
 
 
-@pytest.mark.parametrize("name,status,expected", [
-    ("driver-down.txt", 9, "nvidia-smi failed (exit status 9): NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."),
-    ("nvml-mismatch.txt", 18, "Failed to initialize NVML: Driver/library version mismatch NVML library version: 570.124"),
-    ("no-devices.txt", 6, "no NVIDIA GPU found"),
-])
+@pytest.mark.parametrize(
+    "name,status,expected",
+    [
+        (
+            "driver-down.txt",
+            9,
+            "nvidia-smi failed (exit status 9): NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+        ),
+        (
+            "nvml-mismatch.txt",
+            18,
+            "Failed to initialize NVML: Driver/library version mismatch NVML library version: 570.124",
+        ),
+        ("no-devices.txt", 6, "no NVIDIA GPU found"),
+    ],
+)
 def test_collect_failures_say_why(name, status, expected):
     env = gpus.collect(FakeSmi((status, fixture(name))), which_found)
     assert env["gpus"] == []

@@ -29,6 +29,7 @@ def cells_of(account: Account, run_id: str) -> list[dict]:
 
 def complete(account: Account, run_id: str, n: int) -> list[dict]:
     """The run's cells once n of them are stored complete (status other than running)."""
+
     def check():
         cells = cells_of(account, run_id)
         assert len([c for c in cells if c["status"] != "running"]) >= n, cells
@@ -40,11 +41,15 @@ def complete(account: Account, run_id: str, n: int) -> list[dict]:
 def test_cells_config_and_run_details_are_stored(shell, account: Account):
     run_id = account.start_run("dir/train.ipynb")
     ck.activate(account.server.url, account.token, run_id, "dir/train.ipynb")
-    shell.run_cell("lr = 0.1\nlayers = [64, 64]\napi_token = 'abc'\ndb_password = 'hunter2'\nloss = float('inf')",
-                   store_history=True)
+    shell.run_cell(
+        "lr = 0.1\nlayers = [64, 64]\napi_token = 'abc'\ndb_password = 'hunter2'\nloss = float('inf')",
+        store_history=True,
+    )
     shell.run_cell("1 / 0", store_history=True)
     shell.run_cell("raise KeyboardInterrupt", store_history=True)
-    shell.run_cell("import cellmark\nlr = 0.2\ncellmark.config.update({'lr': 0.05, 'optimizer': 'adam'})", store_history=True)
+    shell.run_cell(
+        "import cellmark\nlr = 0.2\ncellmark.config.update({'lr': 0.05, 'optimizer': 'adam'})", store_history=True
+    )
     cellmark.run.name = "lr sweep from the kernel"
     cellmark.run.tags.add("sweep", "gpu")
     cellmark.run.tags.remove("gpu")
@@ -68,10 +73,17 @@ def test_cells_config_and_run_details_are_stored(shell, account: Account):
     # loss = float('inf') is a call's result, not config
     assert run["config"] == {"lr": 0.05, "layers": [64, 64], "optimizer": "adam"}
     history = {(h["key"], json.dumps(h["value"])) for h in got["configHistory"]}
-    assert ("lr", "0.1") in history and ("lr", "0.05") in history and not any(k in ("api_token", "db_password") for k, _ in history)
+    assert (
+        ("lr", "0.1") in history
+        and ("lr", "0.05") in history
+        and not any(k in ("api_token", "db_password") for k, _ in history)
+    )
     assert run["name"] == "lr sweep from the kernel" and run["notes"] == "first try"
-    assert run["kernel"] == {"language": "python", "implementation": session_mod.implementation(),
-                             "cellmarkVersion": cellmark.__version__}
+    assert run["kernel"] == {
+        "language": "python",
+        "implementation": session_mod.implementation(),
+        "cellmarkVersion": cellmark.__version__,
+    }
     assert got["capture"]["kernel"] is True
     env = run["environment"]
     assert env["python"]["version"] and any(p.lower().startswith("ipython==") for p in env["packages"])
@@ -91,14 +103,32 @@ def test_resending_changes_nothing(shell, account: Account):
     spool = session_mod.SESSION.spool
     records = [c for c in before]
     for c in records:  # the same records again, as the spool would resend them
-        spool.append("ingest.cells", {"runId": run_id, "origin": "kernel", "cells": [{
-            "executionKey": c["executionKey"], "cellId": c["cellId"], "executionCount": c["executionCount"],
-            "source": c["source"], "status": c["status"], "error": c["error"], "startedAt": c["startedAt"],
-            "endedAt": c["endedAt"], "config": {"a": 1} if c["source"] == "a = 1" else {"b": 2}}]})
+        spool.append(
+            "ingest.cells",
+            {
+                "runId": run_id,
+                "origin": "kernel",
+                "cells": [
+                    {
+                        "executionKey": c["executionKey"],
+                        "cellId": c["cellId"],
+                        "executionCount": c["executionCount"],
+                        "source": c["source"],
+                        "status": c["status"],
+                        "error": c["error"],
+                        "startedAt": c["startedAt"],
+                        "endedAt": c["endedAt"],
+                        "config": {"a": 1} if c["source"] == "a = 1" else {"b": 2},
+                    }
+                ],
+            },
+        )
     session_mod.SESSION.sender.wake()
     assert ck.flush(30)
     got = account.get_run(run_id)
-    assert [(c["executionKey"], c["status"]) for c in got["cells"]] == [(c["executionKey"], c["status"]) for c in before]
+    assert [(c["executionKey"], c["status"]) for c in got["cells"]] == [
+        (c["executionKey"], c["status"]) for c in before
+    ]
     assert len(got["configHistory"]) == 2 and got["run"]["config"] == {"a": 1, "b": 2}
 
 
@@ -151,7 +181,8 @@ def test_a_rejected_token_stops_sending_until_the_next_activation(shell, account
 
 
 def test_spool_delivers_after_the_server_was_down_and_across_kernel_restarts(
-        shell, tmp_path: Path, spool_root: Path, monkeypatch: pytest.MonkeyPatch):
+    shell, tmp_path: Path, spool_root: Path, monkeypatch: pytest.MonkeyPatch
+):
     server = CellmarkServer(tmp_path / "data", port=free_port())
     try:
         server.start()
@@ -178,8 +209,13 @@ def test_spool_delivers_after_the_server_was_down_and_across_kernel_restarts(
             time.sleep(0.05)  # the sender waits a moment for more before its first try
         print(ck.status()["pending"], ck.status()["lastError"])
     """)
-    out = subprocess.run([sys.executable, "-c", kernel1], env=dict(os.environ, CELLMARK_SPOOL_DIR=str(spool_root)),
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", kernel1],
+        env=dict(os.environ, CELLMARK_SPOOL_DIR=str(spool_root)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     pending, _, error = out.stdout.strip().splitlines()[-1].partition(" ")
     assert int(pending) >= 4 and "unreachable" in error
@@ -234,8 +270,9 @@ def test_recording_before_the_run_exists_binds_to_the_run_once_it_does(shell, ac
 
 def _series(account: Account, run_id: str, key: str) -> dict:
     project_id = account.get_run(run_id)["run"]["projectId"]
-    (series,) = account.session_get("metrics.series", {"projectId": project_id, "runIds": [run_id], "key": key,
-                                                       "width": 10_000})["series"]
+    (series,) = account.session_get(
+        "metrics.series", {"projectId": project_id, "runIds": [run_id], "key": key, "width": 10_000}
+    )["series"]
     return series
 
 
@@ -271,8 +308,13 @@ def test_ten_thousand_logged_steps_arrive_once_with_nan_and_infinity(shell, acco
 
     # resending (a crash between the server's commit and the spool's delete) changes nothing
     session = session_mod.SESSION
-    session.metrics.spool_points(run_id, [{"key": "acc", "step": i, "value": "Infinity" if i == 4321 else i / 10_000,
-                                    "time": "2026-01-01T00:00:00Z"} for i in range(4000, 5000)])
+    session.metrics.spool_points(
+        run_id,
+        [
+            {"key": "acc", "step": i, "value": "Infinity" if i == 4321 else i / 10_000, "time": "2026-01-01T00:00:00Z"}
+            for i in range(4000, 5000)
+        ],
+    )
     assert ck.flush(30)
     s = _series(account, run_id, "acc")
     assert s["count"] == [1] * 10_000 and [i for i, n in enumerate(s["nonFinite"]) if n] == [4321]
@@ -294,6 +336,7 @@ def test_hand_set_summary_values_reach_the_run_also_when_set_before_it_exists(sh
         assert summary["early"] == {"value": "before the run"}
         assert summary["acc"]["value"] == 0.97 and summary["acc"]["last"] == 0.5
         assert "gone" not in summary
+
     eventually(check)
 
 
@@ -309,6 +352,14 @@ def test_metrics_logged_before_the_run_exists_land_in_it(shell, account: Account
     def check():
         s = _series(account, run_id, "loss")
         assert s["x"] == [0, 1, 2, 3] and s["last"] == [3, 2, 1, 0.5], s
+
     eventually(check)
-    assert account.get_run(run_id)["run"]["summary"]["loss"] == {"last": 0.5, "step": 3, "first": 0, "min": 0.5, "max": 3, "mean": 1.625}
+    assert account.get_run(run_id)["run"]["summary"]["loss"] == {
+        "last": 0.5,
+        "step": 3,
+        "first": 0,
+        "min": 0.5,
+        "max": 3,
+        "mean": 1.625,
+    }
     assert cellmark.status()["bufferedPoints"] == 0

@@ -50,19 +50,30 @@ def finals(fake) -> dict:
 
 def test_activate_answers_json_and_says_hello(active, fake):
     answer = active["answer"]
-    assert json.loads(answer) == {"ok": True, "version": cellmark.__version__, "implementation": session_mod.implementation()}
+    assert json.loads(answer) == {
+        "ok": True,
+        "version": cellmark.__version__,
+        "implementation": session_mod.implementation(),
+    }
     assert repr(answer) == str(answer)  # text/plain of an execute_result is the JSON itself
     ck.flush(10)
     (hello,) = [r["body"] for r in fake.calls("ingest.kernelHello")]
-    assert hello == {"runId": active["run_id"], "language": "python", "implementation": session_mod.implementation(),
-                     "cellmarkVersion": cellmark.__version__}
+    assert hello == {
+        "runId": active["run_id"],
+        "language": "python",
+        "implementation": session_mod.implementation(),
+        "cellmarkVersion": cellmark.__version__,
+    }
     env = wait_until(lambda: fake.calls("ingest.environment"))[0]["body"]
     assert env["runId"] == active["run_id"] and env["environment"]["python"]["version"]
 
 
 def test_running_record_arrives_while_the_cell_runs(shell, active, fake):
     shell.user_ns["_arrived"] = lambda: any(c["status"] == "running" for c in fake.cells())
-    run(shell, "import time\n_t0 = time.monotonic()\nwhile not _arrived() and time.monotonic() - _t0 < 10:\n    time.sleep(0.01)\nok = _arrived()")
+    run(
+        shell,
+        "import time\n_t0 = time.monotonic()\nwhile not _arrived() and time.monotonic() - _t0 < 10:\n    time.sleep(0.01)\nok = _arrived()",
+    )
     assert shell.user_ns["ok"] is True
     settle(fake, 1)
     running, done = fake.cells()
@@ -72,12 +83,14 @@ def test_running_record_arrives_while_the_cell_runs(shell, active, fake):
 
 
 def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one_follows_in_order(
-        shell, active, fake, spool_root):
+    shell, active, fake, spool_root
+):
     # The running record is in the log before the cell's code runs (a cell that kills the
     # kernel still leaves it); the complete one follows it, in order (in a kernel it is
     # written just after the execute_reply: test_kernel_outputs.py).
-    shell.user_ns["_spooled"] = lambda: [c["source"] for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
-                                         for c in r["input"]["cells"]]
+    shell.user_ns["_spooled"] = lambda: [
+        c["source"] for r in spooled(spool_root) if r["procedure"] == "ingest.cells" for c in r["input"]["cells"]
+    ]
     run(shell, "seen = _spooled()")
     assert shell.user_ns["seen"][-1] == "seen = _spooled()"
     for i in range(30):
@@ -85,9 +98,16 @@ def test_the_running_record_is_spooled_before_the_code_runs_and_the_complete_one
     expected = [("seen = _spooled()", "running"), ("seen = _spooled()", "ok")]
     for i in range(30):
         expected += [(f"lr = {i}", "running"), (f"lr = {i}", "ok")]
-    records = wait_until(lambda: (lambda rs: rs if len(rs) == len(expected) else None)(
-        [(c["source"], c["status"]) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
-         for c in r["input"]["cells"]]))
+    records = wait_until(
+        lambda: (lambda rs: rs if len(rs) == len(expected) else None)(
+            [
+                (c["source"], c["status"])
+                for r in spooled(spool_root)
+                if r["procedure"] == "ingest.cells"
+                for c in r["input"]["cells"]
+            ]
+        )
+    )
     assert records == expected
     done = [c for c in settle(fake, 31).values()]
     assert [c.get("config") for c in done[1:]] == [{"lr": i} for i in range(30)]
@@ -109,7 +129,9 @@ def test_ok_error_and_interrupted_cells(shell, active, fake):
     assert not any("interactiveshell.py" in line for line in zero["error"]["traceback"])
     assert interrupted["error"]["ename"] == "KeyboardInterrupt"
     assert syntax["error"]["ename"] == "SyntaxError"
-    assert all(r["body"]["origin"] == "kernel" and r["body"]["runId"] == active["run_id"] for r in fake.calls("ingest.cells"))
+    assert all(
+        r["body"]["origin"] == "kernel" and r["body"]["runId"] == active["run_id"] for r in fake.calls("ingest.cells")
+    )
 
 
 def test_config_changes_per_execution(shell, active, fake):
@@ -121,8 +143,21 @@ def test_config_changes_per_execution(shell, active, fake):
     settle(fake, 5)
     configs = [c.get("config") for c in finals(fake).values()]
     # bad = float('nan') is a call's result: config only in a `# cellmark: config` cell
-    assert configs == [{"lr": 0.1, "layers": [64, 64]}, {"epochs": 10}, {"lr": 0.01, "batch": 32}, {}, {"bad": "NaN", "wd": 0.006}]
-    assert dict(cellmark.config) == {"lr": 0.01, "layers": [64, 64], "bad": "NaN", "epochs": 10, "batch": 32, "wd": 0.006}
+    assert configs == [
+        {"lr": 0.1, "layers": [64, 64]},
+        {"epochs": 10},
+        {"lr": 0.01, "batch": 32},
+        {},
+        {"bad": "NaN", "wd": 0.006},
+    ]
+    assert dict(cellmark.config) == {
+        "lr": 0.01,
+        "layers": [64, 64],
+        "bad": "NaN",
+        "epochs": 10,
+        "batch": 32,
+        "wd": 0.006,
+    }
     assert cellmark.config["batch"] == 32 and len(cellmark.config) == 6
 
 
@@ -198,9 +233,14 @@ def test_run_name_tags_and_notes(shell, active, fake):
     ck.flush(10)
     bodies = [r["body"] for r in fake.calls("ingest.updateRun")]
     rid = active["run_id"]
-    assert bodies == [{"runId": rid, "name": "lr sweep"}, {"runId": rid, "addTags": ["a", "b"]},
-                      {"runId": rid, "removeTags": ["b"]}, {"runId": rid, "tags": ["x", "y"]},
-                      {"runId": rid, "notes": "first try"}, {"runId": rid, "addTags": ["z"]}]
+    assert bodies == [
+        {"runId": rid, "name": "lr sweep"},
+        {"runId": rid, "addTags": ["a", "b"]},
+        {"runId": rid, "removeTags": ["b"]},
+        {"runId": rid, "tags": ["x", "y"]},
+        {"runId": rid, "notes": "first try"},
+        {"runId": rid, "addTags": ["z"]},
+    ]
     assert list(cellmark.run.tags) == ["x", "y", "z"]
     assert cellmark.run.name == "lr sweep" and cellmark.run.notes == "first try"
     with pytest.raises(ValueError):
@@ -283,12 +323,19 @@ def test_activate_rejects_bad_arguments(shell, session):
 
 
 def test_importing_cellmark_stays_light():
-    code = ("import sys, cellmark, cellmark.kernel; assert cellmark._jupyter_labextension_paths() == "
-            "[{'src': 'labextension', 'dest': '@cellmark/jupyterlab'}]; "
-            "heavy = [m for m in ('jupyter_server', 'tornado', 'IPython', 'zmq') if m in sys.modules]; "
-            "print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    code = (
+        "import sys, cellmark, cellmark.kernel; assert cellmark._jupyter_labextension_paths() == "
+        "[{'src': 'labextension', 'dest': '@cellmark/jupyterlab'}]; "
+        "heavy = [m for m in ('jupyter_server', 'tornado', 'IPython', 'zmq') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == "[]"
 
 

@@ -39,8 +39,10 @@ def lab_kernel(tmp_path: Path, spool_root: Path):
     shutil.copy(SHIPPED_CONFIG, ipython_dir / "profile_default" / "ipython_kernel_config.json")
     kernel_id = str(uuid.uuid4())
     km = KernelManager(kernel_name="python3", connection_file=str(tmp_path / f"kernel-{kernel_id}.json"))
-    km.start_kernel(cwd=str(tmp_path), env=dict(
-        os.environ, PYTHONPATH=str(PKG_ROOT), CELLMARK_SPOOL_DIR=str(spool_root), IPYTHONDIR=str(ipython_dir)))
+    km.start_kernel(
+        cwd=str(tmp_path),
+        env=dict(os.environ, PYTHONPATH=str(PKG_ROOT), CELLMARK_SPOOL_DIR=str(spool_root), IPYTHONDIR=str(ipython_dir)),
+    )
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -55,10 +57,17 @@ def lab_kernel(tmp_path: Path, spool_root: Path):
 
 def activation(account: Account, proposal: str, run_id: str | None = None, replaces: str | None = None) -> str:
     """What the frontend sends (src/capture/kernel-activation.ts)."""
-    args = [f'server_url={json.dumps(account.server.url)}', f'token={json.dumps(account.token)}',
-            f'run_id={json.dumps(run_id) if run_id else "None"}', 'notebook_path="nb/train.ipynb"', 'capture_config=True',
-            f'project={json.dumps(account.project)}', f'client_key={json.dumps(proposal)}',
-            f'replaces={json.dumps(replaces) if replaces else "None"}', 'kernel_name="python3"']
+    args = [
+        f"server_url={json.dumps(account.server.url)}",
+        f"token={json.dumps(account.token)}",
+        f"run_id={json.dumps(run_id) if run_id else 'None'}",
+        'notebook_path="nb/train.ipynb"',
+        "capture_config=True",
+        f"project={json.dumps(account.project)}",
+        f"client_key={json.dumps(proposal)}",
+        f"replaces={json.dumps(replaces) if replaces else 'None'}",
+        'kernel_name="python3"',
+    ]
     return f"import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate({', '.join(args)})"
 
 
@@ -70,20 +79,35 @@ def answer_of(reply: dict) -> dict:
 
 
 def activate(kc, account: Account, proposal: str, **kwargs) -> dict:
-    _, reply = execute(kc, activation(account, proposal, **kwargs), silent=True, store_history=False,
-                       stop_on_error=False, user_expressions={"cellmark": "__cellmark_activation"})
+    _, reply = execute(
+        kc,
+        activation(account, proposal, **kwargs),
+        silent=True,
+        store_history=False,
+        stop_on_error=False,
+        user_expressions={"cellmark": "__cellmark_activation"},
+    )
     return answer_of(reply)
 
 
 def start_run(account: Account, client_key: str) -> str:
     """ingest.startRun as a frontend sends it, with the key the kernel answered."""
-    return account.ingest("ingest.startRun", {
-        "project": account.project, "clientKey": client_key, "notebookPath": "nb/train.ipynb",
-        "kernelName": "python3", "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})["runId"]
+    return account.ingest(
+        "ingest.startRun",
+        {
+            "project": account.project,
+            "clientKey": client_key,
+            "notebookPath": "nb/train.ipynb",
+            "kernelName": "python3",
+            "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )["runId"]
 
 
 def flush(kc) -> None:
-    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    _, reply = execute(
+        kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False
+    )
     assert reply["status"] == "ok", reply
 
 
@@ -113,8 +137,16 @@ def test_every_frontend_joins_the_run_the_kernel_holds(lab_kernel, fresh: Accoun
 def test_two_first_activations_at_once_end_with_one_run(lab_kernel, fresh: Account):
     kc = lab_kernel["kc"]
     # both sent before either is answered, as two pages opening the notebook at once
-    ids = [kc.execute(activation(fresh, key), silent=True, store_history=False, stop_on_error=False,
-                      user_expressions={"cellmark": "__cellmark_activation"}) for key in ("key-first", "key-second")]
+    ids = [
+        kc.execute(
+            activation(fresh, key),
+            silent=True,
+            store_history=False,
+            stop_on_error=False,
+            user_expressions={"cellmark": "__cellmark_activation"},
+        )
+        for key in ("key-first", "key-second")
+    ]
     answers = {}
     while len(answers) < 2:
         reply = kc.get_shell_msg(timeout=30)
@@ -197,12 +229,20 @@ def test_a_restart_with_no_frontend_opens_the_next_run_from_the_kernel(lab_kerne
 
 
 def test_a_kernel_that_never_captured_starts_as_before(lab_kernel):
-    _, reply = execute(lab_kernel["kc"], "import sys; print(sorted(m for m in sys.modules if m.startswith('cellmark')))")
+    _, reply = execute(
+        lab_kernel["kc"], "import sys; print(sorted(m for m in sys.modules if m.startswith('cellmark')))"
+    )
     assert reply["status"] == "ok"
-    _, reply = execute(lab_kernel["kc"], "", user_expressions={
-        "mods": "sorted(m for m in __import__('sys').modules if m.startswith('cellmark'))"})
+    _, reply = execute(
+        lab_kernel["kc"],
+        "",
+        user_expressions={"mods": "sorted(m for m in __import__('sys').modules if m.startswith('cellmark'))"},
+    )
     # the extension loaded, and nothing else of cellmark (cellmark.kernel costs ~60 ms to import)
-    assert reply["user_expressions"]["mods"]["data"]["text/plain"] == "['cellmark', 'cellmark._version', 'cellmark.autostart']"
+    assert (
+        reply["user_expressions"]["mods"]["data"]["text/plain"]
+        == "['cellmark', 'cellmark._version', 'cellmark.autostart']"
+    )
 
 
 def _finished_cells(account: Account, run_id: str, n: int) -> list:

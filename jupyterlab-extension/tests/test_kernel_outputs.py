@@ -66,11 +66,24 @@ def test_update_display_data_replaces_this_executions_display():
     c = OutputCollector()
     display(c, {"text/plain": "loading"}, "d1")
     stream(c, "between\n")
-    c.add("update_display_data", {"data": {"text/plain": "done", "text/html": "<b>done</b>"}, "metadata": {"x": 1},
-                                  "transient": {"display_id": "d1"}})
-    c.add("update_display_data", {"data": {"text/plain": "other"}, "metadata": {}, "transient": {"display_id": "elsewhere"}})
+    c.add(
+        "update_display_data",
+        {
+            "data": {"text/plain": "done", "text/html": "<b>done</b>"},
+            "metadata": {"x": 1},
+            "transient": {"display_id": "d1"},
+        },
+    )
+    c.add(
+        "update_display_data",
+        {"data": {"text/plain": "other"}, "metadata": {}, "transient": {"display_id": "elsewhere"}},
+    )
     assert c.result() == [
-        {"output_type": "display_data", "data": {"text/plain": "done", "text/html": "<b>done</b>"}, "metadata": {"x": 1}},
+        {
+            "output_type": "display_data",
+            "data": {"text/plain": "done", "text/html": "<b>done</b>"},
+            "metadata": {"x": 1},
+        },
         {"output_type": "stream", "name": "stdout", "text": "between\n"},
     ]
 
@@ -84,8 +97,10 @@ def test_the_biggest_values_become_notes_beyond_8_mib_as_the_server_measures():
     small, big, text, jpeg = c.result()
     assert len(json.dumps(c.result(), separators=(",", ":")).encode()) <= MAX_EXECUTION_BYTES
     assert small["data"] == {"image/png": "A" * (2 * MiB), "text/plain": "<Figure small>"}
-    assert big["data"] == {"text/plain": "<Figure big>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's "
-                                         "outputs are over the 8.0 MiB limit]"}
+    assert big["data"] == {
+        "text/plain": "<Figure big>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's "
+        "outputs are over the 8.0 MiB limit]"
+    }
     assert text == {"output_type": "stream", "name": "stdout", "text": "epoch 1 done\n"}
     assert jpeg["data"] == {"image/jpeg": "C" * (3 * MiB)}
 
@@ -116,7 +131,8 @@ def test_memory_stays_within_the_budget_however_long_a_cell_prints():
     assert json_bytes(result) <= MAX_EXECUTION_BYTES
     assert result[0]["text"].endswith(f"\n[… {120 * len(line) - MiB} more bytes not recorded by Cellmark]")
     assert result[-1]["data"]["text/plain"] == (
-        "[Cellmark: 3001 more outputs not recorded: over 2000 outputs or 8.0 MiB for one execution]")
+        "[Cellmark: 3001 more outputs not recorded: over 2000 outputs or 8.0 MiB for one execution]"
+    )
 
 
 def test_the_output_count_limit_counts_what_it_drops():
@@ -124,12 +140,19 @@ def test_the_output_count_limit_counts_what_it_drops():
     for i in range(5):
         display(c, {"text/plain": str(i)})
     assert [o["data"]["text/plain"] for o in c.result()] == [
-        "0", "1", "2", "[Cellmark: 2 more outputs not recorded: over 3 outputs or 8.0 MiB for one execution]"]
+        "0",
+        "1",
+        "2",
+        "[Cellmark: 2 more outputs not recorded: over 3 outputs or 8.0 MiB for one execution]",
+    ]
 
 
 def test_values_json_cannot_hold_are_made_json():
     c = OutputCollector()
-    c.add("display_data", {"data": {"image/png": b"\x89PNG", "application/json": {"x": float("nan")}}, "metadata": {"w": object()}})
+    c.add(
+        "display_data",
+        {"data": {"image/png": b"\x89PNG", "application/json": {"x": float("nan")}}, "metadata": {"w": object()}},
+    )
     (out,) = c.result()
     assert out["data"] == {"image/png": base64.b64encode(b"\x89PNG").decode(), "application/json": {"x": None}}
     assert isinstance(out["metadata"]["w"], str)
@@ -140,14 +163,18 @@ def test_values_json_cannot_hold_are_made_json():
 
 
 def _activate(kc, account: Account, run_id: str) -> None:
-    line = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
-            f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb")')
+    line = (
+        f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
+        f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb")'
+    )
     _, reply = execute(kc, line, silent=True, store_history=False)
     assert reply["status"] == "ok", reply
 
 
 def _flush(kc) -> None:
-    _, reply = execute(kc, "import cellmark as __cm; assert __cm.flush(30), __cm.status()", silent=True, store_history=False)
+    _, reply = execute(
+        kc, "import cellmark as __cm; assert __cm.flush(30), __cm.status()", silent=True, store_history=False
+    )
     assert reply["status"] == "ok", reply
 
 
@@ -156,6 +183,7 @@ def _cells(account: Account, run_id: str, n: int) -> dict:
         cells = account.get_run(run_id)["cells"]
         assert len([c for c in cells if c["status"] != "running"]) == n, cells
         return {c["executionKey"]: c for c in cells}
+
     return eventually(check, timeout=30)
 
 
@@ -176,22 +204,34 @@ def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellma
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
     keys = {}
-    keys["streams"], reply = execute(kc, "import sys\nfor i in range(30):\n    print(i)\n    if i % 10 == 9:\n"
-                                         "        sys.stdout.flush()\nprint('to stderr', file=sys.stderr)")
+    keys["streams"], reply = execute(
+        kc,
+        "import sys\nfor i in range(30):\n    print(i)\n    if i % 10 == 9:\n"
+        "        sys.stdout.flush()\nprint('to stderr', file=sys.stderr)",
+    )
     assert reply["status"] == "ok"
     assert _stream_messages(kc, keys["streams"]) >= 3  # the merge below had several chunks to merge
-    keys["rich"], _ = execute(kc, "from IPython.display import Image, HTML, display\nimport base64\n"
-                                  f"display(Image(data=base64.b64decode('{PNG_B64}')))\n"
-                                  "display(HTML('<b>bold</b>'))\n41 + 1")
+    keys["rich"], _ = execute(
+        kc,
+        "from IPython.display import Image, HTML, display\nimport base64\n"
+        f"display(Image(data=base64.b64decode('{PNG_B64}')))\n"
+        "display(HTML('<b>bold</b>'))\n41 + 1",
+    )
     keys["error"], reply = execute(kc, "print('before')\nraise ValueError('boom')", stop_on_error=False)
     assert reply["status"] == "error"
-    keys["clear_wait"], _ = execute(kc, "from IPython.display import clear_output\nfor i in range(5):\n"
-                                        "    clear_output(wait=True)\n    print(f'step {i}')")
+    keys["clear_wait"], _ = execute(
+        kc,
+        "from IPython.display import clear_output\nfor i in range(5):\n"
+        "    clear_output(wait=True)\n    print(f'step {i}')",
+    )
     keys["clear_now"], _ = execute(kc, "print('gone')\nclear_output()\nprint('kept')")
     keys["update"], _ = execute(kc, "h = display('loading', display_id=True)\nprint('meanwhile')\nh.update('done')")
-    keys["budget"], _ = execute(kc, "import os\nfor n in (2, 5, 3):\n"
-                                    "    display({'image/png': os.urandom(n * 1024 * 1024 * 3 // 4), 'text/plain': f'<{n} MiB>'}, raw=True)\n"
-                                    "for _ in range(20):\n    sys.stdout.write('x' * 1024 * 1024)")
+    keys["budget"], _ = execute(
+        kc,
+        "import os\nfor n in (2, 5, 3):\n"
+        "    display({'image/png': os.urandom(n * 1024 * 1024 * 3 // 4), 'text/plain': f'<{n} MiB>'}, raw=True)\n"
+        "for _ in range(20):\n    sys.stdout.write('x' * 1024 * 1024)",
+    )
     _flush(kc)
     cells = _cells(account, run_id, len(keys))
     outputs = {name: cells[key]["outputs"] for name, key in keys.items()}
@@ -203,16 +243,25 @@ def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellma
     ]
 
     image, html, result = outputs["rich"]
-    assert image["output_type"] == "display_data" and image["data"]["text/plain"] == "<IPython.core.display.Image object>"
+    assert (
+        image["output_type"] == "display_data" and image["data"]["text/plain"] == "<IPython.core.display.Image object>"
+    )
     blob = image["data"]["image/png"]
     assert blob["encoding"] == "base64"
     import urllib.request
 
-    req = urllib.request.Request(f"{cellmark_server.url}/api/blobs/{blob['$blob']}?run={run_id}", headers={"cookie": account.cookie})
+    req = urllib.request.Request(
+        f"{cellmark_server.url}/api/blobs/{blob['$blob']}?run={run_id}", headers={"cookie": account.cookie}
+    )
     with urllib.request.urlopen(req, timeout=30) as res:
         assert res.headers["content-type"] == "image/png" and base64.b64encode(res.read()).decode() == PNG_B64
     assert html["data"]["text/html"] == "<b>bold</b>"
-    assert result == {"output_type": "execute_result", "data": {"text/plain": "42"}, "metadata": {}, "execution_count": 2}
+    assert result == {
+        "output_type": "execute_result",
+        "data": {"text/plain": "42"},
+        "metadata": {},
+        "execution_count": 2,
+    }
 
     before, error = outputs["error"]
     assert before["text"] == "before\n"
@@ -221,14 +270,19 @@ def test_real_kernel_records_what_cells_publish(kernel, account: Account, cellma
 
     assert outputs["clear_wait"] == [{"output_type": "stream", "name": "stdout", "text": "step 4\n"}]
     assert outputs["clear_now"] == [{"output_type": "stream", "name": "stdout", "text": "kept\n"}]
-    assert [o.get("data", {}).get("text/plain") or o.get("text") for o in outputs["update"]] == ["'done'", "meanwhile\n"]
+    assert [o.get("data", {}).get("text/plain") or o.get("text") for o in outputs["update"]] == [
+        "'done'",
+        "meanwhile\n",
+    ]
 
     # 2 + 5 + 3 MiB of images and 20 MiB printed: the 5 MiB image and most of the stream are
     # notes, the rest is kept, and the server accepted the whole within its 8 MiB
     small, big, third, text = outputs["budget"]
     assert small["data"]["image/png"]["size"] == 2 * MiB * 3 // 4 and small["data"]["text/plain"] == "<2 MiB>"
-    assert big["data"] == {"text/plain": "<5 MiB>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's "
-                                         "outputs are over the 8.0 MiB limit]"}
+    assert big["data"] == {
+        "text/plain": "<5 MiB>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's "
+        "outputs are over the 8.0 MiB limit]"
+    }
     assert third["data"]["image/png"]["size"] == 3 * MiB * 3 // 4
     # 1 MiB kept and the marker: over the server's inline limit, so a blob of its own
     marker = f"\n[… {19 * MiB} more bytes not recorded by Cellmark]".encode()
@@ -264,6 +318,7 @@ def test_real_kernel_killed_mid_cell_left_its_outputs_so_far(kernel, account: Ac
         cells = account.get_run(run_id)["cells"]
         assert len(cells) == 1 and cells[0]["status"] == "running" and cells[0]["outputs"], cells
         return cells[0]
+
     # the first partial record goes after PARTIAL_FIRST_S of running
     cell = eventually(partial, timeout=output_capture.PARTIAL_FIRST_S + 15)
     km.shutdown_kernel(now=True)  # SIGKILL: no post_run_cell, no exit handlers
@@ -279,8 +334,11 @@ def test_outputs_of_other_executions_and_silent_ones_are_not_recorded(kernel, ac
     run_id = account.start_run("notebooks/train.ipynb")
     _activate(kc, account, run_id)
     _, _reply = execute(kc, "print('from a silent execute')", silent=True, store_history=False)
-    key, _ = execute(kc, "import threading, time\nt = threading.Thread(target=lambda: (time.sleep(1.0), print('late')))\n"
-                         "t.start()\nprint('own')")
+    key, _ = execute(
+        kc,
+        "import threading, time\nt = threading.Thread(target=lambda: (time.sleep(1.0), print('late')))\n"
+        "t.start()\nprint('own')",
+    )
     time.sleep(1.5)  # the thread prints after the execution ended: not this execution's output any more
     _second, _ = execute(kc, "t.join()\n'second'")
     _flush(kc)
@@ -289,7 +347,9 @@ def test_outputs_of_other_executions_and_silent_ones_are_not_recorded(kernel, ac
     assert all("silent" not in json.dumps(c["outputs"]) for c in cells.values())
 
 
-def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_request(kernel, account: Account, spool_root):
+def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_request(
+    kernel, account: Account, spool_root
+):
     # The complete record is made as the execute_reply goes out and written by a callback on
     # the shell thread's event loop right after that handler (off the reply's path): even a
     # request already waiting behind it finds it in the spool log, after the running record.
@@ -306,9 +366,19 @@ def test_real_kernel_writes_the_complete_record_before_it_handles_the_next_reque
             replies[reply["parent_header"].get("msg_id")] = reply["content"]
         assert replies[key]["status"] == "ok"
         assert replies[probe]["user_expressions"]["n"]["data"]["text/plain"] == "0"
-    records = [(c["source"], c["status"], c.get("outputs")) for r in spooled(spool_root) if r["procedure"] == "ingest.cells"
-               for c in r["input"]["cells"]]
-    assert records == [rec for i in range(5) for rec in ((f"print({i})", "running", None),
-                                                           (f"print({i})", "ok", [{"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]))]
+    records = [
+        (c["source"], c["status"], c.get("outputs"))
+        for r in spooled(spool_root)
+        if r["procedure"] == "ingest.cells"
+        for c in r["input"]["cells"]
+    ]
+    assert records == [
+        rec
+        for i in range(5)
+        for rec in (
+            (f"print({i})", "running", None),
+            (f"print({i})", "ok", [{"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]),
+        )
+    ]
     _flush(kc)
     assert len(_cells(account, run_id, 5)) == 5

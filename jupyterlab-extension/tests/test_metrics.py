@@ -27,8 +27,12 @@ def active(shell, fake, spool_root):
 
 
 def points(fake, run_id=None) -> list[dict]:
-    return [p for r in fake.calls("ingest.metrics") if run_id is None or r["body"]["runId"] == run_id
-            for p in r["body"]["points"]]
+    return [
+        p
+        for r in fake.calls("ingest.metrics")
+        if run_id is None or r["body"]["runId"] == run_id
+        for p in r["body"]["points"]
+    ]
 
 
 def sent(fake, n: int, run_id=None) -> list[dict]:
@@ -38,24 +42,58 @@ def sent(fake, n: int, run_id=None) -> list[dict]:
 
 # -- pure helpers --------------------------------------------------------------------------
 
+
 def test_flatten_joins_nested_dicts_with_slashes():
     assert metrics.flatten({"train": {"loss": 1, "opt": {"lr": 0.1}}, "acc": 0.5}) == [
-        ("train/loss", 1.0), ("train/opt/lr", 0.1), ("acc", 0.5)]
+        ("train/loss", 1.0),
+        ("train/opt/lr", 0.1),
+        ("acc", 0.5),
+    ]
     assert metrics.flatten({}) == []
 
 
 def test_values_numbers_bools_and_non_finite_on_the_wire():
-    got = dict(metrics.flatten({"i": 3, "f": 2.5, "b": True, "fr": Fraction(1, 4), "nan": float("nan"),
-                                "inf": math.inf, "ninf": -math.inf, "big": 10 ** 400}))
-    assert got == {"i": 3.0, "f": 2.5, "b": 1.0, "fr": 0.25, "nan": "NaN", "inf": "Infinity",
-                   "ninf": "-Infinity", "big": "Infinity"}
+    got = dict(
+        metrics.flatten(
+            {
+                "i": 3,
+                "f": 2.5,
+                "b": True,
+                "fr": Fraction(1, 4),
+                "nan": float("nan"),
+                "inf": math.inf,
+                "ninf": -math.inf,
+                "big": 10**400,
+            }
+        )
+    )
+    assert got == {
+        "i": 3.0,
+        "f": 2.5,
+        "b": 1.0,
+        "fr": 0.25,
+        "nan": "NaN",
+        "inf": "Infinity",
+        "ninf": "-Infinity",
+        "big": "Infinity",
+    }
     assert all(type(v) in (float, str) for v in got.values())
 
 
 def test_numpy_scalars():
     import numpy as np  # a test dependency (.ci/run installs it): never skipped
-    got = dict(metrics.flatten({"f32": np.float32(0.5), "i64": np.int64(7), "b": np.bool_(True),
-                                "nan": np.float64("nan"), "a0": np.array(2.0)}))
+
+    got = dict(
+        metrics.flatten(
+            {
+                "f32": np.float32(0.5),
+                "i64": np.int64(7),
+                "b": np.bool_(True),
+                "nan": np.float64("nan"),
+                "a0": np.array(2.0),
+            }
+        )
+    )
     assert got == {"f32": 0.5, "i64": 7.0, "b": 1.0, "nan": "NaN", "a0": 2.0}
     with pytest.raises(ValueError, match=r"'v'.*numpy.ndarray"):
         metrics.flatten({"v": np.zeros(3)})
@@ -82,17 +120,20 @@ def test_numpy_like_scalars_without_numpy():
         metrics.flatten({"s": FakeScalar("x", "U")})
 
 
-@pytest.mark.parametrize("values, match", [
-    ({"loss": "0.3"}, r"'loss'.*not str"),
-    ({"train": {"loss": None}}, r"'train/loss'.*not NoneType"),
-    ({"x": [1, 2]}, r"'x'.*not list"),
-    ({"z": 1j}, r"'z'.*not complex"),
-    ({1: 2.0}, r"names are strings, not int"),
-    ({"": 1.0}, r"empty metric name"),
-    ({"k" * 251: 1.0}, r"251 characters, over the limit of 250"),
-    ({"a" * 200: {"b" * 60: 1.0}}, r"261 characters"),
-    ([("loss", 1.0)], r"expects a dict"),
-])
+@pytest.mark.parametrize(
+    "values, match",
+    [
+        ({"loss": "0.3"}, r"'loss'.*not str"),
+        ({"train": {"loss": None}}, r"'train/loss'.*not NoneType"),
+        ({"x": [1, 2]}, r"'x'.*not list"),
+        ({"z": 1j}, r"'z'.*not complex"),
+        ({1: 2.0}, r"names are strings, not int"),
+        ({"": 1.0}, r"empty metric name"),
+        ({"k" * 251: 1.0}, r"251 characters, over the limit of 250"),
+        ({"a" * 200: {"b" * 60: 1.0}}, r"261 characters"),
+        ([("loss", 1.0)], r"expects a dict"),
+    ],
+)
 def test_wrong_values_raise_naming_the_key(values, match):
     with pytest.raises(ValueError, match=match):
         metrics.flatten(values)
@@ -102,13 +143,14 @@ def test_a_key_of_250_characters_is_fine():
     assert metrics.flatten({"k" * 250: 1}) == [("k" * 250, 1.0)]
 
 
-@pytest.mark.parametrize("step", [-1, 1.5, "3", True, 2 ** 53])
+@pytest.mark.parametrize("step", [-1, 1.5, "3", True, 2**53])
 def test_bad_steps(step):
     with pytest.raises(ValueError, match="step"):
         metrics.check_step(step)
 
 
 # -- in a shell ----------------------------------------------------------------------------
+
 
 def test_steps_auto_increment_per_call_and_after_the_largest_explicit_step(active, fake):
     cellmark.log({"loss": 1.0, "acc": 0.1})
@@ -118,8 +160,14 @@ def test_steps_auto_increment_per_call_and_after_the_largest_explicit_step(activ
     cellmark.log({"loss": 0.4, "train": {"lr": 0.01}})
     got = sent(fake, 7, active)
     assert [(p["key"], p["step"], p["value"]) for p in got] == [
-        ("loss", 0, 1.0), ("acc", 0, 0.1), ("loss", 1, 0.9), ("loss", 10, 0.5), ("loss", 3, 0.7),
-        ("loss", 11, 0.4), ("train/lr", 11, 0.01)]
+        ("loss", 0, 1.0),
+        ("acc", 0, 0.1),
+        ("loss", 1, 0.9),
+        ("loss", 10, 0.5),
+        ("loss", 3, 0.7),
+        ("loss", 11, 0.4),
+        ("train/lr", 11, 0.01),
+    ]
     assert got[0]["time"] == got[1]["time"] and got[0]["time"].endswith("Z")
     # consecutive calls were coalesced into one payload
     assert len(fake.calls("ingest.metrics")) == 1
@@ -144,7 +192,9 @@ def test_a_bad_value_raises_in_the_cell_and_nothing_of_that_call_is_sent(shell, 
 
 
 def test_too_many_keys_in_one_call(active, fake, monkeypatch: pytest.MonkeyPatch):
-    with pytest.raises(ValueError, match=r"1001 metrics in one call, over the limit of 1000 \(CELLMARK_MAX_METRIC_KEYS_PER_BATCH\)"):
+    with pytest.raises(
+        ValueError, match=r"1001 metrics in one call, over the limit of 1000 \(CELLMARK_MAX_METRIC_KEYS_PER_BATCH\)"
+    ):
         cellmark.log({f"k{i}": i for i in range(1001)})
     cellmark.log({f"k{i}": i for i in range(1000)})
     monkeypatch.setenv("CELLMARK_MAX_METRIC_KEYS_PER_BATCH", "5")
@@ -207,7 +257,9 @@ def test_a_new_run_starts_at_step_zero(active, fake):
     assert [(p["step"]) for p in points(fake, other)] == [0]
 
 
-def test_points_logged_before_the_first_activation_are_held_for_the_run(shell, session, fake, spool_root, monkeypatch: pytest.MonkeyPatch):
+def test_points_logged_before_the_first_activation_are_held_for_the_run(
+    shell, session, fake, spool_root, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setattr(api, "_log_warned", False)
     monkeypatch.setattr(metric_buffer, "MAX_EARLY_POINTS", 3)
     with warnings.catch_warnings(record=True) as caught:
@@ -261,7 +313,9 @@ def test_summary_reads_logged_values_and_sends_set_values(active, fake):
     assert status["summary"] == {"best_acc": 0.97, "loss": 0.5, "worst": pytest.approx(float("nan"), nan_ok=True)}
     assert "summary (set by hand)" in repr(status)
     sent(fake, 5, active)
-    bodies = wait_until(lambda: len(fake.calls("ingest.summary")) >= 5 and [r["body"] for r in fake.calls("ingest.summary")])
+    bodies = wait_until(
+        lambda: len(fake.calls("ingest.summary")) >= 5 and [r["body"] for r in fake.calls("ingest.summary")]
+    )
     assert bodies == [
         {"runId": active, "set": {"best_acc": 0.97}},
         {"runId": active, "set": {"loss": 0.5}},

@@ -20,7 +20,9 @@ from cellmark.kernel import config_capture, metrics, wire
 from cellmark.kernel.spool import Spool
 
 SPECIAL = ["\ud800", "\udfff", "\x00", "\r\n", "/", "\u202e", "\ufeff", "x" * 300]
-text = st.one_of(st.text(max_size=30), st.text(st.characters(exclude_categories=()), max_size=30), st.sampled_from(SPECIAL))
+text = st.one_of(
+    st.text(max_size=30), st.text(st.characters(exclude_categories=()), max_size=30), st.sampled_from(SPECIAL)
+)
 
 
 class Hostile:
@@ -59,9 +61,13 @@ numbers = st.one_of(
     st.decimals(allow_nan=True),
     st.complex_numbers(),
 )
-leaves = st.one_of(numbers, text, st.none(), st.builds(Hostile), st.builds(HostileFloat, st.floats()), st.builds(object))
+leaves = st.one_of(
+    numbers, text, st.none(), st.builds(Hostile), st.builds(HostileFloat, st.floats()), st.builds(object)
+)
 keys = st.one_of(text, st.integers(), st.none(), st.tuples(st.integers()), st.just(""))
-trees = st.recursive(leaves, lambda inner: st.dictionaries(keys, inner, max_size=4) | st.lists(inner, max_size=4), max_leaves=15)
+trees = st.recursive(
+    leaves, lambda inner: st.dictionaries(keys, inner, max_size=4) | st.lists(inner, max_size=4), max_leaves=15
+)
 
 
 def names_in(value: Any) -> list[Any]:
@@ -74,7 +80,10 @@ def names_in(value: Any) -> list[Any]:
 
 
 # global names (not filtered from text: almost no text is an identifier)
-identifiers = st.one_of(st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True), st.sampled_from(["λ", "naïve", "x" * 300, "In", "api_key", "lr"]))
+identifiers = st.one_of(
+    st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True),
+    st.sampled_from(["λ", "naïve", "x" * 300, "In", "api_key", "lr"]),
+)
 
 
 def server_accepts_key(key: str) -> bool:
@@ -113,14 +122,22 @@ def test_config_capture_never_raises_and_keeps_only_what_the_server_takes(user_n
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**53), max_value=2**53), st.floats(allow_nan=False, allow_infinity=False), text),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**53), max_value=2**53),
+        st.floats(allow_nan=False, allow_infinity=False),
+        text,
+    ),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
     max_leaves=20,
 )
 
 
 @given(json_values)
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_spool_round_trip(tmp_path, payload: Any) -> None:
     spool = Spool("http://127.0.0.1:9", root=str(tmp_path / uuid.uuid4().hex))
     spool.open()
@@ -144,7 +161,9 @@ def server_run(account):
 @given(st.dictionaries(text, st.one_of(numbers, st.dictionaries(text, numbers, max_size=3)), min_size=1, max_size=6))
 @example({"\ufeff": 0.0})
 @example({"loss": float("inf"), "a/\ud800": 10**400})
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_what_log_builds_the_server_accepts(account, server_run, values: dict) -> None:
     try:
         flat = metrics.flatten(values)
@@ -156,16 +175,27 @@ def test_what_log_builds_the_server_accepts(account, server_run, values: dict) -
 
 
 @given(st.dictionaries(identifiers, trees, max_size=6))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_config_capture_the_server_accepts(account, server_run, user_ns: dict) -> None:
     found = config_capture.capture_globals(user_ns)
-    cell = {"executionKey": uuid.uuid4().hex, "source": "", "status": "ok", "startedAt": wire.now_iso(), "endedAt": wire.now_iso(), "config": found}
+    cell = {
+        "executionKey": uuid.uuid4().hex,
+        "source": "",
+        "status": "ok",
+        "startedAt": wire.now_iso(),
+        "endedAt": wire.now_iso(),
+        "config": found,
+    }
     body = json.loads(wire.dumps({"runId": server_run, "origin": "kernel", "cells": [cell]}))
     assert account.ingest("ingest.cells", body)["accepted"] == 1
 
 
 @given(st.dictionaries(identifiers, leaves, min_size=1, max_size=6))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_hostile_globals_never_break_the_hook(shell, fake, spool_root, capfd, user_ns: dict) -> None:
     import cellmark.kernel as ck
 
@@ -175,7 +205,9 @@ def test_hostile_globals_never_break_the_hook(shell, fake, spool_root, capfd, us
         result = shell.run_cell("pass", store_history=True)
         assert result.error_in_exec is None and result.error_before_exec is None
         assert ck.flush(10)
-        records = wait_until(lambda: [c for r in fake.calls("ingest.cells") for c in r["body"]["cells"] if c["status"] != "running"])
+        records = wait_until(
+            lambda: [c for r in fake.calls("ingest.cells") for c in r["body"]["cells"] if c["status"] != "running"]
+        )
         assert records[-1]["source"] == "pass"
         assert "Error in callback" not in capfd.readouterr().err
     finally:

@@ -26,13 +26,22 @@ def kernel(tmp_path: Path, spool_root: Path):
     repo = tmp_path / "project"
     (repo / "notebooks").mkdir(parents=True)
     (repo / "notebooks" / "train.ipynb").write_text("{}")
-    env_git = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e.x", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.x")
+    env_git = dict(
+        os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e.x", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.x"
+    )
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "nb"]):
         subprocess.run(["git", *args], cwd=repo, check=True, env=env_git)
 
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(repo / "notebooks"), env=dict(
-        os.environ, PYTHONPATH=str(PKG_ROOT), CELLMARK_SPOOL_DIR=str(spool_root), IPYTHONDIR=str(tmp_path / "ipython")))
+    km.start_kernel(
+        cwd=str(repo / "notebooks"),
+        env=dict(
+            os.environ,
+            PYTHONPATH=str(PKG_ROOT),
+            CELLMARK_SPOOL_DIR=str(spool_root),
+            IPYTHONDIR=str(tmp_path / "ipython"),
+        ),
+    )
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -67,15 +76,26 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
 
     # what the frontend sends (src/capture/kernel-activation.ts): silent, not in history,
     # the answer read back through user_expressions since silent requests have no execute_result
-    line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
-            f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
-            f'notebook_path="notebooks/train.ipynb", capture_config=True)')
-    _, reply = execute(kc, line, silent=True, store_history=False, stop_on_error=False,
-                       user_expressions={"cellmark": "__cellmark_activation"})
+    line = (
+        f"import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate("
+        f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
+        f'notebook_path="notebooks/train.ipynb", capture_config=True)'
+    )
+    _, reply = execute(
+        kc,
+        line,
+        silent=True,
+        store_history=False,
+        stop_on_error=False,
+        user_expressions={"cellmark": "__cellmark_activation"},
+    )
     assert reply["status"] == "ok", reply
     answer = reply["user_expressions"]["cellmark"]
     assert answer["status"] == "ok" and json.loads(answer["data"]["text/plain"]) == {
-        "ok": True, "version": answer_version(), "implementation": answer_implementation(kc)}
+        "ok": True,
+        "version": answer_version(),
+        "implementation": answer_implementation(kc),
+    }
 
     ok_id, reply = execute(kc, "lr = 0.001\nbatch_size = 64\nprint('hi')")
     assert reply["status"] == "ok"
@@ -94,7 +114,9 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
             break
     assert reply["content"]["ename"] == "KeyboardInterrupt"
 
-    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    _, reply = execute(
+        kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False
+    )
     assert reply["status"] == "ok", reply
 
     def stored():
@@ -116,10 +138,26 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
     assert env["git"]["dirty"] is False
 
     # the frontend's record of the same execution merges into the kernel's row
-    account.ingest("ingest.cells", {"runId": run_id, "origin": "frontend", "cells": [{
-        "executionKey": ok_id, "cellId": "c-1", "executionCount": 1, "position": 0, "source": "lr = 0.001\nbatch_size = 64\nprint('hi')",
-        "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}], "status": "ok",
-        "startedAt": cells[0]["startedAt"], "endedAt": cells[0]["endedAt"]}]})
+    account.ingest(
+        "ingest.cells",
+        {
+            "runId": run_id,
+            "origin": "frontend",
+            "cells": [
+                {
+                    "executionKey": ok_id,
+                    "cellId": "c-1",
+                    "executionCount": 1,
+                    "position": 0,
+                    "source": "lr = 0.001\nbatch_size = 64\nprint('hi')",
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}],
+                    "status": "ok",
+                    "startedAt": cells[0]["startedAt"],
+                    "endedAt": cells[0]["endedAt"],
+                }
+            ],
+        },
+    )
     merged = account.get_run(run_id)["cells"]
     assert account.token not in json.dumps(merged)
     assert len(merged) == 3
@@ -128,14 +166,20 @@ def test_real_kernel_records_by_msg_id(kernel, account: Account):
     assert row["outputs"][0]["text"] == "hi\n" and row["startedAt"] == cells[0]["startedAt"]
 
     # the frontend's deactivation (capture paused): later cells are not recorded
-    deactivate = ('import sys as __cm_sys\n__cm_kernel = __cm_sys.modules.get("cellmark.kernel")\n'
-                  'if __cm_kernel is not None and hasattr(__cm_kernel, "deactivate"):\n    __cm_kernel.deactivate()\n'
-                  'del __cm_sys, __cm_kernel')
+    deactivate = (
+        'import sys as __cm_sys\n__cm_kernel = __cm_sys.modules.get("cellmark.kernel")\n'
+        'if __cm_kernel is not None and hasattr(__cm_kernel, "deactivate"):\n    __cm_kernel.deactivate()\n'
+        "del __cm_sys, __cm_kernel"
+    )
     _, reply = execute(kc, deactivate, silent=True, store_history=False)
     assert reply["status"] == "ok"
     execute(kc, "after = 1")
-    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30); assert not cellmark.status()['active']",
-                       silent=True, store_history=False)
+    _, reply = execute(
+        kc,
+        "import cellmark; assert cellmark.flush(30); assert not cellmark.status()['active']",
+        silent=True,
+        store_history=False,
+    )
     assert reply["status"] == "ok", reply
     assert len(account.get_run(run_id)["cells"]) == 3
 
@@ -147,8 +191,15 @@ def answer_version() -> str:
 
 
 def answer_implementation(kc) -> str:
-    _, reply = execute(kc, "", silent=True, store_history=False, user_expressions={
-        "impl": "__import__('sys').implementation.name + ' ' + __import__('platform').python_version()"})
+    _, reply = execute(
+        kc,
+        "",
+        silent=True,
+        store_history=False,
+        user_expressions={
+            "impl": "__import__('sys').implementation.name + ' ' + __import__('platform').python_version()"
+        },
+    )
     return reply["user_expressions"]["impl"]["data"]["text/plain"].strip("'")
 
 
@@ -175,17 +226,23 @@ DIGITS = [
 def test_real_kernel_config_is_the_literal_hyperparameters(kernel, account: Account):
     _km, kc, _repo = kernel
     run_id = account.start_run("notebooks/train.ipynb")
-    line = (f'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate('
-            f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
-            f'notebook_path="notebooks/train.ipynb", capture_config=True)')
-    _, reply = execute(kc, line, silent=True, store_history=False, user_expressions={"cellmark": "__cellmark_activation"})
+    line = (
+        f"import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate("
+        f'server_url="{account.server.url}", token="{account.token}", run_id="{run_id}", '
+        f'notebook_path="notebooks/train.ipynb", capture_config=True)'
+    )
+    _, reply = execute(
+        kc, line, silent=True, store_history=False, user_expressions={"cellmark": "__cellmark_activation"}
+    )
     assert reply["status"] == "ok" and reply["user_expressions"]["cellmark"]["status"] == "ok", reply
     ids = []
     for code in DIGITS:
         msg_id, reply = execute(kc, code)
         assert reply["status"] == "ok", reply
         ids.append(msg_id)
-    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    _, reply = execute(
+        kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False
+    )
     assert reply["status"] == "ok", reply
 
     def stored():
@@ -196,27 +253,53 @@ def test_real_kernel_config_is_the_literal_hyperparameters(kernel, account: Acco
     got = eventually(stored, timeout=30)
     assert [c["executionCount"] for c in got["cells"]] == list(range(1, len(DIGITS) + 1))
     # results, models, loop variables and timestamps are not config; best = None is a literal
-    assert got["run"]["config"] == {"lr": 0.1, "epochs": 12, "hidden": [64, 32], "best": None, "seed": 0, "batch": 32,
-                                    "step": 3}
+    assert got["run"]["config"] == {
+        "lr": 0.1,
+        "epochs": 12,
+        "hidden": [64, 32],
+        "best": None,
+        "seed": 0,
+        "batch": 32,
+        "step": 3,
+    }
     # "set in [n]": each change names the execution that made it
     history = sorted((h["key"], h["value"], h["executionCount"]) for h in got["configHistory"])
-    assert history == sorted([("lr", 0.1, 1), ("epochs", 10, 1), ("hidden", [64, 32], 1), ("best", None, 3),
-                              ("seed", 0, 6), ("batch", 32, 7), ("epochs", 12, 9), ("step", 3, 9)])
+    assert history == sorted(
+        [
+            ("lr", 0.1, 1),
+            ("epochs", 10, 1),
+            ("hidden", [64, 32], 1),
+            ("best", None, 3),
+            ("seed", 0, 6),
+            ("batch", 32, 7),
+            ("epochs", 12, 9),
+            ("step", 3, 9),
+        ]
+    )
     assert {h["executionKey"] for h in got["configHistory"] if h["key"] == "seed"} == {ids[5]}
 
 
 def test_real_kernel_auto_config_off(kernel, account: Account):
     _km, kc, _repo = kernel
     run_id = account.start_run("notebooks/train.ipynb")
-    line = (f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
-            f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb", capture_config=False)')
+    line = (
+        f'import cellmark.kernel as __cellmark; __cellmark.activate(server_url="{account.server.url}", '
+        f'token="{account.token}", run_id="{run_id}", notebook_path="notebooks/train.ipynb", capture_config=False)'
+    )
     _, reply = execute(kc, line, silent=True, store_history=False)
     assert reply["status"] == "ok", reply
-    for code in ("lr = 0.1", "# cellmark: config\nepochs = 3", "import cellmark\ncellmark.config.update(optimizer='adam')",
-                 "cellmark.config.auto = True\nwarmup = 5", "cellmark.config.auto = False\nbeta = 0.9"):
+    for code in (
+        "lr = 0.1",
+        "# cellmark: config\nepochs = 3",
+        "import cellmark\ncellmark.config.update(optimizer='adam')",
+        "cellmark.config.auto = True\nwarmup = 5",
+        "cellmark.config.auto = False\nbeta = 0.9",
+    ):
         _, reply = execute(kc, code)
         assert reply["status"] == "ok", reply
-    _, reply = execute(kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False)
+    _, reply = execute(
+        kc, "import cellmark; assert cellmark.flush(30), cellmark.status()", silent=True, store_history=False
+    )
     assert reply["status"] == "ok", reply
     got = eventually(lambda: _config_of(account, run_id), timeout=30)
     assert got == {"epochs": 3, "optimizer": "adam", "warmup": 5}

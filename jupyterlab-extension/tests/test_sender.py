@@ -47,8 +47,14 @@ def make_sender(spool, fake):
 
 
 def cell(key: str, status: str = "ok", **extra) -> dict:
-    return {"executionKey": key, "source": key, "status": status, "startedAt": "2024-01-01T00:00:00Z",
-            "endedAt": None if status == "running" else "2024-01-01T00:00:01Z", **extra}
+    return {
+        "executionKey": key,
+        "source": key,
+        "status": status,
+        "startedAt": "2024-01-01T00:00:00Z",
+        "endedAt": None if status == "running" else "2024-01-01T00:00:01Z",
+        **extra,
+    }
 
 
 def put(spool: Spool, run: str, *cells: dict) -> None:
@@ -57,11 +63,13 @@ def put(spool: Spool, run: str, *cells: dict) -> None:
 
 
 def test_merge_keeps_the_latest_record_of_an_execution():
-    merged = merge_cells([
-        {"runId": "r", "origin": "kernel", "cells": [cell("a", "running")]},
-        {"runId": "r", "origin": "kernel", "cells": [cell("b", "running")]},
-        {"runId": "r", "origin": "kernel", "cells": [cell("a", "ok")]},
-    ])
+    merged = merge_cells(
+        [
+            {"runId": "r", "origin": "kernel", "cells": [cell("a", "running")]},
+            {"runId": "r", "origin": "kernel", "cells": [cell("b", "running")]},
+            {"runId": "r", "origin": "kernel", "cells": [cell("a", "ok")]},
+        ]
+    )
     assert [(c["executionKey"], c["status"]) for c in merged["cells"]] == [("b", "running"), ("a", "ok")]
     assert merged["origin"] == "kernel" and merged["runId"] == "r"
 
@@ -73,10 +81,16 @@ def test_pending_entries_go_in_one_batch_per_run_in_order(spool, fake, make_send
     put(spool, "run-2", cell("d"))
     s = make_sender()
     assert s.flush(10)
-    calls = [(r["procedure"], r["body"].get("runId"), [c["executionKey"] for c in r["body"].get("cells", [])])
-             for r in fake.calls()]
-    assert calls == [("ingest.cells", "run-1", ["a", "b"]), ("ingest.cells", "run-2", ["c"]),
-                     ("ingest.updateRun", "run-2", []), ("ingest.cells", "run-2", ["d"])]
+    calls = [
+        (r["procedure"], r["body"].get("runId"), [c["executionKey"] for c in r["body"].get("cells", [])])
+        for r in fake.calls()
+    ]
+    assert calls == [
+        ("ingest.cells", "run-1", ["a", "b"]),
+        ("ingest.cells", "run-2", ["c"]),
+        ("ingest.updateRun", "run-2", []),
+        ("ingest.cells", "run-2", ["d"]),
+    ]
     assert fake.calls()[0]["headers"]["authorization"] == "Bearer cm_test"
     assert spool.count() == 0
 
@@ -253,7 +267,9 @@ def _points(keys, steps) -> list[dict]:
     return [{"key": k, "step": s, "value": float(s), "time": "2024-01-01T00:00:00Z"} for s in steps for k in keys]
 
 
-def test_consecutive_metrics_payloads_of_one_run_go_as_one_request(spool, make_sender, fake, monkeypatch: pytest.MonkeyPatch):
+def test_consecutive_metrics_payloads_of_one_run_go_as_one_request(
+    spool, make_sender, fake, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("CELLMARK_MAX_METRIC_KEYS_PER_BATCH", "3")
     monkeypatch.setattr(sender_mod, "MAX_POINTS_PER_PAYLOAD", 10)
     spool.append("ingest.metrics", {"runId": "r1", "points": _points(["a"], range(0, 4))})
@@ -266,4 +282,8 @@ def test_consecutive_metrics_payloads_of_one_run_go_as_one_request(spool, make_s
     assert sender.flush(10)
     bodies = [r["body"] for r in fake.calls("ingest.metrics")]
     assert [(b["runId"], len(b["points"]), sorted({p["key"] for p in b["points"]})) for b in bodies] == [
-        ("r1", 8, ["a", "b"]), ("r1", 6, ["a", "c", "d"]), ("r1", 1, ["e"]), ("r2", 1, ["a"])]
+        ("r1", 8, ["a", "b"]),
+        ("r1", 6, ["a", "c", "d"]),
+        ("r1", 1, ["e"]),
+        ("r2", 1, ["a"]),
+    ]

@@ -24,8 +24,13 @@ RECOVERY_S = 5.0
 
 
 def cell(key: str) -> dict:
-    return {"executionKey": key, "source": f"print({key!r})", "status": "ok",
-            "startedAt": "2024-01-01T00:00:00Z", "endedAt": "2024-01-01T00:00:01Z"}
+    return {
+        "executionKey": key,
+        "source": f"print({key!r})",
+        "status": "ok",
+        "startedAt": "2024-01-01T00:00:00Z",
+        "endedAt": "2024-01-01T00:00:01Z",
+    }
 
 
 def append(spool: Spool, run_id: str, *keys: str) -> None:
@@ -39,8 +44,9 @@ def server(tmp_path: Path):
     yield from running_server(tmp_path / "data")
 
 
-def test_a_restarted_server_gets_what_waited_within_5_s_of_being_healthy(server: CellmarkServer, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch):
+def test_a_restarted_server_gets_what_waited_within_5_s_of_being_healthy(
+    server: CellmarkServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # The backoff an 80 s outage grows to, without waiting through 80 s: the first failure
     # already waits 24-36 s.
     monkeypatch.setattr(sender_mod, "BACKOFF_FIRST_S", 30.0)
@@ -76,8 +82,9 @@ def test_a_restarted_server_gets_what_waited_within_5_s_of_being_healthy(server:
         spool.close()
 
 
-def test_a_server_that_answers_healthz_but_not_ingest_gets_the_ordinary_backoff(tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch):
+def test_a_server_that_answers_healthz_but_not_ingest_gets_the_ordinary_backoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """A 200 from /healthz ends one wait; when the send then gets no answer again, only a
     failed probe followed by a 200 ends the next one, so sends follow the backoff (here 1.6 s,
     then 3.2 s or more), not the probes (about one a second)."""
@@ -112,8 +119,7 @@ def test_a_server_that_answers_healthz_but_not_ingest_gets_the_ordinary_backoff(
         spool.close()
 
 
-def test_answers_that_mean_overloaded_are_not_cut_short_by_the_probe(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch):
+def test_answers_that_mean_overloaded_are_not_cut_short_by_the_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(sender_mod, "BACKOFF_FIRST_S", 3.0)
     monkeypatch.setattr(sender_mod.random, "uniform", lambda a, b: 1.0)
     sends: list[float] = []

@@ -128,7 +128,9 @@ def test_an_older_versions_queue_of_json_files_is_adopted(tmp_path: Path):
     s = opened(tmp_path)
     old = Path(s.server_dir, "p-1-abcd")
     old.mkdir()
-    (old / "00000000000000000001-1-00000001.json").write_text(json.dumps({"v": 1, "procedure": "ingest.cells", "input": {"n": "old"}}))
+    (old / "00000000000000000001-1-00000001.json").write_text(
+        json.dumps({"v": 1, "procedure": "ingest.cells", "input": {"n": "old"}})
+    )
     assert s.adopt_leftovers() == 1
     (entry,) = s.pending()
     assert s.load(entry)["input"] == {"n": "old"}
@@ -222,7 +224,6 @@ def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert spool_mod.default_root() == str(tmp_path / ".cellmark" / "spool")
     monkeypatch.setenv("CELLMARK_SPOOL_DIR", "/somewhere")
     assert spool_mod.default_root() == "/somewhere"
-
 
 
 def test_deferred_payloads_keep_their_place_among_appends(tmp_path: Path):

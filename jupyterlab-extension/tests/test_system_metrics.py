@@ -35,12 +35,38 @@ def smi(name: str) -> str:
 
 # -- nvidia-smi parsing --------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, row", [
-    ("sample-h100.csv", {"uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555", "util": 87.0, "mem_used_mib": 12595.0,
-                         "mem_total_mib": 81559.0, "power_w": 312.45, "power_limit_w": 700.0, "temp_c": 64.0, "sm_clock_mhz": 1980.0}),
-    ("recorded-h100-sample-idle.csv", {"uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6", "util": 0.0, "mem_used_mib": 0.0,
-                                       "mem_total_mib": 81559.0, "power_w": 76.79, "power_limit_w": 700.0, "temp_c": 35.0, "sm_clock_mhz": 345.0}),
-])
+
+@pytest.mark.parametrize(
+    "name, row",
+    [
+        (
+            "sample-h100.csv",
+            {
+                "uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555",
+                "util": 87.0,
+                "mem_used_mib": 12595.0,
+                "mem_total_mib": 81559.0,
+                "power_w": 312.45,
+                "power_limit_w": 700.0,
+                "temp_c": 64.0,
+                "sm_clock_mhz": 1980.0,
+            },
+        ),
+        (
+            "recorded-h100-sample-idle.csv",
+            {
+                "uuid": "GPU-e0bec45d-c3f4-4808-5e79-3e4c768304a6",
+                "util": 0.0,
+                "mem_used_mib": 0.0,
+                "mem_total_mib": 81559.0,
+                "power_w": 76.79,
+                "power_limit_w": 700.0,
+                "temp_c": 35.0,
+                "sm_clock_mhz": 345.0,
+            },
+        ),
+    ],
+)
 def test_one_h100_row(name, row):
     rows, problems = gpu_smi.parse_smi_rows(smi(name))
     assert problems == []
@@ -60,10 +86,13 @@ def test_a_loop_of_four_gpus_out_of_order_is_keyed_by_index():
     assert rows["1"]["util"] == 0.0 and rows["3"]["power_w"] == 688.91
 
 
-@pytest.mark.parametrize("name, missing, present", [
-    ("sample-a100-mig.csv", {"util"}, {"mem_used_mib", "power_w"}),
-    ("sample-gb10.csv", {"mem_used_mib", "mem_total_mib", "power_limit_w"}, {"util", "power_w", "temp_c"}),
-])
+@pytest.mark.parametrize(
+    "name, missing, present",
+    [
+        ("sample-a100-mig.csv", {"util"}, {"mem_used_mib", "power_w"}),
+        ("sample-gb10.csv", {"mem_used_mib", "mem_total_mib", "power_limit_w"}, {"util", "power_w", "temp_c"}),
+    ],
+)
 def test_na_fields_are_missing_not_zero(name, missing, present):
     (row,), _ = gpu_smi.parse_smi_rows(smi(name)).__getitem__(0).values(), None
     assert not missing & set(row) and present <= set(row)
@@ -72,7 +101,13 @@ def test_na_fields_are_missing_not_zero(name, missing, present):
 def test_not_supported_and_bare_na_per_field():
     rows, problems = gpu_smi.parse_smi_rows(smi("sample-old-driver.csv"))
     assert problems == []
-    assert rows["0"] == {"uuid": None, "mem_used_mib": 300.0, "mem_total_mib": 1998.0, "temp_c": 44.0, "sm_clock_mhz": 1058.0}
+    assert rows["0"] == {
+        "uuid": None,
+        "mem_used_mib": 300.0,
+        "mem_total_mib": 1998.0,
+        "temp_c": 44.0,
+        "sm_clock_mhz": 1058.0,
+    }
     assert "util" not in rows["1"] and "power_w" not in rows["1"] and rows["1"]["mem_used_mib"] == 1.0
 
 
@@ -111,11 +146,13 @@ def test_mem_util_is_the_share_of_memory_used():
 
 # -- NVML through the fake pynvml -----------------------------------------------------------
 
+
 @pytest.fixture
 def nvml(monkeypatch: pytest.MonkeyPatch):
     def use(name: str):
         fake_nvml.load(NVML / name)
         return fake_nvml
+
     monkeypatch.setenv("FAKE_NVML_PID", "4242")
     yield use
     fake_nvml._data = None  # the next test starts without a fixture
@@ -124,10 +161,22 @@ def nvml(monkeypatch: pytest.MonkeyPatch):
 def test_nvml_two_h100s_in_our_units(nvml):
     source = gpu_sources.NvmlSource(nvml("h100x2.json"))
     sample = source.read([4242])
-    assert sample["0"] == pytest.approx({
-        "util": 87.0, "mem_used_mib": 13206814720 / MIB, "mem_total_mib": 85520809984 / MIB,
-        "mem_util": 100 * 13206814720 / 85520809984, "power_w": 312.451, "power_limit_w": 700.0, "temp_c": 64.0,
-        "sm_clock_mhz": 1980.0, "pcie_rx_mbps": 340.0, "pcie_tx_mbps": 12.0, "proc_mem_mib": 10240.0}, rel=1e-3)
+    assert sample["0"] == pytest.approx(
+        {
+            "util": 87.0,
+            "mem_used_mib": 13206814720 / MIB,
+            "mem_total_mib": 85520809984 / MIB,
+            "mem_util": 100 * 13206814720 / 85520809984,
+            "power_w": 312.451,
+            "power_limit_w": 700.0,
+            "temp_c": 64.0,
+            "sm_clock_mhz": 1980.0,
+            "pcie_rx_mbps": 340.0,
+            "pcie_tx_mbps": 12.0,
+            "proc_mem_mib": 10240.0,
+        },
+        rel=1e-3,
+    )
     assert sample["1"]["proc_mem_mib"] == 0.0 and sample["1"]["util"] == 0.0
     assert sample["1"]["mem_used_mib"] == 4.0  # as nvidia-smi shows it: the driver's reserved 480 MiB left out
     assert sorted(sample) == ["0", "1"]
@@ -150,7 +199,9 @@ def test_nvml_mig_instances_are_devices_of_their_own(nvml):
     sample = source.read([4242])
     assert sorted(sample) == ["0", "0.mig0", "0.mig1"]
     assert "util" not in sample["0"] and sample["0"]["power_w"] == pytest.approx(68.2)
-    assert sample["0.mig0"]["proc_mem_mib"] == pytest.approx(8000.0) and sample["0.mig0"]["mem_total_mib"] == pytest.approx(9984.0)
+    assert sample["0.mig0"]["proc_mem_mib"] == pytest.approx(8000.0) and sample["0.mig0"][
+        "mem_total_mib"
+    ] == pytest.approx(9984.0)
     assert "util" not in sample["0.mig1"] and "power_w" not in sample["0.mig1"]
 
 
@@ -160,8 +211,13 @@ def test_nvml_each_field_fails_alone_and_not_supported_is_not_asked_again(nvml):
     assert [d for d, _ in source.devices] == ["0", "2"]  # GPU 1 lost at its handle
     assert source.problems["1"] == "NVMLError_GpuIsLost: GPU is lost"
     first = source.read([4242])
-    assert first["0"] == {"mem_used_mib": 300.0, "mem_total_mib": 1998.0, "mem_util": pytest.approx(15.015, rel=1e-3),
-                          "temp_c": 44.0, "sm_clock_mhz": 1058.0}
+    assert first["0"] == {
+        "mem_used_mib": 300.0,
+        "mem_total_mib": 1998.0,
+        "mem_util": pytest.approx(15.015, rel=1e-3),
+        "temp_c": 44.0,
+        "sm_clock_mhz": 1058.0,
+    }
     assert first["2"] == {"util": 3.0, "temp_c": 38.0, "sm_clock_mhz": 324.0}  # memory lost, process memory None (WDDM)
     assert "NVMLError_Unknown" in source.problems["0.pcie_rx_mbps"]
     assert "NVMLError_NoPermission" in source.problems["0.proc_mem_mib"]
@@ -174,11 +230,14 @@ def test_nvml_each_field_fails_alone_and_not_supported_is_not_asked_again(nvml):
     assert ("memory_v2", "2") in fake.calls  # a lost GPU's error is no reason to give up v2
 
 
-@pytest.mark.parametrize("name, why", [
-    ("init-driver-not-loaded.json", "NVML: Driver Not Loaded"),
-    ("init-version-mismatch.json", "NVML: RM has detected an NVML/RM version mismatch."),
-    ("no-devices.json", "NVML: NVML found no usable devices"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("init-driver-not-loaded.json", "NVML: Driver Not Loaded"),
+        ("init-version-mismatch.json", "NVML: RM has detected an NVML/RM version mismatch."),
+        ("no-devices.json", "NVML: NVML found no usable devices"),
+    ],
+)
 def test_no_gpu_reason_names_nvml_and_nvidia_smi(nvml, name, why):
     nvml(name)
     source, reason = gpu_sources.open_source(2.0, import_nvml=lambda: fake_nvml, which=lambda _: None)
@@ -189,19 +248,30 @@ def test_no_gpu_reason_names_nvml_and_nvidia_smi(nvml, name, why):
 def test_no_nvidia_ml_py_and_no_nvidia_smi():
     def missing():
         raise ImportError("No module named 'pynvml'")
+
     source, reason = gpu_sources.open_source(2.0, import_nvml=missing, which=lambda _: None)
-    assert (source, reason) == (None, "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi is not on PATH)")
+    assert (source, reason) == (
+        None,
+        "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi is not on PATH)",
+    )
 
 
 def test_nvml_inventory_for_the_environment(nvml):
     fake = nvml("h100x2.json")
     fake.nvmlInit()
     gpus, _ = gpu_sources.nvml_inventory(fake)
-    assert gpus[0] == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryTotalBytes": 85520809984,
-                       "driver": "550.54.15", "cuda": "12.4", "uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555"}
+    assert gpus[0] == {
+        "index": 0,
+        "name": "NVIDIA H100 80GB HBM3",
+        "memoryTotalBytes": 85520809984,
+        "driver": "550.54.15",
+        "cuda": "12.4",
+        "uuid": "GPU-1f2e3d4c-0000-1111-2222-333344445555",
+    }
 
 
 # -- the fake nvidia-smi on PATH --------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -244,9 +314,11 @@ def test_nvidia_smi_driver_down_is_the_reason(fake_smi, monkeypatch: pytest.Monk
     monkeypatch.setenv("FAKE_NVIDIA_SMI_FAIL", "driver-down.txt")
     source, reason = gpu_sources.open_source(0.5, import_nvml=no_nvml)
     assert source is None
-    assert reason == ("no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9): "
-                      "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that "
-                      "the latest NVIDIA driver is installed and running.)")
+    assert reason == (
+        "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9): "
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that "
+        "the latest NVIDIA driver is installed and running.)"
+    )
 
 
 def test_nvidia_smi_lost_gpu_keeps_the_others(fake_smi, monkeypatch: pytest.MonkeyPatch):
@@ -261,9 +333,17 @@ def test_nvidia_smi_lost_gpu_keeps_the_others(fake_smi, monkeypatch: pytest.Monk
 
 # -- host stats and the sampler thread ---------------------------------------------------------
 
-HOST_KEYS = {"system/cpu.process_pct", "system/cpu.system_pct", "system/mem.process_rss_mib", "system/mem.system_used_mib",
-             "system/mem.system_total_mib", "system/disk.read_mbps", "system/disk.write_mbps", "system/net.recv_mbps",
-             "system/net.sent_mbps"}
+HOST_KEYS = {
+    "system/cpu.process_pct",
+    "system/cpu.system_pct",
+    "system/mem.process_rss_mib",
+    "system/mem.system_used_mib",
+    "system/mem.system_total_mib",
+    "system/disk.read_mbps",
+    "system/disk.write_mbps",
+    "system/net.recv_mbps",
+    "system/net.sent_mbps",
+}
 
 
 def test_host_stats_rates_after_the_first_sample():
@@ -301,8 +381,11 @@ def test_sampler_overhead_with_psutil_and_the_fake_nvidia_smi(fake_smi, monkeypa
     monkeypatch.setenv("FAKE_NVIDIA_SMI_QUERY", "sample-h100x4-loop.csv")
     monkeypatch.setenv("FAKE_NVIDIA_SMI_APPS", "compute-apps.csv")
     got = []
-    sampler = system_metrics.SystemSampler(lambda values, view: got.append((values, view)), 0.5,
-                                           open_gpus=lambda s: gpu_sources.open_source(s, import_nvml=no_nvml))
+    sampler = system_metrics.SystemSampler(
+        lambda values, view: got.append((values, view)),
+        0.5,
+        open_gpus=lambda s: gpu_sources.open_source(s, import_nvml=no_nvml),
+    )
     sampler.start()
     try:
         wait_until(lambda: len(got) >= 6, timeout=30)
@@ -313,27 +396,36 @@ def test_sampler_overhead_with_psutil_and_the_fake_nvidia_smi(fake_smi, monkeypa
     assert values["system/gpu.0.util"] == 99.0 and values["system/gpu.0.proc_mem_mib"] == 10240.0
     assert [d["id"] for d in view["devices"]] == ["0", "1", "2", "3"] and view["error"] is None
     state = sampler.state()
-    print(f"\nsampler CPU per sample: {state['cpuMsPerSample']} ms "
-          f"({state['cpuMsPerSample'] / 2000 * 100:.3f}% of one core at 2 s)")
+    print(
+        f"\nsampler CPU per sample: {state['cpuMsPerSample']} ms "
+        f"({state['cpuMsPerSample'] / 2000 * 100:.3f}% of one core at 2 s)"
+    )
     assert state["cpuMsPerSample"] < 20
 
 
 def test_sampler_without_gpus_says_why_once(fake_smi, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FAKE_NVIDIA_SMI_FAIL", "no-devices.txt")
     got = []
-    sampler = system_metrics.SystemSampler(lambda values, view: got.append((values, view)), 0.5,
-                                           open_gpus=lambda s: gpu_sources.open_source(s, import_nvml=no_nvml))
+    sampler = system_metrics.SystemSampler(
+        lambda values, view: got.append((values, view)),
+        0.5,
+        open_gpus=lambda s: gpu_sources.open_source(s, import_nvml=no_nvml),
+    )
     sampler.start()
     try:
         wait_until(lambda: len(got) >= 3, timeout=30)
     finally:
         sampler.stop()
     assert all(not any(k.startswith("system/gpu.") for k in values) for values, _ in got)
-    assert sampler.gpu_error == "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9): No devices were found)"
+    assert (
+        sampler.gpu_error
+        == "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9): No devices were found)"
+    )
     assert sum("--query-gpu=" in c for c in fake_smi.read_text().splitlines()) == 1  # tried once, not every sample
 
 
 # -- the session: spooled as system/* metrics with their own step ------------------------------
+
 
 def test_samples_are_metrics_with_their_own_step(shell, fake, spool_root, fake_smi, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CELLMARK_SYSTEM_INTERVAL", "0.5")
@@ -372,11 +464,15 @@ def test_no_gpu_reason_goes_to_the_environment(shell, fake, spool_root, fake_smi
     ck.activate(fake.url, TOKEN, str(uuid.uuid4()), "s.ipynb")
     env = wait_until_ok(lambda: fake.calls("ingest.environment")[0]["body"]["environment"])
     assert env["gpus"] == []
-    assert env["gpuError"].startswith("no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9)")
+    assert env["gpuError"].startswith(
+        "no NVIDIA GPU found (NVML: nvidia-ml-py is not installed; nvidia-smi failed (exit status 9)"
+    )
     assert env["gpuSampling"]["source"] is None and env["gpuSampling"]["error"] == env["gpuError"]
 
 
-def test_nvml_fills_the_environment_when_nvidia_smi_is_absent(shell, fake, spool_root, nvml, monkeypatch: pytest.MonkeyPatch):
+def test_nvml_fills_the_environment_when_nvidia_smi_is_absent(
+    shell, fake, spool_root, nvml, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("CELLMARK_SYSTEM_INTERVAL", "0.5")
     monkeypatch.setenv("PATH", "/nonexistent")
     nvml("h100x2.json")

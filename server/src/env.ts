@@ -4,9 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { trustedProxies } from './http/client-address.ts';
 
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no', '']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const bytes = z.coerce.number().int().positive();
 
@@ -51,7 +49,10 @@ const schema = z.object({
     .string()
     .default('')
     .transform((v, ctx) => {
-      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       try {
         trustedProxies(entries);
       } catch (error) {
@@ -73,12 +74,20 @@ const schema = z.object({
   /** Output values (images, long text) above this size are stored as blobs, not in the row. */
   CELLMARK_OUTPUT_INLINE_BYTES: bytes.default(64 * 1024),
   /** Running runs with no ingest or heartbeat for this long are finished (the last resort). */
-  CELLMARK_RUN_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  CELLMARK_RUN_IDLE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(24 * 60 * 60 * 1000),
   /**
    * A running run whose kernel was heard from and then sent no heartbeat for this long is
    * crashed (the kernel side beats every 30 s, CELLMARK_HEARTBEAT_INTERVAL_S in the kernel).
    */
-  CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(2 * 60 * 1000),
+  CELLMARK_RUN_HEARTBEAT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(2 * 60 * 1000),
   /** Where blobs live when no object store is configured (default: <data dir>/blobs). */
   CELLMARK_BLOB_DIR: z.string().optional(),
   /** How often open report connections are pinged and their session/role re-checked. */
@@ -88,7 +97,11 @@ const schema = z.object({
   /** …or once the pending rows hold this many bytes, whichever comes first. */
   CELLMARK_REPORT_COMPACT_BYTES: bytes.default(1024 * 1024),
   /** An automatic version is recorded once a report has had no edit for this long. */
-  CELLMARK_REPORT_VERSION_QUIET_MS: z.coerce.number().int().min(50).default(2 * 60 * 1000),
+  CELLMARK_REPORT_VERSION_QUIET_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(2 * 60 * 1000),
   /** When set, GET /metrics requires `Authorization: Bearer <this token>`. */
   CELLMARK_METRICS_TOKEN: z
     .string()

@@ -1,13 +1,14 @@
 // @cellmark/server: boot the whole process from an environment (used by main.ts and tests).
-import { createDb, type Database } from '@cellmark/db';
+
 import path from 'node:path';
+import { createDb, type Database } from '@cellmark/db';
 import { createAuth, resolveSecret } from './auth.ts';
 import { createFsBlobStore } from './blobs/store.ts';
 import { type Env, loadEnv } from './env.ts';
-import { startServer, type CellmarkServer } from './http/app.ts';
+import { type CellmarkServer, startServer } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 
-export { loadEnv, type Env } from './env.ts';
+export { type Env, loadEnv } from './env.ts';
 export type { AppRouter } from './trpc/router.ts';
 
 export interface Cellmark extends CellmarkServer {
@@ -20,7 +21,9 @@ export interface Cellmark extends CellmarkServer {
 }
 
 export async function boot(env: Env = loadEnv(), logger: Logger = createLogger(env.LOG_LEVEL)): Promise<Cellmark> {
-  const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.dataDir, 'pgdata'), minFreeBytes: env.CELLMARK_PGLITE_MIN_FREE_MIB * 2 ** 20 });
+  const database = await createDb(
+    env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.dataDir, 'pgdata'), minFreeBytes: env.CELLMARK_PGLITE_MIN_FREE_MIB * 2 ** 20 },
+  );
   try {
     const auth = createAuth(database.db, env, resolveSecret(env));
     const server = await startServer({ env, logger, database, auth, blobs: createFsBlobStore(env.blobDir) });

@@ -1,14 +1,17 @@
 // The Cellmark server process. Configuration comes from the environment (see env.ts).
 import { DatabaseUnavailableError } from '@cellmark/db';
-import { boot } from './index.ts';
 import { EnvError, loadEnv } from './env.ts';
+import { boot } from './index.ts';
 import { createLogger } from './logger.ts';
 
 async function main() {
   const env = loadEnv();
   const logger = createLogger(env.LOG_LEVEL);
   const cellmark = await boot(env, logger);
-  logger.info({ url: cellmark.url, database: cellmark.database.kind, web: env.CELLMARK_NO_WEB ? 'off' : env.CELLMARK_DEV ? 'dev' : 'built' }, 'Cellmark is listening');
+  logger.info(
+    { url: cellmark.url, database: cellmark.database.kind, web: env.CELLMARK_NO_WEB ? 'off' : env.CELLMARK_DEV ? 'dev' : 'built' },
+    'Cellmark is listening',
+  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -1,8 +1,9 @@
 // Every procedure of the router × every kind of caller, over real HTTP. The procedures are
 // read from appRouter itself, so a procedure added without an entry in `table` fails here.
-import * as Y from 'yjs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
 import { appRouter } from '../src/trpc/router.ts';
 import { provider } from './collab-clients.ts';
 import { eventually, signUp, startTestServer, type TestServer, type TestUser, trpcClient, userWithProject } from './helpers.ts';
@@ -134,7 +135,11 @@ const table: Record<string, Entry> = {
   'reportShares.runs': { auth: 'public', needs: 'nothing', input: () => ({ token: shareToken }) },
 
   'ingest.whoami': { auth: 'token', needs: 'signedIn', input: () => undefined },
-  'ingest.startRun': { auth: 'token', needs: 'write', input: () => ({ project: owner.projectPath, clientKey: unique('start'), notebookPath: 'n.ipynb', startedAt: now() }) },
+  'ingest.startRun': {
+    auth: 'token',
+    needs: 'write',
+    input: () => ({ project: owner.projectPath, clientKey: unique('start'), notebookPath: 'n.ipynb', startedAt: now() }),
+  },
   'ingest.cells': {
     auth: 'token',
     needs: 'runOwner',
@@ -142,7 +147,11 @@ const table: Record<string, Entry> = {
   },
   'ingest.endRun': { auth: 'token', needs: 'runOwner', input: async () => ({ runId: await freshRun(), status: 'finished', endedAt: now() }) },
   'ingest.updateRun': { auth: 'token', needs: 'runOwner', input: () => ({ runId, addTags: ['kernel'] }) },
-  'ingest.metrics': { auth: 'token', needs: 'runOwner', input: async () => ({ runId: await freshRun(), points: [{ key: 'loss', step: 0, value: 1, time: now() }] }) },
+  'ingest.metrics': {
+    auth: 'token',
+    needs: 'runOwner',
+    input: async () => ({ runId: await freshRun(), points: [{ key: 'loss', step: 0, value: 1, time: now() }] }),
+  },
   'ingest.summary': { auth: 'token', needs: 'runOwner', input: () => ({ runId, set: { accuracy: 0.9 } }) },
   'ingest.heartbeat': { auth: 'token', needs: 'runOwner', input: () => ({ runId }) },
   'ingest.kernelHello': { auth: 'token', needs: 'runOwner', input: () => ({ runId, language: 'python' }) },
@@ -222,7 +231,11 @@ beforeAll(async () => {
   for (const [key, value] of Object.entries({ blockId: 'b1', source: 'runs', runIds: [runId], keys: ['loss'] })) block.setAttribute(key, value as never);
   editor.doc.getXmlFragment('prosemirror').insert(0, [block]);
   ({ token: shareToken } = await owner.api.reportShares.create.mutate({ reportId }));
-  await eventually(async () => expect(await trpcClient(server.url).metrics.series.query({ share: shareToken, projectId: owner.project.id, runIds: [runId], key: 'loss', width: 20 })).toBeTruthy());
+  await eventually(async () =>
+    expect(
+      await trpcClient(server.url).metrics.series.query({ share: shareToken, projectId: owner.project.id, runIds: [runId], key: 'loss', width: 20 }),
+    ).toBeTruthy(),
+  );
   ({ token: invitationToken } = await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'viewer', expiresInDays: 1 }));
 }, 60_000);
 afterAll(async () => {
@@ -259,7 +272,10 @@ it('a valid API token opens no browser procedure', async () => {
     const url = `${server.url}/api/trpc/${path}`;
     const headers = { 'content-type': 'application/json', origin: server.url, authorization: `Bearer ${owner.token}` };
     const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
-    const res = procedure._def.type === 'query' ? await fetch(url + query, { headers }) : await fetch(url, { method: 'POST', headers, body: JSON.stringify(input ?? null) });
+    const res =
+      procedure._def.type === 'query'
+        ? await fetch(url + query, { headers })
+        : await fetch(url, { method: 'POST', headers, body: JSON.stringify(input ?? null) });
     if (res.status !== 401) opened.push(`${path}: ${res.status}`);
   }
   expect(opened).toEqual([]);

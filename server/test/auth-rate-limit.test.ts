@@ -47,7 +47,7 @@ describe('sign-in rate limit by client', () => {
     expect(await signIn(server, '198.51.100.77, 203.0.113.1')).toBe(429);
   });
 
-  it("ignores X-Forwarded-For from a peer that is not a trusted proxy: a client cannot pick a fresh bucket", async () => {
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a client cannot pick a fresh bucket', async () => {
     const server = await productionServer({ CELLMARK_TRUSTED_PROXIES: '10.0.0.0/8' });
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push(await signIn(server, `203.0.113.${10 + i}`));
@@ -55,7 +55,9 @@ describe('sign-in rate limit by client', () => {
   });
 
   it('refuses a malformed CELLMARK_TRUSTED_PROXIES at start, naming the entry', () => {
-    expect(() => loadEnv({ CELLMARK_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' })).toThrow('invalid environment: CELLMARK_TRUSTED_PROXIES: not an IP address or CIDR: "proxy.internal"');
+    expect(() => loadEnv({ CELLMARK_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' })).toThrow(
+      'invalid environment: CELLMARK_TRUSTED_PROXIES: not an IP address or CIDR: "proxy.internal"',
+    );
     expect(loadEnv({ CELLMARK_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1 ,' }).CELLMARK_TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '::1']);
     expect(loadEnv({}).CELLMARK_TRUSTED_PROXIES).toEqual([]);
   });

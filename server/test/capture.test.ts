@@ -47,7 +47,9 @@ describe('both capture paths', () => {
     await alice.ingest.ingest.cells.mutate({
       runId,
       origin: 'kernel',
-      cells: [{ executionKey: 'm1', cellId: 'c1', executionCount: 1, source: 'lr = 0.1', status: 'ok', startedAt: at(100), endedAt: at(450), config: { lr: 0.1 } }],
+      cells: [
+        { executionKey: 'm1', cellId: 'c1', executionCount: 1, source: 'lr = 0.1', status: 'ok', startedAt: at(100), endedAt: at(450), config: { lr: 0.1 } },
+      ],
     });
     // a retried frontend batch changes nothing
     expect(await alice.ingest.ingest.cells.mutate(frontend)).toMatchObject({ changed: 0 });
@@ -73,7 +75,11 @@ describe('both capture paths', () => {
       { output_type: 'display_data' as const, data: { 'image/png': png, 'text/plain': '<Figure>' }, metadata: {} },
     ];
     const kernelCell = { executionKey: 'k-out', cellId: 'c1', executionCount: 1, source: 'plot()', startedAt: at(100) };
-    await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ ...kernelCell, status: 'running', endedAt: null, outputs: kernelOutputs.slice(0, 1) }] });
+    await alice.ingest.ingest.cells.mutate({
+      runId,
+      origin: 'kernel',
+      cells: [{ ...kernelCell, status: 'running', endedAt: null, outputs: kernelOutputs.slice(0, 1) }],
+    });
     await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ ...kernelCell, status: 'ok', endedAt: at(400), outputs: kernelOutputs }] });
     // the page went away while the cell ran: it sent the position, no outputs
     await alice.ingest.ingest.cells.mutate({
@@ -93,7 +99,19 @@ describe('both capture paths', () => {
     await alice.ingest.ingest.cells.mutate({
       runId,
       origin: 'frontend',
-      cells: [{ executionKey: 'k-out', cellId: 'c1', executionCount: 1, position: 2, source: 'plot()', outputs: shown, status: 'ok', startedAt: at(90), endedAt: at(410) }],
+      cells: [
+        {
+          executionKey: 'k-out',
+          cellId: 'c1',
+          executionCount: 1,
+          position: 2,
+          source: 'plot()',
+          outputs: shown,
+          status: 'ok',
+          startedAt: at(90),
+          endedAt: at(410),
+        },
+      ],
     });
     [cell] = (await alice.api.runs.get.query({ runId })).cells;
     expect(cell).toMatchObject({ outputs: shown, outputsFrom: 'frontend', startedAt: at(100), endedAt: at(400) });
@@ -115,7 +133,11 @@ describe('both capture paths', () => {
     });
     // arrives out of order: the later execution must still win
     await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [cell(3, { lr: 0.01 })] });
-    await alice.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [cell(1, { lr: 0.1, layers: [64, 64], optimizer: 'adam' }), cell(2, { epochs: 10 })] });
+    await alice.ingest.ingest.cells.mutate({
+      runId,
+      origin: 'kernel',
+      cells: [cell(1, { lr: 0.1, layers: [64, 64], optimizer: 'adam' }), cell(2, { epochs: 10 })],
+    });
     const got = await alice.api.runs.get.query({ runId });
     expect(got.run.config).toEqual({ lr: 0.01, layers: [64, 64], optimizer: 'adam', epochs: 10 });
     expect(got.configHistory.filter((h) => h.key === 'lr').map((h) => [h.executionCount, h.value])).toEqual([
@@ -129,7 +151,9 @@ describe('both capture paths', () => {
     await alice.ingest.ingest.cells.mutate({
       runId,
       origin: 'kernel',
-      cells: [{ executionKey: 'n1', executionCount: 1, source: 'best = None', status: 'ok', startedAt: at(0), endedAt: at(1), config: { best: null, lr: 0.1 } }],
+      cells: [
+        { executionKey: 'n1', executionCount: 1, source: 'best = None', status: 'ok', startedAt: at(0), endedAt: at(1), config: { best: null, lr: 0.1 } },
+      ],
     });
     const got = await alice.api.runs.get.query({ runId });
     expect(got.run.config).toEqual({ best: null, lr: 0.1 });
@@ -224,7 +248,10 @@ describe('run lifecycle and edits', () => {
       expect(refused).toMatchObject({ status: 400, message: expect.stringMatching(/^invalid input: tags: /) });
     }
     for (const tag of ['x'.repeat(65), '  ']) {
-      expect(await alice.api.runs.update.mutate({ runId, tags: [tag] }).catch(errorOf)).toMatchObject({ status: 400, message: expect.stringMatching(/tags\.0: /) });
+      expect(await alice.api.runs.update.mutate({ runId, tags: [tag] }).catch(errorOf)).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/tags\.0: /),
+      });
     }
     // each list within the limit, the merged set over it: named, nothing written
     const merged = await alice.ingest.ingest.updateRun.mutate({ runId, addTags: ['one-more'] }).catch(errorOf);
@@ -238,7 +265,13 @@ describe('run lifecycle and edits', () => {
     await alice.ingest.ingest.kernelHello.mutate({ runId, language: 'python', implementation: 'cpython 3.11.7', cellmarkVersion: '0.1.0' });
     await alice.ingest.ingest.environment.mutate({
       runId,
-      environment: { python: { version: '3.11.7' }, packages: ['numpy==2.1.0'], host: { hostname: 'gpu-box-7' }, gpus: [], gpuError: 'no NVIDIA GPU found: nvidia-smi not on PATH' },
+      environment: {
+        python: { version: '3.11.7' },
+        packages: ['numpy==2.1.0'],
+        host: { hostname: 'gpu-box-7' },
+        gpus: [],
+        gpuError: 'no NVIDIA GPU found: nvidia-smi not on PATH',
+      },
     });
     const got = await alice.api.runs.get.query({ runId });
     expect(got.capture.kernel).toBe(true);
@@ -266,7 +299,11 @@ describe('runs.list filters', () => {
     const carol = await userWithProject(server, 'carol');
     const mk = async (key: string, notebook: string, config: Record<string, unknown>, tags: string[]) => {
       const { runId } = await carol.ingest.ingest.startRun.mutate({ project: carol.projectPath, clientKey: key, notebookPath: notebook, startedAt: at(0) });
-      await carol.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ executionKey: 'a', source: '', status: 'ok', startedAt: at(1), endedAt: at(2), config }] });
+      await carol.ingest.ingest.cells.mutate({
+        runId,
+        origin: 'kernel',
+        cells: [{ executionKey: 'a', source: '', status: 'ok', startedAt: at(1), endedAt: at(2), config }],
+      });
       await carol.ingest.ingest.updateRun.mutate({ runId, tags });
       return runId;
     };
@@ -280,7 +317,14 @@ describe('runs.list filters', () => {
     expect(await ids({ tag: 'baseline' })).toEqual([a]);
     expect(await ids({ notebook: 'vit' })).toEqual([b]);
     expect(await ids({ config: [{ key: 'lr', value: 0.001 }] })).toEqual([a]);
-    expect(await ids({ config: [{ key: 'opt', value: 'adam' }, { key: 'lr', value: 0.01 }] })).toEqual([b]);
+    expect(
+      await ids({
+        config: [
+          { key: 'opt', value: 'adam' },
+          { key: 'lr', value: 0.01 },
+        ],
+      }),
+    ).toEqual([b]);
     expect(await ids({ notebook: '%' })).toEqual([]);
     // by id (compare and charts look their chosen runs up wherever they sort), with other filters
     expect(await ids({ runIds: [b] })).toEqual([b]);
@@ -298,8 +342,17 @@ describe('runs.list sort and pagination', () => {
     const erin = await userWithProject(server, 'erin');
     const ids: string[] = [];
     for (const [i, lr] of [0.3, 0.001, 0.02, 0.1, 0.005].entries()) {
-      const { runId } = await erin.ingest.ingest.startRun.mutate({ project: erin.projectPath, clientKey: `sort-run-${i}`, notebookPath: `n${i}.ipynb`, startedAt: at(i * 1000) });
-      await erin.ingest.ingest.cells.mutate({ runId, origin: 'kernel', cells: [{ executionKey: 'a', source: '', status: 'ok', startedAt: at(i * 1000 + 1), endedAt: at(i * 1000 + 2), config: { lr } }] });
+      const { runId } = await erin.ingest.ingest.startRun.mutate({
+        project: erin.projectPath,
+        clientKey: `sort-run-${i}`,
+        notebookPath: `n${i}.ipynb`,
+        startedAt: at(i * 1000),
+      });
+      await erin.ingest.ingest.cells.mutate({
+        runId,
+        origin: 'kernel',
+        cells: [{ executionKey: 'a', source: '', status: 'ok', startedAt: at(i * 1000 + 1), endedAt: at(i * 1000 + 2), config: { lr } }],
+      });
       ids.push(runId);
     }
     const list = (input: Record<string, unknown>) => erin.api.runs.list.query({ projectId: erin.project.id, ...input });

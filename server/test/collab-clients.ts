@@ -3,8 +3,8 @@
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import type * as awarenessProtocol from 'y-protocols/awareness';
-import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
+import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
 export function socketClass(cookie?: string) {

@@ -11,14 +11,14 @@ import fc from 'fast-check';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
+import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { colorFor } from '../src/collab/presence.ts';
 import { copyDoc, createPostgresReportStore } from '../src/domain/reports/store.ts';
 import { provider, rawAwareness, rawSocket, updateMessage } from './collab-clients.ts';
 import { eventually, startTestServer, type TestServer, userWithProject } from './helpers.ts';
-import { awarenessPlan, awarenessUpdateOf, updatePlan, updateOf } from './hostile-yjs.ts';
+import { awarenessPlan, awarenessUpdateOf, updateOf, updatePlan } from './hostile-yjs.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;

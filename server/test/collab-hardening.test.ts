@@ -156,14 +156,18 @@ describe('presence', () => {
     const v = await openSocket(reportId, { cookie: viewer.cookie });
     v.ws.send(awarenessFor(e.doc.clientID, { user: { id: 'x', name: 'Hacker', color: '#ff0000' } }, 1000));
     v.ws.send(awarenessFor(12345, { user: { id: owner.id, name: 'owner' }, cursor: null }));
-    await eventually(() => expect(othersSeen(w.provider).get(12345)).toEqual({ user: { id: viewer.id, name: 'viewer', color: colorFor(viewer.id) }, cursor: null }));
+    await eventually(() =>
+      expect(othersSeen(w.provider).get(12345)).toEqual({ user: { id: viewer.id, name: 'viewer', color: colorFor(viewer.id) }, cursor: null }),
+    );
     expect(othersSeen(w.provider).get(e.doc.clientID)).toMatchObject({ user: ownerUser });
 
     // a share link's socket
     const { token } = await owner.api.reportShares.create.mutate({ reportId });
     const s = await openSocket(reportId, { share: token });
     s.ws.send(awarenessFor(777, { user: { id: owner.id, name: 'owner' } }));
-    await eventually(() => expect(othersSeen(w.provider).get(777)).toMatchObject({ user: { id: expect.stringMatching(/^anonymous:/), name: 'Anonymous viewer' } }));
+    await eventually(() =>
+      expect(othersSeen(w.provider).get(777)).toMatchObject({ user: { id: expect.stringMatching(/^anonymous:/), name: 'Anonymous viewer' } }),
+    );
     expect(othersSeen(w.provider).get(e.doc.clientID)).toMatchObject({ user: ownerUser });
     // nobody was closed for trying
     expect([v.ws.readyState, s.ws.readyState]).toEqual([v.ws.OPEN, s.ws.OPEN]);

@@ -3,8 +3,8 @@ import { count, eq, reports, reportUpdates } from '@cellmark/db';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
+import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { createPostgresReportStore } from '../src/domain/reports/store.ts';
 import { eventually, signUp, startTestServer, type TestServer, type TestUser, userWithProject } from './helpers.ts';
@@ -84,7 +84,7 @@ describe('collab', () => {
     await eventually(() => expect(c.text.toString()).toBe(final));
   });
 
-  it('refuses a viewer\'s crafted update with 4403 and stores nothing', async () => {
+  it("refuses a viewer's crafted update with 4403 and stores nothing", async () => {
     const before = await storedUpdates();
     const { ws, closed } = rawSocket(viewer.cookie);
     await new Promise((resolve) => ws.once('message', resolve)); // server's sync step 1
@@ -143,7 +143,6 @@ describe('collab', () => {
     expect((await rawSocket(owner.cookie, '00000000-0000-4000-8000-000000000000').closed).code).toBe(4404);
     expect((await rawSocket(owner.cookie, 'not-a-uuid').closed).code).toBe(4404);
   });
-
 });
 
 describe('durability', () => {
@@ -152,7 +151,13 @@ describe('durability', () => {
     let gate: Promise<void> | null = null;
     const gated = await startTestServer({}, undefined, (database) => {
       const real = createPostgresReportStore(database.db);
-      return { ...real, appendMany: async (...args) => { await gate; return real.appendMany(...args); } };
+      return {
+        ...real,
+        appendMany: async (...args) => {
+          await gate;
+          return real.appendMany(...args);
+        },
+      };
     });
     try {
       const alice = await userWithProject(gated, 'alice');

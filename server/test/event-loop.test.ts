@@ -12,7 +12,12 @@ let runId: string;
 beforeAll(async () => {
   server = await startTestServer();
   owner = await userWithProject(server, 'loop');
-  ({ runId } = await owner.ingest.ingest.startRun.mutate({ project: owner.projectPath, clientKey: 'loop-run-0001', notebookPath: 'a.ipynb', startedAt: new Date().toISOString() }));
+  ({ runId } = await owner.ingest.ingest.startRun.mutate({
+    project: owner.projectPath,
+    clientKey: 'loop-run-0001',
+    notebookPath: 'a.ipynb',
+    startedAt: new Date().toISOString(),
+  }));
 });
 afterAll(() => server?.dispose());
 
@@ -28,16 +33,38 @@ function worstInputs(): [string, string, string][] {
   return [
     // quadratic on the old base64 pattern: seconds for one request
     ['whitespace base64', 'ingest.cells', JSON.stringify({ runId, cells: [cell(1, [png(`${' '.repeat(80_000)}!`)])] })],
-    ['30 MiB body (4 × 7 MiB images)', 'ingest.cells', JSON.stringify({ runId, cells: [0, 1, 2, 3].map((i) => cell(10 + i, [png(big.slice(i) + 'A'.repeat(i))])) })],
-    ['5,000-deep nesting', 'ingest.cells', `{"runId":"${runId}","cells":[{"executionKey":"deep","source":"","status":"ok","startedAt":"${at}","endedAt":"${at}","config":{"x":${nested(5000)}}}]}`],
-    ['100k-point metrics batch', 'ingest.metrics', JSON.stringify({ runId, points: Array.from({ length: 100_000 }, (_, i) => ({ key: `train/k${i % 50}`, step: Math.floor(i / 50), value: i / 7, time: at })) })],
+    [
+      '30 MiB body (4 × 7 MiB images)',
+      'ingest.cells',
+      JSON.stringify({ runId, cells: [0, 1, 2, 3].map((i) => cell(10 + i, [png(big.slice(i) + 'A'.repeat(i))])) }),
+    ],
+    [
+      '5,000-deep nesting',
+      'ingest.cells',
+      `{"runId":"${runId}","cells":[{"executionKey":"deep","source":"","status":"ok","startedAt":"${at}","endedAt":"${at}","config":{"x":${nested(5000)}}}]}`,
+    ],
+    [
+      '100k-point metrics batch',
+      'ingest.metrics',
+      JSON.stringify({
+        runId,
+        points: Array.from({ length: 100_000 }, (_, i) => ({ key: `train/k${i % 50}`, step: Math.floor(i / 50), value: i / 7, time: at })),
+      }),
+    ],
     [
       '500 cells × 40 outputs',
       'ingest.cells',
       JSON.stringify({
         runId,
         cells: Array.from({ length: 500 }, (_, i) =>
-          cell(100 + i, Array.from({ length: 40 }, (_, j) => ({ output_type: 'display_data', data: { 'text/plain': `${i}.${j} `.repeat(200), 'image/png': 'iVBORw0KGgo=' }, metadata: {} }))),
+          cell(
+            100 + i,
+            Array.from({ length: 40 }, (_, j) => ({
+              output_type: 'display_data',
+              data: { 'text/plain': `${i}.${j} `.repeat(200), 'image/png': 'iVBORw0KGgo=' },
+              metadata: {},
+            })),
+          ),
         ),
       }),
     ],
@@ -126,7 +153,14 @@ describe('event loop', () => {
     }
     const latencies = (await probe.stop()).sort((a, b) => a - b);
     const idleP99 = quantile(idle, 0.99);
-    console.log({ ...stalls, idleP99: idleP99.toFixed(1), probes: latencies.length, p50: quantile(latencies, 0.5).toFixed(1), p99: quantile(latencies, 0.99).toFixed(1), max: latencies.at(-1)!.toFixed(1) });
+    console.log({
+      ...stalls,
+      idleP99: idleP99.toFixed(1),
+      probes: latencies.length,
+      p50: quantile(latencies, 0.5).toFixed(1),
+      p99: quantile(latencies, 0.99).toFixed(1),
+      max: latencies.at(-1)!.toFixed(1),
+    });
     for (const [name, status] of Object.entries(statuses)) expect(status, name).toBeLessThan(500);
     expect(latencies.length).toBeGreaterThan(100);
     // PGlite runs every query on the server's own thread (a 100k-point batch is seconds of

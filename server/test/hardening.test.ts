@@ -15,7 +15,12 @@ let runId: string;
 beforeAll(async () => {
   server = await startTestServer();
   alice = await userWithProject(server, 'hard');
-  ({ runId } = await alice.ingest.ingest.startRun.mutate({ project: alice.projectPath, clientKey: 'hardening-0001', notebookPath: 'h.ipynb', startedAt: new Date().toISOString() }));
+  ({ runId } = await alice.ingest.ingest.startRun.mutate({
+    project: alice.projectPath,
+    clientKey: 'hardening-0001',
+    notebookPath: 'h.ipynb',
+    startedAt: new Date().toISOString(),
+  }));
 });
 afterAll(() => server?.dispose());
 
@@ -30,7 +35,10 @@ async function cellCount() {
 
 /** Every file under the server's blob directory. */
 async function blobFiles(): Promise<string[]> {
-  return (await readdir(server.blobDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  return (await readdir(server.blobDir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
 }
 
 describe('U+0000', () => {
@@ -44,7 +52,12 @@ describe('U+0000', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe('invalid input: title: must not contain U+0000 (NUL)');
 
-    const start = await post(server.url, 'ingest.startRun', JSON.stringify({ project: alice.projectPath, clientKey: 'nul-00001', notebookPath: 'a\u0000.ipynb', startedAt: at }), alice.token);
+    const start = await post(
+      server.url,
+      'ingest.startRun',
+      JSON.stringify({ project: alice.projectPath, clientKey: 'nul-00001', notebookPath: 'a\u0000.ipynb', startedAt: at }),
+      alice.token,
+    );
     expect(start.status).toBe(400);
     expect(start.body.error!.message).toMatch(/notebookPath: must not contain U\+0000/);
     const tags = await post(server.url, 'ingest.updateRun', JSON.stringify({ runId, tags: ['ok', 'b\u0000'] }), alice.token);
@@ -56,7 +69,12 @@ describe('U+0000', () => {
   });
 
   it('is kept as U+FFFD in captured content (environment, kernel hello)', async () => {
-    const env = await post(server.url, 'ingest.environment', JSON.stringify({ runId, environment: { git: { diff: 'bin\u0000ary' }, 'k\u0000': 1 } }), alice.token);
+    const env = await post(
+      server.url,
+      'ingest.environment',
+      JSON.stringify({ runId, environment: { git: { diff: 'bin\u0000ary' }, 'k\u0000': 1 } }),
+      alice.token,
+    );
     expect(env.status).toBe(200);
     const hello = await post(server.url, 'ingest.kernelHello', JSON.stringify({ runId, language: 'py\u0000thon' }), alice.token);
     expect(hello.status).toBe(200);
@@ -81,16 +99,34 @@ describe('batched calls', () => {
 describe('bad numbers, times and shapes are 400s', () => {
   it('JSON nested 5,000 deep', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
-    const res = await post(server.url, 'ingest.cells', `{"runId":"${runId}","cells":[{"executionKey":"d","source":"","status":"ok","startedAt":"${at}","endedAt":"${at}","config":{"x":${deep}}}]}`, alice.token);
+    const res = await post(
+      server.url,
+      'ingest.cells',
+      `{"runId":"${runId}","cells":[{"executionKey":"d","source":"","status":"ok","startedAt":"${at}","endedAt":"${at}","config":{"x":${deep}}}]}`,
+      alice.token,
+    );
     expect(res.status).toBe(400);
     expect(res.body.error!.message).toMatch(/nested more than 100 levels/);
-    const query = await fetch(`${server.url}/api/trpc/runs.get?input=${encodeURIComponent('['.repeat(1000) + ']'.repeat(1000))}`, { headers: { cookie: alice.cookie } });
+    const query = await fetch(`${server.url}/api/trpc/runs.get?input=${encodeURIComponent('['.repeat(1000) + ']'.repeat(1000))}`, {
+      headers: { cookie: alice.cookie },
+    });
     expect(query.status).toBe(400);
   });
 
   it('metric times outside 1970–2199 name the point', async () => {
     for (const time of ['1500-01-01T00:00:00Z', '2300-01-01T00:00:00Z']) {
-      const res = await post(server.url, 'ingest.metrics', JSON.stringify({ runId, points: [{ key: 'a', step: 0, value: 1, time: at }, { key: 'a', step: 1, value: 1, time }] }), alice.token);
+      const res = await post(
+        server.url,
+        'ingest.metrics',
+        JSON.stringify({
+          runId,
+          points: [
+            { key: 'a', step: 0, value: 1, time: at },
+            { key: 'a', step: 1, value: 1, time },
+          ],
+        }),
+        alice.token,
+      );
       expect(res.status, time).toBe(400);
       expect(res.body.error!.message).toMatch(/^points\.1\.time: must be from 1970 to 2199/);
     }
@@ -102,7 +138,12 @@ describe('bad numbers, times and shapes are 400s', () => {
   });
 
   it('a config value of null is stored as JSON null (found by the fuzzer: a 500)', async () => {
-    const res = await post(server.url, 'ingest.cells', JSON.stringify({ runId, origin: 'kernel', cells: [cell('null-config', { config: { ' ': null, lr: 0.1 } })] }), alice.token);
+    const res = await post(
+      server.url,
+      'ingest.cells',
+      JSON.stringify({ runId, origin: 'kernel', cells: [cell('null-config', { config: { ' ': null, lr: 0.1 } })] }),
+      alice.token,
+    );
     expect(res.status).toBe(200);
     const got = await alice.api.runs.get.query({ runId });
     expect(got.run.config).toMatchObject({ ' ': null, lr: 0.1 });
@@ -119,7 +160,12 @@ describe('outputs', () => {
   it('a MIME key with CR/LF is refused naming the output, and nothing is stored', async () => {
     const before = await blobFiles();
     const cellsBefore = await cellCount();
-    const res = await post(server.url, 'ingest.cells', JSON.stringify({ runId, cells: [cell('crlf', { outputs: [pngOutput('iVBORw0KGgo=', 'image/png\r\nx-evil: 1')] })] }), alice.token);
+    const res = await post(
+      server.url,
+      'ingest.cells',
+      JSON.stringify({ runId, cells: [cell('crlf', { outputs: [pngOutput('iVBORw0KGgo=', 'image/png\r\nx-evil: 1')] })] }),
+      alice.token,
+    );
     expect(res.status).toBe(400);
     expect(res.body.error!.message).toMatch(/^cells\.0\.outputs\.0\.data: MIME type "image\/png\\r\\nx-evil: 1" must be/);
     expect(await cellCount()).toBe(cellsBefore);
@@ -128,7 +174,12 @@ describe('outputs', () => {
 
   it('a batch that fails after its blobs were written takes back the ones nothing refers to', async () => {
     // a blob another run already holds must survive
-    const other = await alice.ingest.ingest.startRun.mutate({ project: alice.projectPath, clientKey: 'hardening-0002', notebookPath: 'o.ipynb', startedAt: at });
+    const other = await alice.ingest.ingest.startRun.mutate({
+      project: alice.projectPath,
+      clientKey: 'hardening-0002',
+      notebookPath: 'o.ipynb',
+      startedAt: at,
+    });
     const sharedBytes = Buffer.from('shared image bytes');
     const shared = sharedBytes.toString('base64');
     await alice.ingest.ingest.cells.mutate({ runId: other.runId, cells: [cell('keep', { outputs: [pngOutput(shared)] })] as never });
@@ -136,13 +187,22 @@ describe('outputs', () => {
     expect(before).toContain(sha256Of(sharedBytes));
 
     // a real database failure inside the batch's transaction, after every check passed
-    await server.database.db.execute(sql.raw(`
+    await server.database.db.execute(
+      sql.raw(`
       create function cellmark_test_fail() returns trigger language plpgsql as $$
-      begin if new.source = 'fail here' then raise exception 'injected failure'; end if; return new; end $$`));
-    await server.database.db.execute(sql.raw('create trigger cellmark_test_fail before insert on run_cells for each row execute function cellmark_test_fail()'));
+      begin if new.source = 'fail here' then raise exception 'injected failure'; end if; return new; end $$`),
+    );
+    await server.database.db.execute(
+      sql.raw('create trigger cellmark_test_fail before insert on run_cells for each row execute function cellmark_test_fail()'),
+    );
     try {
       const fresh = Buffer.from('bytes only this batch had').toString('base64');
-      const res = await post(server.url, 'ingest.cells', JSON.stringify({ runId, cells: [cell('orphan', { source: 'fail here', outputs: [pngOutput(fresh), pngOutput(shared)] })] }), alice.token);
+      const res = await post(
+        server.url,
+        'ingest.cells',
+        JSON.stringify({ runId, cells: [cell('orphan', { source: 'fail here', outputs: [pngOutput(fresh), pngOutput(shared)] })] }),
+        alice.token,
+      );
       expect(res.status).toBe(500);
       expect(await blobFiles()).toEqual(before);
     } finally {

@@ -11,7 +11,7 @@ import { createAuth } from '../src/auth.ts';
 import { type BlobStore, createFsBlobStore } from '../src/blobs/store.ts';
 import type { ReportStore } from '../src/domain/reports/store.ts';
 import { loadEnv } from '../src/env.ts';
-import { startServer, type CellmarkServer } from '../src/http/app.ts';
+import { type CellmarkServer, startServer } from '../src/http/app.ts';
 import { createLogger } from '../src/logger.ts';
 import type { AppRouter } from '../src/trpc/router.ts';
 

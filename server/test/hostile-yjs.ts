@@ -45,7 +45,10 @@ const itemPlan = fc.record({
   parentSub: fc.option(fc.string({ maxLength: 8 }), { nil: null }),
   content,
 });
-const deletePlan = fc.record({ client: clientOf, ranges: fc.array(fc.record({ clock: clockOf, len: fc.oneof(fc.nat({ max: 100 }), huge), which: pick }), { maxLength: 3 }) });
+const deletePlan = fc.record({
+  client: clientOf,
+  ranges: fc.array(fc.record({ clock: clockOf, len: fc.oneof(fc.nat({ max: 100 }), huge), which: pick }), { maxLength: 3 }),
+});
 
 /** A hand-written update: struct groups, then a delete set. */
 const craftedPlan = fc.record({
@@ -106,7 +109,20 @@ function craft(plan: Extract<UpdatePlan, { kind: 'crafted' }>, doc: Y.Doc): Uint
     writeId(e, resolveId(group, clients));
     for (const item of group.items) {
       const c = item.content;
-      const ref = { deleted: 1, json: 2, binary: 3, string: 4, embed: 5, format: 6, type: 7, any: 8, doc: 9, gc: 0, skip: 10, raw: c.kind === 'raw' ? c.ref : 0 }[c.kind];
+      const ref = {
+        deleted: 1,
+        json: 2,
+        binary: 3,
+        string: 4,
+        embed: 5,
+        format: 6,
+        type: 7,
+        any: 8,
+        doc: 9,
+        gc: 0,
+        skip: 10,
+        raw: c.kind === 'raw' ? c.ref : 0,
+      }[c.kind];
       if (c.kind === 'gc' || c.kind === 'skip') {
         encoding.writeUint8(e, ref);
         encoding.writeVarUint(e, c.len);
@@ -229,7 +245,9 @@ export const awarenessPlan = fc.oneof(
         clock: fc.oneof(fc.nat({ max: 5 }), huge),
         state: fc.oneof(
           fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-          fc.record({ user: fc.record({ id: fc.string(), name: fc.string(), color: fc.string() }), cursor: fc.jsonValue({ maxDepth: 2 }) }).map((v) => JSON.stringify(v)),
+          fc
+            .record({ user: fc.record({ id: fc.string(), name: fc.string(), color: fc.string() }), cursor: fc.jsonValue({ maxDepth: 2 }) })
+            .map((v) => JSON.stringify(v)),
           fc.string({ maxLength: 30 }), // not JSON, mostly
           fc.constant('null'),
           fc.integer({ min: 3000, max: 70_000 }).map((n) => JSON.stringify({ pad: 'x'.repeat(n) })),

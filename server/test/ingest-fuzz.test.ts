@@ -17,9 +17,19 @@ let runId: string;
 
 beforeAll(async () => {
   // small limits, so oversize inputs are cheap to make
-  server = await startTestServer({ CELLMARK_MAX_BODY_BYTES: String(2 * 1024 * 1024), CELLMARK_MAX_SOURCE_BYTES: '100000', CELLMARK_MAX_CELLS_PER_BATCH: '50', CELLMARK_MAX_POINTS_PER_BATCH: '1000' });
+  server = await startTestServer({
+    CELLMARK_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+    CELLMARK_MAX_SOURCE_BYTES: '100000',
+    CELLMARK_MAX_CELLS_PER_BATCH: '50',
+    CELLMARK_MAX_POINTS_PER_BATCH: '1000',
+  });
   owner = await userWithProject(server, 'fuzz');
-  ({ runId } = await owner.ingest.ingest.startRun.mutate({ project: owner.projectPath, clientKey: 'fuzz-run-0001', notebookPath: 'f.ipynb', startedAt: new Date().toISOString() }));
+  ({ runId } = await owner.ingest.ingest.startRun.mutate({
+    project: owner.projectPath,
+    clientKey: 'fuzz-run-0001',
+    notebookPath: 'f.ipynb',
+    startedAt: new Date().toISOString(),
+  }));
 });
 afterAll(() => server?.dispose());
 
@@ -29,7 +39,23 @@ const at = () => new Date().toISOString();
 const RAW = { '\u0001NaN': 'NaN', '\u0001Inf': '1e999', '\u0001-Inf': '-1e999', '\u0001big': '123456789012345678901234567890' } as const;
 
 const hostileString = fc.oneof(
-  fc.constantFrom('', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\r\n', 'image/png\r\nx-evil: 1', `${' '.repeat(5000)}!`, "'; drop table runs; --", '../../etc/passwd', '%s%n%x', '\u202e\ufeff', '\ufeffbom', 'NaN', 'Infinity'),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udfffy',
+    '\r\n',
+    'image/png\r\nx-evil: 1',
+    `${' '.repeat(5000)}!`,
+    "'; drop table runs; --",
+    '../../etc/passwd',
+    '%s%n%x',
+    '\u202e\ufeff',
+    '\ufeffbom',
+    'NaN',
+    'Infinity',
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ maxLength: 300 }),
   fc.constantFrom('x'.repeat(70_000), 'é'.repeat(200_000)),
@@ -50,7 +76,10 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   hostileNumber,
   fc.constantFrom(null, true, false, undefined, [], {}),
   nested,
-  fc.constantFrom(Array.from({ length: 1200 }, (_, i) => i), Array.from({ length: 60 }, () => ({}))),
+  fc.constantFrom(
+    Array.from({ length: 1200 }, (_, i) => i),
+    Array.from({ length: 60 }, () => ({})),
+  ),
   fc.dictionary(hostileString, fc.oneof(hostileString, hostileNumber), { maxKeys: 4 }),
   fc.anything({ maxDepth: 3 }),
 );
@@ -58,7 +87,15 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 /** A valid input for each procedure and the paths whose values the fuzzer replaces. */
 const targets: Record<string, { input: () => Record<string, unknown>; paths: string[] }> = {
   startRun: {
-    input: () => ({ project: owner.projectPath, clientKey: 'fuzz-client-01', notebookPath: 'f.ipynb', kernelName: 'python3', host: 'h', name: 'n', startedAt: at() }),
+    input: () => ({
+      project: owner.projectPath,
+      clientKey: 'fuzz-client-01',
+      notebookPath: 'f.ipynb',
+      kernelName: 'python3',
+      host: 'h',
+      name: 'n',
+      startedAt: at(),
+    }),
     paths: ['project', 'clientKey', 'notebookPath', 'kernelName', 'host', 'name', 'startedAt', 'previousRunId', 'extra'],
   },
   cells: {
@@ -85,21 +122,54 @@ const targets: Record<string, { input: () => Record<string, unknown>; paths: str
       ],
     }),
     paths: [
-      'runId', 'origin', 'cells', 'cells.0', 'cells.0.executionKey', 'cells.0.cellId', 'cells.0.executionCount', 'cells.0.position', 'cells.0.source',
-      'cells.0.outputs', 'cells.0.outputs.0', 'cells.0.outputs.0.output_type', 'cells.0.outputs.0.data', 'cells.0.outputs.0.data.image/png',
-      'cells.0.outputs.0.data.text/plain', 'cells.0.outputs.0.data.application/json', 'cells.0.outputs.0.metadata', 'cells.0.outputs.1.text', 'cells.0.outputs.1.name',
-      'cells.0.status', 'cells.0.error', 'cells.0.startedAt', 'cells.0.endedAt', 'cells.0.config', 'cells.0.config.lr',
+      'runId',
+      'origin',
+      'cells',
+      'cells.0',
+      'cells.0.executionKey',
+      'cells.0.cellId',
+      'cells.0.executionCount',
+      'cells.0.position',
+      'cells.0.source',
+      'cells.0.outputs',
+      'cells.0.outputs.0',
+      'cells.0.outputs.0.output_type',
+      'cells.0.outputs.0.data',
+      'cells.0.outputs.0.data.image/png',
+      'cells.0.outputs.0.data.text/plain',
+      'cells.0.outputs.0.data.application/json',
+      'cells.0.outputs.0.metadata',
+      'cells.0.outputs.1.text',
+      'cells.0.outputs.1.name',
+      'cells.0.status',
+      'cells.0.error',
+      'cells.0.startedAt',
+      'cells.0.endedAt',
+      'cells.0.config',
+      'cells.0.config.lr',
     ],
   },
   endRun: { input: () => ({ runId, status: 'crashed', endedAt: at() }), paths: ['runId', 'status', 'endedAt'] },
-  updateRun: { input: () => ({ runId, name: 'fuzzed', tags: ['a'], addTags: ['b'], removeTags: ['c'], notes: 'n' }), paths: ['runId', 'name', 'tags', 'tags.0', 'addTags', 'removeTags', 'notes'] },
+  updateRun: {
+    input: () => ({ runId, name: 'fuzzed', tags: ['a'], addTags: ['b'], removeTags: ['c'], notes: 'n' }),
+    paths: ['runId', 'name', 'tags', 'tags.0', 'addTags', 'removeTags', 'notes'],
+  },
   metrics: {
-    input: () => ({ runId, points: [{ key: 'train/loss', step: 1, value: 0.5, time: at() }, { key: 'train/acc', step: 1, value: 'NaN', time: at() }] }),
+    input: () => ({
+      runId,
+      points: [
+        { key: 'train/loss', step: 1, value: 0.5, time: at() },
+        { key: 'train/acc', step: 1, value: 'NaN', time: at() },
+      ],
+    }),
     paths: ['runId', 'points', 'points.0', 'points.0.key', 'points.0.step', 'points.0.value', 'points.0.time', 'points.1.value', 'points.1.key'],
   },
   summary: { input: () => ({ runId, set: { best: 0.9, note: 'ok' }, unset: ['old'] }), paths: ['runId', 'set', 'set.best', 'set.note', 'unset', 'unset.0'] },
   heartbeat: { input: () => ({ runId, at: at() }), paths: ['runId', 'at'] },
-  kernelHello: { input: () => ({ runId, language: 'python', implementation: 'cpython', cellmarkVersion: '0.1.0' }), paths: ['runId', 'language', 'implementation', 'cellmarkVersion', 'extra'] },
+  kernelHello: {
+    input: () => ({ runId, language: 'python', implementation: 'cpython', cellmarkVersion: '0.1.0' }),
+    paths: ['runId', 'language', 'implementation', 'cellmarkVersion', 'extra'],
+  },
   environment: {
     input: () => ({ runId, environment: { python: { version: '3.11' }, packages: ['numpy==2'], git: { diff: 'd' }, host: { hostname: 'h' } } }),
     paths: ['runId', 'environment', 'environment.python', 'environment.packages', 'environment.git.diff', 'environment.host', 'environment.host.hostname'],
@@ -142,35 +212,43 @@ async function state() {
 
 describe('ingest fuzzing', () => {
   for (const [procedure, { input, paths }] of Object.entries(targets)) {
-    it(`ingest.${procedure}: 2xx or a 4xx with a message, never a 5xx; a refused call writes nothing`, async () => {
-      const statuses = new Map<number, number>();
-      // the unmutated input is accepted: what the fuzzer refuses is what it changed
-      const base = await fetch(`${server.url}/api/trpc/ingest.${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` }, body: encode(input()) });
-      expect(base.status, await base.text()).toBe(200);
-      await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...paths), hostile), { minLength: 1, maxLength: 3 }), async (mutations) => {
-          const body = input();
-          for (const [path, value] of mutations) setPath(body, path, value);
-          const before = await state();
-          const res = await fetch(`${server.url}/api/trpc/ingest.${procedure}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
-            body: encode(body),
-          });
-          const answer = (await res.json()) as { error?: { message?: string } };
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          expect(res.status, JSON.stringify(answer).slice(0, 500)).toBeLessThan(500);
-          if (res.status >= 400) {
-            expect(answer.error?.message).toMatch(/\S/);
-            expect(await state()).toEqual(before);
-          }
-        }),
-        { numRuns: RUNS },
-      );
-      // whatever was accepted can be read back
-      const page = await owner.api.runs.get.query({ runId });
-      expect(page.run.id).toBe(runId);
-      if (RUNS > 100) console.log(`ingest.${procedure}: ${RUNS} cases, statuses`, Object.fromEntries(statuses));
-    }, 30_000 + RUNS * 300);
+    it(
+      `ingest.${procedure}: 2xx or a 4xx with a message, never a 5xx; a refused call writes nothing`,
+      async () => {
+        const statuses = new Map<number, number>();
+        // the unmutated input is accepted: what the fuzzer refuses is what it changed
+        const base = await fetch(`${server.url}/api/trpc/ingest.${procedure}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+          body: encode(input()),
+        });
+        expect(base.status, await base.text()).toBe(200);
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...paths), hostile), { minLength: 1, maxLength: 3 }), async (mutations) => {
+            const body = input();
+            for (const [path, value] of mutations) setPath(body, path, value);
+            const before = await state();
+            const res = await fetch(`${server.url}/api/trpc/ingest.${procedure}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+              body: encode(body),
+            });
+            const answer = (await res.json()) as { error?: { message?: string } };
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+            expect(res.status, JSON.stringify(answer).slice(0, 500)).toBeLessThan(500);
+            if (res.status >= 400) {
+              expect(answer.error?.message).toMatch(/\S/);
+              expect(await state()).toEqual(before);
+            }
+          }),
+          { numRuns: RUNS },
+        );
+        // whatever was accepted can be read back
+        const page = await owner.api.runs.get.query({ runId });
+        expect(page.run.id).toBe(runId);
+        if (RUNS > 100) console.log(`ingest.${procedure}: ${RUNS} cases, statuses`, Object.fromEntries(statuses));
+      },
+      30_000 + RUNS * 300,
+    );
   }
 });

@@ -46,11 +46,7 @@ describe('ingest', () => {
     expect((await alice.ingest.ingest.startRun.mutate(start)).runId).toBe(run.runId);
 
     const error = { ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: ['Traceback', 'ZeroDivisionError: division by zero'] };
-    const batch = [
-      cell(2, { status: 'error', error, outputs: [{ output_type: 'error', ...error }] }),
-      cell(1),
-      cell(3, { cellId: 'cell-1', source: 'x = 1' }),
-    ];
+    const batch = [cell(2, { status: 'error', error, outputs: [{ output_type: 'error', ...error }] }), cell(1), cell(3, { cellId: 'cell-1', source: 'x = 1' })];
     await alice.ingest.ingest.cells.mutate({ runId: run.runId, cells: batch });
     await alice.ingest.ingest.cells.mutate({ runId: run.runId, cells: batch }); // retry
     expect(await cellCount(run.runId)).toBe(3);
@@ -118,7 +114,12 @@ describe('ingest', () => {
     });
 
     it('wrong types', async () => {
-      const res = await post(server.url, 'ingest.cells', JSON.stringify({ runId, cells: [cell(1), cell(2, { executionCount: 'two', status: 'fine' })] }), eve.token);
+      const res = await post(
+        server.url,
+        'ingest.cells',
+        JSON.stringify({ runId, cells: [cell(1), cell(2, { executionCount: 'two', status: 'fine' })] }),
+        eve.token,
+      );
       expect(res.status).toBe(400);
       expect(res.body.error!.message).toMatch(/cells\.1\.executionCount/);
       expect(res.body.error!.message).toMatch(/cells\.1\.status/);
@@ -143,7 +144,10 @@ describe('ingest', () => {
     });
 
     it('unpaired surrogates escaped in JSON', async () => {
-      const json = JSON.stringify({ runId, cells: [cell(1, { outputs: [{ output_type: 'stream', name: 'stdout', text: 'LONE' }] })] }).replace('LONE', '\\ud800');
+      const json = JSON.stringify({ runId, cells: [cell(1, { outputs: [{ output_type: 'stream', name: 'stdout', text: 'LONE' }] })] }).replace(
+        'LONE',
+        '\\ud800',
+      );
       const res = await post(server.url, 'ingest.cells', json, eve.token);
       expect(res.status).toBe(400);
       expect(res.body.error!.message).toMatch(/cells\.0\.outputs\.0\.text: not valid Unicode/);

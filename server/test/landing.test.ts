@@ -27,13 +27,23 @@ describe('recentProject', () => {
     const second = await user.api.projects.create.mutate({ teamId: user.team.id, name: 'Speech' });
     expect((await user.api.me.get.query()).recentProject).toEqual({ team: user.team.slug, project: second.slug });
     // a run in the first project, started after the second project was created
-    await user.ingest.ingest.startRun.mutate({ project: first, clientKey: 'landing-1', notebookPath: 'a.ipynb', startedAt: new Date(Date.now() + 1000).toISOString() });
+    await user.ingest.ingest.startRun.mutate({
+      project: first,
+      clientKey: 'landing-1',
+      notebookPath: 'a.ipynb',
+      startedAt: new Date(Date.now() + 1000).toISOString(),
+    });
     expect((await user.api.me.get.query()).recentProject).toEqual({ team: user.team.slug, project: user.project.slug });
   });
 
   it("never names another user's project", async () => {
     const other = await userWithProject(server, 'eve');
-    await other.ingest.ingest.startRun.mutate({ project: other.projectPath, clientKey: 'landing-2', notebookPath: 'b.ipynb', startedAt: new Date(Date.now() + 60_000).toISOString() });
+    await other.ingest.ingest.startRun.mutate({
+      project: other.projectPath,
+      clientKey: 'landing-2',
+      notebookPath: 'b.ipynb',
+      startedAt: new Date(Date.now() + 60_000).toISOString(),
+    });
     const user = await userWithProject(server, 'bob');
     expect((await user.api.me.get.query()).recentProject).toEqual({ team: user.team.slug, project: user.project.slug });
   });

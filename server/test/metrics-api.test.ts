@@ -11,7 +11,12 @@ afterAll(() => server?.dispose());
 describe('metrics over HTTP', () => {
   it('logs points (NaN and Infinity as strings), idempotently, and charts them', async () => {
     const ada = await userWithProject(server, 'ada');
-    const { runId } = await ada.ingest.ingest.startRun.mutate({ project: ada.projectPath, clientKey: 'metrics-http-1', notebookPath: 'm.ipynb', startedAt: new Date().toISOString() });
+    const { runId } = await ada.ingest.ingest.startRun.mutate({
+      project: ada.projectPath,
+      clientKey: 'metrics-http-1',
+      notebookPath: 'm.ipynb',
+      startedAt: new Date().toISOString(),
+    });
     const time = new Date().toISOString();
     const points = [
       ...Array.from({ length: 100 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + 1), time })),
@@ -42,12 +47,30 @@ describe('metrics over HTTP', () => {
 
   it('answers 400 naming the key limit and the bad field, writing nothing', async () => {
     const bob = await userWithProject(server, 'bob');
-    const { runId } = await bob.ingest.ingest.startRun.mutate({ project: bob.projectPath, clientKey: 'metrics-http-2', notebookPath: 'm.ipynb', startedAt: new Date().toISOString() });
+    const { runId } = await bob.ingest.ingest.startRun.mutate({
+      project: bob.projectPath,
+      clientKey: 'metrics-http-2',
+      notebookPath: 'm.ipynb',
+      startedAt: new Date().toISOString(),
+    });
     const time = new Date().toISOString();
-    const tooMany = await bob.ingest.ingest.metrics.mutate({ runId, points: ['a', 'b', 'c', 'd'].map((key) => ({ key, step: 0, value: 1, time })) }).catch(errorOf);
+    const tooMany = await bob.ingest.ingest.metrics
+      .mutate({ runId, points: ['a', 'b', 'c', 'd'].map((key) => ({ key, step: 0, value: 1, time })) })
+      .catch(errorOf);
     expect(tooMany).toMatchObject({ status: 400 });
     expect((tooMany as { message: string }).message).toMatch(/4 distinct keys in one batch, over the limit of 3 \(CELLMARK_MAX_METRIC_KEYS_PER_BATCH\)/);
-    const wrongType = await post(server.url, 'ingest.metrics', JSON.stringify({ runId, points: [{ key: 'a', step: 0, value: 1, time }, { key: 'a', step: 1, value: 'high', time }] }), bob.token);
+    const wrongType = await post(
+      server.url,
+      'ingest.metrics',
+      JSON.stringify({
+        runId,
+        points: [
+          { key: 'a', step: 0, value: 1, time },
+          { key: 'a', step: 1, value: 'high', time },
+        ],
+      }),
+      bob.token,
+    );
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.error!.message).toMatch(/points\.1\.value/);
     const chart = await bob.api.metrics.series.query({ projectId: bob.project.id, runIds: [runId], key: 'a', width: 10 });
@@ -57,8 +80,17 @@ describe('metrics over HTTP', () => {
   it("does not chart another team's runs", async () => {
     const carol = await userWithProject(server, 'carol');
     const dave = await userWithProject(server, 'dave');
-    const { runId } = await dave.ingest.ingest.startRun.mutate({ project: dave.projectPath, clientKey: 'metrics-http-3', notebookPath: 'm.ipynb', startedAt: new Date().toISOString() });
-    expect(await carol.api.metrics.series.query({ projectId: dave.project.id, runIds: [runId], key: 'a', width: 10 }).catch(errorOf)).toMatchObject({ status: 403 });
-    expect(await carol.api.metrics.series.query({ projectId: carol.project.id, runIds: [runId], key: 'a', width: 10 }).catch(errorOf)).toMatchObject({ status: 404 });
+    const { runId } = await dave.ingest.ingest.startRun.mutate({
+      project: dave.projectPath,
+      clientKey: 'metrics-http-3',
+      notebookPath: 'm.ipynb',
+      startedAt: new Date().toISOString(),
+    });
+    expect(await carol.api.metrics.series.query({ projectId: dave.project.id, runIds: [runId], key: 'a', width: 10 }).catch(errorOf)).toMatchObject({
+      status: 403,
+    });
+    expect(await carol.api.metrics.series.query({ projectId: carol.project.id, runIds: [runId], key: 'a', width: 10 }).catch(errorOf)).toMatchObject({
+      status: 404,
+    });
   });
 });

@@ -3,8 +3,9 @@
 // written as plain joins, the lookups then hashed every stored row of the run (0.3–0.7 s per
 // 100k-point call late in a 1M-point run). Its own database, so the statistics are exactly
 // those set up here.
-import { createTestDb } from '@cellmark/db/testing';
+
 import { type Database, metricKeys, resultRows, type SQL, sql, users } from '@cellmark/db';
+import { createTestDb } from '@cellmark/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestMetrics, keyRanges, refreshChildren, storedBucketProbe, storedPointProbe } from '../src/domain/metrics/ingest.ts';
 import { rollupsOf } from '../src/domain/metrics/rollup.ts';
@@ -70,7 +71,14 @@ describe('ingest lookups on a run the statistics do not know', () => {
     const buckets = rollupsOf(next);
 
     // the point probe finds nothing in the next range, and reads (next to) nothing to say so
-    expect(await mostRowsReadByAScan(storedPointProbe(fresh, keyRanges(next, (p) => p.step)))).toBeLessThan(100);
+    expect(
+      await mostRowsReadByAScan(
+        storedPointProbe(
+          fresh,
+          keyRanges(next, (p) => p.step),
+        ),
+      ),
+    ).toBeLessThan(100);
     // the stored buckets among the next batch's: the edges its range shares with the stored steps
     const stored = resultRows<{ level: number }>(await database.db.execute(storedBucketProbe(fresh, buckets)));
     expect(stored.map((b) => b.level).sort()).toEqual([3, 4, 5, 6]); // 40,000 is a multiple of 8 and 64, not of 512

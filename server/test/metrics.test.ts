@@ -1,18 +1,18 @@
 // Metric ingest and chart queries on a real database, checked against a brute-force
 // reference over random data (property-based, fast-check).
-import { createTestDb } from '@cellmark/db/testing';
+
 import type { Database } from '@cellmark/db';
-import { eq, metricPoints, metricRollups, projects, resultRows, runs, sql } from '@cellmark/db';
+import { eq, metricPoints, metricRollups, projects, resultRows, runs, sql, users } from '@cellmark/db';
+import { createTestDb } from '@cellmark/db/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MetricPointInput, ingestMetrics, parsePoints, setSummary, type WireValue } from '../src/domain/metrics/ingest.ts';
+import { DomainError } from '../src/domain/errors.ts';
+import { ingestMetrics, type MetricPointInput, parsePoints, setSummary, type WireValue } from '../src/domain/metrics/ingest.ts';
 import { levelFor, pixelOf, stepsPerPixel } from '../src/domain/metrics/levels.ts';
 import { metricSeries } from '../src/domain/metrics/series.ts';
 import { createWorkspace } from '../src/domain/onboarding.ts';
 import type { Actor } from '../src/domain/policy.ts';
 import { listRuns, startRun } from '../src/domain/runs.ts';
-import { users } from '@cellmark/db';
-import { DomainError } from '../src/domain/errors.ts';
 
 let database: Database;
 let actor: Actor;
@@ -32,7 +32,12 @@ afterAll(() => database?.close());
 
 let runCounter = 0;
 async function newRun() {
-  const { runId } = await startRun(database.db, actor, { project: projectPath, clientKey: `metrics-run-${++runCounter}`, notebookPath: 'm.ipynb', startedAt: new Date() });
+  const { runId } = await startRun(database.db, actor, {
+    project: projectPath,
+    clientKey: `metrics-run-${++runCounter}`,
+    notebookPath: 'm.ipynb',
+    startedAt: new Date(),
+  });
   return runId;
 }
 
@@ -85,25 +90,48 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
           expect(stored).toHaveLength(points.length);
 
           // every stored bucket of every level against the points it covers
-          const buckets = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId}`).orderBy(metricRollups.level, metricRollups.bucket);
+          const buckets = await database.db
+            .select()
+            .from(metricRollups)
+            .where(sql`${metricRollups.runId} = ${runId}`)
+            .orderBy(metricRollups.level, metricRollups.bucket);
           const expected = [1, 2, 3, 4, 5, 6].flatMap((level) => {
             const byBucket = new Map<number, typeof points>();
             for (const p of [...points].sort((a, b) => a.step - b.step)) {
               const bucket = Math.floor(p.step / 8 ** level);
               byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), p]);
             }
-            return [...byBucket].sort(([a], [b]) => a - b).map(([bucket, ps]) => {
-              const fin = ps.map((p) => p.value).filter(finite);
-              const last = ps.at(-1)!;
-              const sum = fin.length ? fin.reduce((a, b) => a + b, 0) : null;
-              const magnitude = fin.reduce((a, b) => a + Math.abs(b), 0);
-              return { level, bucket, count: ps.length, finiteCount: fin.length, min: fin.length ? Math.min(...fin) : null, max: fin.length ? Math.max(...fin) : null, lastStep: last.step, last: finite(last.value) ? last.value : Number(last.value), sum, magnitude };
-            });
+            return [...byBucket]
+              .sort(([a], [b]) => a - b)
+              .map(([bucket, ps]) => {
+                const fin = ps.map((p) => p.value).filter(finite);
+                const last = ps.at(-1)!;
+                const sum = fin.length ? fin.reduce((a, b) => a + b, 0) : null;
+                const magnitude = fin.reduce((a, b) => a + Math.abs(b), 0);
+                return {
+                  level,
+                  bucket,
+                  count: ps.length,
+                  finiteCount: fin.length,
+                  min: fin.length ? Math.min(...fin) : null,
+                  max: fin.length ? Math.max(...fin) : null,
+                  lastStep: last.step,
+                  last: finite(last.value) ? last.value : Number(last.value),
+                  sum,
+                  magnitude,
+                };
+              });
           });
-          expect(buckets.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep }))).toEqual(expected.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep })));
+          expect(buckets.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep }))).toEqual(
+            expected.map(({ level, bucket, count, finiteCount, lastStep }) => ({ level, bucket, count, finiteCount, lastStep })),
+          );
           buckets.forEach((b, i) => {
             const want = expected[i]!;
-            expect([b.min === 0 ? 0 : b.min, b.max === 0 ? 0 : b.max, b.last === 0 ? 0 : b.last]).toEqual([want.min === 0 ? 0 : want.min, want.max === 0 ? 0 : want.max, want.last === 0 ? 0 : want.last]);
+            expect([b.min === 0 ? 0 : b.min, b.max === 0 ? 0 : b.max, b.last === 0 ? 0 : b.last]).toEqual([
+              want.min === 0 ? 0 : want.min,
+              want.max === 0 ? 0 : want.max,
+              want.last === 0 ? 0 : want.last,
+            ]);
             // batches add partial sums in another order: equal up to rounding
             if (want.sum === null) expect(b.sum).toBeNull();
             else expect(Math.abs(b.sum! - want.sum)).toBeLessThanOrEqual(1e-12 * want.magnitude);
@@ -123,7 +151,12 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
           const { series, level, range: extent } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', range, width });
           expect(extent).toEqual([x0, x1]);
           const got = series[0]!;
-          const levelPoints = level === 0 ? points : points.filter((p) => Math.floor(p.step / 8 ** level) >= Math.floor(x0 / 8 ** level) && Math.floor(p.step / 8 ** level) <= Math.floor(x1 / 8 ** level));
+          const levelPoints =
+            level === 0
+              ? points
+              : points.filter(
+                  (p) => Math.floor(p.step / 8 ** level) >= Math.floor(x0 / 8 ** level) && Math.floor(p.step / 8 ** level) <= Math.floor(x1 / 8 ** level),
+                );
           const want = reference(levelPoints, x0, x1, width);
           expect(got.count).toEqual(want.map((b) => b.count));
           expect(got.nonFinite).toEqual(want.map((b) => b.nonFinite));
@@ -151,11 +184,23 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
           const runId = await newRun();
           const base = Date.parse('2026-11-26T12:00:00Z');
           const timeOf = (step: number) => base + step * msPerStep;
-          await ingestMetrics(database.db, actor, { runId, points: points.map((p) => ({ key: 'loss', step: p.step, value: p.value, time: new Date(timeOf(p.step)) })) }, limits);
+          await ingestMetrics(
+            database.db,
+            actor,
+            { runId, points: points.map((p) => ({ key: 'loss', step: p.step, value: p.value, time: new Date(timeOf(p.step)) })) },
+            limits,
+          );
 
           const sorted = [...points].sort((a, b) => a.step - b.step);
           const [t0, t1] = window ? [base + Math.min(...window), base + Math.max(...window)] : [timeOf(sorted[0]!.step), timeOf(sorted.at(-1)!.step)];
-          const { series, xAxis } = await metricSeries(database.db, actor, { projectId, runIds: [runId], key: 'loss', xAxis: 'time', range: window ? [t0, t1] : undefined, width });
+          const { series, xAxis } = await metricSeries(database.db, actor, {
+            projectId,
+            runIds: [runId],
+            key: 'loss',
+            xAxis: 'time',
+            range: window ? [t0, t1] : undefined,
+            width,
+          });
           expect(xAxis).toBe('time');
           const got = series[0]!;
 
@@ -198,7 +243,8 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
 
   it("charts the runs' whole step extent, from the summary's first step or, for runs logged before it was kept, the rollups", async () => {
     const time = new Date('2026-11-27T00:00:00Z');
-    const log = (runId: string, steps: number[]) => ingestMetrics(database.db, actor, { runId, points: steps.map((step) => ({ key: 'loss', step, value: step, time })) }, limits);
+    const log = (runId: string, steps: number[]) =>
+      ingestMetrics(database.db, actor, { runId, points: steps.map((step) => ({ key: 'loss', step, value: step, time })) }, limits);
     const [a, b] = [await newRun(), await newRun()];
     await log(a, [500, 501, 900]);
     await log(a, [37, 40]); // a later batch further back
@@ -219,15 +265,20 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
   it('keeps NaN and ±Infinity as such, out of min/max, and in the summary', async () => {
     const runId = await newRun();
     const time = new Date();
-    await ingestMetrics(database.db, actor, {
-      runId,
-      points: [
-        { key: 'acc', step: 0, value: 0.5, time },
-        { key: 'acc', step: 1, value: 'NaN', time },
-        { key: 'acc', step: 2, value: 0.75, time },
-        { key: 'acc', step: 3, value: 'Infinity', time },
-      ],
-    }, limits);
+    await ingestMetrics(
+      database.db,
+      actor,
+      {
+        runId,
+        points: [
+          { key: 'acc', step: 0, value: 0.5, time },
+          { key: 'acc', step: 1, value: 'NaN', time },
+          { key: 'acc', step: 2, value: 0.75, time },
+          { key: 'acc', step: 3, value: 'Infinity', time },
+        ],
+      },
+      limits,
+    );
     const raw = await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`).orderBy(metricPoints.step);
     expect(raw.map((r) => r.value)).toEqual([0.5, NaN, 0.75, Infinity]);
     const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId} and ${metricRollups.level} = 1`);
@@ -240,7 +291,11 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const runId = await newRun();
     const time = new Date();
     const huge = [0, 1, 2].map((step) => ({ key: 'huge', step, value: 1.7e308, time }));
-    const tiny = [{ key: 'tiny', step: 0, value: 4.4e-323, time }, { key: 'tiny', step: 1, value: -7e-323, time }, { key: 'tiny', step: 2, value: 2e-323, time }];
+    const tiny = [
+      { key: 'tiny', step: 0, value: 4.4e-323, time },
+      { key: 'tiny', step: 1, value: -7e-323, time },
+      { key: 'tiny', step: 2, value: 2e-323, time },
+    ];
     await ingestMetrics(database.db, actor, { runId, points: [...huge.slice(0, 2), ...tiny] }, limits);
     await ingestMetrics(database.db, actor, { runId, points: huge.slice(2) }, limits); // merged into stored sums
     const [run] = await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId));
@@ -252,14 +307,19 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
   it('counts a step repeated within one batch once, keeping the first value', async () => {
     const runId = await newRun();
     const time = new Date();
-    const result = await ingestMetrics(database.db, actor, {
-      runId,
-      points: [
-        { key: 'dup', step: 5, value: 1, time },
-        { key: 'dup', step: 5, value: 2, time },
-        { key: 'dup', step: 6, value: 3, time },
-      ],
-    }, limits);
+    const result = await ingestMetrics(
+      database.db,
+      actor,
+      {
+        runId,
+        points: [
+          { key: 'dup', step: 5, value: 1, time },
+          { key: 'dup', step: 5, value: 2, time },
+          { key: 'dup', step: 6, value: 3, time },
+        ],
+      },
+      limits,
+    );
     expect(result).toEqual({ accepted: 3, inserted: 2 });
     const rollups = await database.db.select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId}`);
     expect(rollups.every((r) => r.count === 2)).toBe(true);
@@ -272,11 +332,17 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const [gone, kept] = [await newRun(), await newRun()];
     for (const runId of [gone, kept]) await ingestMetrics(database.db, actor, { runId, points: [{ key: 'x', step: 1, value: 1, time }] }, limits);
     await database.db.delete(runs).where(eq(runs.id, gone));
-    const left = async (table: typeof metricPoints | typeof metricRollups, runId: string) => (await database.db.select().from(table).where(eq(table.runId, runId))).length;
+    const left = async (table: typeof metricPoints | typeof metricRollups, runId: string) =>
+      (await database.db.select().from(table).where(eq(table.runId, runId))).length;
     expect([await left(metricPoints, gone), await left(metricRollups, gone)]).toEqual([0, 0]);
     expect([await left(metricPoints, kept), await left(metricRollups, kept)]).toEqual([1, 6]);
     const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'Doomed', projectName: 'Doomed' });
-    const { runId: doomed } = await startRun(database.db, actor, { project: `${team.slug}/${project.slug}`, clientKey: 'doomed-run', notebookPath: 'd.ipynb', startedAt: time });
+    const { runId: doomed } = await startRun(database.db, actor, {
+      project: `${team.slug}/${project.slug}`,
+      clientKey: 'doomed-run',
+      notebookPath: 'd.ipynb',
+      startedAt: time,
+    });
     await ingestMetrics(database.db, actor, { runId: doomed, points: [{ key: 'x', step: 1, value: 1, time }] }, limits);
     await database.db.delete(projects).where(eq(projects.id, project.id));
     expect([await left(metricPoints, doomed), await left(metricRollups, doomed)]).toEqual([0, 0]);
@@ -287,7 +353,12 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     await ingestMetrics(database.db, actor, { runId, points: [{ key: 'acc', step: 0, value: 0.5, time: new Date() }] }, limits);
     await setSummary(database.db, actor, { runId, set: { acc: 0.97, note: 'best so far', flag: true, gone: 'NaN' } }, limits);
     const summary = async () => (await database.db.select({ summary: runs.summary }).from(runs).where(eq(runs.id, runId)))[0]!.summary;
-    expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, first: 0, min: 0.5, max: 0.5, mean: 0.5, value: 0.97 }, note: { value: 'best so far' }, flag: { value: true }, gone: { value: 'NaN' } });
+    expect(await summary()).toEqual({
+      acc: { last: 0.5, step: 0, first: 0, min: 0.5, max: 0.5, mean: 0.5, value: 0.97 },
+      note: { value: 'best so far' },
+      flag: { value: true },
+      gone: { value: 'NaN' },
+    });
     await setSummary(database.db, actor, { runId, unset: ['acc', 'note'] }, limits);
     expect(await summary()).toEqual({ acc: { last: 0.5, step: 0, first: 0, min: 0.5, max: 0.5, mean: 0.5 }, flag: { value: true }, gone: { value: 'NaN' } });
     const error = await setSummary(database.db, actor, { runId, set: { ok: 1, ['x'.repeat(251)]: 2 } }, limits).catch((e) => e);
@@ -299,8 +370,17 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'Sorting', projectName: 'Sorting' });
     const time = new Date();
     const ids: string[] = [];
-    for (const [i, values] of [[1, 9], [5, 6], [3, 2]].entries()) {
-      const { runId } = await startRun(database.db, actor, { project: `${team.slug}/${project.slug}`, clientKey: `sort-run-${i}`, notebookPath: 's.ipynb', startedAt: time });
+    for (const [i, values] of [
+      [1, 9],
+      [5, 6],
+      [3, 2],
+    ].entries()) {
+      const { runId } = await startRun(database.db, actor, {
+        project: `${team.slug}/${project.slug}`,
+        clientKey: `sort-run-${i}`,
+        notebookPath: 's.ipynb',
+        startedAt: time,
+      });
       await ingestMetrics(database.db, actor, { runId, points: values.map((value, step) => ({ key: 'gpu', step, value, time })) }, limits);
       ids.push(runId);
     }
@@ -314,10 +394,23 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
 
   it('parses wire points naming the bad field, each distinct time parsed once', () => {
     const time = '2026-11-26T12:00:00.123Z';
-    const points = parsePoints([{ key: 'a', step: 0, value: 1, time }, { key: 'a', step: 1, value: 'NaN', time }]);
-    expect(points.map((p) => [p.key, p.step, p.value, p.time.toISOString()])).toEqual([['a', 0, 1, time], ['a', 1, 'NaN', time]]);
+    const points = parsePoints([
+      { key: 'a', step: 0, value: 1, time },
+      { key: 'a', step: 1, value: 'NaN', time },
+    ]);
+    expect(points.map((p) => [p.key, p.step, p.value, p.time.toISOString()])).toEqual([
+      ['a', 0, 1, time],
+      ['a', 1, 'NaN', time],
+    ]);
     expect(points[0]!.time).toBe(points[1]!.time);
-    const bad = (p: unknown) => { try { parsePoints([{ key: 'ok', step: 0, value: 0, time }, p]); } catch (e) { return (e as Error).message; } return 'accepted'; };
+    const bad = (p: unknown) => {
+      try {
+        parsePoints([{ key: 'ok', step: 0, value: 0, time }, p]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
     expect(bad({ key: 'a', step: -1, value: 1, time })).toMatch(/^points\.1\.step: must be a non-negative integer/);
     expect(bad({ key: 'a', step: 1.5, value: 1, time })).toMatch(/^points\.1\.step/);
     expect(bad({ key: 'a', step: 1, value: 'high', time })).toMatch(/^points\.1\.value/);
@@ -335,7 +428,18 @@ describe('metric ingest and rollups (property-based against brute force)', () =>
     const error = await ingestMetrics(database.db, actor, { runId, points: many }, limits).catch((e) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error.message).toMatch(/51 distinct keys in one batch, over the limit of 50 \(CELLMARK_MAX_METRIC_KEYS_PER_BATCH\)/);
-    const bad = await ingestMetrics(database.db, actor, { runId, points: [{ key: 'a', step: 0, value: 1, time }, { key: 'a', step: -1, value: 1, time }] }, limits).catch((e) => e);
+    const bad = await ingestMetrics(
+      database.db,
+      actor,
+      {
+        runId,
+        points: [
+          { key: 'a', step: 0, value: 1, time },
+          { key: 'a', step: -1, value: 1, time },
+        ],
+      },
+      limits,
+    ).catch((e) => e);
     expect(bad.message).toMatch(/points\.1\.step/);
     expect(await database.db.select().from(metricPoints).where(sql`${metricPoints.runId} = ${runId}`)).toEqual([]);
   });

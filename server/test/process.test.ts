@@ -12,7 +12,14 @@ const main = path.resolve(import.meta.dirname, '../src/main.ts');
 
 function startProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', CELLMARK_NO_WEB: '1', HOST: '127.0.0.1', NODE_ENV: 'development', ...env } as NodeJS.ProcessEnv,
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? '/tmp',
+      CELLMARK_NO_WEB: '1',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'development',
+      ...env,
+    } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -83,7 +83,12 @@ describe('uploading', () => {
 
   it('takes the type from the bytes, not from the request header', async () => {
     const reportId = await newReport();
-    for (const [bytes, type] of [[PNG, 'image/png'], [GIF, 'image/gif'], [WEBP, 'image/webp'], [JPEG, 'image/jpeg']] as const) {
+    for (const [bytes, type] of [
+      [PNG, 'image/png'],
+      [GIF, 'image/gif'],
+      [WEBP, 'image/webp'],
+      [JPEG, 'image/jpeg'],
+    ] as const) {
       // declared as something else on purpose
       const up = await upload(reportId, bytes, owner, 'application/octet-stream');
       expect(up, type).toMatchObject({ status: 201, body: { mediaType: type } });
@@ -94,7 +99,12 @@ describe('uploading', () => {
 
   it('refuses SVG, non-images and empty bodies with a clear 400, storing nothing', async () => {
     const reportId = await newReport();
-    for (const [bytes, type] of [[SVG, 'image/svg+xml'], [SVG, 'image/png'], [Buffer.from('hello'), 'image/png'], [Buffer.from('RIFF\0\0\0\0WAVEfmt '), 'image/webp']] as const) {
+    for (const [bytes, type] of [
+      [SVG, 'image/svg+xml'],
+      [SVG, 'image/png'],
+      [Buffer.from('hello'), 'image/png'],
+      [Buffer.from('RIFF\0\0\0\0WAVEfmt '), 'image/webp'],
+    ] as const) {
       const up = await upload(reportId, bytes, owner, type);
       expect(up.status).toBe(400);
       expect(up.body.error!.message).toBe('not a PNG, JPEG, GIF or WebP image (judged by its content; SVG is not accepted)');
@@ -143,7 +153,10 @@ describe('uploading', () => {
   it('lets only writers of that report upload', async () => {
     const reportId = await newReport();
     expect(await upload(reportId, PNG, null)).toMatchObject({ status: 401, body: { error: { message: 'sign in to upload images' } } });
-    expect(await upload(reportId, PNG, viewer)).toMatchObject({ status: 403, body: { error: { message: 'this needs write permission; your role in this team is viewer' } } });
+    expect(await upload(reportId, PNG, viewer)).toMatchObject({
+      status: 403,
+      body: { error: { message: 'this needs write permission; your role in this team is viewer' } },
+    });
     expect(await upload(reportId, PNG, outsider)).toMatchObject({ status: 403, body: { error: { message: 'you are not a member of this team' } } });
     expect((await upload('00000000-0000-4000-8000-000000000000', PNG, owner)).status).toBe(404);
     expect((await upload('not-a-report', PNG, owner)).status).toBe(400);
@@ -193,7 +206,10 @@ describe('reading', () => {
     expect((await read(`/api/reports/${reportId}/images`, owner)).status).toBe(405);
     const del = await fetch(`${server.url}/api/reports/${reportId}/images/${sha256Of(PNG)}`, { method: 'DELETE', headers: { cookie: owner.cookie } });
     expect(del.status).toBe(405);
-    const rows = await server.database.db.select().from(reportImages).where(and(eq(reportImages.reportId, reportId)));
+    const rows = await server.database.db
+      .select()
+      .from(reportImages)
+      .where(and(eq(reportImages.reportId, reportId)));
     expect(rows).toEqual([]);
   });
 });

@@ -26,7 +26,12 @@ afterAll(async () => {
 
 let runCounter = 0;
 async function runWith(who: typeof ada, metrics: Record<string, number>, tags: string[] = []) {
-  const { runId } = await who.ingest.ingest.startRun.mutate({ project: who.projectPath, clientKey: `share-reads-${++runCounter}`, notebookPath: 'train.ipynb', startedAt: new Date(Date.now() + runCounter).toISOString() });
+  const { runId } = await who.ingest.ingest.startRun.mutate({
+    project: who.projectPath,
+    clientKey: `share-reads-${++runCounter}`,
+    notebookPath: 'train.ipynb',
+    startedAt: new Date(Date.now() + runCounter).toISOString(),
+  });
   const time = new Date().toISOString();
   const points = Object.entries(metrics).flatMap(([key, n]) => Array.from({ length: n }, (_, step) => ({ key, step, value: step / n, time })));
   await who.ingest.ingest.metrics.mutate({ runId, points });
@@ -76,10 +81,19 @@ describe('share link reads', () => {
     // not in the report: another run, a run with a key it is not charted with, another key,
     // another project — each refused, saying what is not shared
     const refused = async (p: Promise<unknown>) => (await p.then(() => ({ code: 'OK', status: 200, message: '' }), errorOf)) as ReturnType<typeof errorOf>;
-    expect(await refused(seriesOf(anonymous, token, [a, hidden], 'loss'))).toMatchObject({ status: 403, message: `runIds: ${hidden} is not charted with "loss" in the shared report` });
+    expect(await refused(seriesOf(anonymous, token, [a, hidden], 'loss'))).toMatchObject({
+      status: 403,
+      message: `runIds: ${hidden} is not charted with "loss" in the shared report`,
+    });
     expect(await refused(seriesOf(anonymous, token, [b], 'acc'))).toMatchObject({ status: 403, message: expect.stringContaining(b) });
-    expect(await refused(seriesOf(anonymous, token, [hidden], 'secret'))).toMatchObject({ status: 403, message: 'metric "secret" is not charted in the shared report' });
-    expect(await refused(seriesOf(anonymous, token, [elsewhere], 'loss', eve.project.id))).toMatchObject({ status: 403, message: 'this share link is for a report in another project' });
+    expect(await refused(seriesOf(anonymous, token, [hidden], 'secret'))).toMatchObject({
+      status: 403,
+      message: 'metric "secret" is not charted in the shared report',
+    });
+    expect(await refused(seriesOf(anonymous, token, [elsewhere], 'loss', eve.project.id))).toMatchObject({
+      status: 403,
+      message: 'this share link is for a report in another project',
+    });
     // a run of another project named under this one is not in the report either
     expect(await refused(seriesOf(anonymous, token, [elsewhere], 'loss'))).toMatchObject({ status: 403 });
     // no link, no account
@@ -127,8 +141,10 @@ describe('share link guess-and-check', () => {
     return { status: res.status, body: await res.text() };
   }
 
-  it("cannot tell a hidden config value by filtering or sorting on it", async () => {
-    const cells = (lr: number) => [{ executionKey: 'a', source: '', status: 'ok' as const, startedAt: new Date().toISOString(), endedAt: new Date().toISOString(), config: { lr } }];
+  it('cannot tell a hidden config value by filtering or sorting on it', async () => {
+    const cells = (lr: number) => [
+      { executionKey: 'a', source: '', status: 'ok' as const, startedAt: new Date().toISOString(), endedAt: new Date().toISOString(), config: { lr } },
+    ];
     const x = await runWith(ada, { loss: 3 });
     const y = await runWith(ada, { loss: 3 });
     await ada.ingest.ingest.cells.mutate({ runId: x, origin: 'kernel', cells: cells(0.003) });
@@ -144,7 +160,10 @@ describe('share link guess-and-check', () => {
     // the right and a wrong guess get the same answer
     const sameAnswer = async (procedure: string, guess: (value: unknown) => unknown, right: unknown, wrong: unknown) => {
       const [a, b] = [await get(procedure, guess(right)), await get(procedure, guess(wrong))];
-      expect({ status: a.status, body: a.body.replaceAll(String(right), 'GUESS') }).toEqual({ status: b.status, body: b.body.replaceAll(String(wrong), 'GUESS') });
+      expect({ status: a.status, body: a.body.replaceAll(String(right), 'GUESS') }).toEqual({
+        status: b.status,
+        body: b.body.replaceAll(String(wrong), 'GUESS'),
+      });
       // refused, not answered the same empty way by chance
       expect(a.status).toBeGreaterThanOrEqual(400);
     };
@@ -154,8 +173,14 @@ describe('share link guess-and-check', () => {
     await sameAnswer('reportShares.runs', (lr) => ({ token, filter: { config: [{ key: 'lr', value: lr }] } }), 0.003, 0.004);
     await sameAnswer('reportShares.runs', (dir) => ({ token, sort: { by: 'config.lr', dir } }), 'asc', 'desc');
     // and say why
-    expect(await get('reportShares.runs', { token, filter: 'cfg.lr=0.003' })).toMatchObject({ status: 403, body: expect.stringContaining('filter: \\"cfg.lr=0.003\\" is not a run chart of the shared report') });
-    expect(await get('reportShares.runs', { token, sort: { by: 'config.lr', dir: 'asc' } })).toMatchObject({ status: 400, body: expect.stringContaining('sort') });
+    expect(await get('reportShares.runs', { token, filter: 'cfg.lr=0.003' })).toMatchObject({
+      status: 403,
+      body: expect.stringContaining('filter: \\"cfg.lr=0.003\\" is not a run chart of the shared report'),
+    });
+    expect(await get('reportShares.runs', { token, sort: { by: 'config.lr', dir: 'asc' } })).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('sort'),
+    });
     expect(await get('runs.list', { share: token, projectId })).toMatchObject({ status: 401 });
     // what the link does read carries nothing of the config
     const { body } = await get('reportShares.runs', { token });

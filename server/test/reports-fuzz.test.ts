@@ -22,7 +22,22 @@ afterAll(async () => {
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${x} is one of the hostile inputs
 const templateLookalike = '${x}';
-const nasty = fc.constantFrom('\u0000', '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u0007', '\r\n', ' ', '%00', "'; drop table reports; --", templateLookalike, '<script>', '\\', '"');
+const nasty = fc.constantFrom(
+  '\u0000',
+  '\uD800',
+  '\uDFFF',
+  '\u202E',
+  '\uFEFF',
+  '\u0007',
+  '\r\n',
+  ' ',
+  '%00',
+  "'; drop table reports; --",
+  templateLookalike,
+  '<script>',
+  '\\',
+  '"',
+);
 const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.array(fc.oneof(nasty, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 12 }).map((parts) => parts.join('')),

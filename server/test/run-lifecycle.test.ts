@@ -102,7 +102,9 @@ describe('the crash sweep', () => {
     await server.stopHttp(); // and with it the server's own sweeps: these three are the only ones
     const db = server.database.db;
     // heard from an hour ago, each at its own time (set directly: the sweep must copy it exactly)
-    await db.execute(sql`update runs set kernel_seen_at = now() - interval '1 hour' - (random() * interval '1 minute') where id in ${sql.raw(`(${ids.map((id) => `'${id}'`).join(',')})`)}`);
+    await db.execute(
+      sql`update runs set kernel_seen_at = now() - interval '1 hour' - (random() * interval '1 minute') where id in ${sql.raw(`(${ids.map((id) => `'${id}'`).join(',')})`)}`,
+    );
     const seen = new Map((await db.select({ id: runs.id, seen: runs.kernelSeenAt }).from(runs)).map((r) => [r.id, r.seen]));
     // silent for half an hour: only these runs (the earlier tests' runs are younger)
     const limit = 30 * 60 * 1000;

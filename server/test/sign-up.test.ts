@@ -76,7 +76,10 @@ describe('sign-up closed (invitation links)', () => {
     const revoked = await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'viewer', expiresInDays: 1 });
     await owner.api.invitations.revoke.mutate({ teamId: owner.team.id, invitationId: revoked.id });
     const expired = await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'viewer', expiresInDays: 1 });
-    await server.database.db.update(teamInvitations).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(teamInvitations.id, expired.id));
+    await server.database.db
+      .update(teamInvitations)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(teamInvitations.id, expired.id));
     for (const [token, message] of [
       [revoked.token, 'this invitation link has been revoked'],
       [expired.token, 'this invitation link has expired'],
@@ -101,11 +104,17 @@ describe('sign-up closed (invitation links)', () => {
 
   it('admins invite up to admin, owners up to owner, others not at all', async () => {
     const admin = await signUp(server, 'admin2', (await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'admin', expiresInDays: 1 })).token);
-    const editor = await signUp(server, 'editor2', (await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'editor', expiresInDays: 1 })).token);
+    const editor = await signUp(
+      server,
+      'editor2',
+      (await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'editor', expiresInDays: 1 })).token,
+    );
     expect(await admin.api.invitations.create.mutate({ teamId: owner.team.id, role: 'admin', expiresInDays: 1 })).toMatchObject({ role: 'admin' });
     const ownerLink = await admin.api.invitations.create.mutate({ teamId: owner.team.id, role: 'owner', expiresInDays: 1 }).catch(errorOf);
     expect(ownerLink).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/only an owner can invite an owner/) });
-    expect(await editor.api.invitations.create.mutate({ teamId: owner.team.id, role: 'viewer', expiresInDays: 1 }).catch(errorOf)).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await editor.api.invitations.create.mutate({ teamId: owner.team.id, role: 'viewer', expiresInDays: 1 }).catch(errorOf)).toMatchObject({
+      code: 'FORBIDDEN',
+    });
     expect(await owner.api.invitations.create.mutate({ teamId: owner.team.id, role: 'owner', expiresInDays: 1 })).toMatchObject({ role: 'owner' });
   });
 

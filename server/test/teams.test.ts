@@ -31,21 +31,32 @@ async function roleOf(teamId: string, userId: string) {
 
 describe('role changes', () => {
   it('an admin cannot demote an owner', async () => {
-    const { owner, teamId, people: [admin] } = await teamWith(['admin']);
+    const {
+      owner,
+      teamId,
+      people: [admin],
+    } = await teamWith(['admin']);
     const attempt = await admin!.api.teams.addMember.mutate({ teamId, email: owner.email, role: 'viewer' }).catch(errorOf);
     expect(attempt).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/owner/) });
     expect(await roleOf(teamId, owner.id)).toBe('owner');
   });
 
   it('an admin cannot remove an owner', async () => {
-    const { owner, teamId, people: [admin] } = await teamWith(['admin']);
+    const {
+      owner,
+      teamId,
+      people: [admin],
+    } = await teamWith(['admin']);
     const attempt = await admin!.api.teams.removeMember.mutate({ teamId, userId: owner.id }).catch(errorOf);
     expect(attempt).toMatchObject({ code: 'FORBIDDEN' });
     expect(await roleOf(teamId, owner.id)).toBe('owner');
   });
 
   it('an admin manages editors, viewers and other admins below owner', async () => {
-    const { teamId, people: [admin, editor, other] } = await teamWith(['admin', 'editor', 'admin']);
+    const {
+      teamId,
+      people: [admin, editor, other],
+    } = await teamWith(['admin', 'editor', 'admin']);
     await admin!.api.teams.addMember.mutate({ teamId, email: editor!.email, role: 'viewer' });
     expect(await roleOf(teamId, editor!.id)).toBe('viewer');
     await admin!.api.teams.addMember.mutate({ teamId, email: other!.email, role: 'editor' });
@@ -58,13 +69,20 @@ describe('role changes', () => {
   });
 
   it('an editor changes no roles', async () => {
-    const { teamId, people: [editor, viewer] } = await teamWith(['editor', 'viewer']);
+    const {
+      teamId,
+      people: [editor, viewer],
+    } = await teamWith(['editor', 'viewer']);
     const attempt = await editor!.api.teams.addMember.mutate({ teamId, email: viewer!.email, role: 'editor' }).catch(errorOf);
     expect(attempt).toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('an owner makes and unmakes owners', async () => {
-    const { owner, teamId, people: [admin] } = await teamWith(['admin']);
+    const {
+      owner,
+      teamId,
+      people: [admin],
+    } = await teamWith(['admin']);
     await owner.api.teams.addMember.mutate({ teamId, email: admin!.email, role: 'owner' });
     expect(await roleOf(teamId, admin!.id)).toBe('owner');
     await owner.api.teams.addMember.mutate({ teamId, email: admin!.email, role: 'admin' });
@@ -82,10 +100,20 @@ describe('role changes', () => {
 
   it('two owners demoting each other at once leave one owner', async () => {
     for (let round = 0; round < 5; round++) {
-      const { owner: a, teamId, people: [b] } = await teamWith(['owner']);
+      const {
+        owner: a,
+        teamId,
+        people: [b],
+      } = await teamWith(['owner']);
       const results = await Promise.all([
-        a.api.teams.addMember.mutate({ teamId, email: b!.email, role: 'editor' }).then(() => 'ok', (e) => errorOf(e).code),
-        b!.api.teams.addMember.mutate({ teamId, email: a.email, role: 'editor' }).then(() => 'ok', (e) => errorOf(e).code),
+        a.api.teams.addMember.mutate({ teamId, email: b!.email, role: 'editor' }).then(
+          () => 'ok',
+          (e) => errorOf(e).code,
+        ),
+        b!.api.teams.addMember.mutate({ teamId, email: a.email, role: 'editor' }).then(
+          () => 'ok',
+          (e) => errorOf(e).code,
+        ),
       ]);
       // whichever ran second is no longer an owner (FORBIDDEN) or would leave none (CONFLICT)
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
@@ -95,7 +123,11 @@ describe('role changes', () => {
   });
 
   it('two owners removing each other at once leave one owner', async () => {
-    const { owner: a, teamId, people: [b] } = await teamWith(['owner']);
+    const {
+      owner: a,
+      teamId,
+      people: [b],
+    } = await teamWith(['owner']);
     await Promise.all([
       a.api.teams.removeMember.mutate({ teamId, userId: b!.id }).catch(errorOf),
       b!.api.teams.removeMember.mutate({ teamId, userId: a.id }).catch(errorOf),

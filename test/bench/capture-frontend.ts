@@ -13,8 +13,9 @@
 //   npx tsx test/bench/capture-frontend.ts          (needs .venv with JupyterLab + the built extension, as e2e)
 //
 // CELLS=300 per mode and workload, BLOCK=25, WORKLOADS=trivial,print10.
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+
 import { loadavg } from 'node:os';
+import { type CDPSession, chromium, type Page } from 'playwright-core';
 import { CellmarkProcess, freePort, waitFor } from '../e2e/support/cellmark.ts';
 import { LabProcess, notebook } from '../e2e/support/lab.ts';
 
@@ -65,14 +66,20 @@ async function status(page: Page) {
 async function setMode(page: Page, mode: Mode) {
   if (((await status(page)).mode === 'paused') !== (mode === 'paused')) {
     await page.evaluate(() =>
-      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('@cellmark/jupyterlab:toggle-pause'),
+      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
+        '@cellmark/jupyterlab:toggle-pause',
+      ),
     );
   }
   // on: recording, with the kernel side switched on again before the block starts
-  await waitFor(async () => {
-    const now = await status(page);
-    return mode === 'paused' ? now.mode === 'paused' : now.mode === 'recording' && /Kernel capture: on/.test(now.title);
-  }, `capture ${mode}`, 30_000);
+  await waitFor(
+    async () => {
+      const now = await status(page);
+      return mode === 'paused' ? now.mode === 'paused' : now.mode === 'recording' && /Kernel capture: on/.test(now.title);
+    },
+    `capture ${mode}`,
+    30_000,
+  );
 }
 
 /** Self time per execution of the extension bundle's functions over one block (CPU profile). */
@@ -113,7 +120,11 @@ async function main() {
     const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'bench' }, headers);
     const files = Object.fromEntries(WORKLOADS.map((w) => [`${w}.ipynb`, notebook([SOURCES[w]!])]));
     await lab.start({ serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` }, files);
-    console.log(`capture-frontend: ${CELLS} executions per mode and workload, blocks of ${BLOCK}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `capture-frontend: ${CELLS} executions per mode and workload, blocks of ${BLOCK}; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     for (const workload of WORKLOADS) {
       const context = await browser.newContext(); // one JupyterLab workspace per page
       const page = await context.newPage();
@@ -123,8 +134,8 @@ async function main() {
         () =>
           page.evaluate(
             () =>
-              (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp.shell
-                .currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+              (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp
+                .shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
           ),
         'kernel idle',
       );
@@ -150,12 +161,16 @@ async function main() {
       const profiledPaused = await profileBlock(cdp, page, BLOCK);
       const of = (mode: Mode, k: keyof Omit<Block, 'mode'>) => median(blocks.filter((b) => b.mode === mode).map((b) => b[k]));
       const row = (k: keyof Omit<Block, 'mode'>, label: string) =>
-        console.log(`  ${label.padEnd(26)} on ${of('on', k).toFixed(3)} ms   paused ${of('paused', k).toFixed(3)} ms   added ${(of('on', k) - of('paused', k)).toFixed(3)} ms   ratio ${(of('on', k) / of('paused', k)).toFixed(2)}`);
+        console.log(
+          `  ${label.padEnd(26)} on ${of('on', k).toFixed(3)} ms   paused ${of('paused', k).toFixed(3)} ms   added ${(of('on', k) - of('paused', k)).toFixed(3)} ms   ratio ${(of('on', k) / of('paused', k)).toFixed(2)}`,
+        );
       console.log(`${workload} (${JSON.stringify(SOURCES[workload])}), medians of ${blocks.length / 2} blocks per mode, per execution:`);
       row('taskMs', 'main thread (TaskDuration)');
       row('scriptMs', 'JavaScript (ScriptDuration)');
       row('wallMs', 'wall per execution');
-      console.log(`  extension bundle self time (CPU profile): on ${profiledOn.total.toFixed(3)} ms, paused ${profiledPaused.total.toFixed(3)} ms per execution; most (on):`);
+      console.log(
+        `  extension bundle self time (CPU profile): on ${profiledOn.total.toFixed(3)} ms, paused ${profiledPaused.total.toFixed(3)} ms per execution; most (on):`,
+      );
       for (const [name, ms] of profiledOn.top) console.log(`    ${ms.toFixed(3)} ms  ${name}`);
       await context.close();
     }

@@ -7,9 +7,9 @@
 // KEEP=1 keeps the database and prints its name; REUSE=<name> then measures again without ingesting;
 // SKIP_RAW=1 leaves out the raw-points baseline (~100 s a query at full scale).
 import { createDb, type Database, resultRows, sql } from '@cellmark/db';
-import type { Actor } from '../../server/src/domain/policy.ts';
 import { ingestMetrics, type MetricPointInput } from '../../server/src/domain/metrics/ingest.ts';
 import { metricSeries } from '../../server/src/domain/metrics/series.ts';
+import type { Actor } from '../../server/src/domain/policy.ts';
 import { benchDatabase, benchProject, intEnv, ms, percentiles } from './setup.ts';
 
 const RUNS = intEnv('RUNS', 100);
@@ -40,9 +40,20 @@ try {
     return p;
   };
 
-  console.log(`Postgres: ${(await database.db.execute(sql`select version()`) as unknown as { version: string }[])[0]?.version.split(' on ')[0]}; load average now ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  const full = await measure(`rollups: ${RUNS} runs, full range, ${WIDTH} px`, () => metricSeries(database.db, actor, { projectId, runIds, key: 'loss', width: WIDTH }));
-  await measure(`rollups: ${RUNS} runs, full range, wall-time axis`, () => metricSeries(database.db, actor, { projectId, runIds, key: 'loss', xAxis: 'time', width: WIDTH }));
+  console.log(
+    `Postgres: ${((await database.db.execute(sql`select version()`)) as unknown as { version: string }[])[0]?.version.split(' on ')[0]}; load average now ${(
+      await import('node:os')
+    )
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const full = await measure(`rollups: ${RUNS} runs, full range, ${WIDTH} px`, () =>
+    metricSeries(database.db, actor, { projectId, runIds, key: 'loss', width: WIDTH }),
+  );
+  await measure(`rollups: ${RUNS} runs, full range, wall-time axis`, () =>
+    metricSeries(database.db, actor, { projectId, runIds, key: 'loss', xAxis: 'time', width: WIDTH }),
+  );
   await measure(`rollups: ${RUNS} runs, 1% window, ${WIDTH} px`, (i) => {
     const x0 = Math.floor(((i * 7919) % 99) * (STEPS / 100));
     return metricSeries(database.db, actor, { projectId, runIds, key: 'loss', range: [x0, x0 + STEPS / 100 - 1], width: WIDTH });
@@ -50,8 +61,10 @@ try {
   if (!process.env.SKIP_RAW) {
     const runList = `{${runIds.join(',')}}`;
     const perPx = STEPS / WIDTH;
-    const raw = await measure(`raw points, same buckets (no rollups)`, () =>
-      database.db.execute(sql`
+    const raw = await measure(
+      `raw points, same buckets (no rollups)`,
+      () =>
+        database.db.execute(sql`
         select run_id, floor(step / ${perPx}::float8)::int as px, min(value), max(value), (array_agg(value order by step desc))[1], count(*)
         from metric_points where run_id = any(${runList}::uuid[]) group by run_id, px`),
       RAW_QUERIES,
@@ -59,7 +72,8 @@ try {
     console.log(`speed-up of rollups over raw points (p50): ${(raw.p50 / full.p50).toFixed(1)}×`);
   }
 } finally {
-  if (process.env.KEEP && !reuse) console.log(`kept the database (REUSE=${(resultRows<{ d: string }>(await database.db.execute(sql`select current_database() as d`)))[0]!.d})`);
+  if (process.env.KEEP && !reuse)
+    console.log(`kept the database (REUSE=${resultRows<{ d: string }>(await database.db.execute(sql`select current_database() as d`))[0]!.d})`);
   await (process.env.KEEP && !reuse ? keep() : drop());
 }
 
@@ -86,7 +100,9 @@ async function ingestAll(database: Database) {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, uploader));
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`ingested ${RUNS} runs × ${STEPS} steps (${((RUNS * STEPS) / 1e6).toFixed(1)}M points) in ${seconds.toFixed(0)} s: ${Math.round((RUNS * STEPS) / seconds)} points/s`);
+  console.log(
+    `ingested ${RUNS} runs × ${STEPS} steps (${((RUNS * STEPS) / 1e6).toFixed(1)}M points) in ${seconds.toFixed(0)} s: ${Math.round((RUNS * STEPS) / seconds)} points/s`,
+  );
   return { actor, projectId, runIds };
 }
 

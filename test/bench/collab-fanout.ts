@@ -8,8 +8,8 @@
 // share one event loop, so a stall there shows up as fan-out latency the server did not cause.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -25,7 +25,17 @@ const port = 22000 + Math.floor(Math.random() * 10000);
 const base = `http://127.0.0.1:${port}`;
 const serverNodeArgs = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const server = spawn(process.execPath, [...serverNodeArgs, '--import', 'tsx', path.resolve(import.meta.dirname, '../../server/src/main.ts')], {
-  env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', CELLMARK_NO_WEB: '1', LOG_LEVEL: 'warn', CELLMARK_SECRET: 'bench-secret-that-is-long-enough-0123456789', NODE_ENV: 'development' } as NodeJS.ProcessEnv,
+  env: {
+    PATH: process.env.PATH!,
+    HOME: process.env.HOME ?? '/tmp',
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    CELLMARK_NO_WEB: '1',
+    LOG_LEVEL: 'warn',
+    CELLMARK_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+    NODE_ENV: 'development',
+  } as NodeJS.ProcessEnv,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const providers: WebsocketProvider[] = [];
@@ -57,10 +67,17 @@ try {
     headers: { 'content-type': 'application/json', origin: base },
     body: JSON.stringify({ email: 'bench@example.test', password: 'correct horse battery' }),
   });
-  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = signIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const call = async (procedure: string, input: unknown) => {
-    const res = await fetch(`${base}/api/trpc/${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(input) });
-// biome-ignore lint/suspicious/noExplicitAny: a bench reads a field or two of answers it just asked for; any keeps each call one line
+    const res = await fetch(`${base}/api/trpc/${procedure}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify(input),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: a bench reads a field or two of answers it just asked for; any keeps each call one line
     return ((await res.json()) as { result: { data: any } }).result.data;
   };
   const { project } = await call('setup.createWorkspace', { teamName: 'Bench', projectName: 'Bench' });
@@ -147,13 +164,21 @@ try {
     windows.set(Math.floor(at / 500), { max: Math.max(w.max, latency), over: w.over + (latency > 30 ? 1 : 0), n: w.n + 1 });
   }
   const worst = [...windows].sort((a, b) => b[1].max - a[1].max).slice(0, 5);
-  console.log(`worst half-seconds (typed at: slowest, deliveries > 30 ms of all): ${worst.map(([w, v]) => `${(w / 2).toFixed(1)} s: ${v.max.toFixed(0)} ms, ${v.over}/${v.n}`).join('; ')}`);
+  console.log(
+    `worst half-seconds (typed at: slowest, deliveries > 30 ms of all): ${worst.map(([w, v]) => `${(w / 2).toFixed(1)} s: ${v.max.toFixed(0)} ms, ${v.over}/${v.n}`).join('; ')}`,
+  );
   const texts = new Set(editors.map((e) => e.doc.getText('content').toString()));
   console.log(`keystrokes: ${typed} (${(typed / SECONDS).toFixed(0)}/s); deliveries measured ${n} of ${expected} (${((n / expected) * 100).toFixed(1)}%)`);
   const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(`fan-out latency: p50 ${ms(p50)}  p90 ${ms(sorted[Math.floor(n * 0.9)]!)}  p99 ${ms(p99)}  p99.9 ${ms(sorted[Math.floor(n * 0.999)]!)}  max ${ms(sorted[n - 1]!)}   target p99 ≤ 30 ms: ${p99 <= 30 ? 'met' : 'MISSED'}`);
-  console.log(`server CPU: ${serverCpu.toFixed(2)} s over ${wall.toFixed(1)} s = ${((serverCpu / wall) * 100).toFixed(0)}% of one core; ${((serverCpu / typed) * 1000).toFixed(2)} ms per keystroke`);
-  console.log(`bench process (the ${EDITORS} clients) CPU: ${(((self.user + self.system) / 1e6 / wall) * 100).toFixed(0)}% of one core; ${texts.size === 1 ? 'all editors converged' : `${texts.size} different documents!`}`);
+  console.log(
+    `fan-out latency: p50 ${ms(p50)}  p90 ${ms(sorted[Math.floor(n * 0.9)]!)}  p99 ${ms(p99)}  p99.9 ${ms(sorted[Math.floor(n * 0.999)]!)}  max ${ms(sorted[n - 1]!)}   target p99 ≤ 30 ms: ${p99 <= 30 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `server CPU: ${serverCpu.toFixed(2)} s over ${wall.toFixed(1)} s = ${((serverCpu / wall) * 100).toFixed(0)}% of one core; ${((serverCpu / typed) * 1000).toFixed(2)} ms per keystroke`,
+  );
+  console.log(
+    `bench process (the ${EDITORS} clients) CPU: ${(((self.user + self.system) / 1e6 / wall) * 100).toFixed(0)}% of one core; ${texts.size === 1 ? 'all editors converged' : `${texts.size} different documents!`}`,
+  );
   // the histogram holds whole sampling intervals: the delay is what exceeds the resolution
   const delay = (ns: number) => ms(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS));
   console.log(`bench process event-loop delay: p50 ${delay(loopDelay.percentile(50))}  p99 ${delay(loopDelay.percentile(99))}  max ${delay(loopDelay.max)}`);

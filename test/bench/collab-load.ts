@@ -97,7 +97,14 @@ try {
       reads.push(performance.now() - r0);
     }
     const spread = (xs: number[]) => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
-    return { ...percentiles(samples), spread: spread(samples), read: percentiles(reads).p50, firstSync: percentiles(firstSync).p50, oldPath: percentiles(oldPath).p50, length };
+    return {
+      ...percentiles(samples),
+      spread: spread(samples),
+      read: percentiles(reads).p50,
+      firstSync: percentiles(firstSync).p50,
+      oldPath: percentiles(oldPath).p50,
+      length,
+    };
   }
 
   const before = await coldLoads();
@@ -107,11 +114,17 @@ try {
   const after = await coldLoads();
   if (after.length !== before.length) throw new Error(`document changed by compaction: ${before.length} → ${after.length} characters`);
   const stored = await store.pending(reportId);
-  const [snapshot] = resultRows<{ bytes: number }>(await database.db.execute(sql`select octet_length(state) as bytes from report_snapshots where report_id = ${reportId}`));
+  const [snapshot] = resultRows<{ bytes: number }>(
+    await database.db.execute(sql`select octet_length(state) as bytes from report_snapshots where report_id = ${reportId}`),
+  );
   console.log(`document: ${after.length} characters; snapshot ${(snapshot!.bytes / 1024).toFixed(0)} KiB`);
-  console.log(`cold load before compaction: p50 ${ms(before.p50)}  range ${before.spread}  (${before.n} room opens; store.load of the rows, merged: ${ms(before.read)}; old path ${ms(before.oldPath)})`);
+  console.log(
+    `cold load before compaction: p50 ${ms(before.p50)}  range ${before.spread}  (${before.n} room opens; store.load of the rows, merged: ${ms(before.read)}; old path ${ms(before.oldPath)})`,
+  );
   console.log(`compaction of ${compacted.merged} rows: ${ms(compactMs)}; rows left ${stored.updates}`);
-  console.log(`cold load after compaction:  p50 ${ms(after.p50)}  range ${after.spread}  (${after.n} room opens; reading the snapshot ${ms(after.read)}, the rest is Y.applyUpdate; old path ${ms(after.oldPath)})`);
+  console.log(
+    `cold load after compaction:  p50 ${ms(after.p50)}  range ${after.spread}  (${after.n} room opens; reading the snapshot ${ms(after.read)}, the rest is Y.applyUpdate; old path ${ms(after.oldPath)})`,
+  );
   console.log(`first client's sync step 2 after the load (whole document): before compaction ${ms(before.firstSync)}, after ${ms(after.firstSync)}`);
   console.log(`speed-up: ${(before.p50 / after.p50).toFixed(1)}×   target ≤ 100 ms after (p50): ${after.p50 <= 100 ? 'met' : 'MISSED'}`);
 } finally {

@@ -12,10 +12,10 @@
 // The chart reads cover key k0 of min(RUNS, 100) runs × STEPS steps in both systems: MLflow's
 // k0 beyond its logged subset is COPYed into its own metrics table (the read path is measured).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { freePort } from '@cellmark/db/testing';
 import { boot, loadEnv } from '@cellmark/server';
 import postgres from 'postgres';
@@ -89,7 +89,9 @@ async function p50(fn: () => Promise<unknown>, queries = QUERIES) {
 function gitState() {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', path.join(import.meta.dirname, '../../server/src/domain/metrics')], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', path.join(import.meta.dirname, '../../server/src/domain/metrics')], {
+      encoding: 'utf8',
+    }).trim();
     return `${head}${dirty ? ' + uncommitted changes in server/src/domain/metrics' : ''}`;
   } catch {
     return 'unknown';
@@ -132,7 +134,11 @@ try {
   cleanups.push(() => server.stop());
   /** a tRPC mutation over plain HTTP (docs/ingest-api.md); `body` when it is serialised already */
   const trpc = async <T>(procedure: string, headers: Record<string, string>, input: unknown, body?: string): Promise<T> => {
-    const res = await fetch(`${server.url}/api/trpc/${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body ?? JSON.stringify(input) });
+    const res = await fetch(`${server.url}/api/trpc/${procedure}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body ?? JSON.stringify(input),
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`${procedure}: ${res.status} ${text.slice(0, 500)}`);
     return (JSON.parse(text) as { result: { data: T } }).result.data;
@@ -150,8 +156,17 @@ try {
     body: JSON.stringify({ email: 'bench@example.test', password: 'correct horse battery' }),
   });
   if (!signIn.ok) throw new Error(`sign-in: ${signIn.status} ${await signIn.text()}`);
-  const session = { cookie: signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), origin: server.url };
-  const { team, project } = await trpc<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', session, { teamName: 'Bench', projectName: 'Ingest' });
+  const session = {
+    cookie: signIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; '),
+    origin: server.url,
+  };
+  const { team, project } = await trpc<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', session, {
+    teamName: 'Bench',
+    projectName: 'Ingest',
+  });
   const { token } = await trpc<{ token: string }>('tokens.create', session, { name: 'bench' });
   const bearer = { authorization: `Bearer ${token}` };
 
@@ -230,7 +245,9 @@ try {
     const copied = await rowCount('bench_copy_points');
     if (copied !== POINTS) throw new Error(`COPY table holds ${copied} rows, expected ${POINTS}`);
     copySeconds = copy.seconds;
-    console.log(`raw COPY FROM STDIN (text, one COPY per ${BATCH.toLocaleString('en-US')} rows, same PK): ${millions(POINTS)} points in ${copy.seconds.toFixed(1)} s = ${rate(POINTS, copy.seconds)}`);
+    console.log(
+      `raw COPY FROM STDIN (text, one COPY per ${BATCH.toLocaleString('en-US')} rows, same PK): ${millions(POINTS)} points in ${copy.seconds.toFixed(1)} s = ${rate(POINTS, copy.seconds)}`,
+    );
   }
 
   // ---- MLflow tracking server over the same Postgres
@@ -307,14 +324,19 @@ try {
   // ---- Chart reads: one key of every run
   console.log('');
   const seriesGet = (range?: [number, number]) =>
-    fetch(`${server.url}/api/trpc/metrics.series?input=${encodeURIComponent(JSON.stringify({ projectId: project.id, runIds: cellmarkRuns, key: keyName(0), width: WIDTH, ...(range ? { range } : {}) }))}`, {
-      headers: session,
-    }).then(async (res) => {
+    fetch(
+      `${server.url}/api/trpc/metrics.series?input=${encodeURIComponent(JSON.stringify({ projectId: project.id, runIds: cellmarkRuns, key: keyName(0), width: WIDTH, ...(range ? { range } : {}) }))}`,
+      {
+        headers: session,
+      },
+    ).then(async (res) => {
       if (!res.ok) throw new Error(`metrics.series: ${res.status} ${(await res.text()).slice(0, 300)}`);
       return res.json();
     });
   const chartRuns = Math.min(RUNS, 100); // a chart's limit in both systems
-  console.log(`chart reads: key ${keyName(0)} of ${chartRuns} runs × ${STEPS.toLocaleString('en-US')} steps (${millions(chartRuns * STEPS)} points), p50 of ${QUERIES} after a warm-up:`);
+  console.log(
+    `chart reads: key ${keyName(0)} of ${chartRuns} runs × ${STEPS.toLocaleString('en-US')} steps (${millions(chartRuns * STEPS)} points), p50 of ${QUERIES} after a warm-up:`,
+  );
   const fullP50 = await p50(() => seriesGet());
   console.log(`  Cellmark metrics.series (tRPC GET, ${WIDTH} px min/max/last/count from rollups): p50 ${ms(fullP50)}`);
   if (mlflowApi && mlflowTopUp) {
@@ -327,7 +349,9 @@ try {
         returned = (await api.getHistoryBulkInterval(runs, keyName(0), maxResults)).length;
       });
       const what = maxResults === 320 ? 'what its UI charts call: 320' : `${maxResults}`;
-      console.log(`  MLflow get-history-bulk-interval (${what} raw points sampled per run, no min/max; ${returned} in all): p50 ${ms(sampled)}  (Cellmark ${(sampled / fullP50).toFixed(1)}× faster)`);
+      console.log(
+        `  MLflow get-history-bulk-interval (${what} raw points sampled per run, no min/max; ${returned} in all): p50 ${ms(sampled)}  (Cellmark ${(sampled / fullP50).toFixed(1)}× faster)`,
+      );
     }
     // at 100 runs × 100k steps MLflow's server has dropped these calls (a worker ending mid-request):
     // that is a result too, so it is reported with how long the failed attempt took
@@ -338,11 +362,19 @@ try {
         const n = all.reduce((s, h) => s + h.length, 0);
         if (n !== chartRuns * STEPS) throw new Error(`get-history returned ${n} points, expected ${chartRuns * STEPS}`);
       }, HISTORY_QUERIES);
-      console.log(`  MLflow get-history (every point, one call per run, all in parallel; p50 of ${HISTORY_QUERIES}): p50 ${ms(history)}  (Cellmark ${(history / fullP50).toFixed(1)}× faster)`);
+      console.log(
+        `  MLflow get-history (every point, one call per run, all in parallel; p50 of ${HISTORY_QUERIES}): p50 ${ms(history)}  (Cellmark ${(history / fullP50).toFixed(1)}× faster)`,
+      );
     } catch (e) {
       const cause = e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}` : String(e);
       console.log(`  MLflow get-history (every point, one call per run, all in parallel): failed after ${ms(performance.now() - started)}: ${cause}`);
-      console.log(`  MLflow's log, last lines:\n${mlflowLog().split('\n').slice(-8).map((l) => `    ${l}`).join('\n')}`);
+      console.log(
+        `  MLflow's log, last lines:\n${mlflowLog()
+          .split('\n')
+          .slice(-8)
+          .map((l) => `    ${l}`)
+          .join('\n')}`,
+      );
     }
   }
 } finally {

@@ -1,7 +1,7 @@
 // Shared MLflow helpers for benchmarks that compare with the MLflow tracking server: a venv
 // made on first use (test/bench/.venv-mlflow, gitignored), `mlflow server` on a free port
 // over a Postgres database, and the few REST calls the benches need.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,7 +48,20 @@ export async function startMlflow(databaseUrl: string, workers: number): Promise
   const backendStoreUri = databaseUrl.replace(/^postgres(ql)?:\/\//, 'postgresql+psycopg2://');
   const port = await freePort();
   const artifacts = mkdtempSync(path.join(tmpdir(), 'cellmark-bench-mlartifacts-'));
-  const args = ['server', '--backend-store-uri', backendStoreUri, '--default-artifact-root', artifacts, '--no-serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers)];
+  const args = [
+    'server',
+    '--backend-store-uri',
+    backendStoreUri,
+    '--default-artifact-root',
+    artifacts,
+    '--no-serve-artifacts',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--workers',
+    String(workers),
+  ];
   const child: ChildProcess = spawn(bin('mlflow'), args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -104,7 +117,8 @@ async function call<T>(url: string, init?: RequestInit): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-const postJson = <T>(url: string, body: unknown) => call<T>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const postJson = <T>(url: string, body: unknown) =>
+  call<T>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 export interface MlflowMetric {
   key: string;
@@ -118,7 +132,13 @@ export function mlflowClient(base: string) {
   return {
     createExperiment: async (name: string) => (await postJson<{ experiment_id: string }>(`${base}/api/2.0/mlflow/experiments/create`, { name })).experiment_id,
     createRun: async (experimentId: string, runName: string) =>
-      (await postJson<{ run: { info: { run_id: string } } }>(`${base}/api/2.0/mlflow/runs/create`, { experiment_id: experimentId, run_name: runName, start_time: Date.now() })).run.info.run_id,
+      (
+        await postJson<{ run: { info: { run_id: string } } }>(`${base}/api/2.0/mlflow/runs/create`, {
+          experiment_id: experimentId,
+          run_name: runName,
+          start_time: Date.now(),
+        })
+      ).run.info.run_id,
     /** At most 1,000 metrics per call (MLflow's MAX_METRICS_PER_BATCH). */
     logBatch: (runId: string, metrics: MlflowMetric[]) => postJson<unknown>(`${base}/api/2.0/mlflow/runs/log-batch`, { run_id: runId, metrics }),
     /** Full history of one key of one run (every point; follows next_page_token if the server pages). */
@@ -137,7 +157,9 @@ export function mlflowClient(base: string) {
     getHistoryBulkInterval: async (runIds: string[], key: string, maxResults: number) => {
       const q = new URLSearchParams({ metric_key: key, max_results: String(maxResults) });
       for (const id of runIds) q.append('run_ids', id);
-      return (await call<{ metrics?: (MlflowMetric & { run_id: string })[] }>(`${base}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?${q}`)).metrics ?? [];
+      return (
+        (await call<{ metrics?: (MlflowMetric & { run_id: string })[] }>(`${base}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?${q}`)).metrics ?? []
+      );
     },
   };
 }

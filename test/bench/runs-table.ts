@@ -22,7 +22,9 @@ try {
       select jsonb_object_agg('key_' || k, case when k % 5 = 0 then to_jsonb('opt_' || ((hashtext(${runs.id}::text) + k) % 4)) else to_jsonb(((hashtext(${runs.id}::text) + k) % 1000) / 1000.0) end)
       from generate_series(0, ${KEYS - 1}) k)
     where ${runs.projectId} = ${projectId}`);
-  await database.db.execute(sql`insert into project_config_keys select distinct project_id, jsonb_object_keys(config) from ${runs} where project_id = ${projectId} on conflict do nothing`);
+  await database.db.execute(
+    sql`insert into project_config_keys select distinct project_id, jsonb_object_keys(config) from ${runs} where project_id = ${projectId} on conflict do nothing`,
+  );
   await database.db.execute(sql`analyze`);
   console.log(`seeded ${RUNS} runs × ${KEYS} config keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -2,10 +2,10 @@
 // project and runs created through the domain layer (the same code the API calls).
 import { randomBytes } from 'node:crypto';
 import { createDb, type Database, users } from '@cellmark/db';
+import postgres from 'postgres';
 import { createWorkspace } from '../../server/src/domain/onboarding.ts';
 import type { Actor } from '../../server/src/domain/policy.ts';
 import { startRun } from '../../server/src/domain/runs.ts';
-import postgres from 'postgres';
 
 /** A throwaway database; `drop` removes it, `keep` only closes the connections (KEEP=1). */
 export async function benchDatabase(): Promise<{ database: Database; url: string; drop: () => Promise<void>; keep: () => Promise<void> }> {
@@ -37,7 +37,14 @@ export async function benchProject(database: Database) {
   const actor: Actor = { userId: 'bench', via: 'token' };
   const { team, project } = await createWorkspace(database.db, { ...actor, via: 'session' }, { teamName: 'Bench', projectName: 'Bench' });
   const newRun = async (i: number) =>
-    (await startRun(database.db, actor, { project: `${team.slug}/${project.slug}`, clientKey: `bench-run-${i}`, notebookPath: `bench/${i % 7}.ipynb`, startedAt: new Date(Date.now() - i * 1000) })).runId;
+    (
+      await startRun(database.db, actor, {
+        project: `${team.slug}/${project.slug}`,
+        clientKey: `bench-run-${i}`,
+        notebookPath: `bench/${i % 7}.ipynb`,
+        startedAt: new Date(Date.now() - i * 1000),
+      })
+    ).runId;
   return { actor, projectId: project.id, newRun };
 }
 

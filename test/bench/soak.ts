@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Api, Recorder } from './soak/api.ts';
-import { checkWords, Collab, Editor, readCharts } from './soak/editors.ts';
+import { Collab, checkWords, Editor, readCharts } from './soak/editors.ts';
 import { OwnPostgres, ServerProcess, SmallDisk, startSampler, throwawayDatabase } from './soak/infra.ts';
 import { Notebook } from './soak/notebook.ts';
-import { printReport, type Fault } from './soak/report.ts';
+import { type Fault, printReport } from './soak/report.ts';
 import { readBack } from './soak/verify.ts';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -46,7 +46,13 @@ interface Scenario {
   servers: number;
   storage: Storage;
   /** fault name → what to do at a fraction of the soak; returns how to undo it */
-  faults: { at: number; name: string; hold: number; inject: (servers: ServerProcess[]) => Promise<void> | void; recover: (servers: ServerProcess[]) => Promise<void> | void }[];
+  faults: {
+    at: number;
+    name: string;
+    hold: number;
+    inject: (servers: ServerProcess[]) => Promise<void> | void;
+    recover: (servers: ServerProcess[]) => Promise<void> | void;
+  }[];
 }
 
 async function signIn(base: string) {
@@ -63,7 +69,10 @@ async function signIn(base: string) {
     body: JSON.stringify({ email: 'soak@example.test', password: 'correct horse battery' }),
   });
   if (!signedIn.ok) throw new Error(`sign-in: ${signedIn.status} ${await signedIn.text()}`);
-  return signedIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return signedIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
 }
 
 /** Progress on stderr, so that a phase that never ends says which it is. */
@@ -71,8 +80,13 @@ const phase = (t0: number, what: string) => console.error(`  [${((performance.no
 
 async function runScenario(scenario: Scenario): Promise<boolean> {
   const { storage } = scenario;
-  console.log(`\n== ${scenario.name}: ${scenario.servers} server(s) on ${storage.kind}; ${knobs.notebooks} notebooks × ${knobs.hz} Hz × ${knobs.keys} keys, ${knobs.editors} editors on ${knobs.reports} reports, ${knobs.readers} readers, ${knobs.seconds} s; load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  const serverEnv: Record<string, string> = storage.kind === 'postgres' ? { DATABASE_URL: storage.url, CELLMARK_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cellmark-soak-data-')) } : { CELLMARK_DATA_DIR: storage.dataDir };
+  console.log(
+    `\n== ${scenario.name}: ${scenario.servers} server(s) on ${storage.kind}; ${knobs.notebooks} notebooks × ${knobs.hz} Hz × ${knobs.keys} keys, ${knobs.editors} editors on ${knobs.reports} reports, ${knobs.readers} readers, ${knobs.seconds} s; load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
+  const serverEnv: Record<string, string> =
+    storage.kind === 'postgres'
+      ? { DATABASE_URL: storage.url, CELLMARK_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cellmark-soak-data-')) }
+      : { CELLMARK_DATA_DIR: storage.dataDir };
   const servers = await Promise.all(Array.from({ length: scenario.servers }, () => ServerProcess.create(serverEnv)));
   for (const s of servers) await s.start(); // one after the other: migrations run once
   const urls = servers.map((s) => s.url);
@@ -90,7 +104,10 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
     const reportIds: string[] = [];
     for (let i = 0; i < knobs.reports; i++) reportIds.push((await api.call('reports.create', { projectId: project.id, title: `Soak ${i}` }, session)).id);
 
-    const notebooks = Array.from({ length: knobs.notebooks }, (_, i) => new Notebook(api, { token }, `${team.slug}/${project.slug}`, i, { hz: knobs.hz, keys: knobs.keys, cellEveryMs: knobs.cellMs, imageEvery: 8 }));
+    const notebooks = Array.from(
+      { length: knobs.notebooks },
+      (_, i) => new Notebook(api, { token }, `${team.slug}/${project.slug}`, i, { hz: knobs.hz, keys: knobs.keys, cellEveryMs: knobs.cellMs, imageEvery: 8 }),
+    );
     await Promise.all(notebooks.map((n) => n.start()));
     const editors = Array.from({ length: knobs.editors }, (_, i) => new Editor(collab, reportIds[i % reportIds.length]!, i));
     const syncDeadline = Date.now() + 30_000;
@@ -101,7 +118,12 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
     // the heap at rest before the load and after it (below): what the load left behind
     const restBefore = await Promise.all(servers.map((s) => s.heapAfterGcMiB()));
     const start = performance.now();
-    sampler = startSampler(servers, storage.kind === 'postgres' ? { url: storage.url } : { dir: path.join(storage.dataDir, 'pgdata') }, recorder.t0, knobs.sampleMs);
+    sampler = startSampler(
+      servers,
+      storage.kind === 'postgres' ? { url: storage.url } : { dir: path.join(storage.dataDir, 'pgdata') },
+      recorder.t0,
+      knobs.sampleMs,
+    );
     const until = start + knobs.seconds * 1000;
     // Writes retry until acknowledged, but not without end: 60 s after the load a call still
     // failing is given up and reported (with its failures) instead of holding the soak forever.
@@ -122,7 +144,14 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
         await f.recover(servers);
         // healthy again: every server's /healthz answers 200
         for (;;) {
-          const ok = await Promise.all(servers.map((s) => fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)));
+          const ok = await Promise.all(
+            servers.map((s) =>
+              fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+                (r) => r.ok,
+                () => false,
+              ),
+            ),
+          );
           if (ok.every(Boolean)) break;
           await sleep(200);
         }
@@ -160,7 +189,14 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
       const text = [...texts][0] ?? '';
       const typed = mine.flatMap((e) => e.typed);
       phase(recorder.t0, `report ${reportId.slice(0, 8)} checked`);
-      reportsResult.push({ reportId, editors: mine.length, converged: texts.size === 1, freshEqual: fresh.every((f) => f === text), typed: typed.length, ...checkWords(fresh[0]!, typed) });
+      reportsResult.push({
+        reportId,
+        editors: mine.length,
+        converged: texts.size === 1,
+        freshEqual: fresh.every((f) => f === text),
+        typed: typed.length,
+        ...checkWords(fresh[0]!, typed),
+      });
     }
     await sampler.stop();
     collab.destroy();
@@ -214,7 +250,9 @@ if (!faults) {
   } else {
     for (const n of counts) {
       const db = await throwawayDatabase(base);
-      results.push(await runScenario({ name: `soak, ${n} server${n > 1 ? 's' : ''}, Postgres`, servers: n, storage: { kind: 'postgres', url: db.url }, faults: [] }));
+      results.push(
+        await runScenario({ name: `soak, ${n} server${n > 1 ? 's' : ''}, Postgres`, servers: n, storage: { kind: 'postgres', url: db.url }, faults: [] }),
+      );
       await db.drop();
     }
   }
@@ -229,7 +267,13 @@ if (!faults) {
         faults: [
           { at: 0.2, name: 'kill -9 of server 1', hold: 5000, inject: async (s) => void (await s[0]!.kill9()), recover: (s) => s[0]!.start() },
           { at: 0.5, name: 'kill -9 of Postgres', hold: 5000, inject: () => pg.kill9(), recover: () => pg.start() },
-          { at: 0.75, name: 'kill -9 of both servers', hold: 3000, inject: (s) => Promise.all(s.map((x) => x.kill9())).then(() => {}), recover: (s) => Promise.all(s.map((x) => x.start())).then(() => {}) },
+          {
+            at: 0.75,
+            name: 'kill -9 of both servers',
+            hold: 3000,
+            inject: (s) => Promise.all(s.map((x) => x.kill9())).then(() => {}),
+            recover: (s) => Promise.all(s.map((x) => x.start())).then(() => {}),
+          },
         ],
       }),
     );

@@ -29,18 +29,32 @@ interface Cell {
   endedAt: string | null;
 }
 interface RunDetail {
-  run: { id: string; name: string; status: string; config: Record<string, unknown>; environment: Record<string, unknown> | null; previous: { id: string } | null };
+  run: {
+    id: string;
+    name: string;
+    status: string;
+    config: Record<string, unknown>;
+    environment: Record<string, unknown> | null;
+    previous: { id: string } | null;
+  };
   capture: { kernel: boolean };
   cells: Cell[];
   configHistory: { key: string; value: unknown; executionCount: number | null }[];
 }
 
-type App = { commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> }; shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } };
+type App = {
+  commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> };
+  shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } };
+};
 
 async function kernelIdle(page: Page) {
-  await page.waitForFunction(() => (window as unknown as { jupyterapp: App }).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', undefined, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => (window as unknown as { jupyterapp: App }).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
 }
 
 // WIP (issue 3): enabled once the kernel side and the frontend outbox land.
@@ -114,10 +128,14 @@ test('captures a whole notebook session completely, from both sides', async ({ p
   await page.close();
 
   let detail!: RunDetail;
-  await waitFor(async () => {
-    detail = await getRun(session!.id);
-    return detail.cells.length === 7 && detail.cells[6]!.status === 'ok';
-  }, 'all seven executions, the last one finished with the tab closed', 60_000);
+  await waitFor(
+    async () => {
+      detail = await getRun(session!.id);
+      return detail.cells.length === 7 && detail.cells[6]!.status === 'ok';
+    },
+    'all seven executions, the last one finished with the tab closed',
+    60_000,
+  );
 
   const c = detail.cells;
   expect(c.map((x) => [x.executionCount, x.cellId, x.status])).toEqual([
@@ -162,19 +180,27 @@ test('captures a whole notebook session completely, from both sides', async ({ p
   const restartCells = restartPage.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
   await runCell(restartCells.nth(0), 1);
   let before: { id: string } | undefined;
-  await waitFor(async () => {
-    before = (await listRuns('restart.ipynb'))[0];
-    return Boolean(before);
-  }, 'the run before the restart', 30_000);
+  await waitFor(
+    async () => {
+      before = (await listRuns('restart.ipynb'))[0];
+      return Boolean(before);
+    },
+    'the run before the restart',
+    30_000,
+  );
   void restartPage.evaluate(() => (window as unknown as { jupyterapp: App }).jupyterapp.commands.execute('notebook:restart-kernel'));
   await restartPage.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept').click();
   await kernelIdle(restartPage);
   await runCell(restartCells.nth(1), 1);
   let after: { id: string } | undefined;
-  await waitFor(async () => {
-    after = (await listRuns('restart.ipynb')).find((r) => r.id !== before!.id && r.cellCount === 1);
-    return Boolean(after);
-  }, 'a new run after the restart', 30_000);
+  await waitFor(
+    async () => {
+      after = (await listRuns('restart.ipynb')).find((r) => r.id !== before!.id && r.cellCount === 1);
+      return Boolean(after);
+    },
+    'a new run after the restart',
+    30_000,
+  );
   expect((await getRun(after!.id)).run.previous).toMatchObject({ id: before!.id });
   expect((await getRun(before!.id)).run.status).toBe('finished');
   await waitFor(async () => (await getRun(after!.id)).cells[0]?.capturedBy.length === 2, 'both paths to report the execution after the restart', 30_000);

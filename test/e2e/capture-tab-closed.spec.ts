@@ -77,20 +77,28 @@ const getRun = (runId: string) => cellmark.call<RunDetail>('runs.get', { runId }
  */
 async function runOf(notebookPath: string): Promise<string> {
   let runId = '';
-  await waitFor(async () => {
-    const { runs } = await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId, filter: { notebook: notebookPath } }, auth, 'query');
-    runId = runs[0]?.id ?? '';
-    return Boolean(runId) && (await getRun(runId)).capture.kernel;
-  }, `the run of ${notebookPath} with its kernel side`, 60_000);
+  await waitFor(
+    async () => {
+      const { runs } = await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId, filter: { notebook: notebookPath } }, auth, 'query');
+      runId = runs[0]?.id ?? '';
+      return Boolean(runId) && (await getRun(runId)).capture.kernel;
+    },
+    `the run of ${notebookPath} with its kernel side`,
+    60_000,
+  );
   return runId;
 }
 
 async function finished(runId: string, count: number, timeoutMs: number): Promise<Cell[]> {
   let cells: Cell[] = [];
-  await waitFor(async () => {
-    cells = (await getRun(runId)).cells;
-    return cells.length === count && cells.every((c) => c.status !== 'running');
-  }, `${count} finished executions`, timeoutMs);
+  await waitFor(
+    async () => {
+      cells = (await getRun(runId)).cells;
+      return cells.length === count && cells.every((c) => c.status !== 'running');
+    },
+    `${count} finished executions`,
+    timeoutMs,
+  );
   return cells;
 }
 

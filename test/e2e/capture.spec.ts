@@ -1,7 +1,7 @@
 // JupyterLab → server → browser: a real kernel runs cells in a real JupyterLab with the
 // extension; the run and its executions must arrive whole and in the order they ran.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, signInBrowser, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
@@ -38,11 +38,7 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
   const labMs = await lab.start(
     { serverUrl: cellmark.url, apiToken: token, project: `${team.slug}/${project.slug}` },
     {
-      'engine.ipynb': notebook([
-        'import time\ntime.sleep(0.3)\nx = 21\nprint("x is", x)',
-        'raise ValueError("bad value " + str(x))',
-        'x * 2',
-      ]),
+      'engine.ipynb': notebook(['import time\ntime.sleep(0.3)\nx = 21\nprint("x is", x)', 'raise ValueError("bad value " + str(x))', 'x * 2']),
     },
   );
   test.info().annotations.push({ type: 'timing', description: `server healthy ${serverMs} ms, JupyterLab up ${labMs} ms` });
@@ -53,7 +49,8 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
   // The status bar shows the run once the kernel is up and the server accepted it.
   await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Cellmark' })).not.toContainText(/not configured|⚠/);
   await page.waitForFunction(() => {
-    const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } }).jupyterapp;
+    const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string } } } } } } })
+      .jupyterapp;
     return app.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle';
   });
 
@@ -66,19 +63,27 @@ test('captures executions, errors and re-runs from a real kernel', async ({ page
 
   const auth = { cookie, origin: cellmark.url };
   let runId = '';
-  await waitFor(async () => {
-    const { runs } = await cellmark.call<{ runs: { id: string; cellCount: number }[] }>('runs.list', { projectId: project.id }, auth, 'query');
-    runId = runs[0]?.id ?? '';
-    return runs.length === 1 && runs[0]!.cellCount === 4;
-  }, 'four executions on the server', 30_000);
+  await waitFor(
+    async () => {
+      const { runs } = await cellmark.call<{ runs: { id: string; cellCount: number }[] }>('runs.list', { projectId: project.id }, auth, 'query');
+      runId = runs[0]?.id ?? '';
+      return runs.length === 1 && runs[0]!.cellCount === 4;
+    },
+    'four executions on the server',
+    30_000,
+  );
   // The kernel says "running" when a cell starts and the result follows: an execution can be
   // on the server before it has finished there, so wait for the last one's end.
   type Detail = { cells: RunCell[]; run: { notebookPath: string; status: string } };
   let detail!: Detail;
-  await waitFor(async () => {
-    detail = await cellmark.call<Detail>('runs.get', { runId }, auth, 'query');
-    return detail.cells.length === 4 && detail.cells.every((c) => c.status !== 'running');
-  }, 'the four executions finished on the server', 30_000);
+  await waitFor(
+    async () => {
+      detail = await cellmark.call<Detail>('runs.get', { runId }, auth, 'query');
+      return detail.cells.length === 4 && detail.cells.every((c) => c.status !== 'running');
+    },
+    'the four executions finished on the server',
+    30_000,
+  );
   const { cells: recorded, run: recordedRun } = detail;
   expect(recordedRun.notebookPath).toBe('engine.ipynb');
   expect(recorded.map((c) => [c.executionCount, c.cellId, c.status])).toEqual([

@@ -16,8 +16,8 @@ test.afterAll(async () => {
 
 const DIGITS = [
   'lr = 0.1\nepochs = 3\nhidden = [64, 32]\nx = 2',
-  'import time\nt0 = time.time()\n\nclass MLP:\n    def __init__(self, hidden, lr):\n        self.hidden, self.lr = hidden, lr\n'
-    + '    def fit_step(self, step):\n        return 1.0 / (step + 1)\n    def score(self):\n        return 0.93',
+  'import time\nt0 = time.time()\n\nclass MLP:\n    def __init__(self, hidden, lr):\n        self.hidden, self.lr = hidden, lr\n' +
+    '    def fit_step(self, step):\n        return 1.0 / (step + 1)\n    def score(self):\n        return 0.93',
   'model = MLP(hidden, lr)',
   'for step in range(epochs):\n    loss = model.fit_step(step)',
   'acc = model.score()\nelapsed = time.time() - t0\nprint(acc)',
@@ -33,7 +33,12 @@ interface RunDetail {
 test('a training notebook’s config is its literal hyperparameters, each “set in” the execution that set it', async ({ page, context }) => {
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
-  const { cookie, auth, team, project, token, labProject } = await createWorkspace(cellmark, { name: 'Grace', email: 'grace@example.test' }, 'Hopper', 'Digits');
+  const { cookie, auth, team, project, token, labProject } = await createWorkspace(
+    cellmark,
+    { name: 'Grace', email: 'grace@example.test' },
+    'Hopper',
+    'Digits',
+  );
   lab = new LabProcess();
   await lab.start({ serverUrl: cellmark.url, apiToken: token, project: labProject }, { 'digits.ipynb': notebook(DIGITS) });
 
@@ -52,7 +57,13 @@ test('a training notebook’s config is its literal hyperparameters, each “set
 
   expect(detail!.run.config).toEqual({ lr: 0.1, epochs: 3, hidden: [64, 32], x: 2, seed: 7 });
   const history = detail!.configHistory.map((h) => [h.key, h.executionCount]).sort();
-  expect(history).toEqual([['epochs', 1], ['hidden', 1], ['lr', 1], ['seed', 6], ['x', 1]]);
+  expect(history).toEqual([
+    ['epochs', 1],
+    ['hidden', 1],
+    ['lr', 1],
+    ['seed', 6],
+    ['x', 1],
+  ]);
 
   // what the run page shows
   await signInBrowser(context, cellmark.url, cookie);
@@ -60,7 +71,9 @@ test('a training notebook’s config is its literal hyperparameters, each “set
   await web.goto(`${cellmark.url}/t/${team.slug}/${project.slug}/runs/${runId}`);
   const rows = web.getByTestId('config-row');
   await expect(rows).toHaveCount(5);
-  const shown = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.replace(/[▸▾]/g, '').trim())));
+  const shown = await rows.evaluateAll((trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.replace(/[▸▾]/g, '').trim())),
+  );
   expect(shown.map((r) => [r[0], r[2]]).sort()).toEqual([
     ['epochs', 'set in [1]'],
     ['hidden', 'set in [1]'],

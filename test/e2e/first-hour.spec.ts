@@ -74,7 +74,11 @@ test('signing in lands on the runs, whose empty state says to run a cell in the 
 
 test('sign-in lands where this browser was last, else on the project with the latest run', async ({ browser }) => {
   // notebooks has the latest run; vision (made in the test above) is the newer project
-  await cellmark.call('ingest.startRun', { project: 'local/notebooks', clientKey: 'first-hour-run-1', notebookPath: 'a.ipynb', startedAt: new Date().toISOString() }, { authorization: `Bearer ${workspace.token}` });
+  await cellmark.call(
+    'ingest.startRun',
+    { project: 'local/notebooks', clientKey: 'first-hour-run-1', notebookPath: 'a.ipynb', startedAt: new Date().toISOString() },
+    { authorization: `Bearer ${workspace.token}` },
+  );
   const context = await newClient(browser);
   const page = await context.newPage();
   await signIn(page);
@@ -97,7 +101,14 @@ test("the Charts tab charts the user's own metrics, system metrics listed below,
     auth,
   );
   const time = new Date().toISOString();
-  const system = ['system/cpu.process_pct', 'system/cpu.system_pct', 'system/disk.read_mbps', 'system/mem.process_rss_mib', 'system/net.recv_mbps', 'system/net.sent_mbps'];
+  const system = [
+    'system/cpu.process_pct',
+    'system/cpu.system_pct',
+    'system/disk.read_mbps',
+    'system/mem.process_rss_mib',
+    'system/net.recv_mbps',
+    'system/net.sent_mbps',
+  ];
   await cellmark.call(
     'ingest.metrics',
     {
@@ -147,4 +158,3 @@ test('an unknown project answers HTTP 404; a known one 200', async () => {
   const page = await (await get('/t/local/no-such-project')).text();
   expect(page).toContain('Page not found');
 });
-

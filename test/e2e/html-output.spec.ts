@@ -2,8 +2,8 @@
 // images, styles, SVG references and CSS url()s are dropped by the sanitiser before the
 // browser sees them (web/lib/sanitize-html.ts); inline (data:) images still show.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
 import { openAs } from './report-helpers.ts';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
 test.afterAll(() => cellmark?.stop());
@@ -30,14 +30,36 @@ test('a hostile HTML output loads nothing from another host', async ({ browser }
   cellmark = new CellmarkProcess(await freePort());
   await cellmark.start();
   const ada = await cellmark.signUp('Ada', 'ada@example.test', 'correct horse battery');
-  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { slug: string } }>('setup.createWorkspace', { teamName: 'Analytical', projectName: 'Engine' }, ada.headers);
+  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { slug: string } }>(
+    'setup.createWorkspace',
+    { teamName: 'Analytical', projectName: 'Engine' },
+    ada.headers,
+  );
   const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, ada.headers);
   const auth = { authorization: `Bearer ${token}` };
   const at = new Date().toISOString();
-  const { runId } = await cellmark.call<{ runId: string }>('ingest.startRun', { project: `${team.slug}/${project.slug}`, clientKey: 'e2e-html', notebookPath: 'html.ipynb', startedAt: at }, auth);
+  const { runId } = await cellmark.call<{ runId: string }>(
+    'ingest.startRun',
+    { project: `${team.slug}/${project.slug}`, clientKey: 'e2e-html', notebookPath: 'html.ipynb', startedAt: at },
+    auth,
+  );
   await cellmark.call(
     'ingest.cells',
-    { runId, cells: [{ executionKey: 'h1', cellId: 'c1', position: 0, source: 'display(HTML(...))', status: 'ok', startedAt: at, endedAt: at, outputs: [{ output_type: 'display_data', data: { 'text/html': HOSTILE, 'text/plain': '<HTML>' }, metadata: {} }] }] },
+    {
+      runId,
+      cells: [
+        {
+          executionKey: 'h1',
+          cellId: 'c1',
+          position: 0,
+          source: 'display(HTML(...))',
+          status: 'ok',
+          startedAt: at,
+          endedAt: at,
+          outputs: [{ output_type: 'display_data', data: { 'text/html': HOSTILE, 'text/plain': '<HTML>' }, metadata: {} }],
+        },
+      ],
+    },
     auth,
   );
 

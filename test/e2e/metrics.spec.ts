@@ -1,7 +1,7 @@
 // Issue 4 end to end: a real kernel logs metrics with cellmark.log; they reach the server
 // through the kernel side's spool and show up as a chart on the run page.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, signInBrowser, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 let cellmark: CellmarkProcess;
@@ -36,12 +36,23 @@ test('metrics logged from a real kernel appear in the run page chart', async ({ 
   await runCell(cells.nth(0), 1);
 
   const series = async (runId: string, key: string) =>
-    (await cellmark.call<{ series: { count: number[]; nonFinite: number[] }[] }>('metrics.series', { projectId: project.id, runIds: [runId], key, width: 1000 }, auth, 'query')).series[0]!;
+    (
+      await cellmark.call<{ series: { count: number[]; nonFinite: number[] }[] }>(
+        'metrics.series',
+        { projectId: project.id, runIds: [runId], key, width: 1000 },
+        auth,
+        'query',
+      )
+    ).series[0]!;
   let runId = '';
-  await waitFor(async () => {
-    runId = (await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId: project.id }, auth, 'query')).runs[0]?.id ?? '';
-    return Boolean(runId) && (await series(runId, 'train/loss')).count.reduce((a, b) => a + b, 0) === 200;
-  }, '200 logged points on the server', 60_000);
+  await waitFor(
+    async () => {
+      runId = (await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId: project.id }, auth, 'query')).runs[0]?.id ?? '';
+      return Boolean(runId) && (await series(runId, 'train/loss')).count.reduce((a, b) => a + b, 0) === 200;
+    },
+    '200 logged points on the server',
+    60_000,
+  );
   const acc = await series(runId, 'val/acc');
   expect(acc.nonFinite.reduce((a, b) => a + b, 0)).toBe(1); // the NaN is kept as such
 
@@ -70,7 +81,11 @@ test('the runs table pages, sorts and counts on the server; charts switch to wal
   await server.start();
   try {
     const { headers, cookie } = await server.signUp('Ada', 'ada@example.test', 'correct horse battery');
-    const { team, project } = await server.call<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', { teamName: 'Analytical', projectName: 'Engine' }, headers);
+    const { team, project } = await server.call<{ team: { slug: string }; project: { id: string; slug: string } }>(
+      'setup.createWorkspace',
+      { teamName: 'Analytical', projectName: 'Engine' },
+      headers,
+    );
     const { token } = await server.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
     const auth = { authorization: `Bearer ${token}` };
     const t0 = Date.now() - 200 * 60_000;
@@ -78,12 +93,34 @@ test('the runs table pages, sorts and counts on the server; charts switch to wal
     // 120 runs, one a minute; the last two log a metric a second apart from their own start
     for (let n = 0; n < 120; n++) {
       const startedAt = new Date(t0 + n * 60_000).toISOString();
-      const { runId } = await server.call<{ runId: string }>('ingest.startRun', { project: `${team.slug}/${project.slug}`, clientKey: `paging-${n}`, notebookPath: 'sweep.ipynb', name: `run-${String(n).padStart(3, '0')}`, startedAt }, auth);
+      const { runId } = await server.call<{ runId: string }>(
+        'ingest.startRun',
+        {
+          project: `${team.slug}/${project.slug}`,
+          clientKey: `paging-${n}`,
+          notebookPath: 'sweep.ipynb',
+          name: `run-${String(n).padStart(3, '0')}`,
+          startedAt,
+        },
+        auth,
+      );
       ids.push(runId);
     }
     for (const runId of ids.slice(-2)) {
       const start = t0 + ids.indexOf(runId) * 60_000;
-      await server.call('ingest.metrics', { runId, points: Array.from({ length: 30 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + 1), time: new Date(start + step * 1000).toISOString() })) }, auth);
+      await server.call(
+        'ingest.metrics',
+        {
+          runId,
+          points: Array.from({ length: 30 }, (_, step) => ({
+            key: 'train/loss',
+            step,
+            value: 1 / (step + 1),
+            time: new Date(start + step * 1000).toISOString(),
+          })),
+        },
+        auth,
+      );
     }
     await signInBrowser(context, server.url, cookie);
     const base = `${server.url}/t/${team.slug}/${project.slug}`;

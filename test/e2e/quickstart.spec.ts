@@ -25,7 +25,12 @@ let ports: { server: number; lab: number };
 let current: Started | null = null;
 
 function quickstartEnv() {
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(ports.server), CELLMARK_LAB_PORT: String(ports.lab), CELLMARK_DATA_DIR: dataDir };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(ports.server),
+    CELLMARK_LAB_PORT: String(ports.lab),
+    CELLMARK_DATA_DIR: dataDir,
+  };
   delete env.DATABASE_URL;
   delete env.NODE_ENV;
   return env as unknown as NodeJS.ProcessEnv;
@@ -43,10 +48,14 @@ async function npmStart(): Promise<Started> {
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
-    return /JupyterLab {2}http/.test(output);
-  }, 'npm start to print its URLs', 300_000);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+      return /JupyterLab {2}http/.test(output);
+    },
+    'npm start to print its URLs',
+    300_000,
+  );
   const cellmarkUrl = /Cellmark {4}(http\S+)/.exec(output)![1]!;
   const labUrl = /JupyterLab {2}(http\S+)/.exec(output)![1]!;
   const [, email, password] = /sign in {5}(\S+) \/ (\S+)/.exec(output)!;
@@ -85,7 +94,12 @@ test('npm start: JupyterLab records into Cellmark out of the box, and data survi
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       type: 'notebook',
-      content: { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: [{ id: 'hello', cell_type: 'code', metadata: {}, source: 'print("hello from the quick start")', outputs: [], execution_count: null }] },
+      content: {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+        cells: [{ id: 'hello', cell_type: 'code', metadata: {}, source: 'print("hello from the quick start")', outputs: [], execution_count: null }],
+      },
     }),
   });
   expect(put.status).toBe(201);

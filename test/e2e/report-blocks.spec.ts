@@ -3,8 +3,8 @@
 // and charts to a co-editor (its settings live in the shared document); viewers read only;
 // a view-only link shows the chart without an account.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
 import { caretAtEnd, converged, live, openAs, signUpPatiently } from './report-helpers.ts';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
 test.afterAll(() => cellmark?.stop());
@@ -31,11 +31,20 @@ test('reports tab, run chart block shared between editors, read-only viewer', as
   for (const n of [1, 2]) {
     const { runId } = await cellmark.call<{ runId: string }>(
       'ingest.startRun',
-      { project: `${team.slug}/${project.slug}`, clientKey: `e2e-report-run-${n}`, notebookPath: 'train.ipynb', startedAt: new Date(Date.now() - (3 - n) * 60_000).toISOString() },
+      {
+        project: `${team.slug}/${project.slug}`,
+        clientKey: `e2e-report-run-${n}`,
+        notebookPath: 'train.ipynb',
+        startedAt: new Date(Date.now() - (3 - n) * 60_000).toISOString(),
+      },
       auth,
     );
     const time = new Date().toISOString();
-    await cellmark.call('ingest.metrics', { runId, points: Array.from({ length: 50 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + n), time })) }, auth);
+    await cellmark.call(
+      'ingest.metrics',
+      { runId, points: Array.from({ length: 50 }, (_, step) => ({ key: 'train/loss', step, value: 1 / (step + n), time })) },
+      auth,
+    );
     runIds.push(runId);
   }
 

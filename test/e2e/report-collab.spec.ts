@@ -1,9 +1,9 @@
 // Many people on one report: five Chromium pages type at once (in their own paragraphs and
 // all at the same spot) and converge to the same document, see each other here, and a reload
 // shows it again. An editor who loses the connection keeps typing; it syncs on reconnect.
-import { type Page, type WebSocketRoute, expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, signInBrowser } from './support/cellmark.ts';
+import { expect, type Page, test, type WebSocketRoute } from '@playwright/test';
 import { caretAtEnd, converged, docOf, live, openAs, type Person, signUpPatiently } from './report-helpers.ts';
+import { CellmarkProcess, freePort, signInBrowser } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
 test.beforeAll(async () => {
@@ -27,7 +27,12 @@ async function reportWith(people: number, title: string) {
     owner.headers,
   );
   for (const [i, person] of team.entries()) {
-    if (i > 0) await cellmark.call('teams.addMember', { teamId: ws.team.id, email: `${person.name.toLowerCase()}-${stamp}@example.test`, role: 'editor' }, owner.headers);
+    if (i > 0)
+      await cellmark.call(
+        'teams.addMember',
+        { teamId: ws.team.id, email: `${person.name.toLowerCase()}-${stamp}@example.test`, role: 'editor' },
+        owner.headers,
+      );
   }
   const report = await cellmark.call<{ id: string }>('reports.create', { projectId: ws.project.id, title }, owner.headers);
   return { team, url: `${cellmark.url}/t/${ws.team.slug}/${ws.project.slug}/reports/${report.id}` };

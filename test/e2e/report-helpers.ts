@@ -1,6 +1,6 @@
 // Helpers for the report specs: sign people in, open a report, read the editor's document
 // without collaborators' cursor widgets, and compare what every page shows.
-import { type Browser, type Page, expect } from '@playwright/test';
+import { type Browser, expect, type Page } from '@playwright/test';
 import { type CellmarkProcess, signInBrowser } from './support/cellmark.ts';
 
 export interface Person {
@@ -47,7 +47,9 @@ export async function live(page: Page) {
 export async function docOf(page: Page): Promise<string[]> {
   return page.getByTestId('report-text').evaluate((root) => {
     const clone = root.cloneNode(true) as HTMLElement;
-    clone.querySelectorAll('.collaboration-carets__caret, .ProseMirror-gapcursor, .ProseMirror-separator, img.ProseMirror-separator').forEach((n) => n.remove());
+    clone
+      .querySelectorAll('.collaboration-carets__caret, .ProseMirror-gapcursor, .ProseMirror-separator, img.ProseMirror-separator')
+      .forEach((n) => n.remove());
     return Array.from(clone.children as ArrayLike<Element>).map((c) => `${c.tagName.toLowerCase()}:${c.textContent ?? ''}`);
   });
 }

@@ -3,8 +3,8 @@
 // again and the history keeps everything), replay from the first version, and a view-only
 // link opened without an account that stops working when revoked — live, without a reload.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
 import { caretAtEnd, docOf, twoEditorsOnAReport } from './report-helpers.ts';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
 const savedReauth = process.env.CELLMARK_COLLAB_REAUTH_MS;

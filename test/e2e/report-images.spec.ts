@@ -2,9 +2,9 @@
 // says it is uploading meanwhile), pastes one and drops one; Bob's editor shows all three, and
 // so does the page a view-only link opens, without an account. Too big and not-an-image say why.
 import { deflateSync } from 'node:zlib';
-import { type Page, expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
+import { expect, type Page, test } from '@playwright/test';
 import { caretAtEnd, twoEditorsOnAReport } from './report-helpers.ts';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 const MAX = 256 * 1024;
 
@@ -40,14 +40,25 @@ function png(width: number, height: number, rgb: [number, number, number]): Buff
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
   const idat = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The images a page shows, once the browser has decoded them: src and natural size. */
 async function shownImages(page: Page) {
-  return page.getByTestId('report-text').locator('img:not(.ProseMirror-separator)').evaluateAll((imgs) =>
-    (imgs as HTMLImageElement[]).map((img) => ({ src: img.getAttribute('src'), size: img.complete ? `${img.naturalWidth}x${img.naturalHeight}` : 'loading' })),
-  );
+  return page
+    .getByTestId('report-text')
+    .locator('img:not(.ProseMirror-separator)')
+    .evaluateAll((imgs) =>
+      (imgs as HTMLImageElement[]).map((img) => ({
+        src: img.getAttribute('src'),
+        size: img.complete ? `${img.naturalWidth}x${img.naturalHeight}` : 'loading',
+      })),
+    );
 }
 
 /** Paste or drop a file the way the browser delivers one from the OS. */
@@ -120,9 +131,13 @@ test('images uploaded into a report show for co-editors and on the shared page',
   // refused, with the reason: too big (the server's limit), not an image by its bytes, SVG
   const tiny = png(1, 1, [0, 0, 0]);
   await chooseFile(pa, 'huge.png', 'image/png', Buffer.concat([tiny, Buffer.alloc(300 * 1024 - tiny.length)]));
-  await expect(pa.getByTestId('image-upload-error')).toContainText('Could not upload huge.png: image is 300 KiB, over the limit of 256 KiB (CELLMARK_MAX_IMAGE_BYTES)');
+  await expect(pa.getByTestId('image-upload-error')).toContainText(
+    'Could not upload huge.png: image is 300 KiB, over the limit of 256 KiB (CELLMARK_MAX_IMAGE_BYTES)',
+  );
   await chooseFile(pa, 'notes.png', 'image/png', Buffer.from('these are notes, not a picture'));
-  await expect(pa.getByTestId('image-upload-error')).toContainText('Could not upload notes.png: not a PNG, JPEG, GIF or WebP image (judged by its content; SVG is not accepted)');
+  await expect(pa.getByTestId('image-upload-error')).toContainText(
+    'Could not upload notes.png: not a PNG, JPEG, GIF or WebP image (judged by its content; SVG is not accepted)',
+  );
   await chooseFile(pa, 'logo.svg', 'image/svg+xml', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'));
   await expect(pa.getByTestId('image-upload-error')).toContainText('Could not upload logo.svg: SVG images are not accepted');
   await pa.getByRole('button', { name: 'Dismiss' }).click();
@@ -133,9 +148,7 @@ test('images uploaded into a report show for co-editors and on the shared page',
   const share = await cellmark.call<{ token: string }>('reportShares.create', { reportId: report.id }, ada.headers);
   const guest = await (await browser.newContext()).newPage();
   await guest.goto(`${cellmark.url}/share/${share.token}`);
-  await expect
-    .poll(() => shownImages(guest), { timeout: 30_000 })
-    .toEqual(inEditor.map(({ src, size }) => ({ src: `${src}?share=${share.token}`, size })));
+  await expect.poll(() => shownImages(guest), { timeout: 30_000 }).toEqual(inEditor.map(({ src, size }) => ({ src: `${src}?share=${share.token}`, size })));
   // without the link the guest gets nothing
   const bare = (await shownImages(guest))[0]!.src!.split('?')[0]!;
   expect(await guest.evaluate((src) => fetch(src).then((r) => r.status), bare)).toBe(401);

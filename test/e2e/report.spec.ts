@@ -1,8 +1,8 @@
 // Two people co-edit a report in the TipTap editor through /collab: both converge, each sees
 // the other here, formatting syncs, and the document survives a server restart.
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort } from './support/cellmark.ts';
 import { caretAtEnd, converged, docOf, live, twoEditorsOnAReport } from './report-helpers.ts';
+import { CellmarkProcess, freePort } from './support/cellmark.ts';
 
 let cellmark: CellmarkProcess;
 test.afterAll(() => cellmark?.stop());

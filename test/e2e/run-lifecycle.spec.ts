@@ -5,7 +5,7 @@
 // restarted through the Jupyter REST API with no page open continues in a linked run that
 // records what another client executes.
 import { expect, type Page, test } from '@playwright/test';
-import { CellmarkProcess, freePort, waitFor, signInBrowser } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, signInBrowser, waitFor } from './support/cellmark.ts';
 import { JupyterApi, KernelClient } from './support/kernel-client.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
@@ -92,12 +92,16 @@ test('the same kernel opened from two browsers is one run, each execution once f
     await runCell(cellsA.nth(2), 3);
 
     let detail!: RunDetail;
-    await waitFor(async () => {
-      const runs = await listRuns('shared.ipynb');
-      if (runs.length !== 1) return false;
-      detail = await getRun(runs[0]!.id);
-      return detail.cells.length === 3 && detail.cells.every((c) => c.status === 'ok' && c.capturedBy.length === 2);
-    }, 'one run with three executions, each from the kernel and a frontend', 30_000);
+    await waitFor(
+      async () => {
+        const runs = await listRuns('shared.ipynb');
+        if (runs.length !== 1) return false;
+        detail = await getRun(runs[0]!.id);
+        return detail.cells.length === 3 && detail.cells.every((c) => c.status === 'ok' && c.capturedBy.length === 2);
+      },
+      'one run with three executions, each from the kernel and a frontend',
+      30_000,
+    );
     expect(await listRuns('shared.ipynb')).toHaveLength(1);
     expect(detail.cells.map((c) => [c.executionCount, c.source, [...c.capturedBy].sort()])).toEqual([
       [1, 'a = 1', ['frontend', 'kernel']],
@@ -159,11 +163,15 @@ test('a kernel restarted through the REST API with no page open opens a linked r
   const kernel = await jupyter.kernelOf('restarted.ipynb');
   await jupyter.restart(kernel.id);
   let after = '';
-  await waitFor(async () => {
-    const runs = await listRuns('restarted.ipynb');
-    after = runs.find((r) => r.id !== before)?.id ?? '';
-    return after !== '' && (await getRun(after)).run.previous?.id === before;
-  }, 'the next run, linked to the one before', 30_000);
+  await waitFor(
+    async () => {
+      const runs = await listRuns('restarted.ipynb');
+      after = runs.find((r) => r.id !== before)?.id ?? '';
+      return after !== '' && (await getRun(after)).run.previous?.id === before;
+    },
+    'the next run, linked to the one before',
+    30_000,
+  );
   expect((await getRun(before)).run.status).toBe('finished');
   expect(await listRuns('restarted.ipynb')).toHaveLength(2);
 
@@ -171,10 +179,14 @@ test('a kernel restarted through the REST API with no page open opens a linked r
   try {
     const { msgId, content } = await client.execute('after_restart = 40 + 2');
     expect(content.status).toBe('ok');
-    await waitFor(async () => {
-      const cells = (await getRun(after)).cells;
-      return cells.length === 1 && cells[0]!.status === 'ok';
-    }, 'the execution in the new run', 30_000);
+    await waitFor(
+      async () => {
+        const cells = (await getRun(after)).cells;
+        return cells.length === 1 && cells[0]!.status === 'ok';
+      },
+      'the execution in the new run',
+      30_000,
+    );
     const detail = await getRun(after);
     expect(detail.cells.map((c) => [c.executionKey, c.source, c.capturedBy])).toEqual([[msgId, 'after_restart = 40 + 2', ['kernel']]]);
     expect(detail.run.status).toBe('running');

@@ -34,9 +34,15 @@ const CELLS = [
   log(40, 55, 'down'),
   log(55, STEPS, 'still down'),
 ];
-const PRINTED = [['ready'], ...[[0, 10, 'before'], [10, 40, 'across'], [40, 55, 'down'], [55, STEPS, 'still down']].map(
-  ([from, to, word]) => Array.from({ length: (to as number) - (from as number) }, (_, i) => `${word} ${(from as number) + i}`),
-)];
+const PRINTED = [
+  ['ready'],
+  ...[
+    [0, 10, 'before'],
+    [10, 40, 'across'],
+    [40, 55, 'down'],
+    [55, STEPS, 'still down'],
+  ].map(([from, to, word]) => Array.from({ length: (to as number) - (from as number) }, (_, i) => `${word} ${(from as number) + i}`)),
+];
 
 let cellmark: CellmarkProcess;
 let lab: LabProcess;
@@ -52,9 +58,13 @@ test.beforeAll(async () => {
   auth = workspace.auth;
   lab = new LabProcess();
   // system samples would add points of their own to every batch; this test counts cellmark.log's
-  await lab.start({ serverUrl: cellmark.url, apiToken: token, project: labProject }, { 'train.ipynb': notebook(CELLS) }, {
-    CELLMARK_SYSTEM_INTERVAL: 'off',
-  });
+  await lab.start(
+    { serverUrl: cellmark.url, apiToken: token, project: labProject },
+    { 'train.ipynb': notebook(CELLS) },
+    {
+      CELLMARK_SYSTEM_INTERVAL: 'off',
+    },
+  );
 });
 
 test.afterAll(async () => {
@@ -74,10 +84,20 @@ async function runId(): Promise<string> {
 
 const cellsOf = async (id: string) => (await cellmark.call<{ cells: Cell[] }>('runs.get', { runId: id }, auth, 'query')).cells;
 const pointsOf = async (id: string) =>
-  (await cellmark.call<{ series: { x: number[]; count: number[]; last: number[] }[] }>('metrics.series', { projectId, runIds: [id], key: KEY, width: 1000 }, auth, 'query'))
-    .series[0]!;
+  (
+    await cellmark.call<{ series: { x: number[]; count: number[]; last: number[] }[] }>(
+      'metrics.series',
+      { projectId, runIds: [id], key: KEY, width: 1000 },
+      auth,
+      'query',
+    )
+  ).series[0]!;
 
-const stdout = (cell: Cell) => cell.outputs.filter((o) => o.name === 'stdout').map((o) => o.text).join('');
+const stdout = (cell: Cell) =>
+  cell.outputs
+    .filter((o) => o.name === 'stdout')
+    .map((o) => o.text)
+    .join('');
 
 /** Every execution once, finished, with its output once; every point once, with its value. */
 async function complete(id: string): Promise<boolean> {

@@ -76,7 +76,12 @@ test('a same-site ?next= still returns there after sign-in', async ({ browser })
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel('Password').fill('password-ada-1');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => { const u = new URL(page.url()); return u.pathname + u.search + u.hash; }).toBe('/settings?tab=tokens#new');
+  await expect
+    .poll(() => {
+      const u = new URL(page.url());
+      return u.pathname + u.search + u.hash;
+    })
+    .toBe('/settings?tab=tokens#new');
   await context.close();
 });
 

@@ -4,11 +4,16 @@
 // wall-time axis, the cell's span over the GPU chart.
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { CellmarkProcess, freePort, repoRoot, waitFor, signInBrowser } from './support/cellmark.ts';
+import { CellmarkProcess, freePort, repoRoot, signInBrowser, waitFor } from './support/cellmark.ts';
 import { LabProcess, notebook, openNotebookReady, runCell } from './support/lab.ts';
 
 const FAKE_BIN = path.join(repoRoot, 'jupyterlab-extension', 'tests', 'fakes', 'bin');
-const SAVED = { PATH: process.env.PATH, FAKE_NVIDIA_SMI_APPS: process.env.FAKE_NVIDIA_SMI_APPS, FAKE_NVIDIA_SMI_PID: process.env.FAKE_NVIDIA_SMI_PID, CELLMARK_SYSTEM_INTERVAL: process.env.CELLMARK_SYSTEM_INTERVAL };
+const SAVED = {
+  PATH: process.env.PATH,
+  FAKE_NVIDIA_SMI_APPS: process.env.FAKE_NVIDIA_SMI_APPS,
+  FAKE_NVIDIA_SMI_PID: process.env.FAKE_NVIDIA_SMI_PID,
+  CELLMARK_SYSTEM_INTERVAL: process.env.CELLMARK_SYSTEM_INTERVAL,
+};
 
 let cellmark: CellmarkProcess;
 let lab: LabProcess;
@@ -54,25 +59,47 @@ test('system metrics from a fake GPU and the real CPU chart on the run page, ali
   await page.keyboard.press('Control+Enter');
   await expect(cells.nth(1).locator('.jp-InputArea-prompt')).toHaveText('[*]:');
   let runId = '';
-  await waitFor(async () => {
-    runId = (await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId: project.id }, auth, 'query')).runs[0]?.id ?? '';
-    return Boolean(runId);
-  }, 'the run', 30_000);
+  await waitFor(
+    async () => {
+      runId = (await cellmark.call<{ runs: { id: string }[] }>('runs.list', { projectId: project.id }, auth, 'query')).runs[0]?.id ?? '';
+      return Boolean(runId);
+    },
+    'the run',
+    30_000,
+  );
   await page.close();
 
   const series = (key: string) =>
     cellmark.call<Series>('metrics.series', { projectId: project.id, runIds: [runId], key, width: 800, xAxis: 'time' }, auth, 'query');
   const points = async (key: string) => (await series(key)).series[0]!.count.reduce((a, b) => a + b, 0);
-  type Detail = { run: { status: string; startedAt: string }; cells: { executionCount: number | null; status: string; startedAt: string; endedAt: string | null }[] };
+  type Detail = {
+    run: { status: string; startedAt: string };
+    cells: { executionCount: number | null; status: string; startedAt: string; endedAt: string | null }[];
+  };
   let detail!: Detail;
-  await waitFor(async () => {
-    detail = await cellmark.call<Detail>('runs.get', { runId }, auth, 'query');
-    const sleep = detail.cells.find((c) => c.executionCount === 2);
-    return sleep?.status === 'ok' && (await points('system/gpu.0.util')) >= 5 && (await points('system/cpu.process_pct')) >= 5;
-  }, 'the 15 s cell finished and ≥ 5 GPU and CPU samples on the server', 90_000);
+  await waitFor(
+    async () => {
+      detail = await cellmark.call<Detail>('runs.get', { runId }, auth, 'query');
+      const sleep = detail.cells.find((c) => c.executionCount === 2);
+      return sleep?.status === 'ok' && (await points('system/gpu.0.util')) >= 5 && (await points('system/cpu.process_pct')) >= 5;
+    },
+    'the 15 s cell finished and ≥ 5 GPU and CPU samples on the server',
+    90_000,
+  );
 
   const keys = await cellmark.call<string[]>('metrics.keys', { projectId: project.id, runIds: [runId] }, auth, 'query');
-  expect(keys).toEqual(expect.arrayContaining(['system/gpu.0.util', 'system/gpu.0.mem_used_mib', 'system/gpu.0.mem_total_mib', 'system/gpu.0.power_w', 'system/gpu.0.temp_c', 'system/cpu.process_pct', 'system/mem.process_rss_mib', 'system/mem.system_total_mib']));
+  expect(keys).toEqual(
+    expect.arrayContaining([
+      'system/gpu.0.util',
+      'system/gpu.0.mem_used_mib',
+      'system/gpu.0.mem_total_mib',
+      'system/gpu.0.power_w',
+      'system/gpu.0.temp_c',
+      'system/cpu.process_pct',
+      'system/mem.process_rss_mib',
+      'system/mem.system_total_mib',
+    ]),
+  );
   // the fake's GPU 0 runs at 87 %; the samples sit in the cell's time span, in epoch ms
   const util = await series('system/gpu.0.util');
   expect(Math.max(...util.series[0]!.max.filter((v): v is number => v !== null))).toBe(87);

@@ -21,7 +21,10 @@ it('keeps users, sessions and teams across a restart', async () => {
     body: JSON.stringify({ email: 'ada@example.test', password: 'correct horse battery' }),
   });
   expect(signIn.status).toBe(200);
-  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = signIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const created = await fetch(`${first.url}/api/trpc/setup.createWorkspace`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie },

@@ -1,8 +1,8 @@
 // Client-side data layer: one React Query client and the tRPC client, shared by every page.
 'use client';
+import type { AppRouter } from '@cellmark/server/router';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/client';
-import type { AppRouter } from '@cellmark/server/router';
 import { type ReactNode, useState } from 'react';
 import { errorCode, isUnauthorized, signInUrl } from '@/lib/errors.ts';
 import { TRPCProvider } from '@/lib/trpc.ts';

@@ -38,9 +38,13 @@ export function UserMenu({ user }: { user: { name: string; email: string } }) {
           <div>{user.name}</div>
           <div className="muted small">{user.email}</div>
         </div>
-        <Link href="/settings/tokens" role="menuitem" onClick={() => {
+        <Link
+          href="/settings/tokens"
+          role="menuitem"
+          onClick={() => {
             if (ref.current) ref.current.open = false;
-          }}>
+          }}
+        >
           API tokens
         </Link>
         <button type="button" role="menuitem" onClick={signOut} disabled={signingOut} data-testid="sign-out">

@@ -32,7 +32,11 @@ describe('readEnvironment', () => {
     const env = readEnvironment({ gpus: [], gpuSampling: { source: 'nvidia-smi', intervalSeconds: 2, error: null } })!;
     expect(env.gpuSampling).toEqual({ source: 'nvidia-smi', intervalSeconds: 2, error: null });
     expect(env.extra).toEqual({});
-    expect(readEnvironment({ gpuSampling: { source: null, intervalSeconds: 'x', error: 'off (CELLMARK_SYSTEM_INTERVAL)' } })!.gpuSampling).toEqual({ source: null, intervalSeconds: null, error: 'off (CELLMARK_SYSTEM_INTERVAL)' });
+    expect(readEnvironment({ gpuSampling: { source: null, intervalSeconds: 'x', error: 'off (CELLMARK_SYSTEM_INTERVAL)' } })!.gpuSampling).toEqual({
+      source: null,
+      intervalSeconds: null,
+      error: 'off (CELLMARK_SYSTEM_INTERVAL)',
+    });
     expect(readEnvironment({})!.gpuSampling).toBeNull();
   });
 });

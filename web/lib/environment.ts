@@ -93,14 +93,17 @@ export function readEnvironment(raw: unknown): Environment | null {
       ? { hostname: str(host.hostname), os: str(host.os), platform: str(host.platform), cpuCount: num(host.cpuCount), memoryBytes: num(host.memoryBytes) }
       : null,
     gpus: Array.isArray(env.gpus)
-      ? env.gpus.map(obj).filter((g): g is Record<string, unknown> => g !== null).map((g) => ({
-          index: num(g.index),
-          name: str(g.name),
-          memoryTotalBytes: num(g.memoryTotalBytes),
-          driver: str(g.driver),
-          cuda: str(g.cuda),
-          uuid: str(g.uuid),
-        }))
+      ? env.gpus
+          .map(obj)
+          .filter((g): g is Record<string, unknown> => g !== null)
+          .map((g) => ({
+            index: num(g.index),
+            name: str(g.name),
+            memoryTotalBytes: num(g.memoryTotalBytes),
+            driver: str(g.driver),
+            cuda: str(g.cuda),
+            uuid: str(g.uuid),
+          }))
       : [],
     gpuError: str(env.gpuError),
     gpuSampling: sampling ? { source: str(sampling.source), intervalSeconds: num(sampling.intervalSeconds), error: str(sampling.error) } : null,

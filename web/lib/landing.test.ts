@@ -6,7 +6,9 @@ const team = { slug: 'local' };
 
 describe('landingPath', () => {
   it('prefers the project this browser was in last', () => {
-    expect(landingPath({ teams: [team], recentProject: { team: 'local', project: 'notebooks' } }, { team: 'local', project: 'vision' })).toBe('/t/local/vision');
+    expect(landingPath({ teams: [team], recentProject: { team: 'local', project: 'notebooks' } }, { team: 'local', project: 'vision' })).toBe(
+      '/t/local/vision',
+    );
   });
 
   it('else the most recent project: its runs, not the team page', () => {

@@ -1,16 +1,6 @@
 // Unit tests for blob pointers and MIME choice of notebook outputs.
 import { describe, expect, it } from 'vitest';
-import {
-  blobUrl,
-  decodeBlobText,
-  formatBytes,
-  imageSize,
-  inlineImageSrc,
-  isBlobPointer,
-  normalizeValue,
-  prettyJson,
-  rankMimeTypes,
-} from './outputs.ts';
+import { blobUrl, decodeBlobText, formatBytes, imageSize, inlineImageSrc, isBlobPointer, normalizeValue, prettyJson, rankMimeTypes } from './outputs.ts';
 
 const sha = 'a'.repeat(64);
 

@@ -3,7 +3,10 @@ import * as Y from 'yjs';
 import { diffWords, fragmentText, MAX_EDIT_TOKENS, tokenize } from './report-diff.ts';
 
 const side = (parts: ReturnType<typeof diffWords>, drop: 'added' | 'removed') =>
-  parts.filter((p) => p.kind !== drop).map((p) => p.text).join('');
+  parts
+    .filter((p) => p.kind !== drop)
+    .map((p) => p.text)
+    .join('');
 
 describe('diffWords', () => {
   it('keeps whitespace so the text reads back exactly', () => {

@@ -50,7 +50,16 @@ describe('toApiFilter', () => {
     expect(toApiFilter(emptyFilters())).toBeUndefined();
     expect(hasFilters({ ...emptyFilters(), config: [{ key: 'lr', value: ' ' }] })).toBe(false);
     expect(
-      toApiFilter({ status: ['finished'], userId: '', notebook: ' train ', tag: '', config: [{ key: 'lr', value: '0.01' }, { key: '', value: '3' }] }),
+      toApiFilter({
+        status: ['finished'],
+        userId: '',
+        notebook: ' train ',
+        tag: '',
+        config: [
+          { key: 'lr', value: '0.01' },
+          { key: '', value: '3' },
+        ],
+      }),
     ).toEqual({ status: ['finished'], notebook: 'train', config: [{ key: 'lr', value: 0.01 }] });
   });
 });

@@ -12,7 +12,11 @@ describe('runs paging in the URL', () => {
 
   it('leaves defaults out and reads bad values as defaults', () => {
     expect(pagingToQuery({ page: 1, size: DEFAULT_PAGE_SIZE, sort: { by: 'startedAt', dir: 'desc' } }).toString()).toBe('');
-    expect(pagingFromQuery(new URLSearchParams('page=-2&size=7&dir=sideways'))).toEqual({ page: 1, size: DEFAULT_PAGE_SIZE, sort: { by: 'startedAt', dir: 'desc' } });
+    expect(pagingFromQuery(new URLSearchParams('page=-2&size=7&dir=sideways'))).toEqual({
+      page: 1,
+      size: DEFAULT_PAGE_SIZE,
+      sort: { by: 'startedAt', dir: 'desc' },
+    });
     expect(pagingFromQuery(new URLSearchParams('sort=name&dir=bogus')).sort).toEqual({ by: 'name', dir: 'desc' });
   });
 

@@ -7,7 +7,24 @@
 // are `data:` (inline images stay). Links (`<a href>`) stay: they load only when clicked.
 import DOMPurify from 'dompurify';
 
-const FORBID_TAGS = ['style', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'frameset', 'object', 'embed', 'link', 'meta', 'base', 'dialog'];
+const FORBID_TAGS = [
+  'style',
+  'form',
+  'input',
+  'button',
+  'textarea',
+  'select',
+  'option',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'link',
+  'meta',
+  'base',
+  'dialog',
+];
 const ACTIVE_TAGS = new Set(['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'FRAME', 'FRAMESET']);
 /** Attributes the browser fetches on its own; kept only as data: URLs. */
 const FETCHED = new Set(['src', 'poster', 'background', 'lowsrc', 'dynsrc', 'data', 'codebase', 'href', 'xlink:href']);

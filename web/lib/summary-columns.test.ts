@@ -1,6 +1,14 @@
 // Unit tests for the runs table's summary-metric columns.
 import { describe, expect, it } from 'vitest';
-import { readSummaryColumns, summaryColumnId, summaryColumnLabel, summaryPresets, summarySortKey, summaryValue, writeSummaryColumns } from './summary-columns.ts';
+import {
+  readSummaryColumns,
+  summaryColumnId,
+  summaryColumnLabel,
+  summaryPresets,
+  summarySortKey,
+  summaryValue,
+  writeSummaryColumns,
+} from './summary-columns.ts';
 
 describe('summary columns', () => {
   it('reads what earlier versions stored (bare keys = last value) and round-trips aggregates', () => {
@@ -18,7 +26,15 @@ describe('summary columns', () => {
   });
 
   it('offers peak GPU memory and mean GPU util for every device, MIG included, first', () => {
-    const presets = summaryPresets(['train/loss', 'system/gpu.1.util', 'system/gpu.0.mem_used_mib', 'system/gpu.0.util', 'system/gpu.0.mig1.mem_used_mib', 'system/mem.process_rss_mib', 'system/gpu.0.temp_c']);
+    const presets = summaryPresets([
+      'train/loss',
+      'system/gpu.1.util',
+      'system/gpu.0.mem_used_mib',
+      'system/gpu.0.util',
+      'system/gpu.0.mig1.mem_used_mib',
+      'system/mem.process_rss_mib',
+      'system/gpu.0.temp_c',
+    ]);
     expect(presets.map((p) => [p.agg, p.key])).toEqual([
       ['max', 'system/gpu.0.mem_used_mib'],
       ['max', 'system/gpu.0.mig1.mem_used_mib'],
@@ -43,7 +59,11 @@ describe('summary columns', () => {
   });
 
   it('reads the aggregate from the run summary; an explicit summary value wins for last', () => {
-    const summary = { loss: { last: 0.5, step: 9, min: 0.4, max: 2, mean: 0.9 }, acc: { last: 0.1, value: 0.99, min: null, max: null, mean: null }, nan: { last: 'NaN', min: null, max: null } };
+    const summary = {
+      loss: { last: 0.5, step: 9, min: 0.4, max: 2, mean: 0.9 },
+      acc: { last: 0.1, value: 0.99, min: null, max: null, mean: null },
+      nan: { last: 'NaN', min: null, max: null },
+    };
     expect(summaryValue(summary, { key: 'loss', agg: 'last' })).toBe(0.5);
     expect(summaryValue(summary, { key: 'loss', agg: 'max' })).toBe(2);
     expect(summaryValue(summary, { key: 'loss', agg: 'mean' })).toBe(0.9);

@@ -35,7 +35,8 @@ export function readSummaryColumns(stored: unknown): SummaryColumn[] {
   return out;
 }
 
-export const writeSummaryColumns = (columns: readonly SummaryColumn[]): unknown[] => columns.map((c) => (c.agg === 'last' ? c.key : { key: c.key, agg: c.agg }));
+export const writeSummaryColumns = (columns: readonly SummaryColumn[]): unknown[] =>
+  columns.map((c) => (c.agg === 'last' ? c.key : { key: c.key, agg: c.agg }));
 
 const GPU_KEY = /^system\/gpu\.([^/]+)\.(util|mem_used_mib|proc_mem_mib|power_w|temp_c)$/;
 
@@ -69,7 +70,9 @@ export function summaryColumnLabel(c: SummaryColumn): string {
 }
 
 export const summaryColumnTitle = (c: SummaryColumn) =>
-  c.agg === 'last' ? `last value of ${c.key} (or its cellmark.summary value)` : `${c.agg === 'mean' ? 'mean of the finite values' : `finite ${c.agg}imum`} of ${c.key}`;
+  c.agg === 'last'
+    ? `last value of ${c.key} (or its cellmark.summary value)`
+    : `${c.agg === 'mean' ? 'mean of the finite values' : `finite ${c.agg}imum`} of ${c.key}`;
 
 /** Ready-made columns for the keys a project has (GPUs in device order). */
 export function summaryPresets(keys: readonly string[]): (SummaryColumn & { label: string })[] {

@@ -1,8 +1,8 @@
 // Metric points (narrow rows, interned keys) and their multi-resolution rollups, so a chart
 // of a long run reads a few thousand bucket rows instead of millions of points.
 
-import { bigint, doublePrecision, integer, pgTable, primaryKey, serial, smallint, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
+import { bigint, doublePrecision, integer, pgTable, primaryKey, serial, smallint, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { bytea, tstz } from './columns.ts';
 import { projects } from './teams.ts';
 
@@ -75,4 +75,3 @@ export const metricRollups = pgTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.keyId, t.level, t.bucket] })],
 );
-

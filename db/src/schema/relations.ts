@@ -1,7 +1,7 @@
 // drizzle relations for the relational query API (db.query.*).
 import { relations } from 'drizzle-orm';
 import { users } from './auth.ts';
-import { reportUpdates, reports } from './reports.ts';
+import { reports, reportUpdates } from './reports.ts';
 import { runCells, runs } from './runs.ts';
 import { memberships, projects, teams } from './teams.ts';
 

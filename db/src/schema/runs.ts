@@ -1,19 +1,7 @@
 // Runs (one kernel session of one notebook) and the cells executed in them.
 // Metric keys, points and rollups hang off runs.id (schema/metrics.ts).
 import { sql } from 'drizzle-orm';
-import {
-  type AnyPgColumn,
-  bigint,
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  text,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { id, timestamps, tstz } from './columns.ts';
 import { projects } from './teams.ts';
@@ -171,8 +159,5 @@ export const runCells = pgTable(
     outputsFrom: text('outputs_from').$type<CellOutputsFrom>(),
     ...timestamps,
   },
-  (t) => [
-    uniqueIndex('run_cells_run_execution_idx').on(t.runId, t.executionKey),
-    index('run_cells_run_order_idx').on(t.runId, t.startedAt),
-  ],
+  (t) => [uniqueIndex('run_cells_run_execution_idx').on(t.runId, t.executionKey), index('run_cells_run_order_idx').on(t.runId, t.startedAt)],
 );

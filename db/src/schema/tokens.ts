@@ -22,4 +22,3 @@ export const apiTokens = pgTable(
   },
   (t) => [index('api_tokens_user_id_idx').on(t.userId)],
 );
-

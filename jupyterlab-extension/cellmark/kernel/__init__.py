@@ -14,10 +14,18 @@ from .api import config, flush, log, run, status, summary, system
 from .session import SESSION, JsonText
 
 
-def activate(server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
-             capture_config: bool = True, shell: Any = None, project: Optional[str] = None,
-             client_key: Optional[str] = None, replaces: Optional[str] = None,
-             kernel_name: Optional[str] = None) -> JsonText:
+def activate(
+    server_url: str,
+    token: str,
+    run_id: Optional[str],
+    notebook_path: str = "",
+    capture_config: bool = True,
+    shell: Any = None,
+    project: Optional[str] = None,
+    client_key: Optional[str] = None,
+    replaces: Optional[str] = None,
+    kernel_name: Optional[str] = None,
+) -> JsonText:
     """Starts (or switches) recording this kernel's executions; idempotent.
 
     With `project` and `client_key` (a key the frontend proposes for a new run) the kernel
@@ -32,8 +40,18 @@ def activate(server_url: str, token: str, run_id: Optional[str], notebook_path: 
     "previousRunId", "startedAt"} | null}` as JSON text; raises on bad arguments or outside
     IPython (the frontend shows the error reply).
     """
-    return SESSION.activate(server_url, token, run_id, notebook_path, capture_config, shell,
-                            project=project, client_key=client_key, replaces=replaces, kernel_name=kernel_name)
+    return SESSION.activate(
+        server_url,
+        token,
+        run_id,
+        notebook_path,
+        capture_config,
+        shell,
+        project=project,
+        client_key=client_key,
+        replaces=replaces,
+        kernel_name=kernel_name,
+    )
 
 
 def deactivate() -> None:

@@ -24,7 +24,8 @@ def _not_active(what: str) -> None:
     warnings.warn(
         f"cellmark: capture is not active in this kernel (the JupyterLab extension activates it), "
         f"so {what} is not recorded",
-        CellmarkWarning, stacklevel=3,
+        CellmarkWarning,
+        stacklevel=3,
     )
 
 
@@ -50,8 +51,11 @@ class Config(Mapping):
         token = SESSION.sender.token if SESSION.sender is not None else None
         _, skipped = SESSION.config.update(merged, forbidden=(token,) if token else ())
         if skipped:
-            warnings.warn(f"cellmark: not recording {', '.join(map(repr, skipped))}: the name looks secret",
-                          CellmarkWarning, stacklevel=2)
+            warnings.warn(
+                f"cellmark: not recording {', '.join(map(repr, skipped))}: the name looks secret",
+                CellmarkWarning,
+                stacklevel=2,
+            )
         if not SESSION.active:
             _not_active("this config (it is kept and sent once capture is activated)")
 
@@ -162,7 +166,11 @@ class Run:
 
     @notes.setter
     def notes(self, value: str) -> None:
-        if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES or "\x00" in value:
+        if (
+            not isinstance(value, str)
+            or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES
+            or "\x00" in value
+        ):
             raise ValueError("cellmark: notes are a string of at most 64 KiB, without NUL")
         if _update_run({"notes": value}, "the notes"):
             SESSION.run_info.notes = value
@@ -179,10 +187,12 @@ class Status(dict):
             head = f"Cellmark capture: active, run {self['runId']} on {self['serverUrl']}"
         else:
             head = "Cellmark capture: not active" + (f" (last run {self['runId']})" if self["runId"] else "")
-        lines = [head,
-                 f"  recorded executions: {self['recorded']}",
-                 f"  logged metric points: {self['loggedPoints']}",
-                 f"  waiting to be sent: {self['pending']} (spool {self['spoolDir']})"]
+        lines = [
+            head,
+            f"  recorded executions: {self['recorded']}",
+            f"  logged metric points: {self['loggedPoints']}",
+            f"  waiting to be sent: {self['pending']} (spool {self['spoolDir']})",
+        ]
         if self["failed"]:
             lines.append(f"  refused by the server: {self['failed']} (kept in {self['failedDir']})")
         if self["sendingStopped"]:
@@ -213,7 +223,9 @@ class Summary:
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not 1 <= len(key) <= _metrics().MAX_KEY_CHARS or "\x00" in key:
-            raise ValueError(f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters without NUL, not {key!r}")
+            raise ValueError(
+                f"cellmark.summary: a key is a string of 1–{_metrics().MAX_KEY_CHARS} characters without NUL, not {key!r}"
+            )
         m = _metrics()
         wire = m.wire_summary(key, value)  # ValueError (nothing kept) for what the server refuses
         SESSION.metrics.summary_set[key] = value if value is None or isinstance(value, (str, bool)) else m.decode(wire)
@@ -288,8 +300,12 @@ def log(values: Mapping[str, Any], step: Optional[int] = None) -> None:
     if not SESSION.active and not _log_warned:
         _log_warned = True
         if kept:
-            warnings.warn("cellmark: capture is not active in this kernel yet (the JupyterLab extension activates it): "
-                          "the first metric points are held and go to the run once it is", CellmarkWarning, stacklevel=2)
+            warnings.warn(
+                "cellmark: capture is not active in this kernel yet (the JupyterLab extension activates it): "
+                "the first metric points are held and go to the run once it is",
+                CellmarkWarning,
+                stacklevel=2,
+            )
         else:
             _not_active("cellmark.log")
 

@@ -49,8 +49,10 @@ def _is_literal(node: ast.AST, budget: list[int]) -> bool:
     if isinstance(node, (ast.List, ast.Tuple)):
         return all(_is_literal(e, budget) for e in node.elts)
     if isinstance(node, ast.Dict):
-        return all(k is not None and isinstance(k, ast.Constant) and isinstance(k.value, str) and _is_literal(v, budget)
-                   for k, v in zip(node.keys, node.values))
+        return all(
+            k is not None and isinstance(k, ast.Constant) and isinstance(k.value, str) and _is_literal(v, budget)
+            for k, v in zip(node.keys, node.values)
+        )
     return False
 
 
@@ -127,8 +129,12 @@ def _literal_pairs(targets: list[ast.expr], value: ast.expr) -> Optional[list[st
             if not _is_literal(value, [MAX_LITERAL_NODES]):
                 return None
             names.append(target.id)
-        elif (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
-              and len(target.elts) == len(value.elts) and all(isinstance(t, ast.Name) for t in target.elts)):
+        elif (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+            and all(isinstance(t, ast.Name) for t in target.elts)
+        ):
             if not all(_is_literal(v, [MAX_LITERAL_NODES]) for v in value.elts):
                 return None
             names.extend(t.id for t in target.elts)  # type: ignore[attr-defined]
@@ -155,7 +161,7 @@ def analyse(source: str) -> Bindings:
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and stmt.simple:
             literal = _literal_pairs([stmt.target], stmt.value)
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+            for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                 for sub in ast.walk(target):
                     if isinstance(sub, ast.Name):
                         assigned.setdefault(sub.id, None)

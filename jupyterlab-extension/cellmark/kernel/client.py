@@ -27,8 +27,14 @@ class CallError(Exception):
     unreachable: no answer came at all (refused, reset, timeout), as opposed to an answer
     that says the server is overloaded."""
 
-    def __init__(self, kind: str, message: str, status: Optional[int] = None, retry_after: Optional[float] = None,
-                 unreachable: bool = False):
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        status: Optional[int] = None,
+        retry_after: Optional[float] = None,
+        unreachable: bool = False,
+    ):
         super().__init__(message)
         self.kind = kind
         self.status = status
@@ -57,16 +63,28 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return None
 
 
-def call(server_url: str, token: str, procedure: str, payload: Any = None, *, body: Optional[bytes] = None,
-         timeout: float = TIMEOUT_S) -> Any:
+def call(
+    server_url: str,
+    token: str,
+    procedure: str,
+    payload: Any = None,
+    *,
+    body: Optional[bytes] = None,
+    timeout: float = TIMEOUT_S,
+) -> Any:
     """POSTs a mutation and returns `result.data`, or raises CallError."""
     url = f"{server_url.rstrip('/')}/api/trpc/{procedure}"
     data = body if body is not None else dumps(payload)
-    request = urllib.request.Request(url, data=data, method="POST", headers={
-        "content-type": "application/json",
-        "authorization": f"Bearer {token}",
-        "user-agent": USER_AGENT,
-    })
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {token}",
+            "user-agent": USER_AGENT,
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
@@ -83,8 +101,9 @@ def call(server_url: str, token: str, procedure: str, payload: Any = None, *, bo
         raise CallError("permanent", message, e.code) from None
     except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise CallError("transient", f"{procedure}: Cellmark server unreachable at {server_url}: {reason}",
-                        unreachable=True) from None
+        raise CallError(
+            "transient", f"{procedure}: Cellmark server unreachable at {server_url}: {reason}", unreachable=True
+        ) from None
     try:
         parsed = json.loads(raw.decode("utf-8"))
         return parsed["result"]["data"] if isinstance(parsed, dict) and "result" in parsed else parsed
@@ -109,8 +128,14 @@ def _sleep(seconds: float) -> bool:
     return False
 
 
-def wait_for_server(server_url: str, delay: float, *, must_see_down: bool = False,
-                    sleep: Callable[[float], bool] = _sleep, probe: Callable[[str], bool] = healthy) -> str:
+def wait_for_server(
+    server_url: str,
+    delay: float,
+    *,
+    must_see_down: bool = False,
+    sleep: Callable[[float], bool] = _sleep,
+    probe: Callable[[str], bool] = healthy,
+) -> str:
     """The backoff after no answer, cut short when the server is back: /healthz is asked every
     PROBE_INTERVAL_S (one probe at a time, each bounded by its timeout) and a 200 ends the
     wait. With must_see_down (the caller's last wait ended so and its request still got no

@@ -31,8 +31,21 @@ MAX_KEYS_PER_EXECUTION = 1000  # the server refuses a record with more (and lose
 # camelCase), case-insensitively. Deliberately broad: a false positive only costs a config
 # value the user can still send with cellmark.config.update().
 SECRET_WORDS = (
-    "token", "secret", "password", "passwd", "passphrase", "pwd", "key", "credential",
-    "creds", "auth", "cookie", "private", "bearer", "apikey", "api_key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "key",
+    "credential",
+    "creds",
+    "auth",
+    "cookie",
+    "private",
+    "bearer",
+    "apikey",
+    "api_key",
 )
 
 # Values that are secrets whatever their variable is called (well-known token shapes).
@@ -148,7 +161,9 @@ def _fingerprint(value: Any) -> Any:
 
 
 def capture_globals(
-    user_ns: Mapping[str, Any], hidden: Mapping[str, Any] | None = None, forbidden: Iterable[str] = (),
+    user_ns: Mapping[str, Any],
+    hidden: Mapping[str, Any] | None = None,
+    forbidden: Iterable[str] = (),
     names: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The globals of user_ns (all of them, or only `names`) that count as config, in their JSON form."""
@@ -223,9 +238,14 @@ class ConfigTracker:
             self._pending.update(applied)
         return applied, skipped
 
-    def changes(self, user_ns: Mapping[str, Any] | None, hidden: Mapping[str, Any] | None = None,
-                forbidden: Iterable[str] = (), names: Iterable[str] | None = None,
-                drop: Iterable[str] = ()) -> dict[str, Any]:
+    def changes(
+        self,
+        user_ns: Mapping[str, Any] | None,
+        hidden: Mapping[str, Any] | None = None,
+        forbidden: Iterable[str] = (),
+        names: Iterable[str] | None = None,
+        drop: Iterable[str] = (),
+    ) -> dict[str, Any]:
         """What changed since the last call: explicit changes, then automatic ones among
         `names` (every global when None). Names in `drop` were rebound by computation: they
         leave the automatic snapshot (their recorded history stays), so setting one to the same

@@ -63,8 +63,14 @@ def _git(args: list[str], cwd: str) -> Optional[str]:
     """stdout of a git command, or None when it fails (no repo, no commits, no remote)."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT_S, env=env, check=False,
+        ["git", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        timeout=GIT_TIMEOUT_S,
+        env=env,
+        check=False,
     )
     if proc.returncode != 0:
         return None
@@ -101,13 +107,19 @@ def git_info(directory: str) -> Optional[dict[str, Any]]:
         names = (_git(["remote"], root) or "").split()
         remote = _git(["remote", "get-url", names[0]], root) if names else None
     status = _git(["status", "--porcelain", "--untracked-files=normal"], root)
-    diff = _git(["diff", "HEAD", "--no-color", "--no-ext-diff"], root) if commit else _git(["diff", "--cached", "--no-color"], root)
+    diff = (
+        _git(["diff", "HEAD", "--no-color", "--no-ext-diff"], root)
+        if commit
+        else _git(["diff", "--cached", "--no-color"], root)
+    )
     info: dict[str, Any] = {
         "commit": commit.strip() if commit else None,
         "branch": branch.strip() if branch else None,
         "remote": _strip_credentials(remote.strip()) if remote else None,
         # Tracked changes only: untracked files (listed below) do not change what HEAD ran.
-        "dirty": any(not ln.startswith("?? ") for ln in status.splitlines() if ln.strip()) if status is not None else None,
+        "dirty": any(not ln.startswith("?? ") for ln in status.splitlines() if ln.strip())
+        if status is not None
+        else None,
         "diff": cap_utf8(diff, MAX_DIFF_BYTES, "\n[cellmark: diff truncated at 1 MiB]\n") if diff else None,
         "root": root,
     }

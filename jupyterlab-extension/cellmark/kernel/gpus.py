@@ -55,14 +55,16 @@ def parse_query(text: str) -> tuple[list[dict[str, Any]], list[str]]:
             continue
         # Only the name is free text; keep any comma in it by taking the rest from the end.
         name = ", ".join(parts[1:-3]).strip()
-        gpus.append({
-            "index": int(index),
-            "name": _value(name),
-            "memoryTotalBytes": _memory_bytes(parts[-3]),
-            "driver": _value(parts[-2]),
-            "cuda": None,
-            "uuid": _value(parts[-1]),
-        })
+        gpus.append(
+            {
+                "index": int(index),
+                "name": _value(name),
+                "memoryTotalBytes": _memory_bytes(parts[-3]),
+                "driver": _value(parts[-2]),
+                "cuda": None,
+                "uuid": _value(parts[-1]),
+            }
+        )
     gpus.sort(key=lambda g: g["index"])
     return gpus, problems
 
@@ -75,8 +77,12 @@ def parse_cuda_version(text: str) -> Optional[str]:
 
 def run_command(args: list, timeout: float) -> tuple[int, str]:
     proc = subprocess.run(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        timeout=timeout, check=False,
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
     )
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 

@@ -114,9 +114,13 @@ class MetricBuffer:
         limit = metrics.max_keys_per_batch()
         keys = {k for k, _ in flat}
         if len(keys) > limit:
-            raise ValueError(f"cellmark.log: {len(keys)} metrics in one call, over the limit of {limit} "
-                             f"(CELLMARK_MAX_METRIC_KEYS_PER_BATCH): log them in several calls")
-        if not owner.active and (owner.ever_activated or len(self.unbound_points) + len(self.points) >= MAX_EARLY_POINTS):
+            raise ValueError(
+                f"cellmark.log: {len(keys)} metrics in one call, over the limit of {limit} "
+                f"(CELLMARK_MAX_METRIC_KEYS_PER_BATCH): log them in several calls"
+            )
+        if not owner.active and (
+            owner.ever_activated or len(self.unbound_points) + len(self.points) >= MAX_EARLY_POINTS
+        ):
             return False
         when = now_iso()
         with self._lock:
@@ -203,7 +207,7 @@ class MetricBuffer:
             if owner.run_id is None or not owner.active:
                 if owner.active or not owner.ever_activated:
                     self.unbound_points.extend(points)
-                    del self.unbound_points[:-(MAX_UNBOUND_POINTS if owner.active else MAX_EARLY_POINTS)]
+                    del self.unbound_points[: -(MAX_UNBOUND_POINTS if owner.active else MAX_EARLY_POINTS)]
                 return
             self.spool_points(owner.run_id, points)
 
@@ -242,7 +246,7 @@ class MetricBuffer:
         # set and unset keys in one sequence, cut into payloads of at most `limit` keys
         items: list[tuple[str, Any]] = [*present.items(), *((k, _UNSET) for k in gone)]
         for at in range(0, len(items), limit):
-            chunk = items[at:at + limit]
+            chunk = items[at : at + limit]
             payload: dict[str, Any] = {"runId": run_id}
             set_values = {k: v for k, v in chunk if v is not _UNSET}
             unset = [k for k, v in chunk if v is _UNSET]

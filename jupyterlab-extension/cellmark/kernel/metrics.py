@@ -39,13 +39,17 @@ def encode(key: str, value: Any) -> WireValue:
     if not ok:
         kind = type(value)
         name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        raise ValueError(f"cellmark.log: the value of {key!r} must be a number (int, float, bool or a numpy scalar), not {name}")
+        raise ValueError(
+            f"cellmark.log: the value of {key!r} must be a number (int, float, bool or a numpy scalar), not {name}"
+        )
     try:
         f = float(value)
     except OverflowError:  # an int too large for a float
         f = math.inf if value > 0 else -math.inf
     except Exception as e:  # a number type whose conversion fails: the user's error, named
-        raise ValueError(f"cellmark.log: the value of {key!r} could not be read as a number ({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"cellmark.log: the value of {key!r} could not be read as a number ({type(e).__name__}: {e})"
+        ) from None
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):
@@ -63,15 +67,23 @@ def wire_summary(key: str, value: Any) -> Any:
         return value
     if isinstance(value, str):
         if len(value) > MAX_SUMMARY_TEXT:
-            raise ValueError(f"cellmark.summary: the text value of {key!r} is {len(value)} characters, over the limit of {MAX_SUMMARY_TEXT}")
+            raise ValueError(
+                f"cellmark.summary: the text value of {key!r} is {len(value)} characters, over the limit of {MAX_SUMMARY_TEXT}"
+            )
         if "\x00" in value:
-            raise ValueError(f"cellmark.summary: the text value of {key!r} contains NUL (U+0000), which the server refuses")
+            raise ValueError(
+                f"cellmark.summary: the text value of {key!r} contains NUL (U+0000), which the server refuses"
+            )
         return clean_text(value)
     return encode(key, value)
 
 
 def decode(value: WireValue) -> float:
-    return float(value) if not isinstance(value, str) else {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
+    return (
+        float(value)
+        if not isinstance(value, str)
+        else {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
+    )
 
 
 def flatten(values: Any) -> list[tuple[str, WireValue]]:
@@ -83,17 +95,23 @@ def flatten(values: Any) -> list[tuple[str, WireValue]]:
     def walk(mapping: Mapping, prefix: str) -> None:
         for name, value in mapping.items():
             if not isinstance(name, str):
-                raise ValueError(f"cellmark.log: metric names are strings, not {type(name).__name__} ({name!r} under {prefix or 'the top level'!r})")
+                raise ValueError(
+                    f"cellmark.log: metric names are strings, not {type(name).__name__} ({name!r} under {prefix or 'the top level'!r})"
+                )
             key = prefix + clean_text(name)
             if not name:
                 raise ValueError(f"cellmark.log: empty metric name {key!r}")
             if "\x00" in name:
-                raise ValueError(f"cellmark.log: the metric name {key[:60]!r} contains NUL (U+0000), which the server refuses")
+                raise ValueError(
+                    f"cellmark.log: the metric name {key[:60]!r} contains NUL (U+0000), which the server refuses"
+                )
             if isinstance(value, Mapping):
                 walk(value, key + "/")
                 continue
             if len(key) > MAX_KEY_CHARS:
-                raise ValueError(f"cellmark.log: the metric name {key[:60]!r}… is {len(key)} characters, over the limit of {MAX_KEY_CHARS}")
+                raise ValueError(
+                    f"cellmark.log: the metric name {key[:60]!r}… is {len(key)} characters, over the limit of {MAX_KEY_CHARS}"
+                )
             out.append((key, encode(key, value)))
 
     walk(values, "")
@@ -107,6 +125,6 @@ def check_step(step: Any) -> int:
         n = operator.index(step)
     except TypeError:
         raise ValueError(f"cellmark.log: step must be a non-negative integer, not {type(step).__name__}") from None
-    if n < 0 or n > 2 ** 53 - 1:
+    if n < 0 or n > 2**53 - 1:
         raise ValueError(f"cellmark.log: step must be a non-negative integer below 2**53, not {n}")
     return n

@@ -119,7 +119,9 @@ class OutputCapture:
             return
         now = time.monotonic()
         with self._lock:
-            self._executions[record["executionKey"]] = _Execution(run_id, record, now, next_partial=now + PARTIAL_FIRST_S)
+            self._executions[record["executionKey"]] = _Execution(
+                run_id, record, now, next_partial=now + PARTIAL_FIRST_S
+            )
 
     def finish(self, done: dict, run_id: Optional[str]) -> bool:
         """post_run_cell: the complete record waits for the execute_reply (then with its
@@ -182,9 +184,17 @@ class OutputCapture:
             return
         now = now_iso()
         record = {
-            "executionKey": str(key), "cellId": cell_id(None, request), "executionCount": None,
-            "source": cap_utf8(str(content.get("code") or ""), MAX_SOURCE_BYTES, "\n# [cellmark: source truncated at 1 MiB]\n"),
-            "outputs": [], "status": "aborted", "error": None, "startedAt": now, "endedAt": now,
+            "executionKey": str(key),
+            "cellId": cell_id(None, request),
+            "executionCount": None,
+            "source": cap_utf8(
+                str(content.get("code") or ""), MAX_SOURCE_BYTES, "\n# [cellmark: source truncated at 1 MiB]\n"
+            ),
+            "outputs": [],
+            "status": "aborted",
+            "error": None,
+            "startedAt": now,
+            "endedAt": now,
         }
         self._emit(None, record, False)
 

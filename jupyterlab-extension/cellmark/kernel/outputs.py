@@ -62,8 +62,10 @@ def truncation_marker(omitted: int) -> str:
 
 
 def dropped_note(what: str, size: int, limit: int) -> str:
-    return (f"[Cellmark: {what} ({format_bytes(size)}) not recorded: this execution's outputs are over "
-            f"the {format_bytes(limit)} limit]")
+    return (
+        f"[Cellmark: {what} ({format_bytes(size)}) not recorded: this execution's outputs are over "
+        f"the {format_bytes(limit)} limit]"
+    )
 
 
 def utf8_prefix(text: str, max_bytes: int) -> str:
@@ -113,7 +115,7 @@ def apply_carriage_returns(text: str) -> str:
         trailing = len(segments) > 1 and segments[-1] == ""
         merged = ""
         for segment in segments[:-1] if trailing else segments:
-            merged = segment + merged[len(segment):]
+            merged = segment + merged[len(segment) :]
         lines.append(merged + "\r" if trailing else merged)
     return "\n".join(lines)
 
@@ -163,7 +165,9 @@ class _Stream:
     O(chunk) per chunk; only the last line is reread, when a "\\r" can rewrite it."""
 
     __slots__ = ("alive", "body", "name", "omitted", "parts", "size", "tail_cr", "text_bytes")
-    _OVERHEAD: ClassVar[dict[str, int]] = {n: json_bytes({"output_type": "stream", "name": n, "text": ""}) + 1 for n in ("stdout", "stderr")}
+    _OVERHEAD: ClassVar[dict[str, int]] = {
+        n: json_bytes({"output_type": "stream", "name": n, "text": ""}) + 1 for n in ("stdout", "stderr")
+    }
 
     def __init__(self, name: str):
         self.name = name
@@ -184,7 +188,7 @@ class _Stream:
         self.parts = [text] if text else []
         self.text_bytes = utf8_len(text)
         self.body = _escaped_len(text)
-        self.tail_cr = "\r" in text[text.rfind("\n") + 1:]
+        self.tail_cr = "\r" in text[text.rfind("\n") + 1 :]
 
     def pop_tail(self) -> str:
         """Removes and returns the text after the last newline."""
@@ -262,15 +266,21 @@ def error_output(content: dict, max_text_bytes: int) -> dict:
         "output_type": "error",
         "ename": limit_text(as_string(content.get("ename")), max_text_bytes),
         "evalue": limit_text(as_string(content.get("evalue")), max_text_bytes),
-        "traceback": limit_traceback([as_string(f) for f in frames], max_text_bytes) if isinstance(frames, list) else [],
+        "traceback": limit_traceback([as_string(f) for f in frames], max_text_bytes)
+        if isinstance(frames, list)
+        else [],
     }
 
 
 class OutputCollector:
     """The outputs of one execution as they arrive; never holds much more than the budget."""
 
-    def __init__(self, max_text_bytes: int = MAX_TEXT_BYTES, max_execution_bytes: int = MAX_EXECUTION_BYTES,
-                 max_outputs: int = MAX_OUTPUTS):
+    def __init__(
+        self,
+        max_text_bytes: int = MAX_TEXT_BYTES,
+        max_execution_bytes: int = MAX_EXECUTION_BYTES,
+        max_outputs: int = MAX_OUTPUTS,
+    ):
         self.max_text_bytes = max_text_bytes
         self.max_execution_bytes = max_execution_bytes
         self.max_outputs = max_outputs
@@ -290,8 +300,11 @@ class OutputCollector:
             self._add_stream("stderr" if content.get("name") == "stderr" else "stdout", as_string(content.get("text")))
         elif msg_type in ("execute_result", "display_data"):
             self._flush_pending_clear()
-            output = {"output_type": msg_type, "data": normalize_bundle(as_dict(content.get("data"))),
-                      "metadata": as_dict(content.get("metadata"))}
+            output = {
+                "output_type": msg_type,
+                "data": normalize_bundle(as_dict(content.get("data"))),
+                "metadata": as_dict(content.get("metadata")),
+            }
             if msg_type == "execute_result":
                 count = content.get("execution_count")
                 output["execution_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
@@ -304,8 +317,11 @@ class OutputCollector:
             display_id = as_dict(content.get("transient")).get("display_id")
             for rich in self._display_ids.get(display_id, ()) if isinstance(display_id, str) else ():
                 if rich.alive:
-                    rich.output = dict(rich.output, data=normalize_bundle(as_dict(content.get("data"))),
-                                       metadata=as_dict(content.get("metadata")))
+                    rich.output = dict(
+                        rich.output,
+                        data=normalize_bundle(as_dict(content.get("data"))),
+                        metadata=as_dict(content.get("metadata")),
+                    )
                     self._resize(rich)
             self._enforce_budget()
         elif msg_type == "error":
@@ -324,9 +340,18 @@ class OutputCollector:
         """The outputs in nbformat shape (copies), with notes where something was cut."""
         result = [output.to_json() for output in self._outputs]
         if self.dropped_outputs:
-            result.append({"output_type": "display_data", "metadata": {}, "data": {"text/plain": (
-                f"[Cellmark: {self.dropped_outputs} more outputs not recorded: over {self.max_outputs} outputs or "
-                f"{format_bytes(self.max_execution_bytes)} for one execution]")}})
+            result.append(
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "text/plain": (
+                            f"[Cellmark: {self.dropped_outputs} more outputs not recorded: over {self.max_outputs} outputs or "
+                            f"{format_bytes(self.max_execution_bytes)} for one execution]"
+                        )
+                    },
+                }
+            )
         return result
 
     # -- streams -------------------------------------------------------------------------
@@ -365,7 +390,7 @@ class OutputCollector:
             stream.parts.append(new_tail)
             stream.text_bytes = text_bytes
             stream.body += _escaped_len(new_tail) - _escaped_len(old_tail)
-            stream.tail_cr = "\r" in new_tail[new_tail.rfind("\n") + 1:]
+            stream.tail_cr = "\r" in new_tail[new_tail.rfind("\n") + 1 :]
         else:
             kept = utf8_prefix(stream.text() + new_tail, self.max_text_bytes)
             stream.set_text(kept)
@@ -421,7 +446,9 @@ class OutputCollector:
             output.set_text(kept)
             output.omitted = (output.omitted or 0) + cut
         elif isinstance(output, _Error):
-            output.output = dict(output.output, traceback=[*limit_traceback(output.output["traceback"], KEPT_HEAD_BYTES), note])
+            output.output = dict(
+                output.output, traceback=[*limit_traceback(output.output["traceback"], KEPT_HEAD_BYTES), note]
+            )
         else:
             data = dict(output.output["data"])
             del data[key]

@@ -44,14 +44,22 @@ class RunBinding:
 
     def answer(self) -> dict[str, Any]:
         """What activate() tells a frontend: the run to record into."""
-        return {"clientKey": self.client_key, "runId": self.run_id, "previousRunId": self.previous_run_id,
-                "startedAt": self.started_at}
+        return {
+            "clientKey": self.client_key,
+            "runId": self.run_id,
+            "previousRunId": self.previous_run_id,
+            "startedAt": self.started_at,
+        }
 
     def start_input(self) -> dict[str, Any]:
         """ingest.startRun's input (idempotent on the client key, so any frontend may send it too)."""
-        start: dict[str, Any] = {"project": self.project, "clientKey": self.client_key,
-                                 "notebookPath": self.notebook_path or "untitled.ipynb",
-                                 "kernelName": self.kernel_name, "startedAt": self.started_at}
+        start: dict[str, Any] = {
+            "project": self.project,
+            "clientKey": self.client_key,
+            "notebookPath": self.notebook_path or "untitled.ipynb",
+            "kernelName": self.kernel_name,
+            "startedAt": self.started_at,
+        }
         if self.previous_run_id:
             start["previousRunId"] = self.previous_run_id
         return start
@@ -68,8 +76,9 @@ def check_key(value: Any, name: str, min_chars: int = 1) -> str:
     return value
 
 
-def decide(current: Optional[RunBinding], server_url: str, project: str, proposal: str,
-           replaces: Optional[str]) -> Optional[RunBinding]:
+def decide(
+    current: Optional[RunBinding], server_url: str, project: str, proposal: str, replaces: Optional[str]
+) -> Optional[RunBinding]:
     """The binding a frontend's proposal leads to; None: keep the current one. A frontend takes
     over the kernel's run only to replace it (a new run asked for, naming the run it replaces)
     or when the kernel holds none for this server and project."""
@@ -88,8 +97,14 @@ def save(key: Optional[str], binding: RunBinding, token: str, capture_config: bo
         return
     directory = autostart.state_dir()
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    state = {"v": 1, **asdict(binding), "token": token, "captureConfig": capture_config, "pid": os.getpid(),
-             "savedAt": now_iso()}
+    state = {
+        "v": 1,
+        **asdict(binding),
+        "token": token,
+        "captureConfig": capture_config,
+        "pid": os.getpid(),
+        "savedAt": now_iso(),
+    }
     write_atomic(autostart.state_path(key), json.dumps(state).encode("utf-8"))
 
 
@@ -134,7 +149,9 @@ def prune(keep: Optional[str]) -> None:
 def from_state(state: dict) -> RunBinding:
     """The binding a restarted kernel continues: a new run after the one the state names."""
     return RunBinding(
-        server_url=str(state["server_url"]), project=str(state["project"]), client_key=new_key(),
+        server_url=str(state["server_url"]),
+        project=str(state["project"]),
+        client_key=new_key(),
         previous_run_id=state.get("run_id") if isinstance(state.get("run_id"), str) else None,
         notebook_path=str(state.get("notebook_path") or ""),
         kernel_name=state.get("kernel_name") if isinstance(state.get("kernel_name"), str) else None,
@@ -144,8 +161,13 @@ def from_state(state: dict) -> RunBinding:
 # -- the kernel opens its run itself ------------------------------------------------------------
 
 
-def open_run(binding: RunBinding, token: Callable[[], Optional[str]], still_wanted: Callable[[], bool],
-             opened: Callable[[str], None], failed: Callable[[client.CallError], None]) -> threading.Thread:
+def open_run(
+    binding: RunBinding,
+    token: Callable[[], Optional[str]],
+    still_wanted: Callable[[], bool],
+    opened: Callable[[str], None],
+    failed: Callable[[client.CallError], None],
+) -> threading.Thread:
     """ingest.startRun from a thread of its own, retried with backoff (1 s → 60 s, cut short
     when an unreachable server is back) while the server is unreachable or busy, until the run
     exists or is no longer wanted (the binding changed); a 4xx other than 408/429 gives up and

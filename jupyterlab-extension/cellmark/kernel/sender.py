@@ -54,8 +54,14 @@ def merge_cells(inputs: list[dict]) -> dict:
 
 
 class Sender:
-    def __init__(self, spool: Spool, server_url: str, on_result: Optional[OnResult] = None,
-                 call: Callable[..., Any] = client.call, probe: Callable[[str], bool] = client.healthy):
+    def __init__(
+        self,
+        spool: Spool,
+        server_url: str,
+        on_result: Optional[OnResult] = None,
+        call: Callable[..., Any] = client.call,
+        probe: Callable[[str], bool] = client.healthy,
+    ):
         self.spool = spool
         self.server_url = server_url.rstrip("/")
         self._call = call
@@ -278,7 +284,7 @@ class Sender:
             self._log(f"the server refused a payload ({error.message}); kept in {path}")
             return
         # transient: wait, unless a new token / flush / stop comes first
-        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * (2 ** self._attempt))
+        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * (2**self._attempt))
         delay *= random.uniform(0.8, 1.2)
         if error.retry_after is not None:
             delay = max(delay, error.retry_after)
@@ -286,8 +292,9 @@ class Sender:
         self._attempt = min(self._attempt + 1, 16)
         self.backoff_s = delay
         if error.unreachable:
-            back = client.wait_for_server(self.server_url, delay, must_see_down=self._probe_ended,
-                                          sleep=self._sleep, probe=self._probe)
+            back = client.wait_for_server(
+                self.server_url, delay, must_see_down=self._probe_ended, sleep=self._sleep, probe=self._probe
+            )
             if back == "back":
                 self._probe_ended = True
                 self.backoff_s = 0.0

@@ -112,10 +112,19 @@ class KernelSession:
 
     # -- activation ----------------------------------------------------------------------
 
-    def activate(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str = "",
-                 capture_config: bool = True, shell: Any = None, project: Optional[str] = None,
-                 client_key: Optional[str] = None, replaces: Optional[str] = None,
-                 kernel_name: Optional[str] = None) -> JsonText:
+    def activate(
+        self,
+        server_url: str,
+        token: str,
+        run_id: Optional[str],
+        notebook_path: str = "",
+        capture_config: bool = True,
+        shell: Any = None,
+        project: Optional[str] = None,
+        client_key: Optional[str] = None,
+        replaces: Optional[str] = None,
+        kernel_name: Optional[str] = None,
+    ) -> JsonText:
         parts = urlsplit(server_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"cellmark: server_url must be an http(s) URL, not {server_url!r}")
@@ -164,8 +173,15 @@ class KernelSession:
         with self._lock:
             self._ensure_sender(binding.server_url)
             self.binding = binding
-            self._bind(binding.server_url, token, None, binding.notebook_path, bool(state.get("captureConfig", True)),
-                       shell, open_comm=False)
+            self._bind(
+                binding.server_url,
+                token,
+                None,
+                binding.notebook_path,
+                bool(state.get("captureConfig", True)),
+                shell,
+                open_comm=False,
+            )
             self._save_binding()
 
         def failed(e: client.CallError) -> None:
@@ -195,8 +211,16 @@ class KernelSession:
             self.sender = Sender(spool, server_url, on_result=self._on_result)
             self.sender.start()
 
-    def _claim(self, server_url: str, project: str, proposal: str, run_id: Optional[str], replaces: Optional[str],
-               notebook_path: str, kernel_name: Optional[str]) -> Optional[str]:
+    def _claim(
+        self,
+        server_url: str,
+        project: str,
+        proposal: str,
+        run_id: Optional[str],
+        replaces: Optional[str],
+        notebook_path: str,
+        kernel_name: Optional[str],
+    ) -> Optional[str]:
         """The kernel decides which run a frontend records into: the first binding wins, a
         proposal replaces it only when it names it (a new run asked for). Returns the run id
         the kernel side records into (None: not created yet)."""
@@ -217,12 +241,25 @@ class KernelSession:
         """The kernel's own ingest.startRun answered: record into that run from now on."""
         with self._lock:
             binding, sender = self.binding, self.sender
-            if binding is None or binding.client_key != client_key or not self.active or sender is None or sender.token is None:
+            if (
+                binding is None
+                or binding.client_key != client_key
+                or not self.active
+                or sender is None
+                or sender.token is None
+            ):
                 return
             if binding.run_id is None:
                 binding.run_id = run_id
-            self._bind(self.server_url or binding.server_url, sender.token, binding.run_id, self.notebook_path,
-                       self.capture_config, self.shell, open_comm=False)
+            self._bind(
+                self.server_url or binding.server_url,
+                sender.token,
+                binding.run_id,
+                self.notebook_path,
+                self.capture_config,
+                self.shell,
+                open_comm=False,
+            )
             self._save_binding()
 
     def _leave_run(self) -> None:
@@ -236,8 +273,16 @@ class KernelSession:
         self.run_info = RunInfo()
         self.run_id = None
 
-    def _bind(self, server_url: str, token: str, run_id: Optional[str], notebook_path: str, capture_config: bool,
-              shell: Any, open_comm: bool = True) -> None:
+    def _bind(
+        self,
+        server_url: str,
+        token: str,
+        run_id: Optional[str],
+        notebook_path: str,
+        capture_config: bool,
+        shell: Any,
+        open_comm: bool = True,
+    ) -> None:
         """Records into run_id from now on (None: hold what is recorded until it exists)."""
         if run_id is None and self.active and self.run_id is not None:
             run_id = self.run_id  # already bound: keep recording into that run
@@ -264,12 +309,21 @@ class KernelSession:
         self.ever_activated = True
         self.system.start(shell, open_comm)
         if new_run and run_id is not None:
-            self.enqueue("ingest.kernelHello", {
-                "runId": run_id, "language": "python",
-                "implementation": implementation(), "cellmarkVersion": cellmark_version(),
-            })
-            threading.Thread(target=self._send_environment, args=(run_id, self.notebook_path),
-                             name="cellmark-environment", daemon=True).start()
+            self.enqueue(
+                "ingest.kernelHello",
+                {
+                    "runId": run_id,
+                    "language": "python",
+                    "implementation": implementation(),
+                    "cellmarkVersion": cellmark_version(),
+                },
+            )
+            threading.Thread(
+                target=self._send_environment,
+                args=(run_id, self.notebook_path),
+                name="cellmark-environment",
+                daemon=True,
+            ).start()
         if run_id is not None:
             self.heartbeat.start()
         if not self._atexit:
@@ -453,8 +507,12 @@ class KernelSession:
     def _on_result(self, procedure: str, payload: Any, result: Any, names: list) -> None:
         # Only the answer to the latest local change is the run's state: an earlier answer
         # arriving late must not undo what the user set since.
-        if (procedure == "ingest.updateRun" and isinstance(result, dict) and payload.get("runId") == self.run_id
-                and self._last_update in names):
+        if (
+            procedure == "ingest.updateRun"
+            and isinstance(result, dict)
+            and payload.get("runId") == self.run_id
+            and self._last_update in names
+        ):
             for key in ("name", "tags", "notes"):
                 if key in result:
                     setattr(self.run_info, key, result[key])
@@ -485,7 +543,9 @@ class KernelSession:
 
     def status(self) -> dict[str, Any]:
         sender, spool = self.sender, self.spool
-        errors = [e for e in (sender.paused if sender else None, sender.last_error if sender else None, self.last_error) if e]
+        errors = [
+            e for e in (sender.paused if sender else None, sender.last_error if sender else None, self.last_error) if e
+        ]
         return {
             "active": self.active,
             "serverUrl": self.server_url,

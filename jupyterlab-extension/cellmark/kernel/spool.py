@@ -121,7 +121,7 @@ class _Appender:
         if self.map is not None:
             if start + len(record) > len(self.map):
                 self._grow(max(2 * len(self.map), start + len(record) + self.CHUNK))
-            self.map[start:start + len(record)] = record
+            self.map[start : start + len(record)] = record
         else:
             try:
                 written = os.write(self.fd, record)
@@ -179,8 +179,14 @@ def _read_records(log: _Log, start: int) -> tuple[list[tuple[Entry, int]], int, 
         try:
             name, length, crc = raw[at:nl].decode("ascii").split(" ")
             n = int(length)
-            body = raw[nl + 1:nl + 1 + n]
-            if nl < 0 or n < 0 or len(body) != n or raw[nl + 1 + n:nl + 2 + n] != b"\n" or int(crc, 16) != zlib.crc32(body):
+            body = raw[nl + 1 : nl + 1 + n]
+            if (
+                nl < 0
+                or n < 0
+                or len(body) != n
+                or raw[nl + 1 + n : nl + 2 + n] != b"\n"
+                or int(crc, 16) != zlib.crc32(body)
+            ):
                 raise ValueError("torn")
         except (ValueError, UnicodeDecodeError):
             return entries, start + at, True
@@ -281,8 +287,8 @@ class Spool:
                     found += 1
                 except OSError:
                     pass
-            elif leftover.startswith(LOG_PREFIX) and leftover[len(LOG_PREFIX):].isdigit():
-                gen = int(leftover[len(LOG_PREFIX):])
+            elif leftover.startswith(LOG_PREFIX) and leftover[len(LOG_PREFIX) :].isdigit():
+                gen = int(leftover[len(LOG_PREFIX) :])
                 if gen < acked_gen:
                     try:
                         os.unlink(full)  # sent entirely; its rotation was cut short
@@ -293,8 +299,10 @@ class Spool:
                 log.acked = acked_at if gen == acked_gen else 0
                 log.entries, log.end, torn = _read_records(log, log.acked)
                 if torn:
-                    log_stderr(f"spool log {full}: a torn record at byte {log.end} (the kernel died while "
-                                     f"writing it); what follows is lost")
+                    log_stderr(
+                        f"spool log {full}: a torn record at byte {log.end} (the kernel died while "
+                        f"writing it); what follows is lost"
+                    )
                 queue.logs.append(log)
                 self._by_path[full] = log
                 found += len(log.entries)

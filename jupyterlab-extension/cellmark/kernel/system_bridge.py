@@ -17,8 +17,14 @@ SYSTEM_COMM_TARGET = "cellmark.system"
 
 
 class SystemBridge:
-    def __init__(self, lock: threading.RLock, metrics: MetricBuffer, is_active: Callable[[], bool],
-                 run_id: Callable[[], Optional[str]], on_error: Callable[[str, BaseException], None]) -> None:
+    def __init__(
+        self,
+        lock: threading.RLock,
+        metrics: MetricBuffer,
+        is_active: Callable[[], bool],
+        run_id: Callable[[], Optional[str]],
+        on_error: Callable[[str, BaseException], None],
+    ) -> None:
         self._lock = lock
         self._metrics = metrics
         self._is_active = is_active
@@ -97,7 +103,9 @@ class SystemBridge:
             from comm import create_comm
 
             view = self.view
-            self._comm = create_comm(target_name=SYSTEM_COMM_TARGET, data={"type": "sample", **view} if view else {"type": "hello"})
+            self._comm = create_comm(
+                target_name=SYSTEM_COMM_TARGET, data={"type": "sample", **view} if view else {"type": "hello"}
+            )
         except Exception as e:
             self._error("system comm", e)
 
@@ -106,11 +114,18 @@ class SystemBridge:
         from, and — said once, here — why there are none."""
         sampler = self.sampler
         if sampler is None:
-            env["gpuSampling"] = {"source": None, "intervalSeconds": None,
-                                  "error": self.error or f"off ({system.ENV_INTERVAL})"}
+            env["gpuSampling"] = {
+                "source": None,
+                "intervalSeconds": None,
+                "error": self.error or f"off ({system.ENV_INTERVAL})",
+            }
             return
         sampler.ready.wait(15.0)
-        env["gpuSampling"] = {"source": sampler.source, "intervalSeconds": sampler.interval_s, "error": sampler.gpu_error}
+        env["gpuSampling"] = {
+            "source": sampler.source,
+            "intervalSeconds": sampler.interval_s,
+            "error": sampler.gpu_error,
+        }
         if sampler.source == "nvml" and not env.get("gpus"):
             try:
                 env["gpus"], _ = gpu_sources.nvml_inventory(sampler.gpu.nvml)

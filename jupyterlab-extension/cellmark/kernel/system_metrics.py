@@ -34,7 +34,9 @@ def check_interval(value: Any, where: str = "cellmark.system.interval") -> float
             raise ValueError
         seconds = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number of seconds between {MIN_INTERVAL_S:g} and {MAX_INTERVAL_S:g}, not {value!r}") from None
+        raise ValueError(
+            f"{where} must be a number of seconds between {MIN_INTERVAL_S:g} and {MAX_INTERVAL_S:g}, not {value!r}"
+        ) from None
     if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
         raise ValueError(f"{where} must be between {MIN_INTERVAL_S:g} and {MAX_INTERVAL_S:g} seconds, not {value!r}")
     return seconds
@@ -127,8 +129,18 @@ class HostStats:
             out["system/mem.system_total_mib"] = vm.total / MIB
         except Exception:
             pass
-        for name, fn, fields in (("_disk", ps.disk_io_counters, (("read_bytes", "system/disk.read_mbps"), ("write_bytes", "system/disk.write_mbps"))),
-                                 ("_net", ps.net_io_counters, (("bytes_recv", "system/net.recv_mbps"), ("bytes_sent", "system/net.sent_mbps")))):
+        for name, fn, fields in (
+            (
+                "_disk",
+                ps.disk_io_counters,
+                (("read_bytes", "system/disk.read_mbps"), ("write_bytes", "system/disk.write_mbps")),
+            ),
+            (
+                "_net",
+                ps.net_io_counters,
+                (("bytes_recv", "system/net.recv_mbps"), ("bytes_sent", "system/net.sent_mbps")),
+            ),
+        ):
             try:
                 counters = fn()
             except Exception:
@@ -151,9 +163,13 @@ class SystemSampler:
     """The thread. `sink(values, gpu_view)` gets each sample; gpu_view is what the status
     bar shows: {"devices": [{"id", "util", "memUsedMib", "memTotalMib", "procMemMib"}], "error", "source"}."""
 
-    def __init__(self, sink: Sink, interval_s: float = DEFAULT_INTERVAL_S,
-                 open_gpus: Callable[[float], tuple[Any, Optional[str]]] = gpu_sources.open_source,
-                 host: Optional[Callable[[], HostStats]] = None) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        open_gpus: Callable[[float], tuple[Any, Optional[str]]] = gpu_sources.open_source,
+        host: Optional[Callable[[], HostStats]] = None,
+    ) -> None:
         self.sink, self.interval_s = sink, interval_s
         self._open_gpus = open_gpus
         self._host_factory = host or HostStats
@@ -238,13 +254,26 @@ class SystemSampler:
             for dev, fields in self.gpu.read(pids).items():
                 for field, value in fields.items():
                     values[f"system/gpu.{dev}.{field}"] = value
-                view["devices"].append({"id": dev, "util": fields.get("util"), "memUsedMib": fields.get("mem_used_mib"),
-                                        "memTotalMib": fields.get("mem_total_mib"), "procMemMib": fields.get("proc_mem_mib")})
+                view["devices"].append(
+                    {
+                        "id": dev,
+                        "util": fields.get("util"),
+                        "memUsedMib": fields.get("mem_used_mib"),
+                        "memTotalMib": fields.get("mem_total_mib"),
+                        "procMemMib": fields.get("proc_mem_mib"),
+                    }
+                )
         self.sink(values, view)
 
     def state(self) -> dict[str, Any]:
         problems = getattr(self.gpu, "problems", None) or {}
-        return {"intervalSeconds": self.interval_s, "gpuSource": self.source, "gpuError": self.gpu_error,
-                "fieldErrors": dict(problems), "hostError": self.host_error, "samples": self.samples,
-                "lastError": self.last_error,
-                "cpuMsPerSample": round(1000 * self.cpu_s / self.samples, 3) if self.samples else None}
+        return {
+            "intervalSeconds": self.interval_s,
+            "gpuSource": self.source,
+            "gpuError": self.gpu_error,
+            "fieldErrors": dict(problems),
+            "hostError": self.host_error,
+            "samples": self.samples,
+            "lastError": self.last_error,
+            "cpuMsPerSample": round(1000 * self.cpu_s / self.samples, 3) if self.samples else None,
+        }

@@ -39,7 +39,7 @@ describe('CaptureService', () => {
       whoami: () => whoami(),
       recheckDelaysMs: [1000],
       captureOptions: { activate: async () => ({ kind: 'on', version: '0.1.0', implementation: null }), deactivate: () => undefined },
-      ...options
+      ...options,
     });
     return service;
   }
@@ -83,7 +83,7 @@ describe('CaptureService', () => {
       user: ADA,
       run: { name: 'run-1' },
       runUrl: 'http://localhost:3000/t/team/proj/runs/00000000-0000-4000-8000-000000000001',
-      notebookPath: 'work/analysis.ipynb'
+      notebookPath: 'work/analysis.ipynb',
     });
     kernel.run('1 + 1', 1);
     expect(service.state.pending).toBe(1);
@@ -127,7 +127,7 @@ describe('CaptureService', () => {
     up = true;
     await vi.advanceTimersByTimeAsync(1000);
     expect(service.state.error).toBeNull();
-    expect(states.some(e => e?.kind === 'unreachable')).toBe(true);
+    expect(states.some((e) => e?.kind === 'unreachable')).toBe(true);
   });
 
   describe('the status item after an outage', () => {
@@ -193,7 +193,7 @@ describe('CaptureService', () => {
     await vi.advanceTimersByTimeAsync(0);
     panel.dispose();
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells', 'endRun']);
   });
 
   it('records the position of the executed cell in the current notebook order', async () => {
@@ -206,8 +206,8 @@ describe('CaptureService', () => {
     panel.model.cellIds = ['cell-2', 'cell-0', 'cell-1']; // moved up after it ran
     kernel.run('b', 2, 'cell-2');
     await vi.advanceTimersByTimeAsync(300);
-    const cells = api.calls.find(c => c.op === 'cells');
-    expect(cells?.op === 'cells' ? cells.cells.map(c => c.position) : []).toEqual([2, 0]);
+    const cells = api.calls.find((c) => c.op === 'cells');
+    expect(cells?.op === 'cells' ? cells.cells.map((c) => c.position) : []).toEqual([2, 0]);
   });
 
   it('pauses and resumes the current notebook through its metadata', async () => {
@@ -223,12 +223,12 @@ describe('CaptureService', () => {
     expect(service.state.paused).toBe(true);
     kernel.run('secret()', 2);
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells', 'endRun']);
 
     expect(service.togglePause()).toBe(false);
     expect(panel.model.metadata).toEqual({});
     await vi.advanceTimersByTimeAsync(0);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun', 'startRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells', 'endRun', 'startRun']);
     expect(service.state.paused).toBe(false);
   });
 
@@ -245,20 +245,20 @@ describe('CaptureService', () => {
     expect(api.calls).toEqual([]);
     panel.model.deleteMetadata('cellmark'); // e.g. the file was reverted
     await vi.advanceTimersByTimeAsync(0);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun']);
     panel.model.setMetadata('cellmark', { capture: false });
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'endRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'endRun']);
   });
 
   it('names and tags the current run through ingest.updateRun', async () => {
     const updates: unknown[] = [];
     settings.set({ apiToken: 't', project: 'team/proj' });
     create({
-      updateRun: async input => {
+      updateRun: async (input) => {
         updates.push(input);
         return { name: input.name ?? 'run-1', tags: input.tags ?? [], notes: null };
-      }
+      },
     });
     const panel = tracker.open();
     const kernel = new FakeKernel();
@@ -271,7 +271,7 @@ describe('CaptureService', () => {
     const runId = '00000000-0000-4000-8000-000000000001';
     expect(updates).toEqual([
       { runId, name: 'baseline lr=1e-3' },
-      { runId, tags: ['baseline', 'gpu'] }
+      { runId, tags: ['baseline', 'gpu'] },
     ]);
     expect(service.state.run?.name).toBe('baseline lr=1e-3');
   });
@@ -286,11 +286,11 @@ describe('CaptureService', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(service.newRun()).toBe(true);
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => (c.op === 'startRun' ? `start ${c.input.previousRunId ?? '-'}` : c.op))).toEqual([
+    expect(api.calls.map((c) => (c.op === 'startRun' ? `start ${c.input.previousRunId ?? '-'}` : c.op))).toEqual([
       'start -',
       'cells',
       'endRun',
-      'start 00000000-0000-4000-8000-000000000001'
+      'start 00000000-0000-4000-8000-000000000001',
     ]);
     expect(service.state.run?.name).toBe('run-2');
   });
@@ -305,7 +305,7 @@ describe('CaptureService', () => {
     await vi.advanceTimersByTimeAsync(0);
     kernel.run('x = 1', 1);
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells']);
     const cells = api.calls[1];
     expect(cells?.op === 'cells' ? cells.cells.length : 0).toBe(1);
 
@@ -313,6 +313,6 @@ describe('CaptureService', () => {
     expect(service.state.run?.name).toBe('run-1');
     first.dispose();
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells', 'endRun']);
   });
 });

@@ -71,9 +71,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
     this.tracker = options.tracker;
     this.shipper = options.shipper;
     this.whoami = options.whoami;
-    this.updateRunCall =
-      options.updateRun ??
-      (() => Promise.reject(new CellmarkError('bad-response', 'Cellmark: updating runs is not available')));
+    this.updateRunCall = options.updateRun ?? (() => Promise.reject(new CellmarkError('bad-response', 'Cellmark: updating runs is not available')));
     this.outboxFallback = options.outboxFallback ?? null;
     this.recheckDelaysMs = options.recheckDelaysMs ?? [5_000, 15_000, 30_000, 60_000];
     this.captureOptions = options.captureOptions;
@@ -83,7 +81,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
     this.shipper.changed.connect(this.emit, this);
     this.tracker.currentChanged.connect(this.emit, this);
     this.tracker.widgetAdded.connect(this.onPanelAdded, this);
-    this.tracker.forEach(panel => this.onPanelAdded(this.tracker, panel));
+    this.tracker.forEach((panel) => this.onPanelAdded(this.tracker, panel));
     this.checkToken();
   }
 
@@ -113,7 +111,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
       pending: this.shipper.pending,
       outboxFallback: this.outboxFallback,
       error: this.checkError ?? this.commandError ?? this.shipper.error,
-      user: this.user
+      user: this.user,
     };
   }
 
@@ -190,7 +188,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
         'not-found',
         capture?.clientKey
           ? 'This notebook’s run is not created on the server yet; try again once it is.'
-          : 'This notebook has no Cellmark run: run a cell first.'
+          : 'This notebook has no Cellmark run: run a cell first.',
       );
     }
     return { capture, run };
@@ -237,7 +235,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
           const model = first()?.model;
           return model ? readAutoConfig(model) : true;
         },
-        positionOf: cellId => findCellPosition(first()?.model?.cells, cellId)
+        positionOf: (cellId) => findCellPosition(first()?.model?.cells, cellId),
       });
       capture.changed.connect(this.emit, this);
       entry = { capture, panels };
@@ -296,7 +294,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
       return;
     }
     this.whoami().then(
-      user => {
+      (user) => {
         if (seq !== this.checkSeq || this._isDisposed) {
           return;
         }
@@ -306,7 +304,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
         this.shipper.retryNow();
         this.emit();
       },
-      reason => {
+      (reason) => {
         if (seq !== this.checkSeq || this._isDisposed) {
           return;
         }
@@ -322,7 +320,7 @@ export class CaptureService implements ICellmarkCapture, IDisposable {
           }
         }
         this.emit();
-      }
+      },
     );
   }
 

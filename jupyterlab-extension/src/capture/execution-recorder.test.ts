@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  busy,
-  executeInput,
-  executeReplyOk,
-  executeRequest,
-  idle,
-  reply,
-  stream
-} from '../test-support/kernel-messages';
+import { busy, executeInput, executeReplyOk, executeRequest, idle, reply, stream } from '../test-support/kernel-messages';
 import { ExecutionRecorder, type IKernelMessageLike } from './execution-recorder';
 
 const TRACEBACK = [
   '\u001b[0;31m---------------------------------------------------------------------------\u001b[0m',
   '\u001b[0;31mZeroDivisionError\u001b[0m                         Traceback (most recent call last)',
   'Cell \u001b[0;32mIn[2], line 1\u001b[0m\n\u001b[0;32m----> 1\u001b[0m \u001b[38;5;241;43m1\u001b[39;49m\u001b[38;5;241;43m/\u001b[39;49m\u001b[38;5;241;43m0\u001b[39;49m\n',
-  '\u001b[0;31mZeroDivisionError\u001b[0m: division by zero'
+  '\u001b[0;31mZeroDivisionError\u001b[0m: division by zero',
 ];
 
 function feed(recorder: ExecutionRecorder, messages: IKernelMessageLike[]) {
@@ -28,16 +20,36 @@ function feed(recorder: ExecutionRecorder, messages: IKernelMessageLike[]) {
 
 describe('ExecutionRecorder', () => {
   it('lists what is in flight as running records with their position, without outputs', () => {
-    const recorder = new ExecutionRecorder({ positionOf: id => (id === 'cell-b' ? 4 : 1) });
+    const recorder = new ExecutionRecorder({ positionOf: (id) => (id === 'cell-b' ? 4 : 1) });
     const first = executeRequest('train()', { cellId: 'cell-a' });
     const queued = executeRequest('evaluate()', { cellId: 'cell-b', date: '2025-03-04T10:00:00.500Z' });
     feed(recorder, [first, queued, busy(first), stream(first, 'epoch 1\n')]);
     expect(recorder.inFlightRecords()).toEqual([
-      { executionKey: first.header.msg_id, cellId: 'cell-a', executionCount: null, position: 1, source: 'train()', status: 'running', error: null, startedAt: '2025-03-04T10:00:00.012Z', endedAt: null },
-      { executionKey: queued.header.msg_id, cellId: 'cell-b', executionCount: null, position: 4, source: 'evaluate()', status: 'running', error: null, startedAt: '2025-03-04T10:00:00.500Z', endedAt: null }
+      {
+        executionKey: first.header.msg_id,
+        cellId: 'cell-a',
+        executionCount: null,
+        position: 1,
+        source: 'train()',
+        status: 'running',
+        error: null,
+        startedAt: '2025-03-04T10:00:00.012Z',
+        endedAt: null,
+      },
+      {
+        executionKey: queued.header.msg_id,
+        cellId: 'cell-b',
+        executionCount: null,
+        position: 4,
+        source: 'evaluate()',
+        status: 'running',
+        error: null,
+        startedAt: '2025-03-04T10:00:00.500Z',
+        endedAt: null,
+      },
     ]);
     feed(recorder, [executeReplyOk(first, 1), idle(first)]);
-    expect(recorder.inFlightRecords().map(r => r.cellId)).toEqual(['cell-b']);
+    expect(recorder.inFlightRecords().map((r) => r.cellId)).toEqual(['cell-b']);
   });
 
   it('records a successful execution with stream and result outputs', () => {
@@ -51,10 +63,10 @@ describe('ExecutionRecorder', () => {
       reply(req, 'iopub', 'execute_result', {
         execution_count: 1,
         data: { 'text/plain': '42' },
-        metadata: {}
+        metadata: {},
       }),
       executeReplyOk(req, 1),
-      idle(req)
+      idle(req),
     ]);
 
     expect(done).toEqual([
@@ -66,13 +78,13 @@ describe('ExecutionRecorder', () => {
         source: "print('hello')\n6 * 7",
         outputs: [
           { output_type: 'stream', name: 'stdout', text: 'hello\n' },
-          { output_type: 'execute_result', execution_count: 1, data: { 'text/plain': '42' }, metadata: {} }
+          { output_type: 'execute_result', execution_count: 1, data: { 'text/plain': '42' }, metadata: {} },
         ],
         status: 'ok',
         error: null,
         startedAt: '2025-03-04T10:00:00.012Z',
-        endedAt: '2025-03-04T10:00:01.523Z'
-      }
+        endedAt: '2025-03-04T10:00:01.523Z',
+      },
     ]);
     expect(recorder.inFlight).toBe(0);
   });
@@ -101,26 +113,21 @@ describe('ExecutionRecorder', () => {
         execution_count: 2,
         ename: 'ZeroDivisionError',
         evalue: 'division by zero',
-        traceback: TRACEBACK
-      })
+        traceback: TRACEBACK,
+      }),
     ]);
     expect(execution).toMatchObject({
       status: 'error',
       executionCount: 2,
       error: { ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: TRACEBACK },
-      outputs: [{ output_type: 'error', ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: TRACEBACK }]
+      outputs: [{ output_type: 'error', ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: TRACEBACK }],
     });
   });
 
   it('records a request aborted after an earlier error (no execute_input, no count)', () => {
     const recorder = new ExecutionRecorder();
     const req = executeRequest('print("never")');
-    const [execution] = feed(recorder, [
-      req,
-      busy(req),
-      reply(req, 'shell', 'execute_reply', { status: 'aborted' }),
-      idle(req)
-    ]);
+    const [execution] = feed(recorder, [req, busy(req), reply(req, 'shell', 'execute_reply', { status: 'aborted' }), idle(req)]);
     expect(execution).toMatchObject({ status: 'aborted', executionCount: null, error: null, outputs: [] });
   });
 
@@ -139,9 +146,7 @@ describe('ExecutionRecorder', () => {
     const done = [
       ...feed(recorder, [silent, busy(silent), idle(silent), executeReplyOk(silent, 1)]),
       ...feed(recorder, [noHistory, busy(noHistory), idle(noHistory), executeReplyOk(noHistory, 1)]),
-      ...[busy(foreign), stream(foreign, '1\n'), executeReplyOk(foreign, 3), idle(foreign)].flatMap(m =>
-        recorder.handle(m, 'recv')
-      )
+      ...[busy(foreign), stream(foreign, '1\n'), executeReplyOk(foreign, 3), idle(foreign)].flatMap((m) => recorder.handle(m, 'recv')),
     ];
     expect(done).toEqual([]);
     expect(recorder.inFlight).toBe(0);
@@ -163,11 +168,11 @@ describe('ExecutionRecorder', () => {
       executeInput(b, 'print("b")', 2),
       stream(b, 'b\n'),
       idle(b),
-      executeReplyOk(b, 2)
+      executeReplyOk(b, 2),
     ]);
-    expect(done.map(e => [e.cellId, e.executionCount, e.outputs])).toEqual([
+    expect(done.map((e) => [e.cellId, e.executionCount, e.outputs])).toEqual([
       ['cell-a', 1, [{ output_type: 'stream', name: 'stdout', text: 'a\n' }]],
-      ['cell-b', 2, [{ output_type: 'stream', name: 'stdout', text: 'b\n' }]]
+      ['cell-b', 2, [{ output_type: 'stream', name: 'stdout', text: 'b\n' }]],
     ]);
   });
 
@@ -188,30 +193,30 @@ describe('ExecutionRecorder', () => {
       reply(req, 'iopub', 'display_data', {
         data: { 'image/png': png, 'text/plain': '<Figure size 640x480 with 1 Axes>' },
         metadata: { 'image/png': { width: 640, height: 480 } },
-        transient: {}
+        transient: {},
       }),
       reply(req, 'iopub', 'display_data', { data: { 'image/jpeg': [png.slice(0, 10), png.slice(10)] }, metadata: {}, transient: {} }),
       reply(req, 'iopub', 'display_data', {
         data: { 'text/html': '<b>hi</b>', 'application/vnd.plotly.v1+json': { data: [] } },
         metadata: {},
-        transient: {}
+        transient: {},
       }),
       executeReplyOk(req, 3),
-      idle(req)
+      idle(req),
     ]);
     expect(execution?.outputs).toEqual([
       {
         output_type: 'display_data',
         data: { 'image/png': png, 'text/plain': '<Figure size 640x480 with 1 Axes>' },
-        metadata: { 'image/png': { width: 640, height: 480 } }
+        metadata: { 'image/png': { width: 640, height: 480 } },
       },
       // nbformat's multi-line arrays arrive joined.
       { output_type: 'display_data', data: { 'image/jpeg': png }, metadata: {} },
       {
         output_type: 'display_data',
         data: { 'text/html': '<b>hi</b>', 'application/vnd.plotly.v1+json': { data: [] } },
-        metadata: {}
-      }
+        metadata: {},
+      },
     ]);
   });
 
@@ -219,11 +224,11 @@ describe('ExecutionRecorder', () => {
     const asked: Array<string | null> = [];
     let order = ['c0', 'c1', 'c2'];
     const recorder = new ExecutionRecorder({
-      positionOf: cellId => {
+      positionOf: (cellId) => {
         asked.push(cellId);
         const i = cellId === null ? -1 : order.indexOf(cellId);
         return i < 0 ? null : i;
-      }
+      },
     });
     const first = executeRequest('a', { cellId: 'c2' });
     const second = executeRequest('b', { cellId: 'gone' });
@@ -231,7 +236,7 @@ describe('ExecutionRecorder', () => {
     order = ['c2', 'c0', 'c1']; // moved while running: the position at send time counts
     recorder.handle(second, 'send');
     const done = feed(recorder, [busy(first), executeReplyOk(first, 1), idle(first), busy(second), executeReplyOk(second, 2), idle(second)]);
-    expect(done.map(e => e.position)).toEqual([2, null]);
+    expect(done.map((e) => e.position)).toEqual([2, null]);
     expect(asked).toEqual(['c2', 'gone']);
   });
 
@@ -248,7 +253,7 @@ describe('ExecutionRecorder', () => {
       idle(req),
       busy(next),
       reply(next, 'shell', 'execute_reply', { status: 'aborted', execution_count: null }),
-      idle(next)
+      idle(next),
     ]);
     expect(interrupted).toMatchObject({ status: 'interrupted', error: { ename: 'KeyboardInterrupt' } });
     expect(aborted).toMatchObject({ status: 'aborted', error: null });
@@ -260,7 +265,7 @@ describe('ExecutionRecorder', () => {
     const req = executeRequest('loop()');
     feed(recorder, [req, busy(req), reply(req, 'iopub', 'error', { ename: 'KeyboardInterrupt', evalue: '', traceback: [] }), idle(req)]);
     now = new Date('2025-03-04T10:00:10.000Z');
-    expect(recorder.expireStale(5000).map(e => e.status)).toEqual(['interrupted']);
+    expect(recorder.expireStale(5000).map((e) => e.status)).toEqual(['interrupted']);
   });
 
   it('merges consecutive stream chunks and applies carriage returns like a notebook', () => {
@@ -275,12 +280,12 @@ describe('ExecutionRecorder', () => {
       stream(req, 'warning!\n', 'stderr'),
       stream(req, 'done\n'),
       executeReplyOk(req, 5),
-      idle(req)
+      idle(req),
     ]);
     expect(execution?.outputs).toEqual([
       { output_type: 'stream', name: 'stdout', text: 'progress 100%\n' },
       { output_type: 'stream', name: 'stderr', text: 'warning!\n' },
-      { output_type: 'stream', name: 'stdout', text: 'done\n' }
+      { output_type: 'stream', name: 'stdout', text: 'done\n' },
     ]);
   });
 
@@ -315,7 +320,7 @@ describe('ExecutionRecorder', () => {
     expect(outputs.length).toBeLessThan(20);
     expect(last).toMatchObject({ output_type: 'display_data' });
     expect(last?.output_type === 'display_data' ? last.data['text/plain'] : '').toMatch(
-      /^\[Cellmark: \d+ more outputs not recorded: over 100 outputs or 400 bytes for one execution\]$/
+      /^\[Cellmark: \d+ more outputs not recorded: over 100 outputs or 400 bytes for one execution\]$/,
     );
   });
 
@@ -331,11 +336,11 @@ describe('ExecutionRecorder', () => {
       reply(req, 'iopub', 'display_data', { data: { 'text/plain': "'a'" }, metadata: {}, transient: { display_id: 'd1' } }),
       reply(req, 'iopub', 'update_display_data', { data: { 'text/plain': "'b'" }, metadata: {}, transient: { display_id: 'd1' } }),
       executeReplyOk(req, 8),
-      idle(req)
+      idle(req),
     ]);
     expect(execution?.outputs).toEqual([
       { output_type: 'stream', name: 'stdout', text: 'step 2\n' },
-      { output_type: 'display_data', data: { 'text/plain': "'b'" }, metadata: {} }
+      { output_type: 'display_data', data: { 'text/plain': "'b'" }, metadata: {} },
     ]);
   });
 
@@ -343,12 +348,7 @@ describe('ExecutionRecorder', () => {
     let now = Date.parse('2025-03-04T10:00:02Z');
     const recorder = new ExecutionRecorder({ now: () => new Date(now) });
     const req = executeRequest('1/0');
-    feed(recorder, [
-      req,
-      busy(req),
-      reply(req, 'iopub', 'error', { ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: TRACEBACK }),
-      idle(req)
-    ]);
+    feed(recorder, [req, busy(req), reply(req, 'iopub', 'error', { ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: TRACEBACK }), idle(req)]);
     expect(recorder.expireStale(5000)).toEqual([]);
     now += 5000;
     const [execution] = recorder.expireStale(5000);
@@ -372,9 +372,9 @@ describe('ExecutionRecorder', () => {
     const queued = executeRequest('evaluate()');
     feed(recorder, [running, queued, busy(running), executeInput(running, 'train()', 3), stream(running, 'epoch 1\n')]);
     const done = recorder.abandonAll();
-    expect(done.map(e => [e.source, e.status, e.executionCount, e.endedAt])).toEqual([
+    expect(done.map((e) => [e.source, e.status, e.executionCount, e.endedAt])).toEqual([
       ['train()', 'aborted', 3, '2025-03-04T11:00:00.000Z'],
-      ['evaluate()', 'aborted', null, '2025-03-04T11:00:00.000Z']
+      ['evaluate()', 'aborted', null, '2025-03-04T11:00:00.000Z'],
     ]);
     expect(done[0]?.outputs).toEqual([{ output_type: 'stream', name: 'stdout', text: 'epoch 1\n' }]);
     expect(recorder.inFlight).toBe(0);
@@ -383,12 +383,7 @@ describe('ExecutionRecorder', () => {
   it('never reports an end before the start when clocks disagree', () => {
     const recorder = new ExecutionRecorder();
     const req = executeRequest('1');
-    const [execution] = feed(recorder, [
-      req,
-      busy(req, '2025-03-04T10:00:05.000Z'),
-      executeReplyOk(req, 1),
-      idle(req, '2025-03-04T10:00:04.000Z')
-    ]);
+    const [execution] = feed(recorder, [req, busy(req, '2025-03-04T10:00:05.000Z'), executeReplyOk(req, 1), idle(req, '2025-03-04T10:00:04.000Z')]);
     expect(execution?.startedAt).toBe('2025-03-04T10:00:05.000Z');
     expect(execution?.endedAt).toBe('2025-03-04T10:00:05.000Z');
   });

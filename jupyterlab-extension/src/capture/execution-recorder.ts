@@ -125,7 +125,7 @@ export class ExecutionRecorder {
    * going away: what only it knows is each one's position; the kernel side finishes them.
    */
   inFlightRecords(): IExecutionRecord[] {
-    return [...this.pending.values()].map(entry => ({
+    return [...this.pending.values()].map((entry) => ({
       executionKey: entry.executionKey,
       cellId: entry.cellId,
       executionCount: entry.executionCount,
@@ -134,7 +134,7 @@ export class ExecutionRecorder {
       status: 'running',
       error: null,
       startedAt: entry.startedAt ?? entry.requestedAt,
-      endedAt: null
+      endedAt: null,
     }));
   }
 
@@ -159,7 +159,7 @@ export class ExecutionRecorder {
    */
   abandonAll(): ICellExecution[] {
     const endedAt = this.now().toISOString();
-    return [...this.pending.values()].map(entry => {
+    return [...this.pending.values()].map((entry) => {
       entry.endedAt ??= endedAt;
       return this.finish(entry, entry.reply ?? { status: 'aborted', error: null });
     });
@@ -189,7 +189,7 @@ export class ExecutionRecorder {
       outputs: new OutputCollector(this.limits),
       reply: null,
       endedAt: null,
-      halfDoneAt: null
+      halfDoneAt: null,
     });
   }
 
@@ -203,11 +203,11 @@ export class ExecutionRecorder {
 
   /** Without a reply, an error output is the best evidence of the status. */
   private guessReply(entry: IPending): NonNullable<IPending['reply']> {
-    const error = entry.outputs.result().find(o => o.output_type === 'error');
+    const error = entry.outputs.result().find((o) => o.output_type === 'error');
     if (error && error.output_type === 'error') {
       return {
         status: statusForError(error.ename),
-        error: { ename: error.ename, evalue: error.evalue, traceback: error.traceback }
+        error: { ename: error.ename, evalue: error.evalue, traceback: error.traceback },
       };
     }
     return { status: 'ok', error: null };
@@ -229,15 +229,12 @@ export class ExecutionRecorder {
       startedAt,
       // Kernel and browser clocks can disagree; never end before the start.
       // biome-ignore lint/complexity/useMathMinMax: ISO strings compare in time order; Math.max of strings is NaN
-      endedAt: endedAt < startedAt ? startedAt : endedAt
+      endedAt: endedAt < startedAt ? startedAt : endedAt,
     };
   }
 }
 
-function replyOf(
-  content: Record<string, unknown>,
-  maxTextBytes: number
-): NonNullable<IPending['reply']> {
+function replyOf(content: Record<string, unknown>, maxTextBytes: number): NonNullable<IPending['reply']> {
   if (content.status === 'error') {
     const ename = asString(content.ename);
     return {
@@ -245,8 +242,8 @@ function replyOf(
       error: {
         ename: limitText(ename, maxTextBytes),
         evalue: limitText(asString(content.evalue), maxTextBytes),
-        traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes)
-      }
+        traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes),
+      },
     };
   }
   if (content.status === 'aborted') {
@@ -270,5 +267,3 @@ function isoDate(value: string | undefined, now: () => Date): string {
   }
   return now().toISOString();
 }
-
-

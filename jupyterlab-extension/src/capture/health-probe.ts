@@ -54,27 +54,30 @@ export class HealthProbe implements IDisposable {
     const seq = this.seq;
     let waitForDown = mustSeeDown;
     const next = () => {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.inFlight = true;
-        void this.healthy()
-          .catch(() => false)
-          .then(ok => {
-            if (seq !== this.seq) {
-              return;
-            }
-            this.inFlight = false;
-            if (!ok) {
-              waitForDown = false;
-              next();
-            } else if (waitForDown) {
-              next();
-            } else {
-              this.seq += 1;
-              onBack();
-            }
-          });
-      }, this.intervalMs * (0.8 + 0.4 * this.random()));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.inFlight = true;
+          void this.healthy()
+            .catch(() => false)
+            .then((ok) => {
+              if (seq !== this.seq) {
+                return;
+              }
+              this.inFlight = false;
+              if (!ok) {
+                waitForDown = false;
+                next();
+              } else if (waitForDown) {
+                next();
+              } else {
+                this.seq += 1;
+                onBack();
+              }
+            });
+        },
+        this.intervalMs * (0.8 + 0.4 * this.random()),
+      );
     };
     next();
   }

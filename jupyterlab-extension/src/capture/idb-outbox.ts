@@ -41,7 +41,7 @@ export class IndexedDbOutbox implements IOutbox {
       blocking() {
         // A newer version of the extension in another tab wants to upgrade.
         db.close();
-      }
+      },
     });
     const outbox = new IndexedDbOutbox(db);
     // Continue after what earlier pages wrote: Date.now() alone may be behind it (a reload in
@@ -122,7 +122,7 @@ export class IndexedDbOutbox implements IOutbox {
 
   async ackCells(clientKey: string, executionKeys: string[]): Promise<void> {
     const tx = this.db.transaction('cells', 'readwrite');
-    await Promise.all([...executionKeys.map(key => tx.store.delete([clientKey, key])), tx.done]);
+    await Promise.all([...executionKeys.map((key) => tx.store.delete([clientKey, key])), tx.done]);
   }
 
   async countCells(clientKey?: string): Promise<number> {

@@ -82,7 +82,7 @@ export function candidateOf(cell: ICellExecution, limit = KEEPALIVE_BODY_BYTES):
   return {
     executionKey: cell.executionKey,
     slim: roughJsonSize(slim, limit) <= limit ? slim : null,
-    full: roughJsonSize(cell.outputs, limit) <= limit ? cell : null
+    full: roughJsonSize(cell.outputs, limit) <= limit ? cell : null,
   };
 }
 
@@ -97,7 +97,7 @@ export function selectForKeepalive(runs: IKeepaliveRun[], budget: number, sent: 
     chosen: Map<string, { record: IExecutionRecord; form: 'slim' | 'full'; bytes: number }>;
     envelope: number;
   }
-  const picks: IPick[] = runs.map(run => ({ run, chosen: new Map(), envelope: jsonBytes(cellsInput(run.runId, [])) }));
+  const picks: IPick[] = runs.map((run) => ({ run, chosen: new Map(), envelope: jsonBytes(cellsInput(run.runId, [])) }));
   let left = budget;
   // a record costs its JSON and a comma; the first one of a run also the request around it
   const cost = (pick: IPick, bytes: number) => bytes + (pick.chosen.size === 0 ? pick.envelope : 1);
@@ -129,19 +129,19 @@ export function selectForKeepalive(runs: IKeepaliveRun[], budget: number, sent: 
     }
   }
   return picks
-    .filter(pick => pick.chosen.size > 0)
-    .map(pick => {
-      const chosen = pick.run.candidates.flatMap(c => {
+    .filter((pick) => pick.chosen.size > 0)
+    .map((pick) => {
+      const chosen = pick.run.candidates.flatMap((c) => {
         const x = pick.chosen.get(c.executionKey);
         return x ? [{ ...x, key: sentKey(c.executionKey, x.form) }] : [];
       });
-      const cells = chosen.map(x => x.record);
+      const cells = chosen.map((x) => x.record);
       return {
         clientKey: pick.run.clientKey,
         runId: pick.run.runId,
         cells,
         bytes: jsonBytes(cellsInput(pick.run.runId, cells)),
-        sent: chosen.map(x => x.key)
+        sent: chosen.map((x) => x.key),
       };
     });
 }

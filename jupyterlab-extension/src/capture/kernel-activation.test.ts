@@ -9,14 +9,14 @@ import {
   NOT_INSTALLED_REASON,
   parseActivationAnswer,
   parseResultText,
-  unquotePythonString
+  unquotePythonString,
 } from './kernel-activation';
 
 const PARAMS = {
   serverUrl: 'http://localhost:3000',
   token: 'cm_secret"token',
   runId: '00000000-0000-4000-8000-000000000001',
-  notebookPath: 'dir/train "v2".ipynb'
+  notebookPath: 'dir/train "v2".ipynb',
 };
 
 describe('activation request', () => {
@@ -31,7 +31,7 @@ describe('activation request', () => {
     expect(activationCode(PARAMS)).toBe(
       'import cellmark.kernel as __cellmark; __cellmark_activation = __cellmark.activate(' +
         'server_url="http://localhost:3000", token="cm_secret\\"token", run_id="00000000-0000-4000-8000-000000000001", ' +
-        'notebook_path="dir/train \\"v2\\".ipynb", capture_config=True)'
+        'notebook_path="dir/train \\"v2\\".ipynb", capture_config=True)',
     );
     expect(activationRequest(PARAMS).user_expressions).toEqual({ cellmark: '__cellmark_activation' });
   });
@@ -46,14 +46,14 @@ describe('activation request', () => {
 describe('parseActivationAnswer', () => {
   const ok = (text: string) => ({
     reply: { status: 'ok', user_expressions: { cellmark: { status: 'ok', data: { 'text/plain': text }, metadata: {} } } },
-    results: []
+    results: [],
   });
 
   it('reads the JSON answer from the repr of a str (what ipykernel sends)', () => {
     expect(parseActivationAnswer(ok(`'{"ok": true, "version": "0.1.0", "implementation": "cpython 3.11.7"}'`))).toEqual({
       kind: 'on',
       version: '0.1.0',
-      implementation: 'cpython 3.11.7'
+      implementation: 'cpython 3.11.7',
     });
   });
 
@@ -61,7 +61,7 @@ describe('parseActivationAnswer', () => {
     const answer = `'{"ok": true, "version": "0.1.0", "run": {"clientKey": "key-1", "runId": null, "previousRunId": "r0", "startedAt": "2025-03-04T12:00:00Z"}}'`;
     expect(parseActivationAnswer(ok(answer))).toMatchObject({
       kind: 'on',
-      run: { clientKey: 'key-1', runId: null, previousRunId: 'r0', startedAt: '2025-03-04T12:00:00Z' }
+      run: { clientKey: 'key-1', runId: null, previousRunId: 'r0', startedAt: '2025-03-04T12:00:00Z' },
     });
     expect(parseActivationAnswer(ok('{"ok": true, "run": {"runId": "x"}}'))).not.toHaveProperty('run');
     const old = { reply: { status: 'error', ename: 'TypeError', evalue: "activate() got an unexpected keyword argument 'project'" }, results: [] };
@@ -71,32 +71,37 @@ describe('parseActivationAnswer', () => {
   it('reads plain JSON, and an execute_result from a kernel that sends one', () => {
     expect(parseActivationAnswer(ok('{"ok": true, "version": "0.2.0"}'))).toMatchObject({ kind: 'on', version: '0.2.0' });
     expect(
-      parseActivationAnswer({ reply: { status: 'ok', user_expressions: {} }, results: [{ 'text/plain': '{"ok": true, "version": "0.3.0"}' }] })
+      parseActivationAnswer({ reply: { status: 'ok', user_expressions: {} }, results: [{ 'text/plain': '{"ok": true, "version": "0.3.0"}' }] }),
     ).toMatchObject({ kind: 'on', version: '0.3.0' });
   });
 
   it('says cellmark is missing from the kernel environment, and how to fix it', () => {
     const state = parseActivationAnswer({
       reply: { status: 'error', ename: 'ModuleNotFoundError', evalue: "No module named 'cellmark'", traceback: [], user_expressions: {} },
-      results: []
+      results: [],
     });
     expect(state).toEqual({ kind: 'unavailable', reason: NOT_INSTALLED_REASON });
     expect(describeKernelCapture(state)).toBe(
-      "kernel capture: unavailable: cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there"
+      "kernel capture: unavailable: cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there",
     );
   });
 
   it('reports other failures with the exception, and a refusal with its reason', () => {
     expect(parseActivationAnswer({ reply: { status: 'error', ename: 'ValueError', evalue: 'bad run_id' }, results: [] })).toEqual({
       kind: 'unavailable',
-      reason: 'activation failed: ValueError: bad run_id'
+      reason: 'activation failed: ValueError: bad run_id',
     });
-    expect(parseActivationAnswer({ reply: { status: 'error', ename: 'AttributeError', evalue: "module 'cellmark.kernel' has no attribute 'activate'" }, results: [] })).toMatchObject({
-      reason: expect.stringMatching(/too old/)
+    expect(
+      parseActivationAnswer({
+        reply: { status: 'error', ename: 'AttributeError', evalue: "module 'cellmark.kernel' has no attribute 'activate'" },
+        results: [],
+      }),
+    ).toMatchObject({
+      reason: expect.stringMatching(/too old/),
     });
     expect(parseActivationAnswer(ok(`'{"ok": false, "error": "server rejected the token"}'`))).toEqual({
       kind: 'unavailable',
-      reason: 'cellmark in the kernel refused: server rejected the token'
+      reason: 'cellmark in the kernel refused: server rejected the token',
     });
     expect(parseActivationAnswer({ reply: { status: 'aborted' }, results: [] })).toMatchObject({ kind: 'unavailable' });
     expect(parseActivationAnswer({ reply: null, results: [] })).toMatchObject({ kind: 'unavailable' });
@@ -129,7 +134,7 @@ describe('activateKernelSide', () => {
       requestExecute(content) {
         sent.push(content);
         return { onIOPub: () => undefined, done: Promise.resolve({ content: reply }) };
-      }
+      },
     };
   }
 
@@ -149,7 +154,10 @@ describe('activateKernelSide', () => {
   it('never throws, even when the kernel goes away mid-request', async () => {
     const gone: IActivationKernel = {
       info: Promise.resolve({ language_info: { name: 'python' } }),
-      requestExecute: () => ({ onIOPub: () => undefined, done: Promise.reject(new Error('Canceled future for execute_request message before replies were done')) })
+      requestExecute: () => ({
+        onIOPub: () => undefined,
+        done: Promise.reject(new Error('Canceled future for execute_request message before replies were done')),
+      }),
     };
     expect(await activateKernelSide(gone, PARAMS)).toMatchObject({ kind: 'unavailable', reason: expect.stringMatching(/Canceled future/) });
   });

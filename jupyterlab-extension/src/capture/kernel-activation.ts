@@ -61,14 +61,14 @@ export function activationCode(params: IActivationParams): string {
     `token=${pyString(params.token)}`,
     `run_id=${params.runId === null ? 'None' : pyString(params.runId)}`,
     `notebook_path=${pyString(params.notebookPath)}`,
-    `capture_config=${params.captureConfig === false ? 'False' : 'True'}`
+    `capture_config=${params.captureConfig === false ? 'False' : 'True'}`,
   ];
   if (params.clientKey !== undefined) {
     args.push(
       `project=${pyString(params.project ?? '')}`,
       `client_key=${pyString(params.clientKey)}`,
       `replaces=${params.replaces ? pyString(params.replaces) : 'None'}`,
-      `kernel_name=${params.kernelName ? pyString(params.kernelName) : 'None'}`
+      `kernel_name=${params.kernelName ? pyString(params.kernelName) : 'None'}`,
     );
   }
   return `import cellmark.kernel as __cellmark; ${RESULT_VARIABLE} = __cellmark.activate(${args.join(', ')})`;
@@ -82,7 +82,7 @@ export function activationRequest(params: IActivationParams) {
     store_history: false,
     user_expressions: { [RESULT_EXPRESSION]: RESULT_VARIABLE },
     allow_stdin: false,
-    stop_on_error: false
+    stop_on_error: false,
   };
 }
 
@@ -98,8 +98,7 @@ export const DEACTIVATION_CODE =
   '    __cm_kernel.deactivate()\n' +
   'del __cm_sys, __cm_kernel';
 
-export const NOT_INSTALLED_REASON =
-  "cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there";
+export const NOT_INSTALLED_REASON = "cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there";
 
 /** What the kernel answered: the execute_reply content and any execute_result data. */
 export interface IActivationAnswer {
@@ -123,7 +122,7 @@ export function parseActivationAnswer(answer: IActivationAnswer): KernelCaptureS
   if (expression.status === 'error') {
     return {
       kind: 'unavailable',
-      reason: reasonForError(String(expression.ename ?? ''), String(expression.evalue ?? ''))
+      reason: reasonForError(String(expression.ename ?? ''), String(expression.evalue ?? '')),
     };
   }
   const plain = asRecord(expression.data)['text/plain'];
@@ -144,7 +143,7 @@ export function parseActivationAnswer(answer: IActivationAnswer): KernelCaptureS
           kind: 'on',
           version: typeof parsed.version === 'string' ? parsed.version : null,
           implementation: typeof parsed.implementation === 'string' ? parsed.implementation : null,
-          ...(run ? { run } : {})
+          ...(run ? { run } : {}),
         };
       }
       const why = typeof parsed.error === 'string' ? parsed.error : typeof parsed.reason === 'string' ? parsed.reason : 'no reason given';
@@ -240,7 +239,7 @@ export interface IActivationKernel {
   readonly info: Promise<{ language_info?: { name?: string } }>;
   requestExecute(
     content: ReturnType<typeof activationRequest> | { code: string; silent: boolean; store_history: boolean },
-    disposeOnDone?: boolean
+    disposeOnDone?: boolean,
   ): {
     onIOPub: (msg: { header: { msg_type: string }; content: unknown }) => void;
     readonly done: Promise<{ content: unknown }>;
@@ -262,7 +261,7 @@ export async function activateKernelSide(kernel: IActivationKernel, params: IAct
     }
     const results: Array<Record<string, unknown>> = [];
     const future = kernel.requestExecute(activationRequest(params), true);
-    future.onIOPub = msg => {
+    future.onIOPub = (msg) => {
       if (msg.header.msg_type === 'execute_result') {
         results.push(asRecord(asRecord(msg.content).data));
       }

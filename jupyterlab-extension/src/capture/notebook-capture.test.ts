@@ -33,7 +33,7 @@ describe('NotebookCapture', () => {
       config: () => config,
       paused: () => paused,
       autoConfig: () => autoConfig,
-      positionOf: cellId => (cellId === 'cell-1' ? 4 : null),
+      positionOf: (cellId) => (cellId === 'cell-1' ? 4 : null),
       activate: async (_kernel, params) => {
         activations.push(params);
         return activationAnswer;
@@ -42,18 +42,18 @@ describe('NotebookCapture', () => {
         deactivations += 1;
       },
       now: () => new Date('2025-03-04T12:00:00.000Z'),
-      newKey: () => `client-key-${++keys}`
+      newKey: () => `client-key-${++keys}`,
     });
     return capture;
   }
 
   const ops = () =>
-    api.calls.map(c =>
+    api.calls.map((c) =>
       c.op === 'startRun'
         ? `start ${c.input.clientKey}${c.input.previousRunId ? ` after ${c.input.previousRunId.slice(-1)}` : ''}`
         : c.op === 'cells'
-          ? `cells ${c.runId.slice(-1)} ${c.cells.map(x => x.source).join(',')}`
-          : `end ${c.input.runId.slice(-1)} ${c.input.status}`
+          ? `cells ${c.runId.slice(-1)} ${c.cells.map((x) => x.source).join(',')}`
+          : `end ${c.input.runId.slice(-1)} ${c.input.status}`,
     );
 
   beforeEach(() => {
@@ -94,12 +94,12 @@ describe('NotebookCapture', () => {
         clientKey: 'client-key-1',
         notebookPath: 'work/analysis.ipynb',
         kernelName: 'python3',
-        startedAt: '2025-03-04T12:00:00.000Z'
-      }
+        startedAt: '2025-03-04T12:00:00.000Z',
+      },
     });
     expect(ops()).toEqual(['start client-key-1', 'cells 1 a = 1,print(a)']);
     const cells = api.calls[1];
-    expect(cells?.op === 'cells' ? cells.cells.map(c => c.position) : []).toEqual([4, null]);
+    expect(cells?.op === 'cells' ? cells.cells.map((c) => c.position) : []).toEqual([4, null]);
     expect(capture.run?.name).toBe('run-1');
   });
 
@@ -134,7 +134,7 @@ describe('NotebookCapture', () => {
     context.setKernel(kernel);
     kernel.run('x = 1', 1);
     await vi.advanceTimersByTimeAsync(0);
-    expect(activations.map(a => a.captureConfig)).toEqual([false, false]);
+    expect(activations.map((a) => a.captureConfig)).toEqual([false, false]);
   });
 
   it('ends the run as finished on restart and opens one that continues it', async () => {
@@ -152,7 +152,7 @@ describe('NotebookCapture', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1', 'cells 2 y = 2']);
     // The restarted kernel is a fresh process: its kernel side is switched on again, then bound to the new run.
-    expect(activations.map(a => a.runId)).toEqual([null, runId(1), null, runId(2)]);
+    expect(activations.map((a) => a.runId)).toEqual([null, runId(1), null, runId(2)]);
   });
 
   it('links the run after a restart when JupyterLab hands over a new connection to the same kernel', async () => {
@@ -206,7 +206,7 @@ describe('NotebookCapture', () => {
       'cells 1 x = 1',
       'end 1 finished',
       'start client-key-2 after 1',
-      'cells 2 y = 2'
+      'cells 2 y = 2',
     ]);
   });
 
@@ -253,13 +253,19 @@ describe('NotebookCapture', () => {
     const kernel = new FakeKernel();
     await outbox.addRun({
       clientKey: 'from-before-reload',
-      start: { project: 'team/proj', clientKey: 'from-before-reload', notebookPath: 'work/analysis.ipynb', kernelName: 'python3', startedAt: '2025-03-04T11:00:00.000Z' },
+      start: {
+        project: 'team/proj',
+        clientKey: 'from-before-reload',
+        notebookPath: 'work/analysis.ipynb',
+        kernelName: 'python3',
+        startedAt: '2025-03-04T11:00:00.000Z',
+      },
       previousClientKey: null,
       kernelId: kernel.id,
       owner: 'page-before-reload',
       createdAt: 1,
       run: { runId: runId(7), name: 'calm-heron', url: `/t/team/proj/runs/${runId(7)}` },
-      end: null
+      end: null,
     });
     context.session = { kernel };
     create();
@@ -267,7 +273,7 @@ describe('NotebookCapture', () => {
     await vi.advanceTimersByTimeAsync(300);
     expect(ops()).toEqual(['cells 7 z = 3']);
     expect(capture.run?.name).toBe('calm-heron');
-    expect(activations.map(a => a.runId)).toEqual([null, runId(7)]);
+    expect(activations.map((a) => a.runId)).toEqual([null, runId(7)]);
   });
 
   it('does nothing until configured, then starts', async () => {
@@ -361,7 +367,7 @@ describe('NotebookCapture', () => {
     expect(capture.newRun()).toBe(true);
     await vi.advanceTimersByTimeAsync(1000);
     expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'end 1 finished', 'start client-key-2 after 1']);
-    expect(activations.map(a => a.runId)).toEqual([null, runId(1), null, runId(2)]);
+    expect(activations.map((a) => a.runId)).toEqual([null, runId(1), null, runId(2)]);
     expect(capture.run?.name).toBe('run-2');
   });
 
@@ -422,7 +428,7 @@ describe('NotebookCapture on a kernel that holds its run', () => {
         entry.deactivations += 1;
       },
       now: () => new Date('2025-03-04T12:00:00.000Z'),
-      newKey: () => `client-key-${++keys}`
+      newKey: () => `client-key-${++keys}`,
     });
     context.setKernel(kernel);
     pages.push(entry);
@@ -430,12 +436,12 @@ describe('NotebookCapture on a kernel that holds its run', () => {
   }
 
   const ops = () =>
-    api.calls.map(c =>
+    api.calls.map((c) =>
       c.op === 'startRun'
         ? `start ${c.input.clientKey}${c.input.previousRunId ? ` after ${c.input.previousRunId.slice(-1)}` : ''}`
         : c.op === 'cells'
-          ? `cells ${c.runId.slice(-1)} ${c.cells.map(x => x.source).join(',')}`
-          : `end ${c.input.runId.slice(-1)} ${c.input.status}`
+          ? `cells ${c.runId.slice(-1)} ${c.cells.map((x) => x.source).join(',')}`
+          : `end ${c.input.runId.slice(-1)} ${c.input.status}`,
     );
 
   beforeEach(() => {
@@ -464,11 +470,11 @@ describe('NotebookCapture on a kernel that holds its run', () => {
     b.kernel.run('y = 2', 2, 'cell-2');
     await vi.advanceTimersByTimeAsync(1000);
     // b proposed client-key-2; the kernel answered client-key-1, which b opens (the same run)
-    expect(side.activations.map(p => [p.clientKey, p.runId?.slice(-1) ?? null])).toEqual([
+    expect(side.activations.map((p) => [p.clientKey, p.runId?.slice(-1) ?? null])).toEqual([
       ['client-key-1', null],
       ['client-key-1', '1'],
       ['client-key-2', null],
-      ['client-key-1', '1']
+      ['client-key-1', '1'],
     ]);
     expect(ops()).toEqual(['start client-key-1', 'cells 1 x = 1', 'start client-key-1', 'cells 1 y = 2']);
     expect(b.capture.run?.runId).toBe(runId(1));
@@ -516,7 +522,7 @@ describe('NotebookCapture on a kernel that holds its run', () => {
       notebookPath: 'work/analysis.ipynb',
       kernelName: 'python3',
       startedAt: '2025-03-04T12:00:01.000Z',
-      previousRunId: runId(1)
+      previousRunId: runId(1),
     });
     side.restart({ clientKey: 'kernel-opened', runId: next.runId, previousRunId: runId(1), startedAt: '2025-03-04T12:00:01.000Z' });
     a.kernel.setStatus('starting');
@@ -530,7 +536,7 @@ describe('NotebookCapture on a kernel that holds its run', () => {
       'start kernel-opened after 1',
       'end 1 finished',
       'start kernel-opened after 1',
-      'cells 2 y = 2'
+      'cells 2 y = 2',
     ]);
     // the page asked to replace the run it had; the kernel kept its own
     expect(side.activations.at(-2)).toMatchObject({ clientKey: 'client-key-2', replaces: 'client-key-1' });

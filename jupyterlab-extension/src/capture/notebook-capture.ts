@@ -27,7 +27,7 @@ import {
   type IActivationKernel,
   type IActivationParams,
   type IKernelRun,
-  type KernelCaptureState
+  type KernelCaptureState,
 } from './kernel-activation';
 import type { IRunChangedArgs, IRunningExecutions, Shipper } from './shipper';
 
@@ -57,7 +57,7 @@ const ENDING: Partial<Record<Kernel.Status, RunEndStatus>> = {
   restarting: 'finished',
   terminating: 'finished',
   autorestarting: 'crashed',
-  dead: 'crashed'
+  dead: 'crashed',
 };
 /** Kernel states after which the next run continues the one that ended. */
 const RESTARTS: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>(['restarting', 'autorestarting']);
@@ -233,10 +233,7 @@ export class NotebookCapture implements IDisposable {
     return this.paused() === false ? this.config() : null;
   }
 
-  private onKernelChanged(
-    _: ISessionContext,
-    args: { oldValue?: Kernel.IKernelConnection | null; newValue: Kernel.IKernelConnection | null }
-  ): void {
+  private onKernelChanged(_: ISessionContext, args: { oldValue?: Kernel.IKernelConnection | null; newValue: Kernel.IKernelConnection | null }): void {
     // JupyterLab 4.6 hands over a new connection to the same kernel after a restart: the
     // run ended by "restarting" is continued by the next one. Another kernel starts afresh.
     const sameKernel = !!args.newValue && !!args.oldValue && args.newValue.id === args.oldValue.id;
@@ -327,7 +324,7 @@ export class NotebookCapture implements IDisposable {
       previousClientKey: this.continues,
       kernelCapture: { kind: 'pending' },
       activatedRunId: null,
-      ended: null
+      ended: null,
     };
     this.session = session;
     this.continues = null;
@@ -344,8 +341,8 @@ export class NotebookCapture implements IDisposable {
       project: session.project,
       clientKey: session.proposedKey,
       replaces: session.previousClientKey,
-      kernelName: kernel.name || null
-    }).then(state => this.claimed(session, state));
+      kernelName: kernel.name || null,
+    }).then((state) => this.claimed(session, state));
     this._changed.emit();
   }
 
@@ -376,8 +373,8 @@ export class NotebookCapture implements IDisposable {
       // The page owns the run: a reloaded page continues its kernel's run from the outbox;
       // otherwise the run opens at the first execution.
       void this.shipper.resumeRun(this.kernel?.id ?? '', session.project).then(
-        found => this.resolved(session, found),
-        () => this.resolved(session, null)
+        (found) => this.resolved(session, found),
+        () => this.resolved(session, null),
       );
     }
     if (this.session === session) {
@@ -431,12 +428,12 @@ export class NotebookCapture implements IDisposable {
           notebookPath: this.sessionContext.path,
           kernelName: kernel?.name || null,
           startedAt: (joined && held.startedAt) || this.now().toISOString(),
-          ...(held?.previousRunId ? { previousRunId: held.previousRunId } : {})
+          ...(held?.previousRunId ? { previousRunId: held.previousRunId } : {}),
         },
         kernelId: kernel?.id ?? null,
-        previousClientKey: held?.previousRunId ? null : session.previousClientKey
+        previousClientKey: held?.previousRunId ? null : session.previousClientKey,
       })
-      .then(run => {
+      .then((run) => {
         if (run && this.session === session) {
           // queued before by another tab, or a page before a reload: known already
           this.maybeActivate(session, run);
@@ -464,8 +461,8 @@ export class NotebookCapture implements IDisposable {
       runId: run.runId,
       notebookPath: this.sessionContext.path,
       captureConfig: this.autoConfig(),
-      ...held
-    }).then(state => {
+      ...held,
+    }).then((state) => {
       if (this.session === session && session.activatedRunId === run.runId) {
         session.kernelCapture = state;
         this._changed.emit();

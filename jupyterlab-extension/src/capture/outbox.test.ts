@@ -17,7 +17,7 @@ function outboxRun(clientKey: string, overrides: Partial<IOutboxRun> = {}): IOut
       clientKey,
       notebookPath: 'a.ipynb',
       kernelName: 'python3',
-      startedAt: '2025-03-04T10:00:00.000Z'
+      startedAt: '2025-03-04T10:00:00.000Z',
     },
     previousClientKey: null,
     kernelId: 'kernel-1',
@@ -25,7 +25,7 @@ function outboxRun(clientKey: string, overrides: Partial<IOutboxRun> = {}): IOut
     createdAt: 1,
     run: null,
     end: null,
-    ...overrides
+    ...overrides,
   };
 }
 
@@ -37,12 +37,12 @@ const implementations: Array<[string, () => Promise<IOutbox>]> = [
       const outbox = await IndexedDbOutbox.open(`outbox-test-${++dbCounter}`);
       opened.push(outbox);
       return outbox;
-    }
-  ]
+    },
+  ],
 ];
 
 afterEach(() => {
-  opened.splice(0).forEach(o => o.close());
+  opened.splice(0).forEach((o) => o.close());
 });
 
 describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
@@ -51,7 +51,7 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
     await outbox.addRun(outboxRun('b', { createdAt: 20 }));
     await outbox.addRun(outboxRun('a', { createdAt: 10 }));
     await outbox.addRun(outboxRun('a', { createdAt: 30, owner: 'other' }));
-    expect((await outbox.runs()).map(r => `${r.clientKey}:${r.owner}`)).toEqual(['a:page-1', 'b:page-1']);
+    expect((await outbox.runs()).map((r) => `${r.clientKey}:${r.owner}`)).toEqual(['a:page-1', 'b:page-1']);
   });
 
   it('patches a run: the created run, its end, its owner', async () => {
@@ -64,7 +64,7 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
       run: { runId: 'r1', name: 'brave-otter' },
       end: { status: 'crashed' },
       owner: 'page-2',
-      kernelId: 'kernel-1'
+      kernelId: 'kernel-1',
     });
     expect(await outbox.getRun('missing')).toBeNull();
   });
@@ -74,11 +74,11 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
     await outbox.addRun(outboxRun('a'));
     await outbox.addCells('a', [cell('k1'), cell('k2')]);
     await outbox.addCells('a', [cell('k3', { source: 'x'.repeat(5000) })]);
-    expect((await outbox.peekCells('a', { maxCells: 2, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k1', 'k2']);
-    expect((await outbox.peekCells('a', { maxCells: 10, maxBytes: 1000 })).map(c => c.executionKey)).toEqual(['k1', 'k2']);
+    expect((await outbox.peekCells('a', { maxCells: 2, maxBytes: 1e6 })).map((c) => c.executionKey)).toEqual(['k1', 'k2']);
+    expect((await outbox.peekCells('a', { maxCells: 10, maxBytes: 1000 })).map((c) => c.executionKey)).toEqual(['k1', 'k2']);
     await outbox.ackCells('a', ['k1', 'k2']);
     // Bigger than the byte limit alone: still sent, on its own.
-    expect((await outbox.peekCells('a', { maxCells: 10, maxBytes: 1000 })).map(c => c.executionKey)).toEqual(['k3']);
+    expect((await outbox.peekCells('a', { maxCells: 10, maxBytes: 1000 })).map((c) => c.executionKey)).toEqual(['k3']);
   });
 
   it('keeps one record per execution key (idempotent re-recording)', async () => {
@@ -88,7 +88,7 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
     await outbox.addCells('a', [cell('k1', { status: 'ok' })]);
     expect(await outbox.countCells()).toBe(2);
     const cells = await outbox.peekCells('a', { maxCells: 10, maxBytes: 1e6 });
-    expect(cells.map(c => `${c.executionKey}:${c.status}`).sort()).toEqual(['k1:ok', 'k2:ok']);
+    expect(cells.map((c) => `${c.executionKey}:${c.status}`).sort()).toEqual(['k1:ok', 'k2:ok']);
   });
 
   it('refuses cells for a run it does not hold', async () => {
@@ -106,7 +106,7 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
     expect([await outbox.countCells('a'), await outbox.countCells('b'), await outbox.countCells()]).toEqual([2, 1, 3]);
     await outbox.removeRun('a');
     expect(await outbox.countCells()).toBe(1);
-    expect((await outbox.runs()).map(r => r.clientKey)).toEqual(['b']);
+    expect((await outbox.runs()).map((r) => r.clientKey)).toEqual(['b']);
     expect(await outbox.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).toEqual([]);
   });
 
@@ -114,7 +114,7 @@ describe.each(implementations)('%s (IOutbox contract)', (_name, create) => {
     const outbox = await create();
     await outbox.addRun(outboxRun('a'));
     const outputs = [
-      { output_type: 'display_data' as const, data: { 'image/png': 'iVBORw0KGgo=', 'text/plain': '<Figure>' }, metadata: { 'image/png': { width: 4 } } }
+      { output_type: 'display_data' as const, data: { 'image/png': 'iVBORw0KGgo=', 'text/plain': '<Figure>' }, metadata: { 'image/png': { width: 4 } } },
     ];
     await outbox.addCells('a', [cell('k1', { outputs, position: 3 })]);
     expect(await outbox.peekCells('a', { maxCells: 1, maxBytes: 1e6 })).toEqual([cell('k1', { outputs, position: 3 })]);
@@ -133,13 +133,13 @@ describe('IndexedDbOutbox', () => {
     const after = await IndexedDbOutbox.open(name);
     opened.push(after);
     expect(await after.runs()).toEqual([outboxRun('a', { end: { status: 'finished', endedAt: '2025-03-04T11:00:00.000Z' } })]);
-    expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k2']);
+    expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map((c) => c.executionKey)).toEqual(['k2']);
     // Cells the next page adds go after the ones left over.
     await after.addCells('a', [cell('k3')]);
-    expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k2', 'k3']);
+    expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map((c) => c.executionKey)).toEqual(['k2', 'k3']);
   });
 
-  it('puts the next page\'s cells after the earlier ones even when the clock is behind them', async () => {
+  it("puts the next page's cells after the earlier ones even when the clock is behind them", async () => {
     const name = `outbox-clock-${++dbCounter}`;
     const now = vi.spyOn(Date, 'now').mockReturnValue(2_000_000);
     try {
@@ -151,7 +151,7 @@ describe('IndexedDbOutbox', () => {
       const after = await IndexedDbOutbox.open(name);
       opened.push(after);
       await after.addCells('a', [cell('k3')]);
-      expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map(c => c.executionKey)).toEqual(['k1', 'k2', 'k3']);
+      expect((await after.peekCells('a', { maxCells: 10, maxBytes: 1e6 })).map((c) => c.executionKey)).toEqual(['k1', 'k2', 'k3']);
     } finally {
       now.mockRestore();
     }
@@ -183,7 +183,7 @@ describe('IndexedDbOutbox', () => {
     globalThis.indexedDB = {
       open: () => {
         throw new DOMException('The user denied permission to access the database.', 'InvalidStateError');
-      }
+      },
     } as unknown as IDBFactory;
     try {
       const { outbox, fallbackReason } = await openOutbox();

@@ -73,9 +73,7 @@ export class MemoryOutbox implements IOutbox {
   private readonly entries = new Map<string, { run: IOutboxRun; cells: Map<string, ICellExecution> }>();
 
   async runs(): Promise<IOutboxRun[]> {
-    return [...this.entries.values()]
-      .map(e => structuredClone(e.run))
-      .sort((a, b) => a.createdAt - b.createdAt);
+    return [...this.entries.values()].map((e) => structuredClone(e.run)).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async getRun(clientKey: string): Promise<IOutboxRun | null> {
@@ -114,7 +112,7 @@ export class MemoryOutbox implements IOutbox {
 
   async peekCells(clientKey: string, limit: IBatchLimit): Promise<ICellExecution[]> {
     const cells = this.entries.get(clientKey)?.cells.values() ?? [];
-    return takeBatch(cells, limit, cellBytes).map(c => structuredClone(c));
+    return takeBatch(cells, limit, cellBytes).map((c) => structuredClone(c));
   }
 
   async ackCells(clientKey: string, executionKeys: string[]): Promise<void> {

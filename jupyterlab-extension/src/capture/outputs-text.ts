@@ -59,7 +59,7 @@ export function applyCarriageReturns(text: string): string {
   return text
     .replace(/\r+\n/g, '\n')
     .split('\n')
-    .map(line => {
+    .map((line) => {
       const segments = line.split('\r');
       const last = segments.length - 1;
       // A trailing "\r" must survive: the next chunk will overwrite this line.
@@ -86,7 +86,5 @@ export function asStringArray(value: unknown): string[] {
 }
 
 export function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }

@@ -24,7 +24,7 @@ describe('normalizeMimeBundle', () => {
     expect(normalizeMimeBundle({ 'image/png': ['iVBO', 'Rw0K'], 'application/json': { a: [1] }, 'text/html': '<b>x</b>' })).toEqual({
       'image/png': 'iVBORw0K',
       'application/json': { a: [1] },
-      'text/html': '<b>x</b>'
+      'text/html': '<b>x</b>',
     });
   });
 });
@@ -45,9 +45,9 @@ describe('OutputCollector within the per-execution limit', () => {
     display(collector, { 'image/png': base64(3 * MiB, 'B'), 'text/plain': '<Figure 2>' });
     const outputs = collector.result();
     expect(outputs).toHaveLength(2);
-    expect(outputs.map(o => (o.output_type === 'display_data' ? Object.keys(o.data) : []))).toEqual([
+    expect(outputs.map((o) => (o.output_type === 'display_data' ? Object.keys(o.data) : []))).toEqual([
       ['image/png', 'text/plain'],
-      ['image/png', 'text/plain']
+      ['image/png', 'text/plain'],
     ]);
     expect(byteLength(JSON.stringify(outputs))).toBeLessThanOrEqual(8 * MiB);
   });
@@ -64,7 +64,7 @@ describe('OutputCollector within the per-execution limit', () => {
     expect(small).toMatchObject({ data: { 'image/png': base64(2 * MiB), 'text/plain': '<Figure small>' } });
     expect(big?.output_type === 'display_data' ? Object.keys(big.data) : []).toEqual(['text/plain']);
     expect(big?.output_type === 'display_data' ? big.data['text/plain'] : '').toBe(
-      "<Figure big>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's outputs are over the 8.0 MiB limit]"
+      "<Figure big>\n[Cellmark: image/png (5.0 MiB) not recorded: this execution's outputs are over the 8.0 MiB limit]",
     );
     expect(text).toEqual({ output_type: 'stream', name: 'stdout', text: 'epoch 1 done\n' });
     expect(jpeg).toMatchObject({ data: { 'image/jpeg': base64(3 * MiB, 'C') } });
@@ -77,8 +77,8 @@ describe('OutputCollector within the per-execution limit', () => {
       {
         output_type: 'display_data',
         data: { 'text/plain': "[Cellmark: image/png (58.6 KiB) not recorded: this execution's outputs are over the 48.8 KiB limit]" },
-        metadata: {}
-      }
+        metadata: {},
+      },
     ]);
   });
 
@@ -146,10 +146,6 @@ describe('applyCarriageReturns', () => {
 
 describe('limitTraceback', () => {
   it('keeps whole frames up to the cap and counts the rest', () => {
-    expect(limitTraceback(['aaaa', 'bbbb', 'cccc'], 9)).toEqual([
-      'aaaa',
-      'bbbb',
-      '[… 1 more frames, 4 bytes, not recorded by Cellmark]'
-    ]);
+    expect(limitTraceback(['aaaa', 'bbbb', 'cccc'], 9)).toEqual(['aaaa', 'bbbb', '[… 1 more frames, 4 bytes, not recorded by Cellmark]']);
   });
 });

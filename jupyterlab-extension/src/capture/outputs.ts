@@ -5,23 +5,13 @@
 // per-execution limit: over it, the biggest values become notes.
 import type { IErrorOutput, IMimeOutput, IOutput, IStreamOutput } from '../api';
 import { dropValue, formatBytes, jsonBytes, largestValue } from './output-budget';
-import {
-  applyCarriageReturns,
-  asRecord,
-  asString,
-  asStringArray,
-  byteLength,
-  limitText,
-  limitTraceback,
-  truncationMarker,
-  utf8Prefix
-} from './outputs-text';
+import { applyCarriageReturns, asRecord, asString, asStringArray, byteLength, limitText, limitTraceback, truncationMarker, utf8Prefix } from './outputs-text';
 
 export {
   applyCarriageReturns,
   byteLength,
   limitText,
-  limitTraceback
+  limitTraceback,
 } from './outputs-text';
 
 export interface IOutputLimits {
@@ -36,7 +26,7 @@ export interface IOutputLimits {
 export const DEFAULT_LIMITS: IOutputLimits = {
   maxTextBytes: 1024 * 1024,
   maxExecutionBytes: 8 * 1024 * 1024,
-  maxOutputs: 2000
+  maxOutputs: 2000,
 };
 
 /** Room kept for the closing "N more outputs" note and the array's brackets. */
@@ -51,7 +41,7 @@ const STREAM_MARKER_BYTES = 64;
 export function normalizeMimeBundle(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [mime, value] of Object.entries(data)) {
-    out[mime] = Array.isArray(value) && value.every(line => typeof line === 'string') ? value.join('') : value;
+    out[mime] = Array.isArray(value) && value.every((line) => typeof line === 'string') ? value.join('') : value;
   }
   return out;
 }
@@ -62,7 +52,7 @@ export function errorOutput(content: Record<string, unknown>, maxTextBytes: numb
     output_type: 'error',
     ename: limitText(asString(content.ename), maxTextBytes),
     evalue: limitText(asString(content.evalue), maxTextBytes),
-    traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes)
+    traceback: limitTraceback(asStringArray(content.traceback), maxTextBytes),
   };
 }
 
@@ -99,11 +89,10 @@ export class OutputCollector {
         const output: IMimeOutput = {
           output_type: msgType,
           data: normalizeMimeBundle(asRecord(content.data)),
-          metadata: asRecord(content.metadata)
+          metadata: asRecord(content.metadata),
         };
         if (msgType === 'execute_result') {
-          output.execution_count =
-            typeof content.execution_count === 'number' ? content.execution_count : null;
+          output.execution_count = typeof content.execution_count === 'number' ? content.execution_count : null;
         }
         const index = this.push(output);
         const displayId = asRecord(content.transient).display_id;
@@ -157,9 +146,9 @@ export class OutputCollector {
       result.push({
         output_type: 'display_data',
         data: {
-          'text/plain': `[Cellmark: ${this.droppedOutputs} more outputs not recorded: over ${this.limits.maxOutputs} outputs or ${formatBytes(this.limits.maxExecutionBytes)} for one execution]`
+          'text/plain': `[Cellmark: ${this.droppedOutputs} more outputs not recorded: over ${this.limits.maxOutputs} outputs or ${formatBytes(this.limits.maxExecutionBytes)} for one execution]`,
         },
-        metadata: {}
+        metadata: {},
       });
     }
     return result;
@@ -265,7 +254,10 @@ export class OutputCollector {
     this.streamOmitted.delete(index);
     this.streamBytes.delete(index);
     for (const [id, indexes] of this.displayIds) {
-      this.displayIds.set(id, indexes.filter(i => i !== index));
+      this.displayIds.set(
+        id,
+        indexes.filter((i) => i !== index),
+      );
     }
     this.droppedOutputs += 1;
   }

@@ -25,8 +25,7 @@ export class BroadcastPageLiveness implements IPageLiveness, IDisposable {
   constructor(options: { pageId?: string; channelName?: string; timeoutMs?: number } = {}) {
     this.pageId = options.pageId ?? UUID.uuid4();
     this.timeoutMs = options.timeoutMs ?? 500;
-    this.channel =
-      typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(options.channelName ?? 'cellmark-pages');
+    this.channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(options.channelName ?? 'cellmark-pages');
     this.channel?.addEventListener('message', this.onMessage);
   }
 
@@ -44,12 +43,12 @@ export class BroadcastPageLiveness implements IPageLiveness, IDisposable {
       return Promise.resolve(false);
     }
     const nonce = UUID.uuid4();
-    return new Promise(resolve => {
+    return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(nonce);
         resolve(false);
       }, this.timeoutMs);
-      this.waiting.set(nonce, alive => {
+      this.waiting.set(nonce, (alive) => {
         clearTimeout(timer);
         this.waiting.delete(nonce);
         resolve(alive);
@@ -82,7 +81,10 @@ export class BroadcastPageLiveness implements IPageLiveness, IDisposable {
 
 /** For tests and single-page use: every other page is gone. */
 export class SinglePageLiveness implements IPageLiveness {
-  constructor(readonly pageId: string = UUID.uuid4(), private readonly alive: Set<string> = new Set()) {}
+  constructor(
+    readonly pageId: string = UUID.uuid4(),
+    private readonly alive: Set<string> = new Set(),
+  ) {}
 
   async isAlive(pageId: string): Promise<boolean> {
     return pageId === this.pageId || this.alive.has(pageId);

@@ -15,8 +15,7 @@ export function isCapturePaused(value: unknown): boolean {
  * (resuming leaves no trace in a notebook that had none).
  */
 export function withCapturePaused(value: unknown, paused: boolean): Record<string, unknown> | undefined {
-  const current =
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...(value as Record<string, unknown>) } : {};
+  const current = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...(value as Record<string, unknown>) } : {};
   if (paused) {
     return { ...current, capture: false };
   }

@@ -11,7 +11,7 @@ function start(clientKey: string): IStartRunInput {
     clientKey,
     notebookPath: 'analysis.ipynb',
     kernelName: 'python3',
-    startedAt: '2025-03-04T10:00:00.000Z'
+    startedAt: '2025-03-04T10:00:00.000Z',
   };
 }
 
@@ -35,7 +35,7 @@ describe('RunTakeover', () => {
     expect(await outbox.getRun('fresh')).toEqual({
       ...entry('fresh', 'me', 'kernel-a'),
       previousClientKey: 'before',
-      createdAt: NOW.getTime()
+      createdAt: NOW.getTime(),
     });
 
     await outbox.addRun(entry('other-tab', 'open-page', 'kernel-b', { run: created('other-tab') }));
@@ -72,14 +72,14 @@ describe('RunTakeover', () => {
     const runs = takeover(outbox);
     await runs.release('released');
     expect((await outbox.getRun('released'))?.owner).toBe(RELEASED);
-    expect(await runs.endOrphans(id => id === 'live-kernel')).toBe(2);
-    const ends = Object.fromEntries((await outbox.runs()).map(r => [r.clientKey, r.end]));
+    expect(await runs.endOrphans((id) => id === 'live-kernel')).toBe(2);
+    const ends = Object.fromEntries((await outbox.runs()).map((r) => [r.clientKey, r.end]));
     expect(ends).toEqual({
       'kernel-gone': { status: 'finished', endedAt: NOW.toISOString() },
       'kernel-lives': null,
       'page-open': null,
       released: { status: 'finished', endedAt: NOW.toISOString() },
-      mine: null
+      mine: null,
     });
   });
 });

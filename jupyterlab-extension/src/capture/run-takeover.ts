@@ -24,7 +24,7 @@ export class RunTakeover {
   constructor(
     private readonly outbox: IOutbox,
     private readonly liveness: IPageLiveness,
-    private readonly now: () => Date
+    private readonly now: () => Date,
   ) {}
 
   get pageId(): string {
@@ -47,7 +47,7 @@ export class RunTakeover {
         owner: this.pageId,
         createdAt: this.now().getTime(),
         run: null,
-        end: null
+        end: null,
       });
       return null;
     }
@@ -72,7 +72,7 @@ export class RunTakeover {
    */
   async resume(kernelId: string, project: string): Promise<IOutboxRun | null> {
     const candidates = (await this.outbox.runs()).filter(
-      r => r.kernelId === kernelId && r.end === null && r.start.project === project && r.owner !== this.pageId
+      (r) => r.kernelId === kernelId && r.end === null && r.start.project === project && r.owner !== this.pageId,
     );
     for (const candidate of candidates.reverse()) {
       if (await this.liveness.isAlive(candidate.owner)) {
@@ -98,7 +98,7 @@ export class RunTakeover {
         continue;
       }
       await this.outbox.updateRun(entry.clientKey, {
-        end: { status: 'finished', endedAt: this.now().toISOString() }
+        end: { status: 'finished', endedAt: this.now().toISOString() },
       });
       ended += 1;
     }

@@ -14,7 +14,7 @@ function start(clientKey: string): IStartRunInput {
     clientKey,
     notebookPath: 'analysis.ipynb',
     kernelName: 'python3',
-    startedAt: '2025-03-04T10:00:00.000Z'
+    startedAt: '2025-03-04T10:00:00.000Z',
   };
 }
 
@@ -40,7 +40,7 @@ describe('Shipper', () => {
   it('starts the run, sends cells in one debounced batch, then ends the run', async () => {
     void shipper.startRun(req('key-1'));
     await vi.advanceTimersByTimeAsync(0);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun']);
     expect(shipper.runInfo('key-1')?.name).toBe('run-1');
 
     void shipper.addCells('key-1', [cell('a')]);
@@ -49,7 +49,7 @@ describe('Shipper', () => {
     void shipper.addCells('key-1', [cell('c')]);
     expect(shipper.pending).toBe(3);
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['startRun', 'cells']);
+    expect(api.calls.map((c) => c.op)).toEqual(['startRun', 'cells']);
     expect(api.acceptedKeys()).toEqual(['a', 'b', 'c']);
     expect(shipper.pending).toBe(0);
 
@@ -57,7 +57,7 @@ describe('Shipper', () => {
     await vi.advanceTimersByTimeAsync(300);
     expect(api.calls[2]).toMatchObject({
       op: 'endRun',
-      input: { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T11:00:00.000Z' }
+      input: { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T11:00:00.000Z' },
     });
     expect(shipper.runInfo('key-1')).toBeNull();
   });
@@ -94,9 +94,9 @@ describe('Shipper', () => {
     expect(shipper.pending).toBe(0);
     expect(shipper.error).toBeNull();
     // Every retry used the same clientKey, so the server created one run.
-    const starts = api.calls.filter(c => c.op === 'startRun');
-    expect(new Set(starts.map(c => (c.op === 'startRun' ? c.input.clientKey : '')))).toEqual(new Set(['key-1']));
-    expect(errors.filter(e => e !== null).length).toBeGreaterThan(0);
+    const starts = api.calls.filter((c) => c.op === 'startRun');
+    expect(new Set(starts.map((c) => (c.op === 'startRun' ? c.input.clientKey : '')))).toEqual(new Set(['key-1']));
+    expect(errors.filter((e) => e !== null).length).toBeGreaterThan(0);
     expect(errors[errors.length - 1]).toBeNull();
   });
 
@@ -153,7 +153,7 @@ describe('Shipper', () => {
     });
 
     it('does not probe for answers that mean overloaded: 5xx and 429 get the plain backoff', async () => {
-      api.failWith = call => (call.op !== 'health' && !up ? httpError(503, 'database unavailable') : null);
+      api.failWith = (call) => (call.op !== 'health' && !up ? httpError(503, 'database unavailable') : null);
       void shipper.startRun(req('key-1'));
       await vi.advanceTimersByTimeAsync(0 + 1000 + 2000);
       expect(api.calls).toHaveLength(3);
@@ -166,7 +166,7 @@ describe('Shipper', () => {
     });
 
     it('backs off from a server that answers /healthz but not ingest, instead of a request a second', async () => {
-      api.failWith = call => (call.op === 'health' ? null : unreachable());
+      api.failWith = (call) => (call.op === 'health' ? null : unreachable());
       void shipper.startRun(req('key-1'));
       await vi.advanceTimersByTimeAsync(1000); // after the first wait (1 s, before any probe)
       expect(api.calls).toHaveLength(2);
@@ -195,7 +195,7 @@ describe('Shipper', () => {
 
   it('keeps a rejected batch and retries it only after retryNow (settings changed)', async () => {
     let token = 'revoked';
-    api.failWith = call => (token === 'revoked' && call.op === 'cells' ? httpError(401, 'API token revoked') : null);
+    api.failWith = (call) => (token === 'revoked' && call.op === 'cells' ? httpError(401, 'API token revoked') : null);
     void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a')]);
     await vi.advanceTimersByTimeAsync(300);
@@ -219,7 +219,7 @@ describe('Shipper', () => {
   });
 
   it('does not let one parked run block another', async () => {
-    api.failWith = call => (call.op === 'cells' && call.cells[0]?.executionKey === 'bad' ? httpError(400, 'cells.0.source: too big') : null);
+    api.failWith = (call) => (call.op === 'cells' && call.cells[0]?.executionKey === 'bad' ? httpError(400, 'cells.0.source: too big') : null);
     void shipper.startRun(req('key-1'));
     void shipper.startRun(req('key-2'));
     void shipper.addCells('key-1', [cell('bad')]);
@@ -232,16 +232,22 @@ describe('Shipper', () => {
 
   it('sends at most 500 cells per request', async () => {
     void shipper.startRun(req('key-1'));
-    void shipper.addCells('key-1', Array.from({ length: 1200 }, (_, i) => cell(`k${i}`)));
+    void shipper.addCells(
+      'key-1',
+      Array.from({ length: 1200 }, (_, i) => cell(`k${i}`)),
+    );
     await vi.advanceTimersByTimeAsync(300);
-    const sizes = api.calls.flatMap(c => (c.op === 'cells' ? [c.cells.length] : []));
+    const sizes = api.calls.flatMap((c) => (c.op === 'cells' ? [c.cells.length] : []));
     expect(sizes).toEqual([500, 500, 200]);
   });
 
   it('halves the batch when the server says it is too large', async () => {
-    api.failWith = call => (call.op === 'cells' && call.cells.length > 2 ? httpError(413, 'request body too large') : null);
+    api.failWith = (call) => (call.op === 'cells' && call.cells.length > 2 ? httpError(413, 'request body too large') : null);
     void shipper.startRun(req('key-1'));
-    void shipper.addCells('key-1', Array.from({ length: 10 }, (_, i) => cell(`k${i}`)));
+    void shipper.addCells(
+      'key-1',
+      Array.from({ length: 10 }, (_, i) => cell(`k${i}`)),
+    );
     await vi.advanceTimersByTimeAsync(300);
     expect(api.acceptedKeys()).toHaveLength(10);
     expect(shipper.error).toBeNull();
@@ -264,13 +270,13 @@ describe('Shipper', () => {
   });
 
   it('sends cells recorded before the run was accepted, in order, before endRun', async () => {
-    api.failWith = call => (call.op === 'startRun' && api.calls.length < 2 ? httpError(503, 'starting up') : null);
+    api.failWith = (call) => (call.op === 'startRun' && api.calls.length < 2 ? httpError(503, 'starting up') : null);
     void shipper.startRun(req('key-1'));
     void shipper.addCells('key-1', [cell('a')]);
     void shipper.addCells('key-1', [cell('b')]);
     void shipper.endRun('key-1', 'crashed', '2025-03-04T10:05:00.000Z');
     await vi.advanceTimersByTimeAsync(5000);
-    expect(api.calls.map(c => `${c.op}${c.failed ? '!' : ''}`)).toEqual(['startRun!', 'startRun!', 'startRun', 'cells', 'endRun']);
+    expect(api.calls.map((c) => `${c.op}${c.failed ? '!' : ''}`)).toEqual(['startRun!', 'startRun!', 'startRun', 'cells', 'endRun']);
     expect(api.acceptedKeys()).toEqual(['a', 'b']);
   });
 
@@ -278,8 +284,7 @@ describe('Shipper', () => {
     let project = 'team/typo';
     shipper.dispose();
     shipper = new Shipper({ api, project: () => project });
-    api.failWith = call =>
-      call.op === 'startRun' && call.input.project === 'team/typo' ? httpError(403, 'no access to team/typo') : null;
+    api.failWith = (call) => (call.op === 'startRun' && call.input.project === 'team/typo' ? httpError(403, 'no access to team/typo') : null);
     void shipper.startRun({ start: { ...start('key-1'), project: 'team/typo' }, kernelId: 'kernel-1' });
     void shipper.addCells('key-1', [cell('a')]);
     await vi.advanceTimersByTimeAsync(300);
@@ -288,7 +293,7 @@ describe('Shipper', () => {
     project = 'team/proj';
     shipper.retryNow();
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.filter(c => !c.failed).map(c => (c.op === 'startRun' ? c.input.project : c.op))).toEqual(['team/proj', 'cells']);
+    expect(api.calls.filter((c) => !c.failed).map((c) => (c.op === 'startRun' ? c.input.project : c.op))).toEqual(['team/proj', 'cells']);
     expect(shipper.error).toBeNull();
   });
 
@@ -321,7 +326,7 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
   });
 
   afterEach(() => {
-    shippers.splice(0).forEach(s => s.dispose());
+    shippers.splice(0).forEach((s) => s.dispose());
     vi.useRealTimers();
   });
 
@@ -337,17 +342,17 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     await vi.advanceTimersByTimeAsync(300);
     down = false;
     await vi.advanceTimersByTimeAsync(2000);
-    const starts = api.calls.filter(c => c.op === 'startRun' && !c.failed);
-    expect(starts.map(c => (c.op === 'startRun' ? [c.input.clientKey, c.input.previousRunId] : []))).toEqual([
+    const starts = api.calls.filter((c) => c.op === 'startRun' && !c.failed);
+    expect(starts.map((c) => (c.op === 'startRun' ? [c.input.clientKey, c.input.previousRunId] : []))).toEqual([
       ['before', undefined],
-      ['after', '00000000-0000-4000-8000-000000000001']
+      ['after', '00000000-0000-4000-8000-000000000001'],
     ]);
     expect(api.acceptedKeys()).toEqual(['a', 'b']);
   });
 
   it('links past a run that was dropped for being empty', async () => {
     const shipper = make();
-    api.failWith = call => (call.op === 'startRun' && call.input.clientKey === 'second' && api.calls.length < 3 ? unreachable() : null);
+    api.failWith = (call) => (call.op === 'startRun' && call.input.clientKey === 'second' && api.calls.length < 3 ? unreachable() : null);
     void shipper.startRun(req('first'));
     await vi.advanceTimersByTimeAsync(0); // created
     void shipper.startRun(req('second', { previousClientKey: 'first' }));
@@ -356,9 +361,9 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     void shipper.startRun(req('third', { previousClientKey: 'second' }));
     void shipper.addCells('third', [cell('c')]);
     await vi.advanceTimersByTimeAsync(5000);
-    const third = api.calls.find(c => c.op === 'startRun' && c.input.clientKey === 'third');
+    const third = api.calls.find((c) => c.op === 'startRun' && c.input.clientKey === 'third');
     expect(third?.op === 'startRun' ? third.input.previousRunId : 'missing').toBe('00000000-0000-4000-8000-000000000001');
-    expect(api.calls.some(c => c.op === 'startRun' && c.input.clientKey === 'second' && !c.failed)).toBe(false);
+    expect(api.calls.some((c) => c.op === 'startRun' && c.input.clientKey === 'second' && !c.failed)).toBe(false);
   });
 
   it('sends what an earlier page left in the outbox: run start, cells and end, under the same keys', async () => {
@@ -375,8 +380,8 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     api.failWith = () => null;
     const after = make({ outbox, liveness: new SinglePageLiveness('page-after'), debounceMs: 0 });
     await vi.waitFor(async () => expect(await outbox.runs()).toEqual([]));
-    expect(api.calls.filter(c => !c.failed).map(c => c.op)).toEqual(['startRun', 'cells', 'endRun']);
-    const start = api.calls.find(c => c.op === 'startRun' && !c.failed);
+    expect(api.calls.filter((c) => !c.failed).map((c) => c.op)).toEqual(['startRun', 'cells', 'endRun']);
+    const start = api.calls.find((c) => c.op === 'startRun' && !c.failed);
     expect(start?.op === 'startRun' ? start.input.clientKey : '').toBe('key-1');
     expect(api.acceptedKeys()).toEqual(['a', 'b']);
     await vi.waitFor(() => expect(after.pending).toBe(0));
@@ -395,13 +400,22 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
   it('records into the run it continues for a reloaded page, and sends what follows', async () => {
     const outbox = new MemoryOutbox();
     const run = { runId: 'id-reloaded', name: 'run-reloaded', url: '/runs/reloaded' };
-    await outbox.addRun({ clientKey: 'reloaded', start: start('reloaded'), previousClientKey: null, kernelId: 'kernel-a', owner: 'gone-page', createdAt: 1, run, end: null });
+    await outbox.addRun({
+      clientKey: 'reloaded',
+      start: start('reloaded'),
+      previousClientKey: null,
+      kernelId: 'kernel-a',
+      owner: 'gone-page',
+      createdAt: 1,
+      run,
+      end: null,
+    });
     const shipper = make({ outbox, liveness: new SinglePageLiveness('me') });
     expect(await shipper.resumeRun('kernel-a', 'team/proj')).toEqual({ clientKey: 'reloaded', run });
     expect(shipper.runInfo('reloaded')?.name).toBe('run-reloaded');
     void shipper.addCells('reloaded', [cell('a')]);
     await vi.advanceTimersByTimeAsync(300);
-    expect(api.calls.map(c => c.op)).toEqual(['cells']);
+    expect(api.calls.map((c) => c.op)).toEqual(['cells']);
     expect(api.acceptedKeys()).toEqual(['a']);
   });
 
@@ -414,10 +428,10 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     await add('page-open', 'open-page', 'dead-kernel');
     await outbox.addCells('kernel-gone', [cell('a')]);
     const shipper = make({ outbox, liveness: new SinglePageLiveness('me', new Set(['open-page'])), now: () => new Date('2025-03-04T12:00:00.000Z') });
-    expect(await shipper.endOrphans(id => id === 'live-kernel')).toBe(1);
+    expect(await shipper.endOrphans((id) => id === 'live-kernel')).toBe(1);
     await vi.advanceTimersByTimeAsync(0);
-    expect(api.calls.filter(c => c.op === 'endRun').map(c => (c.op === 'endRun' ? c.input : null))).toEqual([
-      { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T12:00:00.000Z' }
+    expect(api.calls.filter((c) => c.op === 'endRun').map((c) => (c.op === 'endRun' ? c.input : null))).toEqual([
+      { runId: '00000000-0000-4000-8000-000000000001', status: 'finished', endedAt: '2025-03-04T12:00:00.000Z' },
     ]);
     expect(api.acceptedKeys()).toEqual(['a']);
   });
@@ -439,9 +453,9 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
       status: 'running' as const,
       error: null,
       startedAt: '2025-03-04T10:00:02.000Z',
-      endedAt: null
+      endedAt: null,
     });
-    const keepalives = () => api.calls.filter(c => c.op === 'cells' && c.keepalive);
+    const keepalives = () => api.calls.filter((c) => c.op === 'cells' && c.keepalive);
     let shipper: Shipper;
     beforeEach(() => {
       shipper = make();
@@ -450,18 +464,18 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
     it('sends what the server has not taken yet at once, with keepalive, and the position of what still runs', async () => {
       void shipper.startRun(req('key-1'));
       await vi.advanceTimersByTimeAsync(0); // the run exists on the server
-      api.failWith = call => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
+      api.failWith = (call) => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
       void shipper.addCells('key-1', [cell('a', { position: 0 }), cell('b', { position: 1 })]);
       // the page goes away before the debounce: nothing waits for a timer or IndexedDB
       expect(shipper.flushOnHide([{ clientKey: 'key-1', records: [running('c', 2), running('a', 0)] }])).toBe(1);
       const [call] = keepalives();
-      expect(call?.op === 'cells' ? [call.runId, call.cells.map(c => [c.executionKey, c.position, c.status, c.outputs !== undefined])] : null).toEqual([
+      expect(call?.op === 'cells' ? [call.runId, call.cells.map((c) => [c.executionKey, c.position, c.status, c.outputs !== undefined])] : null).toEqual([
         '00000000-0000-4000-8000-000000000001',
         [
           ['a', 0, 'ok', true],
           ['b', 1, 'ok', true],
-          ['c', 2, 'running', false]
-        ]
+          ['c', 2, 'running', false],
+        ],
       ]);
       // a second event of the same hiding (visibilitychange, then pagehide) sends nothing again
       expect(shipper.flushOnHide([{ clientKey: 'key-1', records: [running('c', 2)] }])).toBe(0);
@@ -493,26 +507,29 @@ describe('Shipper: restarts, pages and the persistent outbox', () => {
       void shipper.addCells('key-1', [cell('b', { outputs: [{ output_type: 'stream', name: 'stdout', text }] })]);
       shipper.flushOnHide();
       const first = keepalives()[0];
-      expect(first?.op === 'cells' ? first.cells.map(c => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
+      expect(first?.op === 'cells' ? first.cells.map((c) => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
         ['a', true],
-        ['b', false]
+        ['b', false],
       ]);
       await vi.advanceTimersByTimeAsync(0); // it failed: its bytes and what it carried are free again
       shipper.flushOnHide();
       const second = keepalives()[1];
-      expect(second?.op === 'cells' ? second.cells.map(c => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
+      expect(second?.op === 'cells' ? second.cells.map((c) => [c.executionKey, c.outputs !== undefined]) : null).toEqual([
         ['a', true],
-        ['b', false]
+        ['b', false],
       ]);
     });
 
     it('remembers only the newest 200 cells (the outbox keeps every one)', async () => {
       void shipper.startRun(req('key-1'));
       await vi.advanceTimersByTimeAsync(0);
-      api.failWith = call => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
-      void shipper.addCells('key-1', Array.from({ length: 300 }, (_, i) => cell(`c${i}`)));
+      api.failWith = (call) => (call.op === 'cells' && !call.keepalive ? unreachable() : null);
+      void shipper.addCells(
+        'key-1',
+        Array.from({ length: 300 }, (_, i) => cell(`c${i}`)),
+      );
       shipper.flushOnHide();
-      const keys = keepalives().flatMap(c => (c.op === 'cells' ? c.cells.map(x => x.executionKey) : []));
+      const keys = keepalives().flatMap((c) => (c.op === 'cells' ? c.cells.map((x) => x.executionKey) : []));
       expect(keys).toHaveLength(200);
       expect(keys[0]).toBe('c100');
     });

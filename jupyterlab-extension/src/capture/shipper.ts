@@ -20,17 +20,11 @@ import {
   type IRunInfo,
   type IStartRunInput,
   MAX_CELLS_PER_BATCH,
-  type RunEndStatus
+  type RunEndStatus,
 } from '../api';
 import { asCellmarkError, CellmarkError } from '../request';
 import { HealthProbe } from './health-probe';
-import {
-  candidateOf,
-  type IKeepaliveCandidate,
-  type IKeepaliveRun,
-  KEEPALIVE_BODY_BYTES,
-  selectForKeepalive
-} from './keepalive';
+import { candidateOf, type IKeepaliveCandidate, type IKeepaliveRun, KEEPALIVE_BODY_BYTES, selectForKeepalive } from './keepalive';
 import { type IOutbox, type IOutboxRun, MemoryOutbox } from './outbox';
 import { type IPageLiveness, SinglePageLiveness } from './page-liveness';
 import { type IRunRequest, RunTakeover } from './run-takeover';
@@ -70,11 +64,7 @@ export interface IShipperOptions {
   now?: () => Date;
 }
 
-type StepResult =
-  | { kind: 'idle' }
-  | { kind: 'sent' }
-  | { kind: 'dropped' }
-  | { kind: 'failed'; error: CellmarkError; batchSize: number };
+type StepResult = { kind: 'idle' } | { kind: 'sent' } | { kind: 'dropped' } | { kind: 'failed'; error: CellmarkError; batchSize: number };
 
 export interface IRunChangedArgs {
   clientKey: string;
@@ -142,7 +132,7 @@ export class Shipper implements IDisposable {
     this.takeover = new RunTakeover(this.outbox, options.liveness ?? new SinglePageLiveness(), this.now);
     this.probe = new HealthProbe({ healthy: () => this.api.healthy(), intervalMs: options.probeIntervalMs, random: this.random });
     // A persistent outbox may hold work from an earlier page: send it.
-    void this.outbox.runs().then(runs => {
+    void this.outbox.runs().then((runs) => {
       for (const entry of runs) {
         this.learn(entry.clientKey, entry.run);
       }
@@ -310,7 +300,7 @@ export class Shipper implements IDisposable {
     const batches = selectForKeepalive([...runs.values()], KEEPALIVE_BODY_BYTES - this.keepaliveBytes, this.sentOnHide);
     for (const batch of batches) {
       this.keepaliveBytes += batch.bytes;
-      batch.sent.forEach(key => this.sentOnHide.add(key));
+      batch.sent.forEach((key) => this.sentOnHide.add(key));
       this.api.appendCells(batch.runId, batch.cells, { keepalive: true }).then(
         () => {
           this.keepaliveBytes -= batch.bytes;
@@ -318,8 +308,8 @@ export class Shipper implements IDisposable {
         () => {
           // refused or unreachable: the outbox still has everything; a later hide may retry
           this.keepaliveBytes -= batch.bytes;
-          batch.sent.forEach(key => this.sentOnHide.delete(key));
-        }
+          batch.sent.forEach((key) => this.sentOnHide.delete(key));
+        },
       );
     }
     return batches.length;
@@ -365,14 +355,14 @@ export class Shipper implements IDisposable {
           this._changed.emit();
         }
       },
-      reason => {
+      (reason) => {
         // Quota exceeded, or a run that is gone: say so instead of losing it quietly.
         const message = reason instanceof Error ? reason.message : String(reason);
         console.error('Cellmark: could not queue data', reason);
         this.storageError = new CellmarkError('storage', `Cellmark could not keep recorded data in the browser: ${message}`);
         this.recount();
         this._changed.emit();
-      }
+      },
     );
     this.writes = next;
     this.kick(delayMs);
@@ -384,13 +374,13 @@ export class Shipper implements IDisposable {
     void this.writes
       .then(() => this.outbox.countCells())
       .then(
-        n => {
+        (n) => {
           if (n !== this._pending && !this._isDisposed) {
             this._pending = n;
             this._changed.emit();
           }
         },
-        () => undefined
+        () => undefined,
       );
   }
 
@@ -473,14 +463,14 @@ export class Shipper implements IDisposable {
       this.runInfos.set(key, entry.run);
       const cells = await this.outbox.peekCells(key, {
         maxCells: this.batchCells.get(key) ?? MAX_CELLS_PER_BATCH,
-        maxBytes: this.maxBatchBytes
+        maxBytes: this.maxBatchBytes,
       });
       if (cells.length > 0) {
         batchSize = cells.length;
         await this.api.appendCells(entry.run.runId, cells);
         await this.outbox.ackCells(
           key,
-          cells.map(c => c.executionKey)
+          cells.map((c) => c.executionKey),
         );
         this.forget(key, cells);
         this._pending = Math.max(0, this._pending - cells.length);
@@ -508,7 +498,7 @@ export class Shipper implements IDisposable {
       // it continues its predecessor instead.
       await this.relinkFollowers(runs, key, {
         previousClientKey: previous === 'wait' ? entry.previousClientKey : null,
-        previousRunId: previous === 'wait' ? undefined : previous
+        previousRunId: previous === 'wait' ? undefined : previous,
       });
       await this.outbox.removeRun(key);
       return { kind: 'dropped' };
@@ -538,7 +528,7 @@ export class Shipper implements IDisposable {
     if (entry.start.previousRunId !== undefined || entry.previousClientKey === null) {
       return entry.start.previousRunId;
     }
-    const queued = runs.find(r => r.clientKey === entry.previousClientKey);
+    const queued = runs.find((r) => r.clientKey === entry.previousClientKey);
     if (queued) {
       return queued.run ? queued.run.runId : 'wait';
     }
@@ -549,9 +539,9 @@ export class Shipper implements IDisposable {
   private async relinkFollowers(
     runs: IOutboxRun[],
     clientKey: string,
-    link: { previousClientKey: string | null; previousRunId: string | undefined }
+    link: { previousClientKey: string | null; previousRunId: string | undefined },
   ): Promise<void> {
-    for (const follower of runs.filter(r => r.previousClientKey === clientKey && !r.run)) {
+    for (const follower of runs.filter((r) => r.previousClientKey === clientKey && !r.run)) {
       const start = { ...follower.start };
       if (link.previousRunId === undefined) {
         delete start.previousRunId;

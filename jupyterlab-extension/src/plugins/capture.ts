@@ -18,11 +18,7 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
   autoStart: true,
   requires: [INotebookTracker, ICellmarkSettings],
   provides: ICellmarkCapture,
-  activate: async (
-    app: JupyterFrontEnd,
-    tracker: INotebookTracker,
-    settings: ICellmarkSettings
-  ): Promise<ICellmarkCapture> => {
+  activate: async (app: JupyterFrontEnd, tracker: INotebookTracker, settings: ICellmarkSettings): Promise<ICellmarkCapture> => {
     const api = new CellmarkApi(() => settings.config);
     const { outbox, fallbackReason } = await openOutbox();
     if (fallbackReason) {
@@ -34,7 +30,7 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       outbox,
       liveness,
       canSend: () => missingSettings(settings.config).length === 0,
-      project: () => settings.config.project
+      project: () => settings.config.project,
     });
     const service = new CaptureService({
       settings,
@@ -42,8 +38,8 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       shipper,
       whoami: () => api.whoami(),
       healthy: () => api.healthy(),
-      updateRun: input => api.updateRun(input),
-      outboxFallback: fallbackReason
+      updateRun: (input) => api.updateRun(input),
+      outboxFallback: fallbackReason,
     });
 
     const kernels = app.serviceManager.kernels;
@@ -51,8 +47,8 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       try {
         await kernels.ready;
         await kernels.refreshRunning();
-        const running = new Set([...kernels.running()].map(k => k.id));
-        await shipper.endOrphans(id => running.has(id));
+        const running = new Set([...kernels.running()].map((k) => k.id));
+        await shipper.endOrphans((id) => running.has(id));
       } catch (reason) {
         console.warn('Cellmark: could not check for runs left by closed pages', reason);
       }
@@ -61,7 +57,7 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
     setTimeout(() => void endOrphans(), 10_000);
     setInterval(() => void endOrphans(), ORPHAN_CHECK_MS);
 
-    window.addEventListener('beforeunload', event => {
+    window.addEventListener('beforeunload', (event) => {
       // Only an in-memory outbox loses what is pending when the page goes.
       if (!outbox.persistent && shipper.pending > 0) {
         event.preventDefault();
@@ -82,5 +78,5 @@ export const capturePlugin: JupyterFrontEndPlugin<ICellmarkCapture> = {
       liveness.dispose();
     });
     return service;
-  }
+  },
 };

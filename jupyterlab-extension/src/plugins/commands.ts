@@ -31,29 +31,26 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         if (url) {
           window.open(url, '_blank', 'noopener');
         }
-      }
+      },
     });
     commands.addCommand(CommandIDs.openSettings, {
       label: 'Cellmark: Open Settings',
       caption: 'Set the Cellmark server URL, API token and project',
-      execute: () => commands.execute('settingeditor:open', { query: 'Cellmark' })
+      execute: () => commands.execute('settingeditor:open', { query: 'Cellmark' }),
     });
     commands.addCommand(CommandIDs.togglePause, {
-      label: () =>
-        capture.state.paused ? 'Cellmark: Resume Capture for This Notebook' : 'Cellmark: Pause Capture for This Notebook',
+      label: () => (capture.state.paused ? 'Cellmark: Resume Capture for This Notebook' : 'Cellmark: Pause Capture for This Notebook'),
       caption: 'Stop or restart recording this notebook (kept in its metadata: cellmark.capture = false); ends or starts the run',
       isEnabled: hasNotebook,
       execute: () => {
         const paused = capture.togglePause();
         if (paused !== null) {
           Notification.info(
-            paused
-              ? 'Cellmark: capture paused for this notebook. Save the notebook to keep it paused.'
-              : 'Cellmark: capture resumed for this notebook.',
-            { autoClose: 4000 }
+            paused ? 'Cellmark: capture paused for this notebook. Save the notebook to keep it paused.' : 'Cellmark: capture resumed for this notebook.',
+            { autoClose: 4000 },
           );
         }
-      }
+      },
     });
     commands.addCommand(CommandIDs.newRun, {
       label: 'Cellmark: Start a New Run',
@@ -63,7 +60,7 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         if (!capture.newRun()) {
           Notification.warning('Cellmark: this notebook has no kernel to record.', { autoClose: 5000 });
         }
-      }
+      },
     });
     commands.addCommand(CommandIDs.setRunName, {
       label: 'Cellmark: Set Run Name…',
@@ -79,7 +76,7 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         if (name) {
           await capture.renameRun(name).catch(fail('rename the run'));
         }
-      }
+      },
     });
     commands.addCommand(CommandIDs.setRunTags, {
       label: 'Cellmark: Set Run Tags…',
@@ -92,12 +89,12 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         const result = await InputDialog.getText({
           title: 'Cellmark run tags',
           label: 'Tags, separated by commas (replaces the run’s tags)',
-          placeholder: 'baseline, lr-sweep'
+          placeholder: 'baseline, lr-sweep',
         });
         if (result.button.accept) {
           await capture.setRunTags(parseTags(result.value ?? '')).catch(fail('set the tags'));
         }
-      }
+      },
     });
 
     capture.stateChanged.connect(() => {
@@ -113,10 +110,10 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.newRun,
         CommandIDs.setRunName,
         CommandIDs.setRunTags,
-        CommandIDs.openSettings
+        CommandIDs.openSettings,
       ]) {
         palette.addItem({ command, category: 'Cellmark' });
       }
     }
-  }
+  },
 };

@@ -52,9 +52,9 @@ export const gpuStatusPlugin: JupyterFrontEndPlugin<void> = {
       align: 'left',
       rank: 1001,
       isActive: () => visible,
-      activeStateChanged: visibility
+      activeStateChanged: visibility,
     });
     setInterval(render, REFRESH_MS);
     render();
-  }
+  },
 };

@@ -12,7 +12,7 @@ export const notificationsPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [ICellmarkCapture],
   activate: (app: JupyterFrontEnd, capture: ICellmarkCapture): void => {
-    const notifier = new ErrorNotifier(error => {
+    const notifier = new ErrorNotifier((error) => {
       const fixable = error.kind === 'unauthorized' || error.kind === 'forbidden' || error.kind === 'not-found' || error.kind === 'bad-response';
       Notification.error(`Cellmark: ${error.message}`, {
         autoClose: false,
@@ -20,13 +20,13 @@ export const notificationsPlugin: JupyterFrontEndPlugin<void> = {
           ? [
               {
                 label: 'Open settings',
-                callback: () => void app.commands.execute(CommandIDs.openSettings)
-              }
+                callback: () => void app.commands.execute(CommandIDs.openSettings),
+              },
             ]
-          : []
+          : [],
       });
     });
     notifier.update(capture.state.error);
     capture.stateChanged.connect((_, state) => notifier.update(state.error));
-  }
+  },
 };

@@ -37,10 +37,7 @@ export const settingsPlugin: JupyterFrontEndPlugin<ICellmarkSettings> = {
   autoStart: true,
   requires: [ISettingRegistry],
   provides: ICellmarkSettings,
-  activate: async (
-    _app: JupyterFrontEnd,
-    registry: ISettingRegistry
-  ): Promise<ICellmarkSettings> => {
+  activate: async (_app: JupyterFrontEnd, registry: ISettingRegistry): Promise<ICellmarkSettings> => {
     const model = new CellmarkSettings();
     try {
       const settings = await registry.load(SETTINGS_PLUGIN_ID);
@@ -51,5 +48,5 @@ export const settingsPlugin: JupyterFrontEndPlugin<ICellmarkSettings> = {
       console.error(`Cellmark: could not load settings for ${SETTINGS_PLUGIN_ID}`, reason);
     }
     return model;
-  }
+  },
 };

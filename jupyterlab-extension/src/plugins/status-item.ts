@@ -22,7 +22,7 @@ export const statusItemPlugin: JupyterFrontEndPlugin<void> = {
     statusBar.registerStatusItem('@cellmark/jupyterlab:status-item', {
       item: widget,
       align: 'left',
-      rank: 1000
+      rank: 1000,
     });
-  }
+  },
 };

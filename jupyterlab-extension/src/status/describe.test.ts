@@ -16,7 +16,7 @@ const base: ICaptureState = {
   pending: 0,
   outboxFallback: null,
   error: null,
-  user: { id: 'u1', name: 'Ada', email: 'ada@example.com' }
+  user: { id: 'u1', name: 'Ada', email: 'ada@example.com' },
 };
 
 describe('describeStatus', () => {
@@ -30,7 +30,7 @@ describe('describeStatus', () => {
     const view = describeStatus({
       ...base,
       run: { runId: 'r1', name: 'brave-otter-17', url: '/t/team/proj/runs/r1' },
-      runUrl: 'http://localhost:3000/t/team/proj/runs/r1'
+      runUrl: 'http://localhost:3000/t/team/proj/runs/r1',
     });
     expect(view.text).toBe('Cellmark: brave-otter-17');
     expect(view.mode).toBe('recording');
@@ -44,7 +44,7 @@ describe('describeStatus', () => {
     expect(view.title.split('\n')).toEqual([
       'Capture: recording analysis.ipynb to team/proj as Ada; its run opens when the kernel starts or a cell runs.',
       '12 executions waiting to be sent (kept in this browser, also across reloads).',
-      'Last error: token rejected (401): API token revoked'
+      'Last error: token rejected (401): API token revoked',
     ]);
     expect(view.mode).toBe('error');
   });
@@ -63,10 +63,10 @@ describe('describeStatus', () => {
     const missing = describeStatus({
       ...base,
       run,
-      kernelCapture: { kind: 'unavailable', reason: "cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there" }
+      kernelCapture: { kind: 'unavailable', reason: "cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there" },
     });
     expect(missing.title).toContain(
-      "Kernel capture: unavailable: cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there."
+      "Kernel capture: unavailable: cellmark is not installed in this kernel's environment — pip install jupyterlab-cellmark there.",
     );
     const julia = describeStatus({ ...base, run, kernelCapture: { kind: 'not-python', language: 'julia' } });
     expect(julia.title).toContain('frontend capture');
@@ -74,7 +74,9 @@ describe('describeStatus', () => {
 
   it('warns when pending executions are kept in memory only', () => {
     const view = describeStatus({ ...base, pending: 3, outboxFallback: 'IndexedDB is unavailable (denied)' });
-    expect(view.title).toContain('3 executions waiting to be sent, kept in memory only — IndexedDB is unavailable (denied); they are lost if this page is closed or reloaded.');
+    expect(view.title).toContain(
+      '3 executions waiting to be sent, kept in memory only — IndexedDB is unavailable (denied); they are lost if this page is closed or reloaded.',
+    );
     expect(describeStatus({ ...base, outboxFallback: 'this browser offers no IndexedDB' }).title).toContain('in memory only');
   });
 

@@ -46,7 +46,9 @@ export function describeStatus(state: ICaptureState): IStatusView {
   } else if (state.paused) {
     text = `Cellmark: paused${pending}`;
     mode = 'paused';
-    lines.push(`Capture: paused for ${notebook} (its metadata says cellmark.capture = false). Run “Cellmark: Resume Capture for This Notebook” to record it again.`);
+    lines.push(
+      `Capture: paused for ${notebook} (its metadata says cellmark.capture = false). Run “Cellmark: Resume Capture for This Notebook” to record it again.`,
+    );
   } else {
     if (state.run) {
       text = `Cellmark: ${state.run.name}${pending}`;

@@ -10,7 +10,7 @@ const MODE_CLASSES: Record<StatusMode, string> = {
   idle: 'cm-mod-idle',
   paused: 'cm-mod-paused',
   error: 'cm-mod-error',
-  recording: 'cm-mod-recording'
+  recording: 'cm-mod-recording',
 };
 
 export class CellmarkStatusWidget extends Widget {

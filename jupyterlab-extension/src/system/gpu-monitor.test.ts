@@ -56,7 +56,7 @@ describe('describeGpu', () => {
   it('ignores messages that are not samples', () => {
     expect(parseGpuSample({ type: 'hello' })).toBeNull();
     expect(parseGpuSample('x')).toBeNull();
-    expect(parseGpuSample(sample([{ util: 3 }, H100]))?.devices.map(d => d.id)).toEqual(['0']);
+    expect(parseGpuSample(sample([{ util: 3 }, H100]))?.devices.map((d) => d.id)).toEqual(['0']);
   });
 });
 

@@ -16,10 +16,7 @@ export interface ICommLike {
 /** The parts of a kernel connection the monitor uses (Kernel.IKernelConnection fits). */
 export interface ICommKernel {
   readonly id: string;
-  registerCommTarget(
-    target: string,
-    callback: (comm: ICommLike, msg: { content: { data: unknown } }) => void | PromiseLike<void>
-  ): void;
+  registerCommTarget(target: string, callback: (comm: ICommLike, msg: { content: { data: unknown } }) => void | PromiseLike<void>): void;
 }
 
 export class GpuMonitor {
@@ -41,7 +38,7 @@ export class GpuMonitor {
     try {
       kernel.registerCommTarget(COMM_TARGET, (comm, msg) => {
         this.take(kernel.id, msg.content.data);
-        comm.onMsg = m => this.take(kernel.id, m.content.data);
+        comm.onMsg = (m) => this.take(kernel.id, m.content.data);
         comm.onClose = () => {
           if (this.samples.delete(kernel.id)) {
             this._changed.emit(kernel.id);

@@ -44,23 +44,23 @@ export function parseGpuSample(data: unknown): IGpuSample | null {
   return {
     devices: devices
       .filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && typeof (x as { id?: unknown }).id === 'string')
-      .map(x => ({
+      .map((x) => ({
         id: x.id as string,
         util: num(x.util),
         memUsedMib: num(x.memUsedMib),
         memTotalMib: num(x.memTotalMib),
-        procMemMib: num(x.procMemMib)
+        procMemMib: num(x.procMemMib),
       })),
     error: str(d.error),
     source: str(d.source),
     time: str(d.time),
-    runId: str(d.runId)
+    runId: str(d.runId),
   };
 }
 
 /** The run's GPUs: those the kernel's processes use memory on, else every device. */
 export function runDevices(sample: IGpuSample): IGpuDevice[] {
-  const used = sample.devices.filter(d => (d.procMemMib ?? 0) > 0);
+  const used = sample.devices.filter((d) => (d.procMemMib ?? 0) > 0);
   return used.length > 0 ? used : sample.devices;
 }
 
@@ -88,8 +88,8 @@ export function describeGpu(sample: IGpuSample | null, now: number = Date.now())
     return null;
   }
   const devices = runDevices(sample);
-  const utils = devices.map(d => d.util).filter((u): u is number => u !== null);
-  const withMemory = devices.filter(d => d.memUsedMib !== null && d.memTotalMib !== null);
+  const utils = devices.map((d) => d.util).filter((u): u is number => u !== null);
+  const withMemory = devices.filter((d) => d.memUsedMib !== null && d.memTotalMib !== null);
   const parts: string[] = [devices.length === 1 ? 'GPU' : `${devices.length} GPUs`];
   if (utils.length > 0) {
     parts[0] += ` ${percent(utils)}`;
@@ -99,7 +99,7 @@ export function describeGpu(sample: IGpuSample | null, now: number = Date.now())
     const total = withMemory.reduce((a, d) => a + (d.memTotalMib as number), 0);
     parts.push(`${gib(used)}/${gib(total)} GiB`);
   }
-  const lines = devices.map(d => {
+  const lines = devices.map((d) => {
     const bits = [d.util !== null ? `${Math.round(d.util)}% busy` : 'utilisation n/a'];
     if (d.memUsedMib !== null && d.memTotalMib !== null) {
       bits.push(`${gib(d.memUsedMib)}/${gib(d.memTotalMib)} GiB`);
@@ -114,6 +114,6 @@ export function describeGpu(sample: IGpuSample | null, now: number = Date.now())
   const from = sample.source ? ` (${sample.source})` : '';
   return {
     text: parts.join(' · '),
-    title: [`Cellmark: GPUs of this notebook's kernel${from}, sampled by the kernel.`, ...lines, ...note].join('\n')
+    title: [`Cellmark: GPUs of this notebook's kernel${from}, sampled by the kernel.`, ...lines, ...note].join('\n'),
   };
 }

@@ -52,7 +52,7 @@ export class FakeIngestApi implements IIngestApi {
 
   /** Cells the server accepted, in order. */
   acceptedKeys(): string[] {
-    return this.calls.flatMap(c => (c.op === 'cells' && !c.failed ? c.cells.map(x => x.executionKey) : []));
+    return this.calls.flatMap((c) => (c.op === 'cells' && !c.failed ? c.cells.map((x) => x.executionKey) : []));
   }
 
   private check(call: Call): void {
@@ -79,6 +79,6 @@ export function cell(key: string, overrides: Partial<ICellExecution> = {}): ICel
     startedAt: '2025-03-04T10:00:00.000Z',
     endedAt: '2025-03-04T10:00:01.000Z',
     position: null,
-    ...overrides
+    ...overrides,
   };
 }

@@ -14,7 +14,7 @@ export class FakeKernel {
   private static count = 0;
   constructor(
     readonly name = 'python3',
-    readonly id = `kernel-${++FakeKernel.count}`
+    readonly id = `kernel-${++FakeKernel.count}`,
   ) {}
 
   setStatus(status: string): void {

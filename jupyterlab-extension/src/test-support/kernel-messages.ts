@@ -13,14 +13,14 @@ function header(msgType: string, date: string, msgId?: string) {
     username: 'username',
     session: SESSION,
     date,
-    version: '5.3'
+    version: '5.3',
   };
 }
 
 /** What CodeCell.execute sends: metadata carries the nbformat cell id. */
 export function executeRequest(
   code: string,
-  options: { msgId?: string; cellId?: string; silent?: boolean; storeHistory?: boolean; date?: string } = {}
+  options: { msgId?: string; cellId?: string; silent?: boolean; storeHistory?: boolean; date?: string } = {},
 ): IKernelMessageLike {
   return {
     channel: 'shell',
@@ -30,7 +30,7 @@ export function executeRequest(
       deletedCells: [],
       recordTiming: false,
       trusted: true,
-      ...(options.cellId ? { cellId: options.cellId } : {})
+      ...(options.cellId ? { cellId: options.cellId } : {}),
     },
     content: {
       code,
@@ -38,8 +38,8 @@ export function executeRequest(
       store_history: options.storeHistory ?? true,
       user_expressions: {},
       allow_stdin: true,
-      stop_on_error: true
-    }
+      stop_on_error: true,
+    },
   };
 }
 
@@ -49,33 +49,30 @@ export function reply(
   channel: 'iopub' | 'shell',
   msgType: string,
   content: Record<string, unknown>,
-  date = '2025-03-04T10:00:01.000000Z'
+  date = '2025-03-04T10:00:01.000000Z',
 ): IKernelMessageLike {
   return {
     channel,
     header: header(msgType, date),
     parent_header: parent.header,
     metadata: msgType === 'execute_reply' ? { started: '2025-03-04T10:00:00.010000Z', dependencies_met: true, engine: 'e', status: content.status } : {},
-    content
+    content,
   };
 }
 
-export const busy = (parent: IKernelMessageLike, date = '2025-03-04T10:00:00.012345Z') =>
-  reply(parent, 'iopub', 'status', { execution_state: 'busy' }, date);
+export const busy = (parent: IKernelMessageLike, date = '2025-03-04T10:00:00.012345Z') => reply(parent, 'iopub', 'status', { execution_state: 'busy' }, date);
 
-export const idle = (parent: IKernelMessageLike, date = '2025-03-04T10:00:01.523456Z') =>
-  reply(parent, 'iopub', 'status', { execution_state: 'idle' }, date);
+export const idle = (parent: IKernelMessageLike, date = '2025-03-04T10:00:01.523456Z') => reply(parent, 'iopub', 'status', { execution_state: 'idle' }, date);
 
 export const executeInput = (parent: IKernelMessageLike, code: string, count: number) =>
   reply(parent, 'iopub', 'execute_input', { code, execution_count: count });
 
-export const stream = (parent: IKernelMessageLike, text: string, name: 'stdout' | 'stderr' = 'stdout') =>
-  reply(parent, 'iopub', 'stream', { name, text });
+export const stream = (parent: IKernelMessageLike, text: string, name: 'stdout' | 'stderr' = 'stdout') => reply(parent, 'iopub', 'stream', { name, text });
 
 export const executeReplyOk = (parent: IKernelMessageLike, count: number) =>
   reply(parent, 'shell', 'execute_reply', {
     status: 'ok',
     execution_count: count,
     user_expressions: {},
-    payload: []
+    payload: [],
   });

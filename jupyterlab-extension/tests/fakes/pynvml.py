@@ -44,11 +44,16 @@ _STRINGS = {  # the real module's _errcode_to_string
     NVML_ERROR_UNKNOWN: "Unknown Error",
 }
 _NAMES = {  # fixture names -> codes; class names as the real module builds them
-    "Uninitialized": NVML_ERROR_UNINITIALIZED, "NotSupported": NVML_ERROR_NOT_SUPPORTED,
-    "NoPermission": NVML_ERROR_NO_PERMISSION, "NotFound": NVML_ERROR_NOT_FOUND,
-    "DriverNotLoaded": NVML_ERROR_DRIVER_NOT_LOADED, "LibraryNotFound": NVML_ERROR_LIBRARY_NOT_FOUND,
-    "GpuIsLost": NVML_ERROR_GPU_IS_LOST, "LibRmVersionMismatch": NVML_ERROR_LIB_RM_VERSION_MISMATCH,
-    "FunctionNotFound": NVML_ERROR_FUNCTION_NOT_FOUND, "ArgumentVersionMismatch": NVML_ERROR_ARGUMENT_VERSION_MISMATCH,
+    "Uninitialized": NVML_ERROR_UNINITIALIZED,
+    "NotSupported": NVML_ERROR_NOT_SUPPORTED,
+    "NoPermission": NVML_ERROR_NO_PERMISSION,
+    "NotFound": NVML_ERROR_NOT_FOUND,
+    "DriverNotLoaded": NVML_ERROR_DRIVER_NOT_LOADED,
+    "LibraryNotFound": NVML_ERROR_LIBRARY_NOT_FOUND,
+    "GpuIsLost": NVML_ERROR_GPU_IS_LOST,
+    "LibRmVersionMismatch": NVML_ERROR_LIB_RM_VERSION_MISMATCH,
+    "FunctionNotFound": NVML_ERROR_FUNCTION_NOT_FOUND,
+    "ArgumentVersionMismatch": NVML_ERROR_ARGUMENT_VERSION_MISMATCH,
     "Unknown": NVML_ERROR_UNKNOWN,
 }
 
@@ -205,8 +210,10 @@ def nvmlDeviceGetPcieThroughput(h: _Handle, counter: int) -> int:
 
 def nvmlDeviceGetComputeRunningProcesses(h: _Handle) -> list:
     pid = int(os.environ.get("FAKE_NVML_PID", "4242"))
-    return [SimpleNamespace(pid=pid if p["pid"] == 4242 else p["pid"], usedGpuMemory=p["usedGpuMemory"])
-            for p in _field(h, "processes")]
+    return [
+        SimpleNamespace(pid=pid if p["pid"] == 4242 else p["pid"], usedGpuMemory=p["usedGpuMemory"])
+        for p in _field(h, "processes")
+    ]
 
 
 def nvmlDeviceGetMigMode(h: _Handle) -> list:

@@ -101,7 +101,10 @@ async function bootstrap(): Promise<LocalCredentials | null> {
     body: JSON.stringify({ email, password }),
   });
   if (!signIn.ok) fail(`could not sign the local user in: ${signIn.status} ${await signIn.text()}`);
-  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = signIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const call = async <T>(procedure: string, input: unknown): Promise<T> => {
     const res = await fetch(`${serverUrl}/api/trpc/${procedure}`, {
       method: 'POST',
@@ -215,7 +218,10 @@ async function startLab(credentials: LocalCredentials | null): Promise<{ url: st
   for (;;) {
     if (lab.exitCode !== null) fail(`JupyterLab exited during start-up:\n${lastLines}`);
     if (Date.now() > deadline) fail(`JupyterLab did not answer on ${base} within 120 s:\n${lastLines}`);
-    const ok = await fetch(`${base}/api/status?token=${labToken}`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/api/status?token=${labToken}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -264,7 +270,8 @@ async function main() {
   const lab = labReady ? await startLab(credentials) : null;
 
   const lines = ['', `  Cellmark    ${serverUrl}`];
-  if (credentials) lines.push(`  sign in     ${credentials.email} / ${credentials.password}   (kept in ${path.relative(root, path.join(dataDir, 'local-credentials.json'))})`);
+  if (credentials)
+    lines.push(`  sign in     ${credentials.email} / ${credentials.password}   (kept in ${path.relative(root, path.join(dataDir, 'local-credentials.json'))})`);
   else if (!deployment) lines.push('  sign in     with the account you created on first run');
   if (lab) {
     lines.push(`  JupyterLab  ${lab.url}`);

@@ -49,7 +49,9 @@ export async function createFanout(database: Database, handlers: FanoutHandlers,
       if (closed) return;
       const list = seqs.join(',');
       // NOTIFY payloads stop at 8000 bytes
-      sql.notify(CHANNEL, `${origin} ${reportId} ${list.length > 7000 ? '*' : list}`).catch((error: unknown) => logger.warn({ err: error, reportId }, 'report update notice not sent'));
+      sql
+        .notify(CHANNEL, `${origin} ${reportId} ${list.length > 7000 ? '*' : list}`)
+        .catch((error: unknown) => logger.warn({ err: error, reportId }, 'report update notice not sent'));
     },
     async close() {
       closed = true;

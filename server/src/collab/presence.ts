@@ -71,14 +71,16 @@ export function acceptAwareness(update: Uint8Array, owners: ClientIdOwners, user
     const clientId = decoding.readVarUint(decoder);
     const clock = decoding.readVarUint(decoder);
     const json = decoding.readVarString(decoder);
-    if (json.length > MAX_STATE_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `awareness state is ${json.length} bytes, over the limit of ${MAX_STATE_BYTES}`);
+    if (json.length > MAX_STATE_BYTES)
+      throw new DomainError('PAYLOAD_TOO_LARGE', `awareness state is ${json.length} bytes, over the limit of ${MAX_STATE_BYTES}`);
     let state: unknown;
     try {
       state = JSON.parse(json);
     } catch {
       throw new DomainError('INVALID_INPUT', 'awareness state is not JSON');
     }
-    if (state !== null && (typeof state !== 'object' || Array.isArray(state))) throw new DomainError('INVALID_INPUT', 'awareness state must be an object or null');
+    if (state !== null && (typeof state !== 'object' || Array.isArray(state)))
+      throw new DomainError('INVALID_INPUT', 'awareness state must be an object or null');
     const owner = owners.ownerOf(clientId);
     if (owner === 'other' || (owner === 'free' && !owners.claim(clientId))) continue;
     kept.push({ clientId, clock, state: state === null ? 'null' : JSON.stringify({ ...state, user }) });

@@ -1,7 +1,7 @@
 // y-websocket wire messages (y-protocols sync + awareness), shared by the room and the server.
 import * as encoding from 'lib0/encoding';
-import * as awarenessProtocol from 'y-protocols/awareness';
 import { WebSocket } from 'ws';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 export const MESSAGE_SYNC = 0;

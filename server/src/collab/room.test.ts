@@ -2,9 +2,9 @@
 // document changes) and that edits after the load are relayed.
 import { createDb } from '@cellmark/db';
 import * as decoding from 'lib0/decoding';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
-import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { seedReport } from '../domain/reports/store.contract.ts';
 import { createPostgresReportStore, type ReportStore } from '../domain/reports/store.ts';
@@ -41,7 +41,11 @@ async function openRoom(store: ReportStore, reportId: string, userId: string) {
   await room.ready;
   const sent: Uint8Array[] = [];
   const socket = { readyState: WebSocket.OPEN, send: (m: Uint8Array) => sent.push(m) } as unknown as WebSocket;
-  room.conns.set(socket, { access: { userId, reportId, canWrite: true, user: presenceUser(userId, 'Ada') }, clientIds: new Set(), awarenessBudget: rateLimiter() });
+  room.conns.set(socket, {
+    access: { userId, reportId, canWrite: true, user: presenceUser(userId, 'Ada') },
+    clientIds: new Set(),
+    awarenessBudget: rateLimiter(),
+  });
   return { room, sent, socket };
 }
 

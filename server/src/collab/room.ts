@@ -298,7 +298,10 @@ export class Room {
       throw error;
     }
     // one relayed message per batch
-    this.applyLive(items.map((i) => i.update), 'client');
+    this.applyLive(
+      items.map((i) => i.update),
+      'client',
+    );
     this.options.publish(this.reportId, seqs);
     this.pending.updates += items.length;
     this.pending.bytes += items.reduce((n, i) => n + i.update.byteLength, 0);
@@ -323,7 +326,10 @@ export class Room {
     return this.exclusive(async () => {
       const [error] = this.check([update], 'store');
       if (error) {
-        this.options.logger.error({ err: error, reportId: this.reportId }, 'stored update from another process does not apply; left out until the report is reloaded');
+        this.options.logger.error(
+          { err: error, reportId: this.reportId },
+          'stored update from another process does not apply; left out until the report is reloaded',
+        );
         return;
       }
       this.applyLive([update], 'remote');

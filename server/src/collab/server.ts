@@ -102,7 +102,13 @@ export function attachCollab(
     compactBytes: deps.compactBytes ?? 1024 * 1024,
     quietMs: deps.versionQuietMs ?? 120_000,
     onQuiet: (reportId: string) => recordVersion(database.db, reportId, { kind: 'auto', logger }),
-    publish: announces ? () => {} : (reportId: string, seqs: number[]) => void fanout.then((f) => f.publish(reportId, seqs), () => {}),
+    publish: announces
+      ? () => {}
+      : (reportId: string, seqs: number[]) =>
+          void fanout.then(
+            (f) => f.publish(reportId, seqs),
+            () => {},
+          ),
     // rooms load only once this process listens, so no stored update slips between the two
     before: fanout.catch(() => {}),
   };
@@ -203,7 +209,10 @@ export function attachCollab(
     // Messages that arrive while the stored state loads are handled in order afterwards.
     let queue = room.ready.then(() => {
       room.conns.set(ws, conn);
-      send(ws, syncMessage((e) => syncProtocol.writeSyncStep1(e, room.doc)));
+      send(
+        ws,
+        syncMessage((e) => syncProtocol.writeSyncStep1(e, room.doc)),
+      );
       const states = room.awareness.getStates();
       if (states.size) send(ws, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(room.awareness, [...states.keys()])));
     });
@@ -213,14 +222,16 @@ export function attachCollab(
       ws.close(1011, 'report could not be loaded');
     });
     const receive = (message: Uint8Array) => {
-      queue = queue.then(() => handle(ws, room, conn, message)).catch((error: unknown) => {
-        if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
-        else if (isStorageUnavailable(error)) closeUnavailable(ws, error, access.reportId);
-        else {
-          logger.warn({ err: error, reportId: access.reportId }, 'bad collab message');
-          ws.close(1003, 'malformed message');
-        }
-      });
+      queue = queue
+        .then(() => handle(ws, room, conn, message))
+        .catch((error: unknown) => {
+          if (error instanceof DomainError) ws.close(closeCodeOf[error.code], error.message.slice(0, 120));
+          else if (isStorageUnavailable(error)) closeUnavailable(ws, error, access.reportId);
+          else {
+            logger.warn({ err: error, reportId: access.reportId }, 'bad collab message');
+            ws.close(1003, 'malformed message');
+          }
+        });
     };
     early.forEach(receive);
     ws.on('message', (data: Buffer) => receive(new Uint8Array(data)));
@@ -271,7 +282,11 @@ export function attachCollab(
       throw new DomainError('FORBIDDEN', 'this connection is read-only');
     }
     // builds on edits this room never got (they died with a crashed server): ask for them
-    if ((await room.applyFromClient(update, conn.access.userId)) === 'missing') send(ws, syncMessage((e) => syncProtocol.writeSyncStep1(e, room.doc)));
+    if ((await room.applyFromClient(update, conn.access.userId)) === 'missing')
+      send(
+        ws,
+        syncMessage((e) => syncProtocol.writeSyncStep1(e, room.doc)),
+      );
   }
 
   const docs: ReportDocs = {
@@ -297,7 +312,10 @@ export function attachCollab(
       // what was edited in this session becomes a version before the database closes
       await Promise.all([...rooms.values()].map((room) => room.recordVersion().then(() => room.settled())));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await fanout.then((f) => f.close(), () => {});
+      await fanout.then(
+        (f) => f.close(),
+        () => {},
+      );
       setTimeout(() => wss.clients.forEach((ws) => ws.terminate()), 1000).unref();
     },
   };

@@ -1,11 +1,5 @@
 // Expected failures, typed. Mapped once to tRPC errors, HTTP statuses and websocket close codes.
-export type DomainErrorCode =
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'FORBIDDEN'
-  | 'CONFLICT'
-  | 'INVALID_INPUT'
-  | 'PAYLOAD_TOO_LARGE';
+export type DomainErrorCode = 'UNAUTHORIZED' | 'NOT_FOUND' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_INPUT' | 'PAYLOAD_TOO_LARGE';
 
 export class DomainError extends Error {
   override name = 'DomainError';

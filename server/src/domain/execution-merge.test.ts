@@ -5,8 +5,26 @@ import { type ExecutionRecord, type MergedExecution, mergeExecution, type Origin
 const t = (ms: number) => new Date(Date.UTC(2026, 10, 26, 12, 0, 0, ms));
 const outputs = [{ output_type: 'stream' as const, name: 'stdout' as const, text: 'hi\n' }];
 
-const kernelRunning: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', executionCount: 7, source: 'x = 1', status: 'running', startedAt: t(10), endedAt: null };
-const frontend: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', executionCount: 7, position: 3, source: 'x = 1', outputs, status: 'ok', startedAt: t(0), endedAt: t(900) };
+const kernelRunning: ExecutionRecord = {
+  executionKey: 'm1',
+  cellId: 'c1',
+  executionCount: 7,
+  source: 'x = 1',
+  status: 'running',
+  startedAt: t(10),
+  endedAt: null,
+};
+const frontend: ExecutionRecord = {
+  executionKey: 'm1',
+  cellId: 'c1',
+  executionCount: 7,
+  position: 3,
+  source: 'x = 1',
+  outputs,
+  status: 'ok',
+  startedAt: t(0),
+  endedAt: t(900),
+};
 
 function interleavings(a: [Origin, ExecutionRecord][], b: [Origin, ExecutionRecord][]): [Origin, ExecutionRecord][][] {
   if (!a.length) return [b];
@@ -75,7 +93,12 @@ describe('mergeExecution', () => {
   });
 
   it('lets a later record from the same origin replace its earlier status', () => {
-    expect(mergeAll([['kernel', kernelRunning], ['kernel', { ...kernelRunning, status: 'ok', endedAt: t(20) }]]).status).toBe('ok');
+    expect(
+      mergeAll([
+        ['kernel', kernelRunning],
+        ['kernel', { ...kernelRunning, status: 'ok', endedAt: t(20) }],
+      ]).status,
+    ).toBe('ok');
   });
 
   it('keeps a frontend-only record as it came (non-Python kernels)', () => {
@@ -87,18 +110,35 @@ describe('mergeExecution', () => {
     const kernelPartial: ExecutionRecord = { ...kernelRunning, outputs: stream('line 1\n') };
     const kernelFinal: ExecutionRecord = { ...kernelRunning, status: 'ok', endedAt: t(800), outputs: stream('line 1\nline 2\n') };
     // what a hidden page sends for an execution still running: its position, no outputs
-    const frontendRunning: ExecutionRecord = { executionKey: 'm1', cellId: 'c1', position: 3, source: 'x = 1', status: 'running', startedAt: t(0), endedAt: null };
+    const frontendRunning: ExecutionRecord = {
+      executionKey: 'm1',
+      cellId: 'c1',
+      position: 3,
+      source: 'x = 1',
+      status: 'running',
+      startedAt: t(0),
+      endedAt: null,
+    };
     // a finished record sent within the keepalive limit, outputs left for later
     const frontendSlim: ExecutionRecord = { ...frontend, outputs: undefined };
     const frontendShown: ExecutionRecord = { ...frontend, outputs: stream('what the notebook showed\n') };
 
     /** Every kernel stream (prefixes of running → partial → final) with every frontend stream. */
-    const kernelStreams: [Origin, ExecutionRecord][][] = [[], [kernelRunning], [kernelRunning, kernelPartial], [kernelRunning, kernelPartial, kernelFinal], [kernelRunning, kernelFinal]].map((s) =>
-      s.map((r) => ['kernel', r] as [Origin, ExecutionRecord]),
-    );
-    const frontendStreams: [Origin, ExecutionRecord][][] = [[], [frontendRunning], [frontendShown], [frontendSlim], [frontendRunning, frontendShown], [frontendSlim, frontendShown]].map((s) =>
-      s.map((r) => ['frontend', r] as [Origin, ExecutionRecord]),
-    );
+    const kernelStreams: [Origin, ExecutionRecord][][] = [
+      [],
+      [kernelRunning],
+      [kernelRunning, kernelPartial],
+      [kernelRunning, kernelPartial, kernelFinal],
+      [kernelRunning, kernelFinal],
+    ].map((s) => s.map((r) => ['kernel', r] as [Origin, ExecutionRecord]));
+    const frontendStreams: [Origin, ExecutionRecord][][] = [
+      [],
+      [frontendRunning],
+      [frontendShown],
+      [frontendSlim],
+      [frontendRunning, frontendShown],
+      [frontendSlim, frontendShown],
+    ].map((s) => s.map((r) => ['frontend', r] as [Origin, ExecutionRecord]));
 
     it('every interleaving of every pair of streams gives one row; the frontend’s finished outputs win, else the kernel’s latest', () => {
       let pairs = 0;
@@ -129,7 +169,14 @@ describe('mergeExecution', () => {
       ).map(mergeAll);
       expect(results).toHaveLength(4);
       for (const merged of results) {
-        expect(merged).toMatchObject({ status: 'ok', position: 3, startedAt: t(10), endedAt: t(800), outputs: kernelFinal.outputs, capturedBy: ['frontend', 'kernel'] });
+        expect(merged).toMatchObject({
+          status: 'ok',
+          position: 3,
+          startedAt: t(10),
+          endedAt: t(800),
+          outputs: kernelFinal.outputs,
+          capturedBy: ['frontend', 'kernel'],
+        });
       }
     });
 
@@ -142,10 +189,21 @@ describe('mergeExecution', () => {
     });
 
     it('a finished execution never goes back to running when a hidden page’s record arrives late', () => {
-      for (const order of interleavings([['frontend', frontendRunning], ['frontend', frontendShown]], [])) {
+      for (const order of interleavings(
+        [
+          ['frontend', frontendRunning],
+          ['frontend', frontendShown],
+        ],
+        [],
+      )) {
         expect(mergeAll(order)).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
       }
-      expect(mergeAll([['frontend', frontendShown], ['frontend', frontendRunning]])).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
+      expect(
+        mergeAll([
+          ['frontend', frontendShown],
+          ['frontend', frontendRunning],
+        ]),
+      ).toMatchObject({ status: 'ok', endedAt: t(900), outputs: frontendShown.outputs });
     });
 
     it('a kernel that sends no outputs (an older kernel side) leaves the frontend’s', () => {
@@ -156,7 +214,10 @@ describe('mergeExecution', () => {
   });
 
   it('is idempotent: the same record twice changes nothing', () => {
-    const once = mergeAll([['frontend', frontend], ['kernel', kernelRunning]]);
+    const once = mergeAll([
+      ['frontend', frontend],
+      ['kernel', kernelRunning],
+    ]);
     expect(mergeExecution(once, frontend, 'frontend')).toEqual(once);
     expect(mergeExecution(once, kernelRunning, 'kernel')).toEqual(once);
   });

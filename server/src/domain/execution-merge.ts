@@ -106,7 +106,7 @@ export function mergeExecution(prev: MergedExecution | null, rec: ExecutionRecor
     // the kernel's start with the frontend's end (kernel still "running") can be a few ms
     // out of order: never report a negative duration
     endedAt: endedAt && endedAt < startedAt ? startedAt : endedAt,
-    capturedBy: prev.capturedBy.includes(origin) ? prev.capturedBy : [...prev.capturedBy, origin].sort() as Origin[],
+    capturedBy: prev.capturedBy.includes(origin) ? prev.capturedBy : ([...prev.capturedBy, origin].sort() as Origin[]),
     outputsFrom: takeOutputs ? from : prev.outputsFrom,
   };
 }

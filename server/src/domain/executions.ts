@@ -230,7 +230,10 @@ async function storeExecutions(
     // One writer per run at a time: the kernel and the frontend may send the same execution at once.
     await tx.execute(sql`select 1 from ${runs} where ${runs.id} = ${runId} for update`);
     const keys = [...new Set(cells.map((c) => c.executionKey))];
-    const existing = await tx.select().from(runCells).where(and(eq(runCells.runId, runId), inArray(runCells.executionKey, keys)));
+    const existing = await tx
+      .select()
+      .from(runCells)
+      .where(and(eq(runCells.runId, runId), inArray(runCells.executionKey, keys)));
     const before = new Map(existing.map((row) => [row.executionKey, toMerged(row)]));
     const after = new Map(before);
     for (const cell of cells) after.set(cell.executionKey, mergeExecution(after.get(cell.executionKey) ?? null, cell, origin));
@@ -252,7 +255,11 @@ async function storeExecutions(
     }
     changed = fresh.length + [...after.values()].filter((m) => before.has(m.executionKey) && !same(before.get(m.executionKey)!, m)).length;
 
-    if (stored.length) await tx.insert(runBlobs).values(stored.map((b) => ({ runId, ...b }))).onConflictDoNothing();
+    if (stored.length)
+      await tx
+        .insert(runBlobs)
+        .values(stored.map((b) => ({ runId, ...b })))
+        .onConflictDoNothing();
 
     // a JSON null goes in as jsonb 'null': drizzle writes a JS null as SQL NULL (the column is not null)
     const configRows = cells.flatMap((c) =>
@@ -293,7 +300,13 @@ async function refreshRunConfig(db: Db, runId: string) {
 /** Where each config key changed, in execution order, for the run page. */
 export async function configHistory(db: Db, runId: string) {
   const rows = await db
-    .select({ key: runConfig.key, value: runConfig.value, executionKey: runConfig.executionKey, executionCount: runCells.executionCount, startedAt: runCells.startedAt })
+    .select({
+      key: runConfig.key,
+      value: runConfig.value,
+      executionKey: runConfig.executionKey,
+      executionCount: runCells.executionCount,
+      startedAt: runCells.startedAt,
+    })
     .from(runConfig)
     .innerJoin(runCells, and(eq(runCells.runId, runConfig.runId), eq(runCells.executionKey, runConfig.executionKey)))
     .where(eq(runConfig.runId, runId))

@@ -2,9 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlobStore, createFsBlobStore } from '../blobs/store.ts';
-import fc from 'fast-check';
 import { externalizeOutputs, isBase64, isBinaryMime } from './outputs.ts';
 
 let store: BlobStore;
@@ -46,9 +46,9 @@ describe('externalizeOutputs', () => {
   });
 
   it('names the field of a binary value that is not base64', async () => {
-    await expect(
-      externalizeOutputs([{ output_type: 'display_data', data: { 'image/png': { not: 'base64' } } }], store, 1024, 'cells.3'),
-    ).rejects.toThrow('cells.3.outputs.0.data.image/png: binary output must be a base64 string');
+    await expect(externalizeOutputs([{ output_type: 'display_data', data: { 'image/png': { not: 'base64' } } }], store, 1024, 'cells.3')).rejects.toThrow(
+      'cells.3.outputs.0.data.image/png: binary output must be a base64 string',
+    );
   });
 
   it('checks base64 in linear time, accepting exactly what nbformat base64 is', () => {
@@ -58,7 +58,10 @@ describe('externalizeOutputs', () => {
     // the pattern it replaces, on short strings where backtracking is cheap
     const reference = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
     const alphabet = fc.constantFrom(...'Aa0+/= \n\t\r!-_\u00a0\u2028é'.split(''));
-    fc.assert(fc.property(fc.string({ unit: alphabet, maxLength: 30 }), (s) => isBase64(s) === reference.test(s)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: alphabet, maxLength: 30 }), (s) => isBase64(s) === reference.test(s)),
+      { numRuns: 2000 },
+    );
   });
 
   it('names the output whose MIME key has control characters', async () => {

@@ -71,7 +71,10 @@ export function planOutputs(outputs: CellOutput[], inlineLimit: number, at: stri
     const data: Record<string, unknown> = {};
     for (const [mime, raw] of Object.entries(output.data)) {
       if (!MIME_KEY.test(mime)) {
-        throw new DomainError('INVALID_INPUT', `${at}.outputs.${i}.data: MIME type ${JSON.stringify(mime.slice(0, 60))} must be 1–255 visible ASCII characters`);
+        throw new DomainError(
+          'INVALID_INPUT',
+          `${at}.outputs.${i}.data: MIME type ${JSON.stringify(mime.slice(0, 60))} must be 1–255 visible ASCII characters`,
+        );
       }
       const value = Array.isArray(raw) && raw.every((v) => typeof v === 'string') ? raw.join('') : raw;
       if (isBinaryMime(mime)) {

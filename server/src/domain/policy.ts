@@ -1,6 +1,6 @@
 // The one place that decides who may do what. Every tRPC procedure and the collab
 // websocket ask here; nothing else compares roles.
-import { and, count, eq, memberships, projects, reports, roles, runs, type Db, type DbOrTx, type Role } from '@cellmark/db';
+import { and, count, type Db, type DbOrTx, eq, memberships, projects, type Role, reports, roles, runs } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 
 export interface Actor {
@@ -110,12 +110,7 @@ function allowed(role: Role | null, permission: Permission): Role {
 
 export type ProjectRow = typeof projects.$inferSelect;
 
-export async function requireProject(
-  db: Db,
-  actor: Actor,
-  projectId: string,
-  permission: Permission,
-): Promise<{ project: ProjectRow; role: Role }> {
+export async function requireProject(db: Db, actor: Actor, projectId: string, permission: Permission): Promise<{ project: ProjectRow; role: Role }> {
   const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
   if (!project) throw new DomainError('NOT_FOUND', `project ${projectId} does not exist`);
   if (actor.via === 'share') return { project, role: shareRole(actor, project, permission) };

@@ -1,5 +1,7 @@
 // Runs: lifecycle from the capture paths (start, end, heartbeat, kernel hello, environment,
 // name/tags/notes) and the reads behind the runs table and the run page.
+
+import type { SQL } from '@cellmark/db';
 import {
   and,
   asc,
@@ -21,13 +23,12 @@ import {
   teams,
   users,
 } from '@cellmark/db';
-import type { SQL } from '@cellmark/db';
+import { MAX_TAGS } from '../wire.ts';
 import { DomainError } from './errors.ts';
 import { configHistory } from './executions.ts';
 import { type Actor, assertMayEditRun, assertMayRecordRuns, requireProject, requireRun } from './policy.ts';
 import { generateRunName } from './run-names.ts';
 import { findProjectByPath } from './teams.ts';
-import { MAX_TAGS } from '../wire.ts';
 
 export interface StartRunInput {
   project: string;
@@ -71,7 +72,12 @@ export async function startRun(db: Db, actor: Actor, input: StartRunInput) {
     .returning();
   const run =
     inserted ??
-    (await db.select().from(runs).where(and(eq(runs.projectId, project.id), eq(runs.clientKey, input.clientKey))))[0]!;
+    (
+      await db
+        .select()
+        .from(runs)
+        .where(and(eq(runs.projectId, project.id), eq(runs.clientKey, input.clientKey)))
+    )[0]!;
   if (run.userId !== actor.userId) throw new DomainError('CONFLICT', "this client key belongs to another user's run");
   return { runId: run.id, name: run.name, url: runUrl(team.slug, project.slug, run.id) };
 }
@@ -144,7 +150,6 @@ export interface RunEdit {
   notes?: string | undefined;
 }
 
-
 /** Name, tags and notes: from the kernel API and commands (owner) or the web (editors). */
 export async function updateRun(db: Db, actor: Actor, edit: RunEdit) {
   const { run } = await requireRun(db, actor, edit.runId, 'write');
@@ -173,13 +178,7 @@ export async function crashSilentRuns(db: Db, timeoutMs: number) {
   const crashed = await db
     .update(runs)
     .set({ status: 'crashed', endedAt: runs.kernelSeenAt })
-    .where(
-      and(
-        eq(runs.status, 'running'),
-        isNotNull(runs.kernelSeenAt),
-        lt(runs.kernelSeenAt, sql`now() - make_interval(secs => ${timeoutMs / 1000})`),
-      ),
-    )
+    .where(and(eq(runs.status, 'running'), isNotNull(runs.kernelSeenAt), lt(runs.kernelSeenAt, sql`now() - make_interval(secs => ${timeoutMs / 1000})`)))
     .returning({ id: runs.id });
   return crashed.length;
 }
@@ -288,7 +287,12 @@ export async function listRuns(db: Db, actor: Actor, projectId: string, filter: 
     ? await db
         .select({ runId: runCells.runId, n: count() })
         .from(runCells)
-        .where(inArray(runCells.runId, page.map((r) => r.id)))
+        .where(
+          inArray(
+            runCells.runId,
+            page.map((r) => r.id),
+          ),
+        )
         .groupBy(runCells.runId)
     : [];
   const cellCounts = new Map(counts.map((c) => [c.runId, c.n]));
@@ -331,7 +335,10 @@ export async function getRun(db: Db, actor: Actor, runId: string) {
 /** Whether `sha256` belongs to an output of a run the actor can read (blob downloads). */
 export async function requireRunBlob(db: Db, actor: Actor, runId: string, sha256: string) {
   await requireRun(db, actor, runId, 'read');
-  const [blob] = await db.select().from(runBlobs).where(and(eq(runBlobs.runId, runId), eq(runBlobs.sha256, sha256)));
+  const [blob] = await db
+    .select()
+    .from(runBlobs)
+    .where(and(eq(runBlobs.runId, runId), eq(runBlobs.sha256, sha256)));
   if (!blob) throw new DomainError('NOT_FOUND', 'no such blob in this run');
   return blob;
 }

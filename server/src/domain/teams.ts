@@ -1,5 +1,5 @@
 // Teams, memberships and projects.
-import { and, asc, type DbOrTx, desc, eq, memberships, projects, type Db, type Role, runs, sql, teams, users } from '@cellmark/db';
+import { and, asc, type Db, type DbOrTx, desc, eq, memberships, projects, type Role, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import { type Actor, assertKeepsAnOwner, assertRoleChange, ownerCount, requireTeam } from './policy.ts';
 

@@ -1,7 +1,7 @@
 // API tokens for the JupyterLab extension and the kernel: created (shown once), listed,
 // revoked, and resolved to a user on every ingest request.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, apiTokens, desc, eq, isNull, type Db, users } from '@cellmark/db';
+import { and, apiTokens, type Db, desc, eq, isNull, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
 import type { Actor } from './policy.ts';
 
@@ -50,7 +50,12 @@ export async function revokeToken(db: Db, actor: Actor, tokenId: string) {
 export async function authenticateToken(db: Db, token: string): Promise<{ actor: Actor; user: { id: string; name: string; email: string } }> {
   if (!token.startsWith(PREFIX)) throw new DomainError('UNAUTHORIZED', 'API token is malformed (Cellmark tokens start with "cm_")');
   const [row] = await db
-    .select({ id: apiTokens.id, revokedAt: apiTokens.revokedAt, lastUsedAt: apiTokens.lastUsedAt, user: { id: users.id, name: users.name, email: users.email } })
+    .select({
+      id: apiTokens.id,
+      revokedAt: apiTokens.revokedAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      user: { id: users.id, name: users.name, email: users.email },
+    })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(eq(apiTokens.tokenHash, hashToken(token)));

@@ -4,22 +4,22 @@
 // report-images.ts) and the run sweeps (../run-sweeps.ts) live in their own modules.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import net, { type Socket } from 'node:net';
+import path from 'node:path';
+import type { Database } from '@cellmark/db';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import compression from 'compression';
 import { toNodeHandler } from 'better-auth/node';
+import compression from 'compression';
 import { type Auth, CLIENT_IP_HEADER } from '../auth.ts';
 import type { BlobStore } from '../blobs/store.ts';
 import { attachCollab, type Collab } from '../collab/server.ts';
-import { createPostgresReportStore, type ReportStore } from '../domain/reports/store.ts';
 import { DomainError, httpStatusOf } from '../domain/errors.ts';
+import { createPostgresReportStore, type ReportStore } from '../domain/reports/store.ts';
 import type { Env } from '../env.ts';
 import type { Logger } from '../logger.ts';
 import { startRunSweeps } from '../run-sweeps.ts';
 import { createContextFactory } from '../trpc/init.ts';
 import { appRouter } from '../trpc/router.ts';
-import type { Database } from '@cellmark/db';
 import { createBlobHandler } from './blobs.ts';
 import { handOverJson, JsonDepth, MAX_JSON_DEPTH, readBody } from './body.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';

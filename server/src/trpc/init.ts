@@ -3,17 +3,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '@cellmark/db';
 import { initTRPC, TRPCError } from '@trpc/server';
-import { z, ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import { type Auth, sessionUser } from '../auth.ts';
-import type { Env } from '../env.ts';
-import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
-import type { Actor } from '../domain/policy.ts';
 import type { BlobStore } from '../blobs/store.ts';
+import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
 import type { IngestLimits } from '../domain/executions.ts';
 import type { MetricLimits } from '../domain/metrics/ingest.ts';
+import type { Actor } from '../domain/policy.ts';
 import type { ReportStore } from '../domain/reports/store.ts';
 import type { ReportDocs } from '../domain/reports/versions.ts';
 import { authenticateToken } from '../domain/tokens.ts';
+import type { Env } from '../env.ts';
 import { parsedBodyOf } from '../http/body.ts';
 import { internalErrorMessage, requestIdOf } from '../http/request-id.ts';
 import { isStorageUnavailable, unavailableMessage } from '../http/unavailable.ts';
@@ -91,7 +91,8 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
       ctx.logger.warn({ err: cause, path, requestId }, 'procedure failed: storage unavailable');
       throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableMessage(requestId), cause });
     }
-    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.logger.error({ err: result.error.cause ?? result.error, path, requestId: requestIdOf(ctx.req) }, 'procedure failed');
+    if (result.error.code === 'INTERNAL_SERVER_ERROR')
+      ctx.logger.error({ err: result.error.cause ?? result.error, path, requestId: requestIdOf(ctx.req) }, 'procedure failed');
   }
   return result;
 });

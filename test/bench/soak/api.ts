@@ -90,7 +90,7 @@ export class Api {
     }
     if (res.ok) {
       this.recorder.ok(route, performance.now() - start);
-  // biome-ignore lint/suspicious/noExplicitAny: a bench reads a field or two of answers it just asked for; any keeps each call one line
+      // biome-ignore lint/suspicious/noExplicitAny: a bench reads a field or two of answers it just asked for; any keeps each call one line
       return (JSON.parse(body) as { result: { data: any } }).result.data;
     }
     let message = body.slice(0, 300);

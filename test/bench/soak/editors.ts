@@ -42,7 +42,11 @@ export class Collab {
         });
       }
     };
-    const provider = new WebsocketProvider(`ws://placeholder/collab`, reportId, doc, { WebSocketPolyfill: Socket as never, disableBc: true, maxBackoffTime: 2500 });
+    const provider = new WebsocketProvider(`ws://placeholder/collab`, reportId, doc, {
+      WebSocketPolyfill: Socket as never,
+      disableBc: true,
+      maxBackoffTime: 2500,
+    });
     this.providers.push(provider);
     return provider;
   }

@@ -64,7 +64,10 @@ export class ServerProcess {
     });
     this.child = child;
     this.expectExit = false;
-    child.once('exit', (code, signal) => this.expectExit || this.crashes.push(`exited ${code ?? signal} at ${new Date().toISOString()}: ${this.log.slice(-1500)}`));
+    child.once(
+      'exit',
+      (code, signal) => this.expectExit || this.crashes.push(`exited ${code ?? signal} at ${new Date().toISOString()}: ${this.log.slice(-1500)}`),
+    );
     // the last 64 KiB of its log, for the report
     const keep = (d: Buffer) => {
       const text = d.toString();
@@ -80,7 +83,8 @@ export class ServerProcess {
     child.stderr!.on('data', keep);
     const until = Date.now() + deadlineMs;
     while (Date.now() < until) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}): ${this.log.slice(-2000)}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`server exited (${child.exitCode ?? child.signalCode}): ${this.log.slice(-2000)}`);
       try {
         if ((await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) return;
       } catch {}
@@ -167,7 +171,24 @@ export class OwnPostgres {
   async start() {
     for (let attempt = 0; ; attempt++) {
       try {
-        execFileSync('runuser', ['-u', 'postgres', '--', `${this.bin}/pg_ctl`, '-D', `${this.dir}/data`, '-l', `${this.dir}/log`, '-w', '-o', `-k ${this.dir} -p ${this.port} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'], { stdio: 'ignore' });
+        execFileSync(
+          'runuser',
+          [
+            '-u',
+            'postgres',
+            '--',
+            `${this.bin}/pg_ctl`,
+            '-D',
+            `${this.dir}/data`,
+            '-l',
+            `${this.dir}/log`,
+            '-w',
+            '-o',
+            `-k ${this.dir} -p ${this.port} -c listen_addresses=127.0.0.1 -c fsync=off`,
+            'start',
+          ],
+          { stdio: 'ignore' },
+        );
         return;
       } catch {
         if (attempt > 20) throw new Error(`postgres did not start: ${readFileSync(`${this.dir}/log`, 'utf8').slice(-2000)}`);

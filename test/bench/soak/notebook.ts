@@ -112,7 +112,13 @@ export class Notebook {
   }
 
   async start() {
-    const input = { project: this.project, clientKey: `soak-notebook-${this.index}-${randomUUID()}`, notebookPath: `soak/${this.index % 10}.ipynb`, kernelName: 'python3', startedAt: new Date().toISOString() };
+    const input = {
+      project: this.project,
+      clientKey: `soak-notebook-${this.index}-${randomUUID()}`,
+      notebookPath: `soak/${this.index % 10}.ipynb`,
+      kernelName: 'python3',
+      startedAt: new Date().toISOString(),
+    };
     this.runId = (await this.api.call('ingest.startRun', input, this.auth)).runId;
   }
 
@@ -163,7 +169,13 @@ export class Notebook {
     const n = this.cells++;
     const executionKey = randomUUID();
     const startedAt = new Date().toISOString();
-    const base = { executionKey, cellId: `cell-${n % 12}`, executionCount: n + 1, source: `for step in range(100):\n    cellmark.log({"loss": loss(step)})  # ${n}`, startedAt };
+    const base = {
+      executionKey,
+      cellId: `cell-${n % 12}`,
+      executionCount: n + 1,
+      source: `for step in range(100):\n    cellmark.log({"loss": loss(step)})  # ${n}`,
+      startedAt,
+    };
     this.outboxes.kernel.push({ ...base, status: 'running', endedAt: null });
     await new Promise((r) => setTimeout(r, 200 + Math.random() * 1000));
     const endedAt = new Date().toISOString();

@@ -21,7 +21,9 @@ export interface ReadBack {
 export async function readBack(database: { url: string } | { dataDir: string }, notebooks: Notebook[]): Promise<ReadBack> {
   const db = await createDb(database);
   try {
-    const cells = resultRows<{ run_id: string; execution_key: string; captured_by: string[] | string }>(await db.db.execute(sql`select run_id, execution_key, captured_by from run_cells`));
+    const cells = resultRows<{ run_id: string; execution_key: string; captured_by: string[] | string }>(
+      await db.db.execute(sql`select run_id, execution_key, captured_by from run_cells`),
+    );
     const points = resultRows<{ run_id: string; key: string; n: number; distinct_steps: number; max_step: number }>(
       await db.db.execute(sql`select p.run_id, k.key, count(*)::int as n, count(distinct p.step)::int as distinct_steps, max(p.step)::int as max_step
         from metric_points p join metric_keys k on k.id = p.key_id group by p.run_id, k.key`),
@@ -60,7 +62,8 @@ export async function readBack(database: { url: string } | { dataDir: string }, 
         result.pointsAcked += steps;
         const row = pointRows.get(`${nb.runId}/${key}`);
         // acknowledged steps are 0…steps-1 (one batch in flight, in order)
-        if (!row || row.distinct_steps < steps || row.max_step < steps - 1) result.pointsMissing.push(`${nb.runId}/${key}: acknowledged 0…${steps - 1}, stored ${row?.distinct_steps ?? 0} steps up to ${row?.max_step ?? '-'}`);
+        if (!row || row.distinct_steps < steps || row.max_step < steps - 1)
+          result.pointsMissing.push(`${nb.runId}/${key}: acknowledged 0…${steps - 1}, stored ${row?.distinct_steps ?? 0} steps up to ${row?.max_step ?? '-'}`);
       }
     }
     return result;

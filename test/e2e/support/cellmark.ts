@@ -88,9 +88,7 @@ export class CellmarkProcess {
   /** tRPC over plain HTTP, as any client may call it. */
   async call<T>(procedure: string, input: unknown, headers: Record<string, string>, kind: 'query' | 'mutation' = 'mutation'): Promise<T> {
     const init: RequestInit =
-      kind === 'query'
-        ? { headers }
-        : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(input) };
+      kind === 'query' ? { headers } : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(input) };
     const url = kind === 'query' ? `${this.url}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}` : `${this.url}/api/trpc/${procedure}`;
     const res = await fetch(url, init);
     const body = (await res.json()) as { result?: { data: T }; error?: { message: string } };
@@ -113,7 +111,10 @@ export class CellmarkProcess {
       body: JSON.stringify({ email, password }),
     });
     if (!signIn.ok) throw new Error(`sign-in: ${signIn.status} ${await signIn.text()}`);
-    const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = signIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     return { cookie, headers: { cookie, origin: this.url } };
   }
 }
@@ -131,7 +132,11 @@ export async function signInBrowser(context: BrowserContext, url: string, cookie
 /** A new user's first minutes: sign up, a team with a project, an API token for JupyterLab. */
 export async function createWorkspace(cellmark: CellmarkProcess, user: { name: string; email: string }, teamName: string, projectName: string) {
   const { headers, cookie } = await cellmark.signUp(user.name, user.email, 'correct horse battery');
-  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>('setup.createWorkspace', { teamName, projectName }, headers);
+  const { team, project } = await cellmark.call<{ team: { slug: string }; project: { id: string; slug: string } }>(
+    'setup.createWorkspace',
+    { teamName, projectName },
+    headers,
+  );
   const { token } = await cellmark.call<{ token: string }>('tokens.create', { name: 'lab' }, headers);
   return { headers, cookie, team, project, token, auth: { cookie, origin: cellmark.url }, labProject: `${team.slug}/${project.slug}` };
 }

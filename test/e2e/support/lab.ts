@@ -67,10 +67,14 @@ export class LabProcess {
     );
     this.child.stdout!.on('data', (d) => (this.log += d));
     this.child.stderr!.on('data', (d) => (this.log += d));
-    await waitFor(async () => {
-      if (this.child?.exitCode !== null) throw new Error(`JupyterLab exited: ${this.log}`);
-      return (await fetch(`${this.url}/api/status`)).ok;
-    }, 'JupyterLab', 90_000);
+    await waitFor(
+      async () => {
+        if (this.child?.exitCode !== null) throw new Error(`JupyterLab exited: ${this.log}`);
+        return (await fetch(`${this.url}/api/status`)).ok;
+      },
+      'JupyterLab',
+      90_000,
+    );
     return Date.now() - started;
   }
 

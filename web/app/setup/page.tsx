@@ -33,9 +33,24 @@ export default function SetupPage() {
     router.replace(`/t/${team.slug}/${project.slug}`);
   }
 
-  if (status.isPending) return <AuthCard title="Welcome to Cellmark"><Loading /></AuthCard>;
-  if (status.isError) return <AuthCard title="Welcome to Cellmark"><ErrorBox error={status.error} /></AuthCard>;
-  if (alreadySetUp) return <AuthCard title="Welcome to Cellmark"><Loading label="This server is already set up. Redirecting…" /></AuthCard>;
+  if (status.isPending)
+    return (
+      <AuthCard title="Welcome to Cellmark">
+        <Loading />
+      </AuthCard>
+    );
+  if (status.isError)
+    return (
+      <AuthCard title="Welcome to Cellmark">
+        <ErrorBox error={status.error} />
+      </AuthCard>
+    );
+  if (alreadySetUp)
+    return (
+      <AuthCard title="Welcome to Cellmark">
+        <Loading label="This server is already set up. Redirecting…" />
+      </AuthCard>
+    );
 
   return (
     <AuthCard title="Welcome to Cellmark" lead="Set up this server: your account, your team and a first project.">
@@ -50,7 +65,15 @@ export default function SetupPage() {
           <legend>Your account</legend>
           <Field label="Your name" name="name" autoComplete="name" required autoFocus maxLength={100} />
           <Field label="Email" name="email" type="email" autoComplete="email" required />
-          <Field label="Password" name="password" type="password" autoComplete="new-password" required={!accountCreated} minLength={8} hint="At least 8 characters." />
+          <Field
+            label="Password"
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required={!accountCreated}
+            minLength={8}
+            hint="At least 8 characters."
+          />
         </fieldset>
         <fieldset>
           <legend>Workspace</legend>

@@ -30,13 +30,26 @@ function SignInForm() {
     const me = await queryClient.fetchQuery(trpc.me.get.queryOptions());
     const last = lastProject();
     // a remembered project may be gone, or another user's (a shared browser)
-    const open = last ? await queryClient.fetchQuery(trpc.projects.byPath.queryOptions(last)).then(() => true, () => false) : false;
+    const open = last
+      ? await queryClient.fetchQuery(trpc.projects.byPath.queryOptions(last)).then(
+          () => true,
+          () => false,
+        )
+      : false;
     return landingPath(me, open ? last : null);
   }
 
   const signUpHref = next === '/' ? '/sign-up' : `/sign-up?next=${encodeURIComponent(next)}`;
   return (
-    <AuthCard title="Sign in" lead="Welcome back to Cellmark." foot={<>No account yet? <Link href={signUpHref}>Create one</Link></>}>
+    <AuthCard
+      title="Sign in"
+      lead="Welcome back to Cellmark."
+      foot={
+        <>
+          No account yet? <Link href={signUpHref}>Create one</Link>
+        </>
+      }
+    >
       <AuthForm submit={submit} label="Sign in" busyLabel="Signing in…">
         <Field label="Email" name="email" type="email" autoComplete="email" required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />

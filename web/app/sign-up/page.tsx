@@ -27,7 +27,15 @@ function SignUpForm() {
 
   const closed = status.data && !status.data.signUpAllowed;
   return (
-    <AuthCard title="Create your account" lead="Record every notebook run and share it with your team." foot={<>Already have an account? <Link href="/sign-in">Sign in</Link></>}>
+    <AuthCard
+      title="Create your account"
+      lead="Record every notebook run and share it with your team."
+      foot={
+        <>
+          Already have an account? <Link href="/sign-in">Sign in</Link>
+        </>
+      }
+    >
       {closed ? (
         <div className="alert alert-info">Sign-up on this server is by invitation. Ask an admin of your team for an invitation link.</div>
       ) : (

@@ -9,7 +9,17 @@ import { type ReactNode, type RefObject, useCallback, useEffect, useMemo, useRef
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { withAlpha } from '@/lib/charts/colors.ts';
-import { alignSeries, type ChartColumns, envelopeBands, formatSteps, formatValue, seriesIndex, toUplotData, type WireSeries, zoomRange } from '@/lib/charts/series-data.ts';
+import {
+  alignSeries,
+  type ChartColumns,
+  envelopeBands,
+  formatSteps,
+  formatValue,
+  seriesIndex,
+  toUplotData,
+  type WireSeries,
+  zoomRange,
+} from '@/lib/charts/series-data.ts';
 import { STEP_INCRS, stepTicks } from '@/lib/charts/step-axis.ts';
 import { DURATION_INCRS, formatRelative, type XAxisMode } from '@/lib/charts/time-axis.ts';
 import { errorMessage } from '@/lib/errors.ts';
@@ -320,7 +330,13 @@ export function ChartCard({
       <ul className="chart-legend" data-testid="chart-legend">
         {lines.map((line) => (
           <li key={line.id}>
-            <button type="button" className={`legend-item${hidden.has(line.id) ? ' off' : ''}`} onClick={() => toggle(line.id)} title={hidden.has(line.id) ? 'Show' : 'Hide'} data-run-id={line.id}>
+            <button
+              type="button"
+              className={`legend-item${hidden.has(line.id) ? ' off' : ''}`}
+              onClick={() => toggle(line.id)}
+              title={hidden.has(line.id) ? 'Show' : 'Hide'}
+              data-run-id={line.id}
+            >
               <span className={`swatch${line.dashed ? ' swatch-dashed' : ''}`} style={{ background: line.color }} />
               {line.name}
             </button>

@@ -7,7 +7,7 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useMemo } from 'react';
 import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { runColor } from '@/lib/charts/colors.ts';
-import { defaultKeys, defaultRuns, selectionFromQuery, selectionToQuery, type ChartSelection } from '@/lib/charts/selection.ts';
+import { type ChartSelection, defaultKeys, defaultRuns, selectionFromQuery, selectionToQuery } from '@/lib/charts/selection.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { type ChartRun, MetricChart } from './metric-chart.tsx';
 import { KeyPicker, RunPicker } from './pickers.tsx';
@@ -26,7 +26,10 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
   const [xAxis, setXAxis] = useXAxis();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ projectId }), refetchInterval: 30_000 });
   // runs chosen in the URL are looked up by id: they need not be on the recent runs' page
-  const chosen = useQuery({ ...trpc.runs.list.queryOptions(selection.runs?.length ? { projectId, filter: { runIds: selection.runs } } : skipToken), refetchInterval: 30_000 });
+  const chosen = useQuery({
+    ...trpc.runs.list.queryOptions(selection.runs?.length ? { projectId, filter: { runIds: selection.runs } } : skipToken),
+    refetchInterval: 30_000,
+  });
   const known = useMemo(() => {
     const recent = runs.data?.runs ?? [];
     const onPage = new Set(recent.map((r) => r.id));
@@ -45,10 +48,7 @@ export function ChartsWorkspace({ projectId }: { projectId: string }) {
 
   const keys = useQuery(trpc.metrics.keys.queryOptions(runIds.length ? { projectId, runIds } : skipToken));
   const keyList = useMemo(() => keys.data ?? [], [keys.data]);
-  const chosenKeys = useMemo(
-    () => selection.keys ?? defaultKeys(keyList, DEFAULT_KEY_COUNT),
-    [selection.keys, keyList],
-  );
+  const chosenKeys = useMemo(() => selection.keys ?? defaultKeys(keyList, DEFAULT_KEY_COUNT), [selection.keys, keyList]);
 
   const update = useCallback(
     (next: Partial<ChartSelection>) => {

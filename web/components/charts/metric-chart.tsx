@@ -58,8 +58,27 @@ export function MetricChart({
   const range = zoom && zoom.axis === xAxis ? zoom.range : null;
   const settled = useSettledRequest(frame.width, range);
   const enabled = frame.seen && settled.width > 0 && runs.length > 0;
-  const shared = useSharedAxisSeries({ projectId, metricKey, runs, xAxis, width: settled.width, range: settled.range, enabled: enabled && xAxis !== 'relative', live, share });
-  const relative = useRelativeSeries({ projectId, metricKey, runs, width: settled.width, range: settled.range, enabled: enabled && xAxis === 'relative', live, share });
+  const shared = useSharedAxisSeries({
+    projectId,
+    metricKey,
+    runs,
+    xAxis,
+    width: settled.width,
+    range: settled.range,
+    enabled: enabled && xAxis !== 'relative',
+    live,
+    share,
+  });
+  const relative = useRelativeSeries({
+    projectId,
+    metricKey,
+    runs,
+    width: settled.width,
+    range: settled.range,
+    enabled: enabled && xAxis === 'relative',
+    live,
+    share,
+  });
   const result = xAxis === 'relative' ? relative : shared;
 
   return (
@@ -116,7 +135,9 @@ function useRelativeSeries({ projectId, metricKey, runs, width, range, enabled, 
       const start = run.startedAt ? Date.parse(run.startedAt) : 0;
       return {
         ...trpc.metrics.series.queryOptions(
-          enabled ? seriesInput({ projectId, runIds: [run.id], key: metricKey, width, xAxis: 'time', ...(range ? { range: windowOfRun(range, start) } : {}), share }) : skipToken,
+          enabled
+            ? seriesInput({ projectId, runIds: [run.id], key: metricKey, width, xAxis: 'time', ...(range ? { range: windowOfRun(range, start) } : {}), share })
+            : skipToken,
         ),
         placeholderData: keepPreviousData,
         ...refresh(live),
@@ -132,7 +153,11 @@ function useRelativeSeries({ projectId, metricKey, runs, width, range, enabled, 
       const answer = answers[i];
       const series = answer?.series[0];
       const answered = (answer?.range ?? null) as [number, number] | null;
-      return { series: series ? { ...series, runId: run.id } : undefined, startMs: run.startedAt ? Date.parse(run.startedAt) : (answered?.[0] ?? 0), range: answered };
+      return {
+        series: series ? { ...series, runId: run.id } : undefined,
+        startMs: run.startedAt ? Date.parse(run.startedAt) : (answered?.[0] ?? 0),
+        range: answered,
+      };
     });
     const merged = toRelative(parts, width, range);
     return { ...merged, series: merged.series.map((s, i) => (s.runId === runs[i]!.id ? s : emptySeries(runs[i]!.id))) };

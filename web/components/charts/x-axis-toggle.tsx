@@ -8,7 +8,7 @@ import './charts.css';
 const TITLES: Record<XAxisMode, string> = {
   step: 'x = the step each value was logged at',
   time: 'x = wall-clock time the value was logged',
-  relative: "x = time since each run started (runs started at different times overlay from 0)",
+  relative: 'x = time since each run started (runs started at different times overlay from 0)',
 };
 
 /** The page's x-axis mode and a setter that writes it to the URL. */

@@ -84,7 +84,16 @@ export function CompareView({ projectId, base, runIds, onRemove }: { projectId: 
         ) : (
           <div className="chart-grid">
             {chartKeys.map(({ key }) => (
-              <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} lazy live={live} syncKey={`compare:${runIds.join(',')}`} xAxis={xAxis} />
+              <MetricChart
+                key={key}
+                projectId={projectId}
+                metricKey={key}
+                runs={chartRuns}
+                lazy
+                live={live}
+                syncKey={`compare:${runIds.join(',')}`}
+                xAxis={xAxis}
+              />
             ))}
           </div>
         )}

@@ -55,7 +55,11 @@ export function ConfigDiffTable({ runs }: { runs: readonly DiffRun[] }) {
                 <tr key={row.key} data-testid="config-diff-row" data-key={row.key} data-differs={row.differs}>
                   <td className="mono config-key">{row.key}</td>
                   {row.values.map((value, i) => (
-                    <td key={runs[i]!.id} className={`mono${row.differs ? ' diff-cell' : ''}`} title={value === undefined ? 'not set' : formatConfigValue(value)}>
+                    <td
+                      key={runs[i]!.id}
+                      className={`mono${row.differs ? ' diff-cell' : ''}`}
+                      title={value === undefined ? 'not set' : formatConfigValue(value)}
+                    >
                       {value === undefined ? <span className="muted">—</span> : <span className="config-cell">{formatConfigValue(value)}</span>}
                     </td>
                   ))}

@@ -6,8 +6,8 @@
 import Link from 'next/link';
 import { type PointerEvent as ReactPointerEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { useElementWidth } from '@/components/charts/hooks.ts';
-import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { type Axis, type Brush, brushBetween, buildAxis, matchesBrushes, position, summaryValue, valueAt, varyingKeys } from '@/lib/charts/parallel-coords.ts';
+import { formatValue, valueText } from '@/lib/charts/series-data.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
 import '@/components/charts/charts.css';
 import './compare.css';
@@ -28,7 +28,14 @@ const METRIC_AXIS = 'metric';
 export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; metricKeys: readonly string[] }) {
   const boxRef = useRef<HTMLDivElement>(null);
   const width = useElementWidth(boxRef);
-  const scalarKeys = useMemo(() => varyingKeys(runs.map((r) => r.config), 50), [runs]);
+  const scalarKeys = useMemo(
+    () =>
+      varyingKeys(
+        runs.map((r) => r.config),
+        50,
+      ),
+    [runs],
+  );
   const [chosenKeys, setChosenKeys] = useState<string[] | null>(null);
   const keys = useMemo(() => chosenKeys ?? scalarKeys.slice(0, 8), [chosenKeys, scalarKeys]);
   const [metric, setMetric] = useState<string>('');
@@ -36,8 +43,21 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
   const [brushes, setBrushes] = useState<Record<string, Brush>>({});
 
   const axes = useMemo(() => {
-    const list: Axis[] = keys.map((key) => buildAxis(`config:${key}`, key, runs.map((r) => r.config[key])));
-    if (metricKey) list.push(buildAxis(METRIC_AXIS, metricKey, runs.map((r) => summaryValue(r.summary[metricKey]))));
+    const list: Axis[] = keys.map((key) =>
+      buildAxis(
+        `config:${key}`,
+        key,
+        runs.map((r) => r.config[key]),
+      ),
+    );
+    if (metricKey)
+      list.push(
+        buildAxis(
+          METRIC_AXIS,
+          metricKey,
+          runs.map((r) => summaryValue(r.summary[metricKey])),
+        ),
+      );
     return list;
   }, [keys, metricKey, runs]);
   // a brush on an axis that changed scale would select something else: drop it
@@ -53,7 +73,14 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
   const axisValue = (run: PcRun, axis: Axis) => (axis.id === METRIC_AXIS ? summaryValue(run.summary[metricKey]) : run.config[axis.label]);
   const lines = runs.map((run) => {
     const positions = axes.map((axis) => position(axis, axisValue(run, axis)));
-    return { run, positions, match: matchesBrushes(positions, axes.map((a) => brushes[a.id])) };
+    return {
+      run,
+      positions,
+      match: matchesBrushes(
+        positions,
+        axes.map((a) => brushes[a.id]),
+      ),
+    };
   });
   const matching = lines.filter((l) => l.match);
 
@@ -168,7 +195,14 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
                       </g>
                     ))}
                   {brush ? (
-                    <rect x={x - 7} width={14} y={yOf(brush.hi)} height={Math.max(1, yOf(brush.lo) - yOf(brush.hi))} className="pc-brush" data-testid="pc-brush">
+                    <rect
+                      x={x - 7}
+                      width={14}
+                      y={yOf(brush.hi)}
+                      height={Math.max(1, yOf(brush.lo) - yOf(brush.hi))}
+                      className="pc-brush"
+                      data-testid="pc-brush"
+                    >
                       <title>{brushLabel(axis, brush)}</title>
                     </rect>
                   ) : null}
@@ -216,10 +250,12 @@ export function ParallelCoords({ runs, metricKeys }: { runs: readonly PcRun[]; m
 function brushLabel(axis: Axis, brush: Brush): string {
   if (axis.kind === 'category') {
     const n = axis.categories.length;
-    return axis.categories.filter((_, i) => {
-      const p = n === 1 ? 0.5 : i / (n - 1);
-      return p >= brush.lo && p <= brush.hi;
-    }).join(', ');
+    return axis.categories
+      .filter((_, i) => {
+        const p = n === 1 ? 0.5 : i / (n - 1);
+        return p >= brush.lo && p <= brush.hi;
+      })
+      .join(', ');
   }
   return `${formatValue(valueAt(axis, brush.lo))} – ${formatValue(valueAt(axis, brush.hi))}`;
 }

@@ -5,7 +5,15 @@
 // memory").
 'use client';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { readSummaryColumns, sameColumn, SUMMARY_AGGS, type SummaryAgg, type SummaryColumn, summaryPresets, writeSummaryColumns } from '@/lib/summary-columns.ts';
+import {
+  readSummaryColumns,
+  SUMMARY_AGGS,
+  type SummaryAgg,
+  type SummaryColumn,
+  sameColumn,
+  summaryPresets,
+  writeSummaryColumns,
+} from '@/lib/summary-columns.ts';
 import { useDismissMenu } from '@/lib/use-dismiss-menu.ts';
 import './runs-table.css';
 
@@ -27,9 +35,15 @@ const readKeys = (stored: unknown): string[] => (Array.isArray(stored) ? stored.
 /** The chosen config columns; read after mount, so the server render and hydration agree. */
 export const useConfigColumns = (projectId: string | undefined) => useStoredColumns('runs-columns', projectId, readKeys, (keys) => keys);
 /** The chosen summary-metric columns (key + aggregate). */
-export const useSummaryColumns = (projectId: string | undefined) => useStoredColumns('runs-summary-columns', projectId, readSummaryColumns, writeSummaryColumns);
+export const useSummaryColumns = (projectId: string | undefined) =>
+  useStoredColumns('runs-summary-columns', projectId, readSummaryColumns, writeSummaryColumns);
 
-function useStoredColumns<T>(kind: ColumnKind, projectId: string | undefined, read: (stored: unknown) => T[], write: (value: T[]) => unknown): [T[], (next: T[]) => void] {
+function useStoredColumns<T>(
+  kind: ColumnKind,
+  projectId: string | undefined,
+  read: (stored: unknown) => T[],
+  write: (value: T[]) => unknown,
+): [T[], (next: T[]) => void] {
   const [columns, setColumns] = useState<T[]>([]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: read/write are module-level functions
   useEffect(() => {

@@ -54,10 +54,24 @@ export function ReportsPanel({ projectId, base, canWrite }: { projectId: string;
         ) : null}
       </div>
       <div className="segmented" role="tablist" aria-label="Reports or trash" style={{ marginBottom: 12 }}>
-        <button type="button" role="tab" className={view === 'reports' ? 'on' : ''} aria-selected={view === 'reports'} onClick={() => setView('reports')} data-testid="reports-view">
+        <button
+          type="button"
+          role="tab"
+          className={view === 'reports' ? 'on' : ''}
+          aria-selected={view === 'reports'}
+          onClick={() => setView('reports')}
+          data-testid="reports-view"
+        >
           Reports{reports.data ? ` (${reports.data.length})` : ''}
         </button>
-        <button type="button" role="tab" className={view === 'trash' ? 'on' : ''} aria-selected={view === 'trash'} onClick={() => setView('trash')} data-testid="trash-view">
+        <button
+          type="button"
+          role="tab"
+          className={view === 'trash' ? 'on' : ''}
+          aria-selected={view === 'trash'}
+          onClick={() => setView('trash')}
+          data-testid="trash-view"
+        >
           Trash{trashCount ? ` (${trashCount})` : ''}
         </button>
       </div>
@@ -70,7 +84,9 @@ export function ReportsPanel({ projectId, base, canWrite }: { projectId: string;
           {reports.data?.length === 0 ? (
             <div className="card empty">
               <h2>No reports yet</h2>
-              <p className="muted">{canWrite ? 'Start one with “New report”; everyone in the team can edit it live.' : 'Reports written by this team will appear here.'}</p>
+              <p className="muted">
+                {canWrite ? 'Start one with “New report”; everyone in the team can edit it live.' : 'Reports written by this team will appear here.'}
+              </p>
             </div>
           ) : null}
           {reports.data?.length ? (
@@ -102,7 +118,9 @@ export function ReportsPanel({ projectId, base, canWrite }: { projectId: string;
             <ul className="card list" data-testid="trash">
               {trash.data.map((r) => (
                 <li key={r.id} data-testid="trash-row" data-report-id={r.id}>
-                  <span className="list-link" data-testid="trash-title">{r.title}</span>
+                  <span className="list-link" data-testid="trash-title">
+                    {r.title}
+                  </span>
                   <span className="muted small" title={exactTime(r.deletedAt)}>
                     deleted {relativeTime(r.deletedAt)}
                   </span>
@@ -166,7 +184,14 @@ function ReportRow({
               Rename
             </button>
           )}
-          <button type="button" className="btn btn-sm btn-danger" disabled={deleting} onClick={onDelete} data-testid="delete-report" title="Move to the trash (restorable)">
+          <button
+            type="button"
+            className="btn btn-sm btn-danger"
+            disabled={deleting}
+            onClick={onDelete}
+            data-testid="delete-report"
+            title="Move to the trash (restorable)"
+          >
             Delete
           </button>
         </span>

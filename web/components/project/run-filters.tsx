@@ -64,7 +64,11 @@ export function RunFiltersBar({ filters, onChange, options }: { filters: RunFilt
               {s}
             </option>
           ))}
-          {draft.status.length > 1 ? <option value="several" disabled>{draft.status.join(', ')}</option> : null}
+          {draft.status.length > 1 ? (
+            <option value="several" disabled>
+              {draft.status.join(', ')}
+            </option>
+          ) : null}
         </select>
       </label>
       <label className="filter">

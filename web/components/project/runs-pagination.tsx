@@ -1,7 +1,7 @@
 // Under the runs table: which rows are shown of how many, page numbers, previous/next and
 // the page size. The page lives in the URL (lib/run-paging.ts) like the filters.
 'use client';
-import { PAGE_SIZES, pageCount, pageWindow, rangeText, type RunPaging } from '@/lib/run-paging.ts';
+import { PAGE_SIZES, pageCount, pageWindow, type RunPaging, rangeText } from '@/lib/run-paging.ts';
 import './runs-table.css';
 
 export function RunsPagination({
@@ -30,7 +30,14 @@ export function RunsPagination({
       <span className="spacer" />
       {pages > 1 ? (
         <span className="pagination-pages">
-          <button type="button" className="btn btn-sm" disabled={paging.page <= 1} onClick={() => go(paging.page - 1)} data-testid="runs-page-prev" aria-label="Previous page">
+          <button
+            type="button"
+            className="btn btn-sm"
+            disabled={paging.page <= 1}
+            onClick={() => go(paging.page - 1)}
+            data-testid="runs-page-prev"
+            aria-label="Previous page"
+          >
             ‹ Prev
           </button>
           {pageWindow(paging.page, pages).map((p, i) =>
@@ -53,7 +60,14 @@ export function RunsPagination({
               </button>
             ),
           )}
-          <button type="button" className="btn btn-sm" disabled={paging.page >= pages} onClick={() => go(paging.page + 1)} data-testid="runs-page-next" aria-label="Next page">
+          <button
+            type="button"
+            className="btn btn-sm"
+            disabled={paging.page >= pages}
+            onClick={() => go(paging.page + 1)}
+            data-testid="runs-page-next"
+            aria-label="Next page"
+          >
             Next ›
           </button>
         </span>

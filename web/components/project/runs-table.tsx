@@ -89,8 +89,9 @@ function selectColumn(selection: Selection): ColumnDef<RunRow> {
           onChange={() => {
             // this page's runs only: picks on other pages stay
             const next = new Set(selection.selected);
-            for (const id of ids) if (all) next.delete(id);
-            else next.add(id);
+            for (const id of ids)
+              if (all) next.delete(id);
+              else next.add(id);
             selection.onChange(next);
           }}
           onClick={(e) => e.stopPropagation()}
@@ -200,8 +201,7 @@ function columns(
 }
 
 /** Text columns start A→Z; numbers and times start with the largest / newest. */
-const firstDirection = (meta: ColumnMeta | undefined, sortKey: string): RunSort['dir'] =>
-  meta?.numeric || sortKey === 'startedAt' ? 'desc' : 'asc';
+const firstDirection = (meta: ColumnMeta | undefined, sortKey: string): RunSort['dir'] => (meta?.numeric || sortKey === 'startedAt' ? 'desc' : 'asc');
 
 export function RunsTable({
   runs,
@@ -289,7 +289,13 @@ export function RunsTable({
         </thead>
         <tbody>
           {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="run-row" data-run-id={row.id} data-status={row.original.status} aria-selected={selection ? selection.selected.has(row.id) : undefined}>
+            <tr
+              key={row.id}
+              data-testid="run-row"
+              data-run-id={row.id}
+              data-status={row.original.status}
+              aria-selected={selection ? selection.selected.has(row.id) : undefined}
+            >
               {row.getVisibleCells().map((cell) => {
                 const numeric = (cell.column.columnDef.meta as ColumnMeta | undefined)?.numeric;
                 return (

@@ -25,7 +25,12 @@ export function collabLabel(state: CollabState): string {
 
 export function CollabStatus({ state }: { state: CollabState }) {
   return (
-    <span className={`badge badge-${state.kind}`} data-testid="collab-status" data-state={state.kind} data-code={state.kind === 'closed' ? state.code : undefined}>
+    <span
+      className={`badge badge-${state.kind}`}
+      data-testid="collab-status"
+      data-state={state.kind}
+      data-code={state.kind === 'closed' ? state.code : undefined}
+    >
       {collabLabel(state)}
     </span>
   );

@@ -64,7 +64,14 @@ export function HistoryPanel({ place, canWrite, onClose }: { place: ReadOnlyPlac
               if (name.trim()) save.mutate({ reportId, name: name.trim() });
             }}
           >
-            <input className="input" data-testid="version-name" placeholder="Name this version" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
+            <input
+              className="input"
+              data-testid="version-name"
+              placeholder="Name this version"
+              value={name}
+              maxLength={200}
+              onChange={(e) => setName(e.target.value)}
+            />
             <button type="submit" className="btn btn-primary btn-sm" data-testid="save-version" disabled={!name.trim() || save.isPending}>
               Save version
             </button>
@@ -73,7 +80,9 @@ export function HistoryPanel({ place, canWrite, onClose }: { place: ReadOnlyPlac
         <FormError error={save.error} />
         {versions.isPending ? <Loading /> : null}
         {versions.isError ? <ErrorBox error={versions.error} /> : null}
-        {versions.isSuccess && list.length === 0 ? <p className="muted small">No versions yet: one is kept a couple of minutes after edits stop, or save one now.</p> : null}
+        {versions.isSuccess && list.length === 0 ? (
+          <p className="muted small">No versions yet: one is kept a couple of minutes after edits stop, or save one now.</p>
+        ) : null}
         {replay ? (
           <Replay place={place} versions={list} />
         ) : (
@@ -111,13 +120,29 @@ export function HistoryPanel({ place, canWrite, onClose }: { place: ReadOnlyPlac
 
 function useVersionDoc(reportId: string, versionId: string | null) {
   const trpc = useTRPC();
-  const version = useQuery({ ...trpc.reportHistory.get.queryOptions({ reportId, versionId: versionId ?? '' }), enabled: versionId !== null, staleTime: Infinity });
+  const version = useQuery({
+    ...trpc.reportHistory.get.queryOptions({ reportId, versionId: versionId ?? '' }),
+    enabled: versionId !== null,
+    staleTime: Infinity,
+  });
   const doc = useMemo(() => (version.data ? docFromSnapshot(version.data.snapshot) : null), [version.data]);
   useEffect(() => () => doc?.destroy(), [doc]);
   return { version, doc };
 }
 
-function VersionDetail({ place, versions, versionId, canWrite, onRestored }: { place: ReadOnlyPlace; versions: Version[]; versionId: string; canWrite: boolean; onRestored: () => void }) {
+function VersionDetail({
+  place,
+  versions,
+  versionId,
+  canWrite,
+  onRestored,
+}: {
+  place: ReadOnlyPlace;
+  versions: Version[];
+  versionId: string;
+  canWrite: boolean;
+  onRestored: () => void;
+}) {
   const trpc = useTRPC();
   const { reportId } = place;
   const index = versions.findIndex((v) => v.id === versionId);
@@ -157,7 +182,13 @@ function VersionDetail({ place, versions, versionId, canWrite, onRestored }: { p
         <div className="restore-confirm" data-testid="restore-confirm">
           <p className="small">Make the report look like “{versionLabel(v)}” again? This is a new edit everyone sees; nothing in the history is lost.</p>
           <div className="row">
-            <button type="button" className="btn btn-sm btn-danger" data-testid="restore-confirm-yes" disabled={restore.isPending} onClick={() => restore.mutate({ reportId, versionId })}>
+            <button
+              type="button"
+              className="btn btn-sm btn-danger"
+              data-testid="restore-confirm-yes"
+              disabled={restore.isPending}
+              onClick={() => restore.mutate({ reportId, versionId })}
+            >
               Restore
             </button>
             <button type="button" className="btn btn-sm" onClick={() => setConfirming(false)}>
@@ -174,7 +205,13 @@ function VersionDetail({ place, versions, versionId, canWrite, onRestored }: { p
       ) : null}
       {version.isError ? <ErrorBox error={version.error} /> : null}
       {tab === 'preview' ? (
-        doc ? <div className="version-preview"><ReadOnlyDoc key={versionId} doc={doc} testId="version-preview" place={place} /></div> : <Loading />
+        doc ? (
+          <div className="version-preview">
+            <ReadOnlyDoc key={versionId} doc={doc} testId="version-preview" place={place} />
+          </div>
+        ) : (
+          <Loading />
+        )
       ) : (
         <>
           <label className="row small">
@@ -288,7 +325,13 @@ function Replay({ place, versions }: { place: ReadOnlyPlace; versions: Version[]
       <p className="small" data-testid="replay-step" data-step={at + 1} data-name={v.name ?? ''}>
         {at + 1} / {ordered.length} · <strong>{versionLabel(v)}</strong> · {when(v.createdAt)} · {v.authors.map((a) => a.name).join(', ') || 'no edits'}
       </p>
-      {doc ? <div className="version-preview"><ReadOnlyDoc key={v.id} doc={doc} testId="replay-doc" place={place} /></div> : <Loading />}
+      {doc ? (
+        <div className="version-preview">
+          <ReadOnlyDoc key={v.id} doc={doc} testId="replay-doc" place={place} />
+        </div>
+      ) : (
+        <Loading />
+      )}
     </div>
   );
 }

@@ -48,6 +48,9 @@ export function ReadOnlyDoc({ doc, testId, place, shareToken = null }: { doc: Y.
 /** The document a version's snapshot (base64 Yjs update) describes. */
 export function docFromSnapshot(snapshot: string): Y.Doc {
   const doc = new Y.Doc();
-  Y.applyUpdate(doc, Uint8Array.from(atob(snapshot), (c) => c.charCodeAt(0)));
+  Y.applyUpdate(
+    doc,
+    Uint8Array.from(atob(snapshot), (c) => c.charCodeAt(0)),
+  );
   return doc;
 }

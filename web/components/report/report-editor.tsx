@@ -27,7 +27,19 @@ import './report.css';
 /** The Y.XmlFragment the document lives in (versions/diffs read the same one). */
 export const REPORT_FRAGMENT = 'prosemirror';
 
-export function ReportEditor({ reportId, projectId, base, canWrite, path }: { reportId: string; projectId: string; base: string; canWrite: boolean; path: string }) {
+export function ReportEditor({
+  reportId,
+  projectId,
+  base,
+  canWrite,
+  path,
+}: {
+  reportId: string;
+  projectId: string;
+  base: string;
+  canWrite: boolean;
+  path: string;
+}) {
   const trpc = useTRPC();
   const me = useQuery(trpc.me.get.queryOptions());
   const { session, state, synced } = useReportDoc(reportId);

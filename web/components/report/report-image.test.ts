@@ -25,7 +25,11 @@ const schema = getSchema([StarterKit, ReportImage]);
 
 /** an editor's state and dispatch, without the DOM */
 function harness(text = 'hello world') {
-  let state = EditorState.create({ schema, doc: schema.node('doc', null, [schema.node('paragraph', null, schema.text(text))]), plugins: [imageUploadPlugin()] });
+  let state = EditorState.create({
+    schema,
+    doc: schema.node('doc', null, [schema.node('paragraph', null, schema.text(text))]),
+    plugins: [imageUploadPlugin()],
+  });
   return {
     get state() {
       return state;
@@ -78,14 +82,20 @@ describe('uploading into the document', () => {
   });
 
   it('keeps several files in order, at the end of a paragraph or in its middle', async () => {
-    for (const [text, pos] of [['x', 2], ['hello world', 7]] as const) {
+    for (const [text, pos] of [
+      ['x', 2],
+      ['hello world', 7],
+    ] as const) {
       const view = harness(text);
       const tr = view.state.tr;
       const uploads = startUploads(tr, [png('a.png'), png('b.png'), png('c.png')], pos);
       view.dispatch(tr);
       expect(imageUploadStatus(view.state).pending).toBe(3);
       await completeUploads(view, uploads, async (f) => `${SRC.slice(0, -1)}${f.name[0]}`);
-      expect(images(view.state).map((i) => i.alt), text).toEqual(['a', 'b', 'c']);
+      expect(
+        images(view.state).map((i) => i.alt),
+        text,
+      ).toEqual(['a', 'b', 'c']);
       expect(view.state.doc.textContent).toBe(text);
       expect(imageUploadStatus(view.state).pending).toBe(0);
     }

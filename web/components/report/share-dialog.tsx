@@ -41,7 +41,13 @@ export function ShareDialog({ reportId, onClose }: { reportId: string; onClose: 
       <div className="panel-body" style={{ display: 'grid', gap: 10 }}>
         <p className="muted small">Anyone with the link sees the report live, read-only, without an account. Revoke it to stop that.</p>
         <div className="row">
-          <button type="button" className="btn btn-primary btn-sm" data-testid="share-create" disabled={create.isPending} onClick={() => create.mutate({ reportId })}>
+          <button
+            type="button"
+            className="btn btn-primary btn-sm"
+            data-testid="share-create"
+            disabled={create.isPending}
+            onClick={() => create.mutate({ reportId })}
+          >
             Create link
           </button>
         </div>
@@ -54,7 +60,10 @@ export function ShareDialog({ reportId, onClose }: { reportId: string; onClose: 
               className="btn btn-sm"
               data-testid="share-copy"
               onClick={() => {
-                void navigator.clipboard?.writeText(url).then(() => setCopied(true), () => setCopied(false));
+                void navigator.clipboard?.writeText(url).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                );
               }}
             >
               {copied ? 'Copied' : 'Copy'}
@@ -71,12 +80,21 @@ export function ShareDialog({ reportId, onClose }: { reportId: string; onClose: 
               {links.data.map((l) => (
                 <tr key={l.id} data-testid="share-row" data-share-id={l.id} data-revoked={l.revokedAt ? 'true' : 'false'}>
                   <td className="mono">{l.prefix}…</td>
-                  <td className="muted">{new Date(l.createdAt).toLocaleString()}{l.createdBy ? ` · ${l.createdBy.name}` : ''}</td>
+                  <td className="muted">
+                    {new Date(l.createdAt).toLocaleString()}
+                    {l.createdBy ? ` · ${l.createdBy.name}` : ''}
+                  </td>
                   <td>
                     {l.revokedAt ? (
                       <span className="badge badge-plain">Revoked</span>
                     ) : (
-                      <button type="button" className="btn btn-sm btn-danger" data-testid="share-revoke" disabled={revoke.isPending} onClick={() => revoke.mutate({ reportId, shareId: l.id })}>
+                      <button
+                        type="button"
+                        className="btn btn-sm btn-danger"
+                        data-testid="share-revoke"
+                        disabled={revoke.isPending}
+                        onClick={() => revoke.mutate({ reportId, shareId: l.id })}
+                      >
                         Revoke
                       </button>
                     )}

@@ -10,7 +10,21 @@ import { reportBlocks } from './blocks/registry.ts';
 import { dismissUploadError, imageUploadStatus, UPLOADABLE_IMAGE_TYPES } from './report-image.ts';
 import { safeUrl } from './safe-url.ts';
 
-function Button({ label, title, active, disabled, onClick, testId }: { label: ReactNode; title: string; active?: boolean; disabled?: boolean; onClick: () => void; testId?: string }) {
+function Button({
+  label,
+  title,
+  active,
+  disabled,
+  onClick,
+  testId,
+}: {
+  label: ReactNode;
+  title: string;
+  active?: boolean;
+  disabled?: boolean;
+  onClick: () => void;
+  testId?: string;
+}) {
   return (
     <button
       type="button"
@@ -131,7 +145,9 @@ export function Toolbar({ editor }: { editor: Editor }) {
             onClick={() => {
               const blockId = crypto.randomUUID();
               markInsertedHere(blockId);
-              chain().insertContent({ type: block.name, attrs: { ...block.initialAttrs(), blockId } }).run();
+              chain()
+                .insertContent({ type: block.name, attrs: { ...block.initialAttrs(), blockId } })
+                .run();
             }}
             testId={`insert-${block.name}`}
           />

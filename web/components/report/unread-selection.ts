@@ -26,7 +26,9 @@ interface DomObserver {
 export function observerOf(view: EditorView): DomObserver | null {
   const observer = (view as unknown as { domObserver?: Partial<DomObserver> }).domObserver;
   if (view.isDestroyed || !observer) return null;
-  const ok = ['flush', 'forceFlush', 'pendingRecords'].every((m) => typeof observer[m as keyof DomObserver] === 'function') && typeof observer.currentSelection?.eq === 'function';
+  const ok =
+    ['flush', 'forceFlush', 'pendingRecords'].every((m) => typeof observer[m as keyof DomObserver] === 'function') &&
+    typeof observer.currentSelection?.eq === 'function';
   return ok ? (observer as DomObserver) : null;
 }
 

@@ -48,7 +48,13 @@ export function BlobValue({
           {blob.error.message}{' '}
         </span>
       ) : null}
-      <button type="button" className="btn btn-sm" onClick={() => (blob.isError ? blob.refetch() : setWanted(true))} disabled={blob.isFetching} data-testid="blob-load">
+      <button
+        type="button"
+        className="btn btn-sm"
+        onClick={() => (blob.isError ? blob.refetch() : setWanted(true))}
+        disabled={blob.isFetching}
+        data-testid="blob-load"
+      >
         {blob.isFetching ? 'Loading…' : blob.isError ? 'Try again' : `Show ${formatBytes(pointer.size)} ${what}`}
       </button>{' '}
       <a className="small" href={blobUrl(runId, pointer)} target="_blank" rel="noopener noreferrer">

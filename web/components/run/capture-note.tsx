@@ -10,11 +10,10 @@ export function CaptureNote({ data }: { data: RunDetail }) {
   const kernel = data.run.kernelName ? ` (${data.run.kernelName})` : '';
   return (
     <div className="alert alert-info capture-note" role="note" data-testid="capture-note">
-      <strong>Kernel-side capture was not active for this run.</strong> Only JupyterLab recorded it, so config, the
-      environment and the kernel&apos;s own timing are missing; durations are measured from kernel messages. This happens
-      with a non-Python kernel{kernel} or when the <code className="inline">cellmark</code> package is not installed in the
-      kernel&apos;s environment (<code className="inline">pip install jupyterlab-cellmark</code> there, then restart the
-      kernel).
+      <strong>Kernel-side capture was not active for this run.</strong> Only JupyterLab recorded it, so config, the environment and the kernel&apos;s own timing
+      are missing; durations are measured from kernel messages. This happens with a non-Python kernel{kernel} or when the{' '}
+      <code className="inline">cellmark</code> package is not installed in the kernel&apos;s environment (
+      <code className="inline">pip install jupyterlab-cellmark</code> there, then restart the kernel).
     </div>
   );
 }

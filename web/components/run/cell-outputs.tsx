@@ -5,16 +5,7 @@
 'use client';
 import type { ReactNode } from 'react';
 import { stripAnsi } from '@/lib/format.ts';
-import {
-  blobUrl,
-  imageSize,
-  inlineImageSrc,
-  isBlobPointer,
-  normalizeValue,
-  type OutputKind,
-  prettyJson,
-  rankMimeTypes,
-} from '@/lib/outputs.ts';
+import { blobUrl, imageSize, inlineImageSrc, isBlobPointer, normalizeValue, type OutputKind, prettyJson, rankMimeTypes } from '@/lib/outputs.ts';
 import type { Outputs } from '@/lib/trpc.ts';
 import { AnsiText } from './ansi-text.tsx';
 import { BlobValue } from './blob-value.tsx';
@@ -88,11 +79,7 @@ function RichOutput({ output, runId }: { output: Extract<Output, { data: unknown
     if (!choice) {
       // nothing in the bundle could be shown: name all of it
       const types = Object.keys(data);
-      return (
-        <div className="output-note">
-          {types.length ? `${types.join(', ')} output: needs JavaScript or a viewer, not shown here` : 'empty output'}
-        </div>
-      );
+      return <div className="output-note">{types.length ? `${types.join(', ')} output: needs JavaScript or a viewer, not shown here` : 'empty output'}</div>;
     }
     const value = normalizeValue(data[choice.mime]);
     const fallback = render(index + 1);

@@ -73,7 +73,12 @@ export function CellView({ cell, note, runId, now, runLive }: { cell: Cell; note
             </span>
           ) : null}
           {outOfOrder && note?.ranAfter ? (
-            <a className="marker marker-order" data-testid="out-of-order-marker" href={executionHref(note.ranAfter.executionKey)} title="this cell sits above the cell that ran just before it">
+            <a
+              className="marker marker-order"
+              data-testid="out-of-order-marker"
+              href={executionHref(note.ranAfter.executionKey)}
+              title="this cell sits above the cell that ran just before it"
+            >
               ↑ {outOfOrder}
             </a>
           ) : null}

@@ -62,7 +62,8 @@ export function ConfigPanel({ data }: { data: RunDetail }) {
                             toggle(row.key);
                           }}
                         >
-                          {row.changes.length > 1 ? `${row.changes.length} changes` : last ? `set in [${last.executionCount ?? '?'}]` : '—'} {expanded ? '▾' : '▸'}
+                          {row.changes.length > 1 ? `${row.changes.length} changes` : last ? `set in [${last.executionCount ?? '?'}]` : '—'}{' '}
+                          {expanded ? '▾' : '▸'}
                         </button>
                       </td>
                     </tr>

@@ -61,12 +61,23 @@ function Git({ git }: { git: NonNullable<Environment['git']> }) {
     <>
       <Facts
         items={[
-          ['Commit', git.commit ? <code className="mono" title={git.commit}>{git.commit.slice(0, 12)}</code> : <span className="muted">no commits</span>],
+          [
+            'Commit',
+            git.commit ? (
+              <code className="mono" title={git.commit}>
+                {git.commit.slice(0, 12)}
+              </code>
+            ) : (
+              <span className="muted">no commits</span>
+            ),
+          ],
           ['Branch', git.branch ?? <span className="muted">detached</span>],
           [
             'State',
             git.dirty === null ? null : git.dirty ? (
-              <span className="badge badge-aborted badge-plain" data-testid="git-dirty">uncommitted changes</span>
+              <span className="badge badge-aborted badge-plain" data-testid="git-dirty">
+                uncommitted changes
+              </span>
             ) : (
               <span className="badge badge-ok badge-plain">clean</span>
             ),
@@ -100,7 +111,9 @@ export function EnvironmentPanel({ data }: { data: RunDetail }) {
       </div>
       {!env ? (
         <p className="muted panel-body">
-          {data.capture.kernel ? 'Not received yet: the kernel side sends it shortly after the run starts.' : 'Not captured: the kernel side was not active for this run.'}
+          {data.capture.kernel
+            ? 'Not received yet: the kernel side sends it shortly after the run starts.'
+            : 'Not captured: the kernel side was not active for this run.'}
         </p>
       ) : (
         <div className="panel-body env">
@@ -136,7 +149,10 @@ export function EnvironmentPanel({ data }: { data: RunDetail }) {
               <ul className="gpu-list">
                 {env.gpus.map((gpu, i) => (
                   <li key={gpu.uuid ?? i} data-testid="gpu">
-                    <strong>{gpu.index !== null ? `${gpu.index}: ` : ''}{gpu.name ?? 'unknown GPU'}</strong>
+                    <strong>
+                      {gpu.index !== null ? `${gpu.index}: ` : ''}
+                      {gpu.name ?? 'unknown GPU'}
+                    </strong>
                     <span className="muted">
                       {[
                         gpu.memoryTotalBytes !== null ? formatBytes(gpu.memoryTotalBytes) : null,
@@ -150,7 +166,9 @@ export function EnvironmentPanel({ data }: { data: RunDetail }) {
                 ))}
               </ul>
             ) : (
-              <p className="muted small" data-testid="gpu-error">{env.gpuError ?? 'none found'}</p>
+              <p className="muted small" data-testid="gpu-error">
+                {env.gpuError ?? 'none found'}
+              </p>
             )}
             {env.gpuSampling ? (
               <p className="muted small" data-testid="gpu-sampling">

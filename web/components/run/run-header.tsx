@@ -28,9 +28,19 @@ export function RunHeader({ data, base }: { data: RunDetail; base: string }) {
   const duration = runDurationMs(run, now);
   const kernel = kernelSide(run.kernel);
   const facts: Array<[string, ReactNode]> = [
-    ['Notebook', <span className="mono" key="nb">{run.notebookPath}</span>],
+    [
+      'Notebook',
+      <span className="mono" key="nb">
+        {run.notebookPath}
+      </span>,
+    ],
     ['User', run.user?.name ?? 'unknown'],
-    ['Started', <span key="st" title={exactTime(run.startedAt)}>{relativeTime(run.startedAt, now)}</span>],
+    [
+      'Started',
+      <span key="st" title={exactTime(run.startedAt)}>
+        {relativeTime(run.startedAt, now)}
+      </span>,
+    ],
     ['Duration', duration === null ? '—' : formatDuration(duration)],
     ['Executions', cells.length],
   ];

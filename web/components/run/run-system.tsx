@@ -5,9 +5,19 @@
 'use client';
 import { keepPreviousData, skipToken, useQueries, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { ChartCard, type ChartData, type ChartLine, type ChartResult, type ChartSpan, PLOT_PAD_RIGHT, useChartFrame, useSettledRequest, Y_AXIS_PX } from '@/components/charts/chart-card.tsx';
+import {
+  ChartCard,
+  type ChartData,
+  type ChartLine,
+  type ChartResult,
+  type ChartSpan,
+  PLOT_PAD_RIGHT,
+  useChartFrame,
+  useSettledRequest,
+  Y_AXIS_PX,
+} from '@/components/charts/chart-card.tsx';
 import { seriesInput } from '@/components/charts/metric-chart.tsx';
-import { type ExecutionSpan, executionSpans, runWindow, spanPosition, type SystemChartSpec, systemCharts } from '@/lib/charts/system-metrics.ts';
+import { type ExecutionSpan, executionSpans, runWindow, type SystemChartSpec, spanPosition, systemCharts } from '@/lib/charts/system-metrics.ts';
 import { emptySeries, formatRelative } from '@/lib/charts/time-axis.ts';
 import { type Environment, readEnvironment } from '@/lib/environment.ts';
 import type { Outputs } from '@/lib/trpc.ts';
@@ -66,7 +76,17 @@ export function RunSystem({ data }: { data: RunDetail }) {
       <ExecutionStrip spans={spans} view={view} />
       <div className="chart-grid chart-grid-wide">
         {charts.map((spec) => (
-          <SystemChart key={spec.id} projectId={projectId} runId={run.id} spec={spec} window={view} zoomed={zoom !== null} onZoom={setZoom} spans={chartSpans} live={live} />
+          <SystemChart
+            key={spec.id}
+            projectId={projectId}
+            runId={run.id}
+            spec={spec}
+            window={view}
+            zoomed={zoom !== null}
+            onZoom={setZoom}
+            spans={chartSpans}
+            live={live}
+          />
         ))}
       </div>
     </section>
@@ -145,7 +165,10 @@ function SystemChart({
   const frame = useChartFrame(true);
   const settled = useSettledRequest(frame.width, window);
   const enabled = frame.seen && settled.width > 0 && settled.range !== null;
-  const lines = useMemo((): ChartLine[] => spec.lines.map((l) => ({ id: l.key, name: l.label, color: l.color, ...(l.dashed ? { dashed: true } : {}) })), [spec]);
+  const lines = useMemo(
+    (): ChartLine[] => spec.lines.map((l) => ({ id: l.key, name: l.label, color: l.color, ...(l.dashed ? { dashed: true } : {}) })),
+    [spec],
+  );
   const queries = useQueries({
     queries: spec.lines.map((line) => ({
       ...trpc.metrics.series.queryOptions(

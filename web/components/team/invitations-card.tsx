@@ -123,8 +123,16 @@ export function InvitationsCard({ teamId, myRole }: { teamId: string; myRole: Ro
           <NewLinkBox url={created} onDone={() => setCreated(null)} />
         </div>
       ) : null}
-      {links.isPending ? <div className="card-pad"><Loading /></div> : null}
-      {links.isError ? <div className="card-pad"><ErrorBox error={links.error} /></div> : null}
+      {links.isPending ? (
+        <div className="card-pad">
+          <Loading />
+        </div>
+      ) : null}
+      {links.isError ? (
+        <div className="card-pad">
+          <ErrorBox error={links.error} />
+        </div>
+      ) : null}
       {links.data?.length ? (
         <ul className="list" aria-label="Invitation links">
           {links.data.map((link) => {

@@ -23,10 +23,7 @@ export function MembersCard({ teamId, myRole }: { teamId: string; myRole: Role }
     event.preventDefault();
     const formEl = event.currentTarget;
     const form = new FormData(formEl);
-    add.mutate(
-      { teamId, email: String(form.get('email')).trim(), role: String(form.get('role')) as Role },
-      { onSuccess: () => formEl.reset() },
-    );
+    add.mutate({ teamId, email: String(form.get('email')).trim(), role: String(form.get('role')) as Role }, { onSuccess: () => formEl.reset() });
   }
 
   return (
@@ -34,8 +31,16 @@ export function MembersCard({ teamId, myRole }: { teamId: string; myRole: Role }
       <div className="card-pad" style={{ paddingBottom: 8 }}>
         <h2>Members</h2>
       </div>
-      {members.isPending ? <div className="card-pad"><Loading /></div> : null}
-      {members.isError ? <div className="card-pad"><ErrorBox error={members.error} /></div> : null}
+      {members.isPending ? (
+        <div className="card-pad">
+          <Loading />
+        </div>
+      ) : null}
+      {members.isError ? (
+        <div className="card-pad">
+          <ErrorBox error={members.error} />
+        </div>
+      ) : null}
       {members.data ? (
         <ul className="list">
           {members.data.map((m) => (

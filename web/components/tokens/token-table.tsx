@@ -47,8 +47,12 @@ export function TokenTable({ tokens }: { tokens: Token[] }) {
               <tr key={t.id} data-testid="token-row" data-revoked={t.revokedAt ? 'true' : 'false'}>
                 <td>{t.name}</td>
                 <td className="mono">{t.prefix}…</td>
-                <td><When iso={t.createdAt} /></td>
-                <td><When iso={t.lastUsedAt} /></td>
+                <td>
+                  <When iso={t.createdAt} />
+                </td>
+                <td>
+                  <When iso={t.lastUsedAt} />
+                </td>
                 <td>
                   {t.revokedAt ? (
                     <span title={exactTime(t.revokedAt)}>
@@ -61,7 +65,13 @@ export function TokenTable({ tokens }: { tokens: Token[] }) {
                 <td className="num">
                   {t.revokedAt ? null : confirming === t.id ? (
                     <span className="row" style={{ justifyContent: 'flex-end' }}>
-                      <button type="button" className="btn btn-sm btn-danger" disabled={revoke.isPending} onClick={() => revoke.mutate({ tokenId: t.id })} data-testid="confirm-revoke">
+                      <button
+                        type="button"
+                        className="btn btn-sm btn-danger"
+                        disabled={revoke.isPending}
+                        onClick={() => revoke.mutate({ tokenId: t.id })}
+                        data-testid="confirm-revoke"
+                      >
                         {revoke.isPending ? 'Revoking…' : 'Revoke for good'}
                       </button>
                       <button type="button" className="btn btn-sm" onClick={() => setConfirming(null)}>

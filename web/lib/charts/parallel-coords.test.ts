@@ -1,7 +1,7 @@
 // Unit tests for parallel-coordinate axes (scaling) and brushing.
 import { describe, expect, it } from 'vitest';
-import { brushBetween, buildAxis, matchesBrushes, niceStep, position, summaryValue, valueAt, varyingKeys } from './parallel-coords.ts';
 import { configDiff } from './config-diff.ts';
+import { brushBetween, buildAxis, matchesBrushes, niceStep, position, summaryValue, valueAt, varyingKeys } from './parallel-coords.ts';
 
 describe('axes', () => {
   it('scales numbers linearly between their min (0) and max (1)', () => {

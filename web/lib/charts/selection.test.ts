@@ -1,6 +1,16 @@
 // Unit tests for chart selections in the URL, default runs and key grouping.
 import { describe, expect, it } from 'vitest';
-import { defaultKeys, defaultRuns, groupKeys, keySections, keysByCoverage, MAX_CHART_RUNS, selectionFromQuery, selectionToQuery, toggleId } from './selection.ts';
+import {
+  defaultKeys,
+  defaultRuns,
+  groupKeys,
+  keySections,
+  keysByCoverage,
+  MAX_CHART_RUNS,
+  selectionFromQuery,
+  selectionToQuery,
+  toggleId,
+} from './selection.ts';
 
 describe('selection in the URL', () => {
   it('round-trips runs and keys, including keys with commas, slashes and ampersands', () => {
@@ -55,7 +65,15 @@ describe('keys', () => {
 
   it("charts the user's own metrics by default, never the system ones", () => {
     // what a quick-start notebook logs: one metric of its own, the sampler's six host keys
-    const keys = ['system/cpu.process_pct', 'system/cpu.system_pct', 'system/disk.read_mbps', 'system/mem.process_rss_mib', 'system/net.recv_mbps', 'system/net.sent_mbps', 'loss'];
+    const keys = [
+      'system/cpu.process_pct',
+      'system/cpu.system_pct',
+      'system/disk.read_mbps',
+      'system/mem.process_rss_mib',
+      'system/net.recv_mbps',
+      'system/net.sent_mbps',
+      'loss',
+    ];
     expect(defaultKeys(keys, 6)).toEqual(['loss']);
     expect(defaultKeys(['system/gpu.0.util', 'val/acc', 'train/loss', 'acc'], 2)).toEqual(['train/loss', 'val/acc']);
     expect(defaultKeys(['system/gpu.0.util'], 6)).toEqual([]);

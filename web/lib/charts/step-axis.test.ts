@@ -35,7 +35,18 @@ describe('step axis ticks', () => {
   });
 
   it('any range and width: whole, increasing, spaced, distinct labels', () => {
-    for (const [min, max] of [[0, 1], [0, 2], [5, 6], [0, 3], [0, 7], [99, 113], [0, 1234], [49_980, 50_020], [1e9, 1e9 + 3], [0, 2 ** 52]]) {
+    for (const [min, max] of [
+      [0, 1],
+      [0, 2],
+      [5, 6],
+      [0, 3],
+      [0, 7],
+      [99, 113],
+      [0, 1234],
+      [49_980, 50_020],
+      [1e9, 1e9 + 3],
+      [0, 2 ** 52],
+    ]) {
       for (const width of [60, 240, 600, 1600]) {
         const ticks = stepTicks(min!, max!, width);
         expect(ticks.length, `${min}…${max} at ${width}px`).toBeGreaterThan(0);

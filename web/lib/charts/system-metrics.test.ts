@@ -6,7 +6,11 @@ const gpu = (dev: string, ...fields: string[]) => fields.map((f) => `system/gpu.
 
 describe('system charts', () => {
   it('draws one chart per quantity with a line per GPU, MIG instances included, in device order', () => {
-    const keys = [...gpu('1', 'util', 'mem_used_mib', 'mem_total_mib'), ...gpu('0', 'util', 'mem_used_mib', 'mem_total_mib', 'power_w', 'power_limit_w'), ...gpu('0.mig1', 'util')];
+    const keys = [
+      ...gpu('1', 'util', 'mem_used_mib', 'mem_total_mib'),
+      ...gpu('0', 'util', 'mem_used_mib', 'mem_total_mib', 'power_w', 'power_limit_w'),
+      ...gpu('0.mig1', 'util'),
+    ];
     expect(gpuDevices(keys)).toEqual(['0', '0.mig1', '1']);
     const charts = systemCharts(keys);
     expect(charts.map((c) => c.id)).toEqual(['gpu-util', 'gpu-memory', 'gpu-power']);
@@ -60,7 +64,10 @@ describe('cells on the time axis', () => {
 
   it("shares the run's window: start to end, or to now rounded up while it runs", () => {
     const spans = executionSpans(cells.slice(0, 2), 0);
-    expect(runWindow({ startedAt: '2026-11-26T10:00:00.000Z', endedAt: '2026-11-26T10:02:00.000Z', status: 'finished' }, spans, 0)).toEqual([t('00:00'), t('02:00')]);
+    expect(runWindow({ startedAt: '2026-11-26T10:00:00.000Z', endedAt: '2026-11-26T10:02:00.000Z', status: 'finished' }, spans, 0)).toEqual([
+      t('00:00'),
+      t('02:00'),
+    ]);
     const live = runWindow({ startedAt: '2026-11-26T10:00:00.000Z', endedAt: null, status: 'running' }, spans, t('00:50') + 1);
     expect(live).toEqual([t('00:00'), t('01:00')]);
     // an execution recorded before the run's start widens the window

@@ -135,7 +135,11 @@ export function systemCharts(keys: readonly string[]): SystemChartSpec[] {
     const lines = chart.lines.filter((l) => present.has(l.key));
     for (const l of lines) used.add(l.key);
     if (lines.some((l) => !l.dashed)) {
-      charts.push({ id: chart.id, title: chart.title, lines: lines.map((l, i) => ({ key: l.key, label: l.label, color: l.dashed ? '#71717a' : runColor(i), ...(l.dashed ? { dashed: true } : {}) })) });
+      charts.push({
+        id: chart.id,
+        title: chart.title,
+        lines: lines.map((l, i) => ({ key: l.key, label: l.label, color: l.dashed ? '#71717a' : runColor(i), ...(l.dashed ? { dashed: true } : {}) })),
+      });
     }
   }
   for (const key of [...present].filter((k) => !used.has(k)).sort()) {
@@ -163,7 +167,14 @@ export function executionSpans(
     .map((c) => {
       const from = Date.parse(c.startedAt);
       const end = c.endedAt ? Date.parse(c.endedAt) : c.status === 'running' ? now : from;
-      return { id: c.executionKey, from, to: Math.max(from, end), label: c.executionCount === null ? '[ ]' : `[${c.executionCount}]`, count: c.executionCount, status: c.status };
+      return {
+        id: c.executionKey,
+        from,
+        to: Math.max(from, end),
+        label: c.executionCount === null ? '[ ]' : `[${c.executionCount}]`,
+        count: c.executionCount,
+        status: c.status,
+      };
     })
     .filter((s) => Number.isFinite(s.from))
     .sort((a, b) => a.from - b.from);
@@ -179,7 +190,8 @@ const LIVE_STEP_MS = 15_000;
 export function runWindow(run: { startedAt: string; endedAt: string | null; status: string }, spans: readonly ExecutionSpan[], now: number): [number, number] {
   const start = Math.min(Date.parse(run.startedAt), ...spans.map((s) => s.from));
   const lastSpan = Math.max(start, ...spans.map((s) => s.to));
-  const end = run.endedAt && run.status !== 'running' ? Math.max(Date.parse(run.endedAt), lastSpan) : Math.ceil(Math.max(now, lastSpan) / LIVE_STEP_MS) * LIVE_STEP_MS;
+  const end =
+    run.endedAt && run.status !== 'running' ? Math.max(Date.parse(run.endedAt), lastSpan) : Math.ceil(Math.max(now, lastSpan) / LIVE_STEP_MS) * LIVE_STEP_MS;
   return [Math.floor(start), Math.max(Math.ceil(end), Math.floor(start) + 1000)];
 }
 

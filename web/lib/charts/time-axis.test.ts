@@ -40,9 +40,15 @@ describe('durations', () => {
 });
 
 describe('relative time', () => {
-  it("moves each run by its own start so runs started apart overlay from 0", () => {
-    const a = series('a', [[1_000_000, 1, 0], [1_010_000, 2, 1]]);
-    const b = series('b', [[5_000_000, 3, 0], [5_020_000, 4, 1]]);
+  it('moves each run by its own start so runs started apart overlay from 0', () => {
+    const a = series('a', [
+      [1_000_000, 1, 0],
+      [1_010_000, 2, 1],
+    ]);
+    const b = series('b', [
+      [5_000_000, 3, 0],
+      [5_020_000, 4, 1],
+    ]);
     const out = toRelative(
       [
         { series: a, startMs: 1_000_000, range: [1_000_000, 1_010_000] },
@@ -59,15 +65,31 @@ describe('relative time', () => {
   });
 
   it('merges buckets of one run that share a pixel: min/max over both, the later last, counts added', () => {
-    const a = series('a', [[100, 5, 0], [150, 'NaN', 1], [160, 1, 2], [800, 7, 3]]);
+    const a = series('a', [
+      [100, 5, 0],
+      [150, 'NaN', 1],
+      [160, 1, 2],
+      [800, 7, 3],
+    ]);
     const out = toRelative([{ series: a, startMs: 100, range: [100, 900] }], 4, [0, 799]);
     expect(out.perPixel).toBe(200);
     expect(out.series[0]).toMatchObject({ x: [0, 600], last: [1, 7], min: [1, 7], max: [5, 7], count: [3, 1], nonFinite: [1, 0], lastStep: [2, 3] });
   });
 
   it('leaves out buckets outside a zoomed window and keeps runs without points empty', () => {
-    const a = series('a', [[1000, 1, 0], [2000, 2, 1], [3000, 3, 2]]);
-    const out = toRelative([{ series: a, startMs: 1000, range: [1000, 3000] }, { series: undefined, startMs: 0, range: null }], 1001, [500, 1500]);
+    const a = series('a', [
+      [1000, 1, 0],
+      [2000, 2, 1],
+      [3000, 3, 2],
+    ]);
+    const out = toRelative(
+      [
+        { series: a, startMs: 1000, range: [1000, 3000] },
+        { series: undefined, startMs: 0, range: null },
+      ],
+      1001,
+      [500, 1500],
+    );
     expect(out.series[0]!.x).toEqual([1000]);
     expect(out.series[1]!.x).toEqual([]);
     expect(toRelative([{ series: undefined, startMs: 0, range: null }], 100, null).range).toBeNull();

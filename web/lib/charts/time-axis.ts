@@ -28,8 +28,39 @@ const D = 24 * H;
 
 /** Tick spacings for durations (ms): round seconds, minutes, hours, days. */
 export const DURATION_INCRS = [
-  1, 2, 5, 10, 20, 50, 100, 200, 500, S, 2 * S, 5 * S, 10 * S, 15 * S, 30 * S, M, 2 * M, 5 * M, 10 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, D,
-  2 * D, 7 * D, 14 * D, 30 * D, 90 * D, 365 * D,
+  1,
+  2,
+  5,
+  10,
+  20,
+  50,
+  100,
+  200,
+  500,
+  S,
+  2 * S,
+  5 * S,
+  10 * S,
+  15 * S,
+  30 * S,
+  M,
+  2 * M,
+  5 * M,
+  10 * M,
+  15 * M,
+  30 * M,
+  H,
+  2 * H,
+  3 * H,
+  6 * H,
+  12 * H,
+  D,
+  2 * D,
+  7 * D,
+  14 * D,
+  30 * D,
+  90 * D,
+  365 * D,
 ];
 
 /** A duration for an axis or tooltip: 250ms, 45s, 1m 30s, 2h 05m, 3d 4h. */
@@ -86,7 +117,11 @@ export interface RunTimeSeries {
  * `view` (or, unzoomed, 0 … the longest run). Buckets of one run that land in the same
  * pixel are merged as the server merges them (min of mins, max of maxes, the later last).
  */
-export function toRelative(runs: readonly RunTimeSeries[], width: number, view: [number, number] | null): { range: [number, number] | null; perPixel: number; series: WireSeries[] } {
+export function toRelative(
+  runs: readonly RunTimeSeries[],
+  width: number,
+  view: [number, number] | null,
+): { range: [number, number] | null; perPixel: number; series: WireSeries[] } {
   let range = view;
   if (!range) {
     const ends = runs.filter((r) => r.range).map((r) => r.range![1] - r.startMs);

@@ -24,8 +24,11 @@ def _import_nvml() -> Any:
     return pynvml
 
 
-def open_source(interval_s: float, import_nvml: Optional[Callable[[], Any]] = None,
-                which: Optional[Callable[[str], Optional[str]]] = None) -> tuple[Any, Optional[str]]:
+def open_source(
+    interval_s: float,
+    import_nvml: Optional[Callable[[], Any]] = None,
+    which: Optional[Callable[[str], Optional[str]]] = None,
+) -> tuple[Any, Optional[str]]:
     """(source, None), or (None, "no NVIDIA GPU found (<why NVML and nvidia-smi failed>)")."""
     reasons = []
     which = which or shutil.which
@@ -34,7 +37,11 @@ def open_source(interval_s: float, import_nvml: Optional[Callable[[], Any]] = No
     except ImportError:
         reasons.append("NVML: nvidia-ml-py is not installed")
     except Exception as e:
-        reasons.append(f"NVML: {e}" if type(e).__name__.startswith("NVMLError") or isinstance(e, RuntimeError) else f"NVML: {_err(e)}")
+        reasons.append(
+            f"NVML: {e}"
+            if type(e).__name__.startswith("NVMLError") or isinstance(e, RuntimeError)
+            else f"NVML: {_err(e)}"
+        )
     try:
         exe = which("nvidia-smi")
         if not exe:

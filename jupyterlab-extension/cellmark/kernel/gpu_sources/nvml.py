@@ -48,7 +48,9 @@ class NvmlSource:
                 except Exception:
                     continue  # an empty slot (Not Found)
         if not self.devices:
-            raise RuntimeError("NVML found no usable devices" + (f" ({'; '.join(self.problems.values())})" if self.problems else ""))
+            raise RuntimeError(
+                "NVML found no usable devices" + (f" ({'; '.join(self.problems.values())})" if self.problems else "")
+            )
 
     def _read(self, dev: str, field: str, fn: Callable[[], Any]) -> Any:
         if (dev, field) in self._unsupported:
@@ -100,11 +102,21 @@ class NvmlSource:
             put("temp_c", lambda: nvml.nvmlDeviceGetTemperature(h, getattr(nvml, "NVML_TEMPERATURE_GPU", 0)))
             put("sm_clock_mhz", lambda: nvml.nvmlDeviceGetClockInfo(h, getattr(nvml, "NVML_CLOCK_SM", 1)))
             # KB/s (NVML counts 1000-byte KB over a 20 ms window) -> MB/s
-            put("pcie_rx_mbps", lambda: nvml.nvmlDeviceGetPcieThroughput(h, getattr(nvml, "NVML_PCIE_UTIL_RX_BYTES", 1)), 1e-3)
-            put("pcie_tx_mbps", lambda: nvml.nvmlDeviceGetPcieThroughput(h, getattr(nvml, "NVML_PCIE_UTIL_TX_BYTES", 0)), 1e-3)
+            put(
+                "pcie_rx_mbps",
+                lambda: nvml.nvmlDeviceGetPcieThroughput(h, getattr(nvml, "NVML_PCIE_UTIL_RX_BYTES", 1)),
+                1e-3,
+            )
+            put(
+                "pcie_tx_mbps",
+                lambda: nvml.nvmlDeviceGetPcieThroughput(h, getattr(nvml, "NVML_PCIE_UTIL_TX_BYTES", 0)),
+                1e-3,
+            )
             procs = self._read(dev, "proc_mem_mib", lambda: nvml.nvmlDeviceGetComputeRunningProcesses(h))
             if procs is not None:
-                apps = {int(p.pid): (p.usedGpuMemory / MIB if isinstance(p.usedGpuMemory, int) else None) for p in procs}
+                apps = {
+                    int(p.pid): (p.usedGpuMemory / MIB if isinstance(p.usedGpuMemory, int) else None) for p in procs
+                }
                 mib = tree_memory(apps, pids)
                 if mib is not None:
                     v["proc_mem_mib"] = mib
@@ -120,6 +132,7 @@ class NvmlSource:
 
 def nvml_inventory(nvml: Any) -> tuple[list[dict[str, Any]], Optional[str]]:
     """The environment's GPU list from NVML (model, memory, driver, CUDA), like gpus.collect."""
+
     def attempt(fn: Callable[[], Any]) -> Any:
         try:
             value = fn()
@@ -136,7 +149,14 @@ def nvml_inventory(nvml: Any) -> tuple[list[dict[str, Any]], Optional[str]]:
         if h is None:
             continue
         mem = attempt(lambda: nvml.nvmlDeviceGetMemoryInfo(h))
-        gpus.append({"index": i, "name": attempt(lambda: nvml.nvmlDeviceGetName(h)),
-                     "memoryTotalBytes": getattr(mem, "total", None), "driver": driver, "cuda": cuda,
-                     "uuid": attempt(lambda: nvml.nvmlDeviceGetUUID(h))})
+        gpus.append(
+            {
+                "index": i,
+                "name": attempt(lambda: nvml.nvmlDeviceGetName(h)),
+                "memoryTotalBytes": getattr(mem, "total", None),
+                "driver": driver,
+                "cuda": cuda,
+                "uuid": attempt(lambda: nvml.nvmlDeviceGetUUID(h)),
+            }
+        )
     return gpus, None

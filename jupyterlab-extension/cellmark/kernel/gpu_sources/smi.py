@@ -23,8 +23,17 @@ _NUMBER = re.compile(r"^(-?[0-9]+(?:\.[0-9]+)?)\s*[A-Za-z%/]*$")
 
 # What the nvidia-smi stream asks for, in this order (rows are mapped by position: the
 # header names differ from the query names, e.g. clocks.sm -> clocks.current.sm).
-SMI_FIELDS = ["index", "uuid", "utilization.gpu", "memory.used", "memory.total", "power.draw",
-              "power.limit", "temperature.gpu", "clocks.sm"]
+SMI_FIELDS = [
+    "index",
+    "uuid",
+    "utilization.gpu",
+    "memory.used",
+    "memory.total",
+    "power.draw",
+    "power.limit",
+    "temperature.gpu",
+    "clocks.sm",
+]
 SMI_COLUMNS = ["util", "mem_used_mib", "mem_total_mib", "power_w", "power_limit_w", "temp_c", "sm_clock_mhz"]
 SMI_QUERY = ["--query-gpu=" + ",".join(SMI_FIELDS), "--format=csv,noheader,nounits"]
 SMI_APPS_QUERY = ["--query-compute-apps=gpu_uuid,pid,used_gpu_memory", "--format=csv,noheader,nounits"]
@@ -101,8 +110,13 @@ class SmiSource:
 
     name = "nvidia-smi"
 
-    def __init__(self, exe: str, interval_s: float, popen: Callable[..., Any] = subprocess.Popen,
-                 runner: Optional[Callable[[list, float], tuple[int, str]]] = None) -> None:
+    def __init__(
+        self,
+        exe: str,
+        interval_s: float,
+        popen: Callable[..., Any] = subprocess.Popen,
+        runner: Optional[Callable[[list, float], tuple[int, str]]] = None,
+    ) -> None:
         self.exe, self.interval_s, self._popen = exe, interval_s, popen
         self._runner = runner or _run
         self._lock = threading.Lock()
@@ -127,9 +141,15 @@ class SmiSource:
 
     def _start(self) -> None:
         ms = max(100, round(self.interval_s * 1000))
-        self.proc = self._popen([self.exe, *SMI_QUERY, "-lms", str(ms)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, bufsize=1,
-                                universal_newlines=True, errors="replace")
+        self.proc = self._popen(
+            [self.exe, *SMI_QUERY, "-lms", str(ms)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            bufsize=1,
+            universal_newlines=True,
+            errors="replace",
+        )
         threading.Thread(target=self._reader, args=(self.proc,), name="cellmark-nvidia-smi", daemon=True).start()
 
     def _reader(self, proc: Any) -> None:
@@ -158,7 +178,9 @@ class SmiSource:
         now = time.monotonic()
         if self.proc is not None and self.proc.poll() is not None and not self._closed and now >= self._restart_at:
             # the stream died (driver reload, GPU lost): start again, at most once a minute
-            self.problems["nvidia-smi"] = f"stream exited ({self.proc.poll()}): {first_lines(chr(10).join(self._output))}"
+            self.problems["nvidia-smi"] = (
+                f"stream exited ({self.proc.poll()}): {first_lines(chr(10).join(self._output))}"
+            )
             self._restart_at = now + 60.0
             self._start()
         stale = now - 3 * self.interval_s - 1.0
@@ -208,6 +230,7 @@ class SmiSource:
 
 
 def _run(args: list, timeout: float) -> tuple[int, str]:
-    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout, check=False
+    )
     return proc.returncode, proc.stdout.decode("utf-8", "replace")

@@ -46,10 +46,12 @@ export function parsePoints(raw: unknown): MetricPointInput[] {
   const out: MetricPointInput[] = new Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const p = raw[i] as { key?: unknown; step?: unknown; value?: unknown; time?: unknown } | null;
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new DomainError('INVALID_INPUT', `points.${i}: expected an object with key, step, value and time`);
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      throw new DomainError('INVALID_INPUT', `points.${i}: expected an object with key, step, value and time`);
     const { key, step, value, time } = p;
     if (typeof key !== 'string') throw new DomainError('INVALID_INPUT', `points.${i}.key: expected a string`);
-    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) throw new DomainError('INVALID_INPUT', `points.${i}.step: must be a non-negative integer`);
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)
+      throw new DomainError('INVALID_INPUT', `points.${i}.step: must be a non-negative integer`);
     if (!(typeof value === 'number' || (typeof value === 'string' && NON_FINITE_WIRE.has(value)))) {
       throw new DomainError('INVALID_INPUT', `points.${i}.value: expected a number or "NaN", "Infinity", "-Infinity"`);
     }
@@ -57,7 +59,8 @@ export function parsePoints(raw: unknown): MetricPointInput[] {
     let date = times.get(time);
     if (!date) {
       date = new Date(time);
-      if (!ISO_DATETIME.test(time) || Number.isNaN(date.getTime())) throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset, not ${JSON.stringify(time.slice(0, 40))}`);
+      if (!ISO_DATETIME.test(time) || Number.isNaN(date.getTime()))
+        throw new DomainError('INVALID_INPUT', `points.${i}.time: expected an ISO 8601 date-time with an offset, not ${JSON.stringify(time.slice(0, 40))}`);
       if (date.getTime() < TIME_RANGE[0] || date.getTime() >= TIME_RANGE[1]) {
         throw new DomainError('INVALID_INPUT', `points.${i}.time: must be from 1970 to 2199, not ${JSON.stringify(time.slice(0, 40))}`);
       }
@@ -70,11 +73,17 @@ export function parsePoints(raw: unknown): MetricPointInput[] {
 
 export function validatePoints(points: MetricPointInput[], limits: MetricLimits): string[] {
   if (points.length > limits.maxPointsPerBatch) {
-    throw new DomainError('INVALID_INPUT', `points: ${points.length} points in one batch, over the limit of ${limits.maxPointsPerBatch} (CELLMARK_MAX_POINTS_PER_BATCH)`);
+    throw new DomainError(
+      'INVALID_INPUT',
+      `points: ${points.length} points in one batch, over the limit of ${limits.maxPointsPerBatch} (CELLMARK_MAX_POINTS_PER_BATCH)`,
+    );
   }
   const keys = [...new Set(points.map((p) => p.key))];
   if (keys.length > limits.maxKeysPerBatch) {
-    throw new DomainError('INVALID_INPUT', `points: ${keys.length} distinct keys in one batch, over the limit of ${limits.maxKeysPerBatch} (CELLMARK_MAX_METRIC_KEYS_PER_BATCH)`);
+    throw new DomainError(
+      'INVALID_INPUT',
+      `points: ${keys.length} distinct keys in one batch, over the limit of ${limits.maxKeysPerBatch} (CELLMARK_MAX_METRIC_KEYS_PER_BATCH)`,
+    );
   }
   points.forEach((p, i) => {
     if (!p.key.length || p.key.length > MAX_KEY_CHARS) throw new DomainError('INVALID_INPUT', `points.${i}.key: must be 1–${MAX_KEY_CHARS} characters`);
@@ -98,7 +107,10 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     // concurrent batch of its own, so what is stored can't change under the checks below
     const [held] = resultRows<{ id: string }>(await tx.execute(sql`select id from runs where id = ${input.runId}::uuid for no key update`));
     if (!held) throw new DomainError('NOT_FOUND', 'run not found');
-    await tx.insert(metricKeys).values(keys.map((key) => ({ projectId: project.id, key }))).onConflictDoNothing();
+    await tx
+      .insert(metricKeys)
+      .values(keys.map((key) => ({ projectId: project.id, key })))
+      .onConflictDoNothing();
     // matched by position, not by the text read back: PGlite's decoder drops a leading U+FEFF
     const interned = resultRows<{ id: number; ord: string | number }>(
       await tx.execute(sql`
@@ -115,7 +127,8 @@ export async function ingestMetrics(db: Db, actor: Actor, input: { runId: string
     let inserted = points;
     const ranges = keyRanges(points, (p) => p.step);
     if (!ranges.repeated && !(await anyStored(tx, input.runId, ranges))) {
-      if (!(await copyIntoTable(tx, 'metric_points', POINT_COLUMNS, (await encodePoints(input.runId, points))))) await tx.execute(insertPoints(input.runId, points, false));
+      if (!(await copyIntoTable(tx, 'metric_points', POINT_COLUMNS, await encodePoints(input.runId, points))))
+        await tx.execute(insertPoints(input.runId, points, false));
     } else {
       const stored = resultRows<{ key_id: number; step: string | number }>(await tx.execute(insertPoints(input.runId, points, true)));
       const fresh = new Set(stored.map((r) => `${r.key_id}:${r.step}`));
@@ -204,7 +217,22 @@ export function storedBucketProbe(runId: string, buckets: Bucket[]): SQL {
 }
 
 const POINT_COLUMNS = ['run_id', 'key_id', 'step', 'value', 'time'];
-const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'bucket', 'count', 'finite_count', 'min', 'max', 'sum', 'last', 'last_step', 'first_time', 'last_time', 'children'];
+const ROLLUP_COLUMNS = [
+  'run_id',
+  'key_id',
+  'level',
+  'bucket',
+  'count',
+  'finite_count',
+  'min',
+  'max',
+  'sum',
+  'last',
+  'last_step',
+  'first_time',
+  'last_time',
+  'children',
+];
 
 /**
  * Encoding yields every this many rows: a 100k-point batch took ~150 ms to encode in one go,
@@ -225,7 +253,14 @@ async function encodePoints(runId: string, points: RollupPoint[]): Promise<Buffe
 
 /** Writes `metric_rollups.packed` as Postgres computes it (see the schema) for a bucket, in place. */
 function writePacked(out: BinaryCopyEncoder, b: Bucket) {
-  out.rawFloat8(b.min ?? Number.NaN).rawFloat8(b.max ?? Number.NaN).rawFloat8(b.last).rawInt8(b.lastStep).rawInt4(b.count).rawInt4(b.finiteCount).rawFloat8(b.firstTime);
+  out
+    .rawFloat8(b.min ?? Number.NaN)
+    .rawFloat8(b.max ?? Number.NaN)
+    .rawFloat8(b.last)
+    .rawInt8(b.lastStep)
+    .rawInt4(b.count)
+    .rawInt4(b.finiteCount)
+    .rawFloat8(b.firstTime);
 }
 const PACKED_BYTES = 48;
 
@@ -301,7 +336,8 @@ async function storeRollups(tx: Tx, runId: string, buckets: Bucket[]) {
   }
 }
 
-const toNumber = (v: WireValue): number => (typeof v === 'number' ? v : v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
+const toNumber = (v: WireValue): number =>
+  typeof v === 'number' ? v : v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
 
 /**
  * Points travel as four array literals (one parameter each, whatever the batch size); values
@@ -399,17 +435,27 @@ export const MAX_SUMMARY_TEXT = 1000;
  * which wins over the logged last value in tables; `unset` removes a hand-set value (the
  * logged statistics stay). One statement: all or nothing.
  */
-export async function setSummary(db: Db, actor: Actor, input: { runId: string; set?: Record<string, SummaryValue> | undefined; unset?: string[] | undefined }, limits: MetricLimits) {
+export async function setSummary(
+  db: Db,
+  actor: Actor,
+  input: { runId: string; set?: Record<string, SummaryValue> | undefined; unset?: string[] | undefined },
+  limits: MetricLimits,
+) {
   const set = Object.entries(input.set ?? {});
   const unset = input.unset ?? [];
   if (set.length + unset.length > limits.maxKeysPerBatch) {
-    throw new DomainError('INVALID_INPUT', `${set.length + unset.length} summary keys in one call, over the limit of ${limits.maxKeysPerBatch} (CELLMARK_MAX_METRIC_KEYS_PER_BATCH)`);
+    throw new DomainError(
+      'INVALID_INPUT',
+      `${set.length + unset.length} summary keys in one call, over the limit of ${limits.maxKeysPerBatch} (CELLMARK_MAX_METRIC_KEYS_PER_BATCH)`,
+    );
   }
   for (const key of [...set.map(([k]) => k), ...unset]) {
-    if (!key.length || key.length > MAX_KEY_CHARS || !key.isWellFormed()) throw new DomainError('INVALID_INPUT', `summary key ${JSON.stringify(key.slice(0, 60))}: must be 1–${MAX_KEY_CHARS} characters of valid Unicode`);
+    if (!key.length || key.length > MAX_KEY_CHARS || !key.isWellFormed())
+      throw new DomainError('INVALID_INPUT', `summary key ${JSON.stringify(key.slice(0, 60))}: must be 1–${MAX_KEY_CHARS} characters of valid Unicode`);
   }
   for (const [key, value] of set) {
-    if (typeof value === 'string' && (value.length > MAX_SUMMARY_TEXT || !value.isWellFormed())) throw new DomainError('INVALID_INPUT', `summary.${key}: text values are at most ${MAX_SUMMARY_TEXT} characters of valid Unicode`);
+    if (typeof value === 'string' && (value.length > MAX_SUMMARY_TEXT || !value.isWellFormed()))
+      throw new DomainError('INVALID_INPUT', `summary.${key}: text values are at most ${MAX_SUMMARY_TEXT} characters of valid Unicode`);
   }
   const { run } = await requireRun(db, actor, input.runId, 'write');
   if (run.userId !== actor.userId) throw new DomainError('FORBIDDEN', "only the run's owner can set its summary");

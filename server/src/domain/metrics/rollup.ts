@@ -61,7 +61,20 @@ function levelOne(keyId: number, points: RollupPoint[]): Bucket[] {
   for (const p of points) {
     const bucket = Math.floor(p.step / ROLLUP_BASE);
     if (!b || b.bucket !== bucket) {
-      b = { keyId, level, bucket, count: 0, finiteCount: 0, min: null, max: null, sum: null, last: p.value, lastStep: p.step, firstTime: p.time, lastTime: p.time };
+      b = {
+        keyId,
+        level,
+        bucket,
+        count: 0,
+        finiteCount: 0,
+        min: null,
+        max: null,
+        sum: null,
+        last: p.value,
+        lastStep: p.step,
+        firstTime: p.time,
+        lastTime: p.time,
+      };
       out.push(b);
     }
     b.count++;

@@ -68,8 +68,14 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
   // is returned unless the access check passed)
   const [, [key], inProject] = await Promise.all([
     requireProject(db, actor, query.projectId, 'read'),
-    db.select({ id: metricKeys.id }).from(metricKeys).where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key))),
-    db.select({ id: runs.id }).from(runs).where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds))),
+    db
+      .select({ id: metricKeys.id })
+      .from(metricKeys)
+      .where(and(eq(metricKeys.projectId, query.projectId), eq(metricKeys.key, query.key))),
+    db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(eq(runs.projectId, query.projectId), inArray(runs.id, query.runIds))),
   ]);
   if (inProject.length !== new Set(query.runIds).size) throw new DomainError('NOT_FOUND', 'runIds: some runs are not in this project');
   const empty = (runId: string): Series => ({ runId, level: 0, x: [], min: [], max: [], last: [], lastStep: [], count: [], nonFinite: [] });
@@ -87,7 +93,9 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
   if (xAxis === 'step') {
     level = levelFor(perPx);
     const width = bucketWidth(level);
-    plans = query.runIds.map((runId) => (level === 0 ? { runId, level, from: x0, to: x1 } : { runId, level, from: Math.floor(x0 / width), to: Math.floor(x1 / width) }));
+    plans = query.runIds.map((runId) =>
+      level === 0 ? { runId, level, from: x0, to: x1 } : { runId, level, from: Math.floor(x0 / width), to: Math.floor(x1 / width) },
+    );
   } else {
     plans = await timePlans(db, query.runIds, key.id, x0, x1, query.width);
     level = plans.length ? Math.min(...plans.map((p) => p.level)) : 0;
@@ -98,13 +106,26 @@ export async function metricSeries(db: Db, actor: Actor, query: SeriesQuery): Pr
   // one read per level (the step axis has one), split over the runs so that Postgres works on
   // them with several cores while the server folds the parts that came back; a run keeps
   // the records inside its own plan
-  const parts = [...new Set(plans.map((p) => p.level))].flatMap((lv) => split(plans.filter((p) => p.level === lv), READ_PARALLELISM));
+  const parts = [...new Set(plans.map((p) => p.level))].flatMap((lv) =>
+    split(
+      plans.filter((p) => p.level === lv),
+      READ_PARALLELISM,
+    ),
+  );
   await Promise.all(
     parts.map(async (part) => {
       const lv = part[0]!.level;
       const lo = Math.min(...part.map((p) => p.from));
       const hi = Math.max(...part.map((p) => p.to));
-      const packed = await readPacked(db, key.id, part.map((p) => p.runId), lv, lo, hi, xAxis);
+      const packed = await readPacked(
+        db,
+        key.id,
+        part.map((p) => p.runId),
+        lv,
+        lo,
+        hi,
+        xAxis,
+      );
       for (const p of part) {
         const bytes = packed.get(p.runId);
         if (bytes) pixelate(byRun.get(p.runId)!, bytes, lv, p, { xAxis, x0, perPx, width: query.width });

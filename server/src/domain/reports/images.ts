@@ -10,8 +10,7 @@ import { shareAccess } from './shares.ts';
 export const reportImageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 export type ReportImageType = (typeof reportImageTypes)[number];
 
-const startsWith = (bytes: Uint8Array, prefix: readonly number[], at = 0) =>
-  bytes.length >= at + prefix.length && prefix.every((b, i) => bytes[at + i] === b);
+const startsWith = (bytes: Uint8Array, prefix: readonly number[], at = 0) => bytes.length >= at + prefix.length && prefix.every((b, i) => bytes[at + i] === b);
 const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
 
 /**

@@ -1,16 +1,13 @@
 // Reports: metadata here (create, list, rename, soft delete and restore); the document
 // itself is a Yjs update log in store.ts beside it. A deleted report keeps its document: it
 // sits in the project's trash (deleted_at set) until someone restores it.
-import { and, asc, desc, eq, isNotNull, isNull, reports, type Db } from '@cellmark/db';
+import { and, asc, type Db, desc, eq, isNotNull, isNull, reports } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireProject, requireReport } from '../policy.ts';
 
 export async function createReport(db: Db, actor: Actor, input: { projectId: string; title: string }) {
   await requireProject(db, actor, input.projectId, 'write');
-  const [report] = await db
-    .insert(reports)
-    .values({ projectId: input.projectId, title: input.title, createdBy: actor.userId })
-    .returning();
+  const [report] = await db.insert(reports).values({ projectId: input.projectId, title: input.title, createdBy: actor.userId }).returning();
   return report!;
 }
 

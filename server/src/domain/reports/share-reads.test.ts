@@ -25,7 +25,9 @@ describe('runChartsIn', () => {
         element('paragraph'),
         // an id that is not a uuid names no run (and must not reach a uuid column)
         element('runChart', { source: 'runs', runIds: [a, 'not-a-run', b], keys: ['loss', null] }),
-        element('bulletList', {}, [element('listItem', {}, [element('runChart', { source: 'filter', filter: 'status=finished&tag=base', limit: '500', keys: ['acc'] })])]),
+        element('bulletList', {}, [
+          element('listItem', {}, [element('runChart', { source: 'filter', filter: 'status=finished&tag=base', limit: '500', keys: ['acc'] })]),
+        ]),
         element('runChart', { runIds: runs, keys: 'loss' }),
         element('runChart', { source: 'filter', filter: 42, limit: 'many' }),
       ]),

@@ -9,7 +9,7 @@
 // answers with the block's own settings, and the rows carry only what a chart shows of a run
 // (id, name, status, start). Filtering or sorting on anything else would let a reader guess
 // hidden values one query at a time (is this run's config lr = 0.003?).
-import { and, type Db, desc, eq, inArray, runs, runStatuses, type RunStatus } from '@cellmark/db';
+import { and, type Db, desc, eq, inArray, type RunStatus, runStatuses, runs } from '@cellmark/db';
 import * as Y from 'yjs';
 import { DomainError } from '../errors.ts';
 import { metricSeries, type SeriesQuery } from '../metrics/series.ts';
@@ -27,7 +27,7 @@ const DEFAULT_FILTER_LIMIT = 10;
 /** One run-chart block's settings, read as defensively as the web reads them. */
 export type ChartBlock =
   | { source: 'runs'; runIds: string[]; keys: string[] }
-  | { source: 'filter'; filter: RunFilter; limit: number; keys: string[]; /** the runs-table query as stored */ query: string };
+  | { source: 'filter'; filter: RunFilter; limit: number; keys: string[] /** the runs-table query as stored */; query: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -83,7 +83,13 @@ export function runChartsIn(doc: Y.Doc): ChartBlock[] {
                 return { source: 'filter' as const, filter: runFilterOfQuery(query), query, limit: clampLimit(attrs.limit), keys };
               })()
             : // an id that is not a run id names no run (and must not reach a uuid column)
-              { source: 'runs', runIds: stringArray(attrs.runIds).slice(0, MAX_CHART_RUNS).filter((id) => UUID.test(id)), keys },
+              {
+                source: 'runs',
+                runIds: stringArray(attrs.runIds)
+                  .slice(0, MAX_CHART_RUNS)
+                  .filter((id) => UUID.test(id)),
+                keys,
+              },
         );
       } else visit(child);
     }
@@ -167,7 +173,10 @@ export async function sharedSeries(db: Db, store: ReportStore, token: string, qu
   }
   const notCharted = missing();
   if (notCharted.length) {
-    throw new DomainError('FORBIDDEN', `runIds: ${notCharted.join(', ')} ${notCharted.length === 1 ? 'is' : 'are'} not charted with "${query.key}" in the shared report`);
+    throw new DomainError(
+      'FORBIDDEN',
+      `runIds: ${notCharted.join(', ')} ${notCharted.length === 1 ? 'is' : 'are'} not charted with "${query.key}" in the shared report`,
+    );
   }
   return metricSeries(db, grant.reader, query);
 }
@@ -188,12 +197,17 @@ export interface SharedRun {
  */
 export async function sharedChartRuns(db: Db, store: ReportStore, token: string, ask: { filter?: string | undefined; limit?: number | undefined } = {}) {
   const { report, project } = await openShare(db, token);
-  const grant: ShareGrant = { reader: { userId: '', via: 'share', shareProjectId: project.id }, projectId: project.id, blocks: await chartBlocksOf(store, report.id) };
+  const grant: ShareGrant = {
+    reader: { userId: '', via: 'share', shareProjectId: project.id },
+    projectId: project.id,
+    blocks: await chartBlocksOf(store, report.id),
+  };
   let ids: string[];
   if (ask.filter === undefined) ids = [...(await chartedRuns(db, grant)).keys()];
   else {
     const block = grant.blocks.find(
-      (b): b is Extract<ChartBlock, { source: 'filter' }> => b.source === 'filter' && b.query === ask.filter && (ask.limit === undefined || b.limit === ask.limit),
+      (b): b is Extract<ChartBlock, { source: 'filter' }> =>
+        b.source === 'filter' && b.query === ask.filter && (ask.limit === undefined || b.limit === ask.limit),
     );
     if (!block) {
       const limit = ask.limit === undefined ? '' : ` (most recent ${ask.limit})`;

@@ -1,7 +1,7 @@
 // View-only share links for reports: created (the token shown once, only its SHA-256 kept,
 // as for API tokens), listed, revoked; resolved for the collab socket and the shared page.
 import { randomBytes } from 'node:crypto';
-import { and, type Db, desc, eq, isNull, projects, reports, reportShares, teams, users } from '@cellmark/db';
+import { and, type Db, desc, eq, isNull, projects, reportShares, reports, teams, users } from '@cellmark/db';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireReport } from '../policy.ts';
 import { hashToken } from '../tokens.ts';

@@ -234,7 +234,10 @@ export function reportStoreContract(name: string, open: () => Promise<Database>,
     it('keeps reports apart', async () => {
       const { database, s, reportId, userId } = await setup();
       try {
-        const [other] = await database.db.insert(reports).values({ projectId: (await database.db.select().from(reports))[0]!.projectId, title: 'Other', createdBy: userId }).returning();
+        const [other] = await database.db
+          .insert(reports)
+          .values({ projectId: (await database.db.select().from(reports))[0]!.projectId, title: 'Other', createdBy: userId })
+          .returning();
         const mine = await s.append(reportId, editor().type('mine'), userId);
         const theirs = await s.append(other!.id, editor().type('theirs'), userId);
         await s.compact(reportId);

@@ -7,7 +7,11 @@ import * as Y from 'yjs';
 import { reportStoreContract, seedReport } from './store.contract.ts';
 import { createPostgresReportStore } from './store.ts';
 
-reportStoreContract('PGlite', () => createDb({ memory: true }), (database) => createPostgresReportStore(database.db));
+reportStoreContract(
+  'PGlite',
+  () => createDb({ memory: true }),
+  (database) => createPostgresReportStore(database.db),
+);
 
 const postgresUrl = process.env.DATABASE_URL;
 if (postgresUrl) {
@@ -26,8 +30,14 @@ if (postgresUrl) {
         const updates: Uint8Array[] = [];
         doc.on('update', (u: Uint8Array) => updates.push(u));
         for (let i = 0; i < 2002; i++) doc.getText('t').insert(i, 'x');
-        const { seqs } = await store.appendMany(reportId, [{ update: updates[0]!, userId }, { update: updates[1]!, userId: null }]);
-        await store.appendMany(reportId, updates.slice(2).map((update) => ({ update, userId })));
+        const { seqs } = await store.appendMany(reportId, [
+          { update: updates[0]!, userId },
+          { update: updates[1]!, userId: null },
+        ]);
+        await store.appendMany(
+          reportId,
+          updates.slice(2).map((update) => ({ update, userId })),
+        );
         for (let i = 0; heard.length < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
         expect(heard).toEqual([`me ${reportId} ${seqs.join(',')}`, `me ${reportId} *`]);
         await unlisten();

@@ -1,7 +1,7 @@
 // Where report documents live: per report, a snapshot (the merge of everything compacted so
 // far) plus the append-only log of updates since. The interface is small so other backends
 // slot in behind it; every implementation runs store.contract.ts.
-import { and, asc, copyOutBinary, type Db, type DbOrTx, eq, reportQuarantine, reports, reportSnapshots, reportUpdates, resultRows, sql } from '@cellmark/db';
+import { and, asc, copyOutBinary, type Db, type DbOrTx, eq, reportQuarantine, reportSnapshots, reports, reportUpdates, resultRows, sql } from '@cellmark/db';
 import * as Y from 'yjs';
 import type { Logger } from '../../logger.ts';
 
@@ -100,7 +100,11 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
       if (stored.snapshot && !stored.updates.length) return stored.snapshot;
       const { snapshot, updates, doc, applied } = await built(reportId, undefined, stored);
       // as stored, when it is one part that applies (no encoding)
-      const state = !applied.length ? null : applied.length === 1 && applied.length === (snapshot ? 1 : 0) + updates.length ? applied[0]! : Y.encodeStateAsUpdate(doc);
+      const state = !applied.length
+        ? null
+        : applied.length === 1 && applied.length === (snapshot ? 1 : 0) + updates.length
+          ? applied[0]!
+          : Y.encodeStateAsUpdate(doc);
       doc.destroy();
       return state;
     },
@@ -145,7 +149,11 @@ export function createPostgresReportStore(db: Db, options: PostgresReportStoreOp
         )${announced}
         select seq from inserted${announce ? sql` cross join announced` : sql``}`);
       // one statement's serial values are taken in VALUES order
-      return { seqs: resultRows<{ seq: string | number }>(result).map((r) => Number(r.seq)).sort((a, b) => a - b) };
+      return {
+        seqs: resultRows<{ seq: string | number }>(result)
+          .map((r) => Number(r.seq))
+          .sort((a, b) => a - b),
+      };
     },
 
     async updates(reportId, seqs) {
@@ -239,7 +247,9 @@ async function readLocked(tx: DbOrTx, reportId: string): Promise<LockedRead> {
     .where(eq(reportUpdates.reportId, reportId))
     .orderBy(asc(reportUpdates.seq));
   return {
-    snapshot: snapshot ? { state: new Uint8Array(snapshot.state), uptoSeq: snapshot.uptoSeq, authors: snapshot.authors, mergedUpdates: snapshot.mergedUpdates } : null,
+    snapshot: snapshot
+      ? { state: new Uint8Array(snapshot.state), uptoSeq: snapshot.uptoSeq, authors: snapshot.authors, mergedUpdates: snapshot.mergedUpdates }
+      : null,
     rows: rows.map((r) => ({ seq: r.seq, bytes: new Uint8Array(r.update), userId: r.userId })),
   };
 }
@@ -259,7 +269,12 @@ async function buildLocked(tx: DbOrTx, reportId: string, read: LockedRead, logge
  * one compaction takes), so the state cannot move under it; `use` writes in the same `tx`.
  * What version snapshots are made from.
  */
-export async function withLockedState<T>(db: Db, reportId: string, logger: Logger | undefined, use: (state: LockedState, tx: DbOrTx) => Promise<T>): Promise<T> {
+export async function withLockedState<T>(
+  db: Db,
+  reportId: string,
+  logger: Logger | undefined,
+  use: (state: LockedState, tx: DbOrTx) => Promise<T>,
+): Promise<T> {
   return db.transaction(async (tx) => {
     const state = await buildLocked(tx, reportId, await readLocked(tx, reportId), logger);
     try {

@@ -98,7 +98,9 @@ async function summaries(db: Db, reportId: string, ids: string[] | null): Promis
     .orderBy(desc(reportVersions.createdAt), desc(reportVersions.uptoSeq));
   const userIds = [...new Set(rows.flatMap((r) => [...r.authors, ...(r.createdBy ? [r.createdBy] : [])]))];
   const names = new Map(
-    userIds.length ? (await db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, userIds))).map((u) => [u.id, u.name] as const) : [],
+    userIds.length
+      ? (await db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, userIds))).map((u) => [u.id, u.name] as const)
+      : [],
   );
   const who = (id: string) => ({ id, name: names.get(id) ?? 'deleted user' });
   return rows.map((r) => ({ ...r, createdBy: r.createdBy ? who(r.createdBy) : null, authors: r.authors.map(who) }));
@@ -150,7 +152,8 @@ function rootKind(type: Y.AbstractType<any>): RootKind | null {
       const t = content.type;
       return t instanceof Y.XmlElement || t instanceof Y.XmlText || t instanceof Y.XmlHook ? 'xml' : 'array';
     }
-    if (content instanceof Y.ContentAny || content instanceof Y.ContentBinary || content instanceof Y.ContentJSON || content instanceof Y.ContentDoc) return 'array';
+    if (content instanceof Y.ContentAny || content instanceof Y.ContentBinary || content instanceof Y.ContentJSON || content instanceof Y.ContentDoc)
+      return 'array';
   }
   return type._map.size ? 'map' : null;
 }

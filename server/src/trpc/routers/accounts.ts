@@ -3,8 +3,18 @@ import { roles } from '@cellmark/db';
 import { z } from 'zod';
 import { presenceOf } from '../../collab/presence.ts';
 import { createWorkspace, userCount } from '../../domain/onboarding.ts';
-import { addMember, createProject, removeMember, createTeam, getTeamBySlug, listMembers, listMyTeams, listProjects, recentProject } from '../../domain/teams.ts';
-import { findProjectByPath } from '../../domain/teams.ts';
+import {
+  addMember,
+  createProject,
+  createTeam,
+  findProjectByPath,
+  getTeamBySlug,
+  listMembers,
+  listMyTeams,
+  listProjects,
+  recentProject,
+  removeMember,
+} from '../../domain/teams.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 import { publicProcedure, router, sessionProcedure } from '../init.ts';
 
@@ -38,9 +48,7 @@ export const meRouter = router({
 export const teamsRouter = router({
   list: sessionProcedure.query(({ ctx }) => listMyTeams(ctx.db, ctx.actor)),
   bySlug: sessionProcedure.input(z.object({ slug })).query(({ ctx, input }) => getTeamBySlug(ctx.db, ctx.actor, input.slug)),
-  create: sessionProcedure
-    .input(z.object({ name, slug: slug.optional() }))
-    .mutation(({ ctx, input }) => createTeam(ctx.db, ctx.actor, input)),
+  create: sessionProcedure.input(z.object({ name, slug: slug.optional() })).mutation(({ ctx, input }) => createTeam(ctx.db, ctx.actor, input)),
   members: sessionProcedure.input(z.object({ teamId: z.uuid() })).query(({ ctx, input }) => listMembers(ctx.db, ctx.actor, input.teamId)),
   addMember: sessionProcedure
     .input(z.object({ teamId: z.uuid(), email: z.email(), role: z.enum(roles) }))
@@ -52,12 +60,10 @@ export const teamsRouter = router({
 
 export const projectsRouter = router({
   list: sessionProcedure.input(z.object({ teamId: z.uuid() })).query(({ ctx, input }) => listProjects(ctx.db, ctx.actor, input.teamId)),
-  byPath: sessionProcedure
-    .input(z.object({ team: slug, project: slug }))
-    .query(async ({ ctx, input }) => {
-      const { project, team, role } = await findProjectByPath(ctx.db, ctx.actor, `${input.team}/${input.project}`);
-      return { project, team: { id: team.id, slug: team.slug, name: team.name }, role };
-    }),
+  byPath: sessionProcedure.input(z.object({ team: slug, project: slug })).query(async ({ ctx, input }) => {
+    const { project, team, role } = await findProjectByPath(ctx.db, ctx.actor, `${input.team}/${input.project}`);
+    return { project, team: { id: team.id, slug: team.slug, name: team.name }, role };
+  }),
   create: sessionProcedure
     .input(z.object({ teamId: z.uuid(), name, slug: slug.optional(), description: z.string().max(2000).optional() }))
     .mutation(({ ctx, input }) => createProject(ctx.db, ctx.actor, input)),

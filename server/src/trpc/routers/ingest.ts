@@ -41,47 +41,33 @@ async function parseCells(raw: unknown[], maxCells: number) {
 export const ingestRouter = router({
   whoami: tokenProcedure.query(({ ctx }) => ({ user: ctx.user })),
 
-  startRun: tokenProcedure
-    .input(startRunInput)
-    .mutation(({ ctx, input }) => startRun(ctx.db, ctx.actor, input)),
+  startRun: tokenProcedure.input(startRunInput).mutation(({ ctx, input }) => startRun(ctx.db, ctx.actor, input)),
 
-  cells: tokenProcedure
-    .input(cellsInput)
-    .mutation(async ({ ctx, input }) => {
-      const cells = await parseCells(input.cells, ctx.limits.maxCellsPerBatch);
-      return ingestExecutions(ctx.db, ctx.blobs, ctx.actor, { ...input, cells }, ctx.limits);
-    }),
+  cells: tokenProcedure.input(cellsInput).mutation(async ({ ctx, input }) => {
+    const cells = await parseCells(input.cells, ctx.limits.maxCellsPerBatch);
+    return ingestExecutions(ctx.db, ctx.blobs, ctx.actor, { ...input, cells }, ctx.limits);
+  }),
 
-  endRun: tokenProcedure
-    .input(endRunInput)
-    .mutation(({ ctx, input }) => endRun(ctx.db, ctx.actor, input)),
+  endRun: tokenProcedure.input(endRunInput).mutation(({ ctx, input }) => endRun(ctx.db, ctx.actor, input)),
 
-  updateRun: tokenProcedure
-    .input(updateRunInput)
-    .mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),
+  updateRun: tokenProcedure.input(updateRunInput).mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),
 
   /** Metric points: idempotent on (run, key, step); a batch is all or nothing. */
   metrics: tokenProcedure
     .input(metricsInput)
     .mutation(({ ctx, input }) => ingestMetrics(ctx.db, ctx.actor, { runId: input.runId, points: parsePoints(input.points) }, ctx.metricLimits)),
 
-  summary: tokenProcedure
-    .input(summaryInput)
-    .mutation(({ ctx, input }) => setSummary(ctx.db, ctx.actor, input, ctx.metricLimits)),
+  summary: tokenProcedure.input(summaryInput).mutation(({ ctx, input }) => setSummary(ctx.db, ctx.actor, input, ctx.metricLimits)),
 
   heartbeat: tokenProcedure.input(heartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.db, ctx.actor, input)),
 
-  kernelHello: tokenProcedure
-    .input(kernelHelloInput)
-    .mutation(({ ctx, input: { runId: id, ...info } }) => {
-      requireWellFormed(info, 'input');
-      return kernelHello(ctx.db, ctx.actor, { runId: id, info: withoutNul(info) });
-    }),
+  kernelHello: tokenProcedure.input(kernelHelloInput).mutation(({ ctx, input: { runId: id, ...info } }) => {
+    requireWellFormed(info, 'input');
+    return kernelHello(ctx.db, ctx.actor, { runId: id, info: withoutNul(info) });
+  }),
 
-  environment: tokenProcedure
-    .input(environmentInput)
-    .mutation(({ ctx, input }) => {
-      requireWellFormed(input.environment, 'environment');
-      return setEnvironment(ctx.db, ctx.actor, { ...input, environment: withoutNul(input.environment) });
-    }),
+  environment: tokenProcedure.input(environmentInput).mutation(({ ctx, input }) => {
+    requireWellFormed(input.environment, 'environment');
+    return setEnvironment(ctx.db, ctx.actor, { ...input, environment: withoutNul(input.environment) });
+  }),
 });

@@ -20,9 +20,7 @@ export const invitationsRouter = router({
     )
     .mutation(({ ctx, input }) => createInvitation(ctx.db, ctx.actor, input)),
   list: sessionProcedure.input(z.object({ teamId })).query(({ ctx, input }) => listInvitations(ctx.db, ctx.actor, input.teamId)),
-  revoke: sessionProcedure
-    .input(z.object({ teamId, invitationId: z.uuid() }))
-    .mutation(({ ctx, input }) => revokeInvitation(ctx.db, ctx.actor, input)),
+  revoke: sessionProcedure.input(z.object({ teamId, invitationId: z.uuid() })).mutation(({ ctx, input }) => revokeInvitation(ctx.db, ctx.actor, input)),
   /** no account needed: the team and role the invite page shows */
   open: publicProcedure.input(z.object({ token })).query(({ ctx, input }) => openInvitation(ctx.db, input.token)),
   /** a signed-in person joins the team through the link */

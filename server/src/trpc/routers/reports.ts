@@ -1,14 +1,6 @@
 // Report metadata; the content syncs over /collab/<reportId>.
 import { z } from 'zod';
-import {
-  createReport,
-  deleteReport,
-  getReport,
-  listDeletedReports,
-  listReports,
-  renameReport,
-  restoreReport,
-} from '../../domain/reports/reports.ts';
+import { createReport, deleteReport, getReport, listDeletedReports, listReports, renameReport, restoreReport } from '../../domain/reports/reports.ts';
 import { router, sessionProcedure } from '../init.ts';
 
 const title = z
@@ -26,12 +18,8 @@ export const reportsRouter = router({
   list: sessionProcedure.input(projectId).query(({ ctx, input }) => listReports(ctx.db, ctx.actor, input.projectId)),
   trash: sessionProcedure.input(projectId).query(({ ctx, input }) => listDeletedReports(ctx.db, ctx.actor, input.projectId)),
   get: sessionProcedure.input(reportId).query(({ ctx, input }) => getReport(ctx.db, ctx.actor, input.reportId)),
-  create: sessionProcedure
-    .input(projectId.extend({ title }))
-    .mutation(({ ctx, input }) => createReport(ctx.db, ctx.actor, input)),
-  rename: sessionProcedure
-    .input(reportId.extend({ title }))
-    .mutation(({ ctx, input }) => renameReport(ctx.db, ctx.actor, input)),
+  create: sessionProcedure.input(projectId.extend({ title })).mutation(({ ctx, input }) => createReport(ctx.db, ctx.actor, input)),
+  rename: sessionProcedure.input(reportId.extend({ title })).mutation(({ ctx, input }) => renameReport(ctx.db, ctx.actor, input)),
   delete: sessionProcedure.input(reportId).mutation(({ ctx, input }) => deleteReport(ctx.db, ctx.actor, input.reportId)),
   restore: sessionProcedure.input(reportId).mutation(({ ctx, input }) => restoreReport(ctx.db, ctx.actor, input.reportId)),
 });

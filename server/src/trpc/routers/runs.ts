@@ -17,7 +17,10 @@ export const runsRouter = router({
             userId: z.string().optional(),
             notebook: z.string().max(500).optional(),
             tag: z.string().max(64).optional(),
-            config: z.array(z.object({ key: z.string().min(1).max(250), value: z.unknown() })).max(20).optional(),
+            config: z
+              .array(z.object({ key: z.string().min(1).max(250), value: z.unknown() }))
+              .max(20)
+              .optional(),
             /** only these runs (compare and charts look their chosen runs up by id) */
             runIds: z.array(z.uuid()).max(MAX_RUNS_PAGE).optional(),
           })
@@ -35,7 +38,10 @@ export const runsRouter = router({
         runId: z.uuid(),
         name: z.string().trim().min(1).max(200).optional(),
         tags: runTags.optional(),
-        notes: z.string().max(64 * 1024).optional(),
+        notes: z
+          .string()
+          .max(64 * 1024)
+          .optional(),
       }),
     )
     .mutation(({ ctx, input }) => updateRun(ctx.db, ctx.actor, input)),

@@ -20,7 +20,12 @@ export default function InvitePage() {
   const invitation = useQuery({ ...trpc.invitations.open.queryOptions({ token }), retry: false });
   const me = useQuery({ ...trpc.me.get.queryOptions(), retry: false });
 
-  if (invitation.isPending || me.isPending) return <AuthCard title="Invitation"><Loading /></AuthCard>;
+  if (invitation.isPending || me.isPending)
+    return (
+      <AuthCard title="Invitation">
+        <Loading />
+      </AuthCard>
+    );
   if (invitation.isError) {
     const code = errorCode(invitation.error);
     if (code === 'UNAUTHORIZED' || code === 'FORBIDDEN') {
@@ -32,18 +37,25 @@ export default function InvitePage() {
         </AuthCard>
       );
     }
-    return <AuthCard title="Invitation"><ErrorBox error={invitation.error} /></AuthCard>;
+    return (
+      <AuthCard title="Invitation">
+        <ErrorBox error={invitation.error} />
+      </AuthCard>
+    );
   }
   const { team, role } = invitation.data;
   const lead = (
     <>
-      You are invited to join <strong data-testid="invitation-team">{team.name}</strong> as{' '}
-      <strong data-testid="invitation-role">{role}</strong>.
+      You are invited to join <strong data-testid="invitation-team">{team.name}</strong> as <strong data-testid="invitation-role">{role}</strong>.
     </>
   );
   return (
     <AuthCard title={`Join ${team.name}`} lead={lead}>
-      {me.data ? <JoinAsMe token={token} teamSlug={team.slug} name={me.data.user.name} email={me.data.user.email} /> : <SignUpOrIn token={token} teamSlug={team.slug} />}
+      {me.data ? (
+        <JoinAsMe token={token} teamSlug={team.slug} name={me.data.user.name} email={me.data.user.email} />
+      ) : (
+        <SignUpOrIn token={token} teamSlug={team.slug} />
+      )}
     </AuthCard>
   );
 }

@@ -18,21 +18,34 @@ export default function SharedReportPage() {
   const trpc = useTRPC();
   const shared = useQuery({ ...trpc.reportShares.open.queryOptions({ token }), retry: false });
 
-  if (shared.isPending) return <main className="page page-narrow"><Loading /></main>;
+  if (shared.isPending)
+    return (
+      <main className="page page-narrow">
+        <Loading />
+      </main>
+    );
   if (shared.isError) {
     const code = errorCode(shared.error);
     if (code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'NOT_FOUND') return <LinkInvalid deleted={code === 'NOT_FOUND'} />;
-    return <main className="page page-narrow"><ErrorBox error={shared.error} /></main>;
+    return (
+      <main className="page page-narrow">
+        <ErrorBox error={shared.error} />
+      </main>
+    );
   }
   const { report, project, team } = shared.data;
   return (
     <main className="page page-report" data-testid="shared-report">
       <div className="page-head">
         <div>
-          <p className="muted small">{team.name} / {project.name}</p>
+          <p className="muted small">
+            {team.name} / {project.name}
+          </p>
           <h1 data-testid="shared-title">{report.title}</h1>
         </div>
-        <span className="badge badge-plain" data-testid="read-only">Read-only</span>
+        <span className="badge badge-plain" data-testid="read-only">
+          Read-only
+        </span>
       </div>
       <SharedDoc token={token} reportId={report.id} projectId={project.id} base={`/t/${team.slug}/${project.slug}`} />
     </main>

@@ -2,7 +2,7 @@
 // toggle and remove button for editors, the settings panel, then the block's content.
 // Settings open by themselves for a block this person just inserted (not for co-editors).
 'use client';
-import { NodeViewWrapper, type NodeViewProps } from '@tiptap/react';
+import { type NodeViewProps, NodeViewWrapper } from '@tiptap/react';
 import { type ReactNode, useState } from 'react';
 import { useReportContext } from '../report-context.tsx';
 
@@ -30,11 +30,7 @@ export function BlockFrame({
   const [open, setOpen] = useState<boolean>(() => insertedHere.delete(String(props.node.attrs.blockId)));
   const showSettings = editable && open;
   return (
-    <NodeViewWrapper
-      className={`report-block${props.selected ? ' report-block-selected' : ''}`}
-      data-testid="report-block"
-      data-block={props.node.type.name}
-    >
+    <NodeViewWrapper className={`report-block${props.selected ? ' report-block-selected' : ''}`} data-testid="report-block" data-block={props.node.type.name}>
       <div className="report-block-head" contentEditable={false} data-drag-handle>
         <span className="report-block-label">{label}</span>
         <span className="muted small report-block-summary">{summary}</span>
@@ -43,7 +39,13 @@ export function BlockFrame({
             <button type="button" className="btn btn-sm" aria-expanded={showSettings} onClick={() => setOpen(!open)} data-testid="block-settings-toggle">
               {showSettings ? 'Done' : 'Settings'}
             </button>
-            <button type="button" className="btn btn-sm btn-danger" onClick={() => props.deleteNode()} data-testid="block-remove" aria-label={`Remove ${label}`}>
+            <button
+              type="button"
+              className="btn btn-sm btn-danger"
+              onClick={() => props.deleteNode()}
+              data-testid="block-remove"
+              aria-label={`Remove ${label}`}
+            >
               Remove
             </button>
           </span>

@@ -3,7 +3,9 @@ import { clampLimit, normalizeFilter, settingsOf } from './run-chart-settings.ts
 
 describe('normalizeFilter', () => {
   it('takes the filter out of a runs-table link, dropping other parameters', () => {
-    expect(normalizeFilter('http://localhost:3000/t/a/b?tab=runs&status=finished&tag=baseline&cfg.lr=0.001#x')).toBe('status=finished&tag=baseline&cfg.lr=0.001');
+    expect(normalizeFilter('http://localhost:3000/t/a/b?tab=runs&status=finished&tag=baseline&cfg.lr=0.001#x')).toBe(
+      'status=finished&tag=baseline&cfg.lr=0.001',
+    );
     expect(normalizeFilter('?notebook=train')).toBe('notebook=train');
     expect(normalizeFilter('user=u1&status=crashed')).toBe('user=u1&status=crashed');
   });
@@ -31,6 +33,10 @@ describe('settingsOf', () => {
       limit: 10,
       keys: [],
     });
-    expect(settingsOf({ source: 'x', runIds: ['r1'], keys: ['loss'], filter: 'tag=a', limit: 5 })).toMatchObject({ source: 'runs', runIds: ['r1'], keys: ['loss'] });
+    expect(settingsOf({ source: 'x', runIds: ['r1'], keys: ['loss'], filter: 'tag=a', limit: 5 })).toMatchObject({
+      source: 'runs',
+      runIds: ['r1'],
+      keys: ['loss'],
+    });
   });
 });

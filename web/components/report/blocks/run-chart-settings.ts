@@ -49,4 +49,3 @@ export function settingsOf(attrs: Record<string, unknown>): RunChartSettings {
     keys: isStringArray(attrs.keys) ? attrs.keys : [],
   };
 }
-

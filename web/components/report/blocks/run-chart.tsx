@@ -2,9 +2,9 @@
 // saved runs-table filter) × metric keys, one full-fidelity chart per key — the same
 // MetricChart as the Charts tab, refreshing while runs log. All settings are node attributes.
 'use client';
-import { Node, mergeAttributes } from '@tiptap/core';
-import { type NodeViewProps, ReactNodeViewRenderer } from '@tiptap/react';
 import { skipToken, useQuery } from '@tanstack/react-query';
+import { mergeAttributes, Node } from '@tiptap/core';
+import { type NodeViewProps, ReactNodeViewRenderer } from '@tiptap/react';
 import { type ReactNode, useCallback, useMemo, useState } from 'react';
 import { type ChartRun, MetricChart } from '@/components/charts/metric-chart.tsx';
 import { KeyPicker, RunPicker } from '@/components/charts/pickers.tsx';
@@ -14,8 +14,8 @@ import { MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { filtersFromQuery, hasFilters, toApiFilter } from '@/lib/run-filters.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import { useReportContext } from '../report-context.tsx';
-import { BlockFrame } from './block-frame.tsx';
 import { blockIdAttribute, isStringArray, jsonAttribute, type ReportBlock } from './block.ts';
+import { BlockFrame } from './block-frame.tsx';
 import { clampLimit, DEFAULT_FILTER_LIMIT, normalizeFilter, type RunChartSettings, settingsOf } from './run-chart-settings.ts';
 import '@/components/charts/charts.css';
 
@@ -32,7 +32,9 @@ function RunChartView(props: NodeViewProps) {
   // Every run (for names, statuses and the picker) — and, for a filter, the matching ones.
   const memberRuns = useQuery({ ...trpc.runs.list.queryOptions(share ? skipToken : { projectId, limit: 1000 }), refetchInterval: 30_000 });
   const memberMatching = useQuery({
-    ...trpc.runs.list.queryOptions(!share && isFilter ? { projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken),
+    ...trpc.runs.list.queryOptions(
+      !share && isFilter ? { projectId, filter: apiFilter, sort: { by: 'startedAt', dir: 'desc' }, limit: settings.limit } : skipToken,
+    ),
     refetchInterval: 30_000,
   });
   const sharedRuns = useQuery({ ...trpc.reportShares.runs.queryOptions(share ? { token: share } : skipToken), refetchInterval: 30_000 });
@@ -82,14 +84,23 @@ function RunChartView(props: NodeViewProps) {
   if (allRuns.isPending || (settings.source === 'filter' && matching.isPending)) body = <Loading />;
   else if (allRuns.isError) body = <ErrorBox error={allRuns.error} />;
   else if (matching.isError) body = <ErrorBox error={matching.error} />;
-  else if (runIds.length === 0)
-    body = <p className="muted small">{settings.source === 'filter' ? 'No runs match this filter yet.' : 'No runs chosen yet.'}</p>;
+  else if (runIds.length === 0) body = <p className="muted small">{settings.source === 'filter' ? 'No runs match this filter yet.' : 'No runs chosen yet.'}</p>;
   else if (settings.keys.length === 0) body = <p className="muted small">No metrics chosen yet.</p>;
   else
     body = (
       <div className="chart-grid report-chart-grid">
         {settings.keys.map((key) => (
-          <MetricChart key={key} projectId={projectId} metricKey={key} runs={chartRuns} live={live} lazy height={220} syncKey={`report:${reportId}:${String(props.node.attrs.blockId)}`} share={share} />
+          <MetricChart
+            key={key}
+            projectId={projectId}
+            metricKey={key}
+            runs={chartRuns}
+            live={live}
+            lazy
+            height={220}
+            syncKey={`report:${reportId}:${String(props.node.attrs.blockId)}`}
+            share={share}
+          />
         ))}
       </div>
     );
@@ -180,9 +191,7 @@ function RunChartSettingsForm({
               data-testid="block-filter-limit"
             />
           </label>
-          <span className="muted small">
-            {filterOk ? `${matchingCount ?? '…'} matching` : 'no filter: the most recent runs'}
-          </span>
+          <span className="muted small">{filterOk ? `${matchingCount ?? '…'} matching` : 'no filter: the most recent runs'}</span>
           {filterError ? (
             <p className="error-text small" role="alert">
               {filterError}
@@ -205,10 +214,18 @@ const node = Node.create({
   addAttributes() {
     return {
       blockId: blockIdAttribute,
-      source: { default: 'runs', parseHTML: (el) => (el.getAttribute('data-source') === 'filter' ? 'filter' : 'runs'), renderHTML: (a) => ({ 'data-source': a.source }) },
+      source: {
+        default: 'runs',
+        parseHTML: (el) => (el.getAttribute('data-source') === 'filter' ? 'filter' : 'runs'),
+        renderHTML: (a) => ({ 'data-source': a.source }),
+      },
       runIds: jsonAttribute('run-ids', [] as string[], isStringArray),
       filter: { default: '', parseHTML: (el) => el.getAttribute('data-filter') ?? '', renderHTML: (a) => ({ 'data-filter': a.filter }) },
-      limit: { default: DEFAULT_FILTER_LIMIT, parseHTML: (el) => clampLimit(el.getAttribute('data-limit')), renderHTML: (a) => ({ 'data-limit': String(a.limit) }) },
+      limit: {
+        default: DEFAULT_FILTER_LIMIT,
+        parseHTML: (el) => clampLimit(el.getAttribute('data-limit')),
+        renderHTML: (a) => ({ 'data-limit': String(a.limit) }),
+      },
       keys: jsonAttribute('keys', [] as string[], isStringArray),
     };
   },

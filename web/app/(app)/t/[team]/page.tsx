@@ -17,8 +17,18 @@ export default function TeamPage() {
   const teamId = team.data?.id;
   const projects = useQuery(trpc.projects.list.queryOptions(teamId ? { teamId } : skipToken));
 
-  if (team.isPending) return <main className="page"><Loading /></main>;
-  if (team.isError) return <main className="page"><ErrorBox error={team.error} /></main>;
+  if (team.isPending)
+    return (
+      <main className="page">
+        <Loading />
+      </main>
+    );
+  if (team.isError)
+    return (
+      <main className="page">
+        <ErrorBox error={team.error} />
+      </main>
+    );
   const canAdmin = team.data.role === 'admin' || team.data.role === 'owner';
 
   return (
@@ -37,8 +47,16 @@ export default function TeamPage() {
             <div className="card-pad" style={{ paddingBottom: 8 }}>
               <h2>Projects</h2>
             </div>
-            {projects.isPending ? <div className="card-pad"><Loading /></div> : null}
-            {projects.isError ? <div className="card-pad"><ErrorBox error={projects.error} /></div> : null}
+            {projects.isPending ? (
+              <div className="card-pad">
+                <Loading />
+              </div>
+            ) : null}
+            {projects.isError ? (
+              <div className="card-pad">
+                <ErrorBox error={projects.error} />
+              </div>
+            ) : null}
             {projects.data?.length === 0 ? (
               <p className="card-pad muted">No projects yet.{canAdmin ? ' Create the first one below.' : ' An admin of this team can create one.'}</p>
             ) : null}
@@ -60,7 +78,11 @@ export default function TeamPage() {
               </ul>
             ) : null}
           </section>
-          {canAdmin ? <div className="section"><CreateProjectForm teamId={team.data.id} teamSlug={slug} /></div> : null}
+          {canAdmin ? (
+            <div className="section">
+              <CreateProjectForm teamId={team.data.id} teamSlug={slug} />
+            </div>
+          ) : null}
         </div>
         <div>
           <MembersCard teamId={team.data.id} myRole={team.data.role} />

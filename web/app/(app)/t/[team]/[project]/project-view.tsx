@@ -18,7 +18,7 @@ import { ErrorBox, Loading } from '@/components/query-state.tsx';
 import { MAX_CHART_RUNS } from '@/lib/charts/selection.ts';
 import { rememberProject } from '@/lib/landing.ts';
 import { emptyFilters, filtersFromQuery, filtersToQuery, hasFilters, type RunFilters, toApiFilter } from '@/lib/run-filters.ts';
-import { type RunPaging, pageCount, pagingFromQuery, pagingToQuery, toApiPage, withoutPage } from '@/lib/run-paging.ts';
+import { pageCount, pagingFromQuery, pagingToQuery, type RunPaging, toApiPage, withoutPage } from '@/lib/run-paging.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 import '@/components/project/runs-table.css';
 
@@ -90,7 +90,8 @@ export function ProjectView() {
   // a page past the end (runs deleted, a shorter filter result, an old link): the last page
   const total = runs.data?.total;
   useEffect(() => {
-    if (total !== undefined && !runs.isPlaceholderData && paging.page > pageCount(total, paging.size)) setPaging({ ...paging, page: pageCount(total, paging.size) });
+    if (total !== undefined && !runs.isPlaceholderData && paging.page > pageCount(total, paging.size))
+      setPaging({ ...paging, page: pageCount(total, paging.size) });
   }, [total, runs.isPlaceholderData, paging, setPaging]);
   // the next sign-in in this browser lands here
   const openedTeam = info.data?.team.slug;
@@ -98,7 +99,10 @@ export function ProjectView() {
   useEffect(() => {
     if (openedTeam && openedProject) rememberProject({ team: openedTeam, project: openedProject });
   }, [openedTeam, openedProject]);
-  const tagHref = useCallback((tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, withoutPage(new URLSearchParams(query)))}`, [pathname, filters, query]);
+  const tagHref = useCallback(
+    (tag: string) => `${pathname}?${filtersToQuery({ ...filters, tag }, withoutPage(new URLSearchParams(query)))}`,
+    [pathname, filters, query],
+  );
 
   if (info.isPending) return <Loading />;
   if (info.isError) return <ErrorBox error={info.error} />;

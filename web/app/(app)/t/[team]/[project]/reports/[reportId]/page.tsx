@@ -14,8 +14,18 @@ export default function ReportPage() {
   const trpc = useTRPC();
   const report = useQuery(trpc.reports.get.queryOptions({ reportId }));
 
-  if (report.isPending) return <main className="page page-narrow"><Loading /></main>;
-  if (report.isError) return <main className="page page-narrow"><ErrorBox error={report.error} /></main>;
+  if (report.isPending)
+    return (
+      <main className="page page-narrow">
+        <Loading />
+      </main>
+    );
+  if (report.isError)
+    return (
+      <main className="page page-narrow">
+        <ErrorBox error={report.error} />
+      </main>
+    );
 
   return (
     <main className="page page-report">
