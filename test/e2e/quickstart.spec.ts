@@ -1,9 +1,11 @@
-// `npm start` as a newcomer meets it: server + JupyterLab come up configured, a cell run in
-// the printed JupyterLab shows up in the printed Cellmark, Ctrl-C ends the run (its kernel
-// shut down), and everything survives a restart.
+// `npm start` as a newcomer meets it: server + JupyterLab come up configured and on loopback
+// only, a cell run in the printed JupyterLab shows up in the printed Cellmark, a second
+// `npm start` meanwhile prints the running one's URLs, Ctrl-C ends the run (its kernel shut
+// down), and everything survives a restart, which rebuilds nothing and keeps the URLs.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { freePort, repoRoot, waitFor } from './support/cellmark.ts';
@@ -36,15 +38,18 @@ function quickstartEnv() {
   return env as unknown as NodeJS.ProcessEnv;
 }
 
-async function npmStart(): Promise<Started> {
-  const started = Date.now();
-  // exactly what `npm start` runs, with ports and data dir of our own
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/src/cli/quickstart.ts')], {
+// exactly what `npm start` runs, with ports and data dir of our own
+const spawnQuickstart = () =>
+  spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/src/cli/quickstart.ts')], {
     cwd: repoRoot,
     env: quickstartEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a failed test can kill server and JupyterLab too
   });
+
+async function npmStart(): Promise<Started> {
+  const started = Date.now();
+  const child = spawnQuickstart();
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -61,6 +66,19 @@ async function npmStart(): Promise<Started> {
   const [, email, password] = /sign in {5}(\S+) \/ (\S+)/.exec(output)!;
   return { child, output: () => output, cellmarkUrl, labUrl, email: email!, password: password!, ms: Date.now() - started };
 }
+
+/** Whether something accepts TCP connections on host:port. */
+const accepts = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host, port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
+  });
+
+/** This machine's addresses other than loopback: the quick start must not answer on them. */
+const outsideAddresses = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
 
 /** Ctrl-C in the terminal: SIGINT to the whole foreground process group. */
 async function stop(started: Started) {
@@ -84,6 +102,28 @@ test('npm start: JupyterLab records into Cellmark out of the box, and data survi
   test.info().annotations.push({ type: 'timing', description: `npm start ready (server + JupyterLab) in ${current.ms} ms` });
   expect(current.cellmarkUrl).toBe(`http://localhost:${ports.server}`);
   expect(current.email).toBe('you@localhost.test');
+  expect(current.output()).toContain('notebooks in ');
+  expect(current.output()).toContain('listening on 127.0.0.1 only');
+  expect(await accepts('127.0.0.1', ports.server)).toBe(true);
+  expect(await accepts('127.0.0.1', ports.lab)).toBe(true);
+  const outside = outsideAddresses();
+  expect(outside.length, 'this test needs a non-loopback interface to check that nothing listens there').toBeGreaterThan(0);
+  for (const address of outside) {
+    expect(await accepts(address, ports.server), `Cellmark on ${address}`).toBe(false);
+    expect(await accepts(address, ports.lab), `JupyterLab on ${address}`).toBe(false);
+  }
+
+  // A second npm start on the same data dir prints the running one's URLs and exits 0.
+  const second = spawnQuickstart();
+  let secondOutput = '';
+  second.stdout!.on('data', (d) => (secondOutput += d));
+  second.stderr!.on('data', (d) => (secondOutput += d));
+  expect(await new Promise((r) => second.once('exit', r)), secondOutput).toBe(0);
+  expect(secondOutput).toContain(`already running (pid ${current.child.pid})`);
+  expect(secondOutput).toContain(`Cellmark    ${current.cellmarkUrl}`);
+  expect(secondOutput).toContain(`JupyterLab  ${current.labUrl}`);
+  expect(secondOutput).not.toMatch(/healthy|database|in use/);
+  expect((await fetch(`${current.cellmarkUrl}/healthz`)).ok).toBe(true);
 
   // A notebook in the printed JupyterLab, with nothing configured by hand.
   const lab = await browser.newPage();
@@ -130,8 +170,12 @@ test('npm start: JupyterLab records into Cellmark out of the box, and data survi
   await stop(current);
   await expect(fetch(`${current.cellmarkUrl}/healthz`)).rejects.toThrow();
 
-  // Same data dir: same account, same run, ended when Ctrl-C shut its kernel down.
+  // Same data dir: same account, same run, ended when Ctrl-C shut its kernel down; nothing
+  // rebuilt, and the JupyterLab URL (its token) is the one printed before.
+  const firstLabUrl = current.labUrl;
   current = await npmStart();
+  expect(current.output()).not.toContain('building');
+  expect(current.labUrl).toBe(firstLabUrl);
   await web.goto(runUrl);
   await expect(web.getByTestId('cell-output')).toContainText('hello from the quick start');
   await expect(web.getByTestId('run-header').locator('.badge').first()).toHaveAttribute('data-status', 'finished');

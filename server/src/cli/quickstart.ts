@@ -269,7 +269,7 @@ let shuttingDown = false;
 
 /** Another `npm start` on this data dir: print its URLs instead of failing on its database. */
 async function reportRunning(other: { pid: number }) {
-  log(`npm start is already running on ${path.relative(root, dataDir) || dataDir} (pid ${other.pid}); waiting for it to be ready…`);
+  log(`npm start is already running on ${path.relative(root, dataDir) || dataDir} (pid ${other.pid})`);
   const ready = await readyInstance(instanceFile, 300_000);
   if (!ready) fail(`the npm start with pid ${other.pid} holds ${dataDir} but is not healthy; stop it (kill ${other.pid}) or set CELLMARK_DATA_DIR`);
   process.stdout.write([...ready.banner!, `  already running (pid ${ready.pid}): stop it with Ctrl-C in its terminal or kill ${ready.pid}`, ''].join('\n') + '\n');
