@@ -344,7 +344,7 @@ async function main() {
   if (withLab && !py) log('python3 not found: starting the server only (install Python 3.9+ for the bundled JupyterLab)');
   const labPrepared = py ? prepareLab(py) : Promise.resolve(false);
   const serverUp = phase('web build (turbo, cached)', () =>
-    run(path.join(root, 'node_modules/.bin/turbo'), ['run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1' }),
+    run(path.join(root, 'node_modules/.bin/turbo'), ['run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], { ...process.env, CELLMARK_BUILD_NO_TYPECHECK: '1', NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1' }),
   ).then(() =>
     phase('server: start until healthy', async () => {
       const started = Date.now();
