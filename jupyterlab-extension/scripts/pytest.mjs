@@ -11,10 +11,21 @@ const python = process.env.CELLMARK_PYTHON ?? path.join(root, '.venv/bin/python'
 const needs = ['pytest', 'hypothesis', 'numpy', 'IPython', 'ipykernel', 'psutil'];
 
 const shown = path.relative(root, python).startsWith('..') ? python : path.relative(root, python);
-const missing = existsSync(python) ? spawnSync(python, ['-c', `import importlib.util as u; print(" ".join(m for m in ${JSON.stringify(needs)} if not u.find_spec(m)))`], { encoding: 'utf8' }) : null;
-if (!missing || missing.status !== 0 || missing.stdout.trim()) {
-  const why = !missing ? `no ${shown}` : missing.status !== 0 ? `${shown} does not run` : `${shown} lacks ${missing.stdout.trim()}`;
-  console.log(`pytest (kernel side) SKIPPED: ${why}. To run it: npm start once (creates .venv), then .venv/bin/pip install pytest hypothesis numpy; or set CELLMARK_PYTHON to a Python that has them.`);
+
+/** Why this Python cannot run the suite, or null when it can. */
+function unusable() {
+  if (!existsSync(python)) return `no ${shown}`;
+  const probe = `import importlib.util as u; print(" ".join(m for m in ${JSON.stringify(needs)} if not u.find_spec(m)))`;
+  const missing = spawnSync(python, ['-c', probe], { encoding: 'utf8' });
+  if (missing.status !== 0) return `${shown} does not run`;
+  return missing.stdout.trim() ? `${shown} lacks ${missing.stdout.trim()}` : null;
+}
+
+const why = unusable();
+if (why) {
+  console.log(
+    `pytest (kernel side) SKIPPED: ${why}. To run it: npm start once (creates .venv), then .venv/bin/pip install pytest hypothesis numpy; or set CELLMARK_PYTHON to a Python that has them.`,
+  );
   process.exit(0);
 }
 const result = spawnSync(python, ['-m', 'pytest', 'jupyterlab-extension/tests', '-q', '-p', 'no:cacheprovider'], { cwd: root, stdio: 'inherit' });

@@ -32,7 +32,17 @@ describe('extension change check', () => {
     const pyproject = readFileSync(path.join(pkg, 'pyproject.toml'), 'utf8');
     const versionFile = /\[tool\.hatch\.build\.hooks\.version\]\s*path = "([^"]+)"/.exec(pyproject)![1]!;
     const { main, jupyterlab } = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { main: string; jupyterlab: { outputDir: string } };
-    const outputs = [versionFile, main, `${jupyterlab.outputDir}/package.json`, `${jupyterlab.outputDir}/static/style.js`, 'tsconfig.build.tsbuildinfo', 'cellmark/__pycache__/__init__.cpython-311.pyc', 'node_modules/.package-lock.json', '.pytest_cache/v/cache/lastfailed', 'jupyterlab_cellmark.egg-info/PKG-INFO'];
+    const outputs = [
+      versionFile,
+      main,
+      `${jupyterlab.outputDir}/package.json`,
+      `${jupyterlab.outputDir}/static/style.js`,
+      'tsconfig.build.tsbuildinfo',
+      'cellmark/__pycache__/__init__.cpython-311.pyc',
+      'node_modules/.package-lock.json',
+      '.pytest_cache/v/cache/lastfailed',
+      'jupyterlab_cellmark.egg-info/PKG-INFO',
+    ];
     for (const output of outputs) {
       mkdirSync(path.dirname(path.join(pkg, output)), { recursive: true });
       writeFileSync(path.join(pkg, output), 'built\n');

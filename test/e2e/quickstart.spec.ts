@@ -70,7 +70,10 @@ async function npmStart(): Promise<Started> {
 /** Whether something accepts TCP connections on host:port. */
 const accepts = (host: string, port: number) =>
   new Promise<boolean>((resolve) => {
-    const socket = connect({ host, port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
+    const socket = connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    }).once('error', () => resolve(false));
   });
 
 /** This machine's addresses other than loopback: the quick start must not answer on them. */

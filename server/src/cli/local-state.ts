@@ -18,7 +18,10 @@ export function sourceFiles(root: string, dir: string): string[] {
   const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', dir], { cwd: root, encoding: 'utf8' });
   if (git.status === 0 && git.stdout) {
     // --cached lists files deleted from the working tree too
-    return git.stdout.split('\0').filter((f) => f && existsSync(path.join(root, f))).sort();
+    return git.stdout
+      .split('\0')
+      .filter((f) => f && existsSync(path.join(root, f)))
+      .sort();
   }
   const files: string[] = [];
   const walk = (rel: string) => {
@@ -36,7 +39,12 @@ export function sourceFiles(root: string, dir: string): string[] {
 /** Hash of the names and contents of `files` (relative to `root`). */
 export function fingerprint(root: string, files: string[]): string {
   const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(path.join(root, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(path.join(root, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -117,7 +125,10 @@ export async function readyInstance(file: string, timeoutMs: number): Promise<In
     const instance = readInstance(file);
     if (!instance || !isAlive(instance.pid)) return null;
     if (instance.cellmarkUrl && instance.banner) {
-      const healthy = await fetch(`${instance.cellmarkUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false);
+      const healthy = await fetch(`${instance.cellmarkUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       return healthy ? instance : null;
     }
     await new Promise((r) => setTimeout(r, 250));

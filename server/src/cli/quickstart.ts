@@ -86,7 +86,8 @@ function portFree(portToTry: number): Promise<boolean> {
 }
 
 /** A secret kept in the data dir (0600), the same on every start. */
-const dataDirSecret = (name: string, bytes: number, encoding: BufferEncoding) => keptSecret(path.join(dataDir, name), () => randomBytes(bytes).toString(encoding));
+const dataDirSecret = (name: string, bytes: number, encoding: BufferEncoding) =>
+  keptSecret(path.join(dataDir, name), () => randomBytes(bytes).toString(encoding));
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -137,7 +138,10 @@ async function bootstrap(): Promise<LocalCredentials | null> {
     body: JSON.stringify({ email, password }),
   });
   if (!signIn.ok) fail(`could not sign the local user in: ${signIn.status} ${await signIn.text()}`);
-  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = signIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const call = async <T>(procedure: string, input: unknown): Promise<T> => {
     const res = await fetch(`${serverUrl}/api/trpc/${procedure}`, {
       method: 'POST',
@@ -182,14 +186,15 @@ function extensionFingerprint(): string {
   return fingerprint(root, [...sourceFiles(root, 'jupyterlab-extension'), 'package-lock.json']);
 }
 
-const pip = (env: NodeJS.ProcessEnv, ...argv: string[]) => run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...argv], env);
+const pip = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
+  run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...argv], env);
 
 /**
  * `.venv` with JupyterLab (first run), then the extension built and installed into it when its
  * sources changed since the build installed there (the fingerprint lives in the venv: a new
- * venv gets the extension even if the sources did not change). False without Python.
+ * venv gets the extension even if the sources did not change).
  */
-async function prepareLab(py: string): Promise<boolean> {
+async function prepareLab(py: string): Promise<void> {
   const bin = path.join(venv, 'bin');
   const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, VIRTUAL_ENV: venv };
   const requirements = buildRequirements(py);
@@ -200,7 +205,7 @@ async function prepareLab(py: string): Promise<boolean> {
   }
   const stamp = path.join(venv, 'cellmark-extension.fingerprint');
   const sources = extensionFingerprint();
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === sources) return true;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === sources) return;
   log('building and installing the JupyterLab extension…');
   await phase('extension: npm run build:prod', () => run('npm', ['run', 'build:prod', '-w', '@cellmark/jupyterlab'], env));
   await phase('extension: pip install', async () => {
@@ -208,7 +213,6 @@ async function prepareLab(py: string): Promise<boolean> {
     await pip(env, '--force-reinstall', '--no-deps', ...(requirements ? ['--no-build-isolation'] : []), './jupyterlab-extension');
   });
   writeFileSync(stamp, sources);
-  return true;
 }
 
 async function startLab(credentials: LocalCredentials | null): Promise<{ url: string }> {
@@ -258,7 +262,10 @@ async function startLab(credentials: LocalCredentials | null): Promise<{ url: st
   for (;;) {
     if (lab.exitCode !== null) fail(`JupyterLab exited during start-up:\n${lastLines}`);
     if (Date.now() > deadline) fail(`JupyterLab did not answer on ${base} within 120 s:\n${lastLines}`);
-    const ok = await fetch(`${base}/api/status?token=${labToken}`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/api/status?token=${labToken}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -272,7 +279,9 @@ async function reportRunning(other: { pid: number }) {
   log(`npm start is already running on ${path.relative(root, dataDir) || dataDir} (pid ${other.pid})`);
   const ready = await readyInstance(instanceFile, 300_000);
   if (!ready) fail(`the npm start with pid ${other.pid} holds ${dataDir} but is not healthy; stop it (kill ${other.pid}) or set CELLMARK_DATA_DIR`);
-  process.stdout.write([...ready.banner!, `  already running (pid ${ready.pid}): stop it with Ctrl-C in its terminal or kill ${ready.pid}`, ''].join('\n') + '\n');
+  process.stdout.write(
+    `${[...ready.banner!, `  already running (pid ${ready.pid}): stop it with Ctrl-C in its terminal or kill ${ready.pid}`].join('\n')}\n\n`,
+  );
   process.exit(0);
 }
 
@@ -306,7 +315,6 @@ function startServer(withLab: boolean): ChildProcess {
   return server;
 }
 
-
 function banner(credentials: LocalCredentials | null, lab: { url: string } | null): string[] {
   const lines = ['', `  Cellmark    ${serverUrl}`];
   if (credentials) lines.push(`  sign in     ${credentials.email} / ${credentials.password}   (kept in ${path.relative(root, credentialsFile)})`);
@@ -335,16 +343,26 @@ async function main() {
   const other = claimInstance(instanceFile);
   if (other) return reportRunning(other);
   process.on('exit', () => releaseInstance(instanceFile));
-  const ports: [string, number][] = withLab ? [['PORT', port], ['CELLMARK_LAB_PORT', labPort]] : [['PORT', port]];
+  const ports: [string, number][] = withLab
+    ? [
+        ['PORT', port],
+        ['CELLMARK_LAB_PORT', labPort],
+      ]
+    : [['PORT', port]];
   for (const [variable, p] of ports) {
     if (!(await portFree(p))) fail(`port ${p} on ${host} is in use by another program: stop it or set ${variable}`);
   }
 
   const py = withLab ? python() : null;
   if (withLab && !py) log('python3 not found: starting the server only (install Python 3.9+ for the bundled JupyterLab)');
-  const labPrepared = py ? prepareLab(py) : Promise.resolve(false);
+  const labPrepared = py ? prepareLab(py).then(() => true) : Promise.resolve(false);
   const serverUp = phase('web build (turbo, cached)', () =>
-    run(path.join(root, 'node_modules/.bin/turbo'), ['run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], { ...process.env, CELLMARK_BUILD_NO_TYPECHECK: '1', NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1' }),
+    run(path.join(root, 'node_modules/.bin/turbo'), ['run', 'build', '--filter=@cellmark/web', '--output-logs=errors-only'], {
+      ...process.env,
+      CELLMARK_BUILD_NO_TYPECHECK: '1',
+      NEXT_TELEMETRY_DISABLED: '1',
+      TURBO_TELEMETRY_DISABLED: '1',
+    }),
   ).then(() =>
     phase('server: start until healthy', async () => {
       const started = Date.now();
@@ -361,10 +379,15 @@ async function main() {
   const [, c, l] = await Promise.all([serverUp, credentials, lab]);
   const lines = banner(c, l);
   markReady(instanceFile, serverUrl, lines);
-  process.stdout.write([...lines, '', '  Ctrl-C stops everything.', ''].join('\n') + '\n');
-  log(`ready in ${seconds(Date.now() - t0)} (load ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  process.stdout.write(`${[...lines, '', '  Ctrl-C stops everything.'].join('\n')}\n\n`);
+  log(
+    `ready in ${seconds(Date.now() - t0)} (load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
   if (showTimings) {
-    for (const t of timings.sort((a, b) => a.from - b.from)) log(`  ${t.phase.padEnd(36)} ${seconds(t.from).padStart(7)} → ${seconds(t.to).padStart(7)}  (${seconds(t.to - t.from)}, load ${t.load.toFixed(2)})`);
+    for (const t of timings.sort((a, b) => a.from - b.from))
+      log(`  ${t.phase.padEnd(36)} ${seconds(t.from).padStart(7)} → ${seconds(t.to).padStart(7)}  (${seconds(t.to - t.from)}, load ${t.load.toFixed(2)})`);
   }
 }
 
