@@ -2,6 +2,7 @@
 // websocket and the web UI, all on one port. Built from already-open dependencies so tests
 // can start it on port 0. The routes with more to them than a few lines (blobs.ts,
 // report-images.ts) and the run sweeps (../run-sweeps.ts) live in their own modules.
+import { existsSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import net, { type Socket } from 'node:net';
@@ -96,18 +97,22 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
   // level 6 took ~350 ms for 3.1 MB, most of the request's time
   const compress = compression({ threshold: 8 * 1024, level: 1 });
 
-  let next: { handle: NextRequestHandler; close: () => Promise<void> } | null = null;
+  // Next prepares while the server already listens: the API, ingest and /healthz answer at
+  // once, and a page request waits for it (~0.7 s of a start). A missing build is still a
+  // start-up error.
+  let next: Promise<{ handle: NextRequestHandler; close: () => Promise<void> }> | null = null;
   if (!env.CELLMARK_NO_WEB) {
-    const { default: createNext } = await import('next');
     const dev = env.CELLMARK_DEV;
-    const app = createNext({ dev, dir: webDir(), hostname: 'localhost', port: env.PORT, httpServer: server });
-    await app.prepare().catch((error: Error) => {
-      if (!dev && /production build|\.next/.test(error.message)) {
-        throw new Error(`the web UI is not built (${webDir()}/.next is missing): run "npm run build" first, or start with CELLMARK_DEV=1`);
-      }
-      throw error;
+    if (!dev && !existsSync(path.join(webDir(), '.next', 'BUILD_ID'))) {
+      throw new Error(`the web UI is not built (${webDir()}/.next is missing): run "npm run build" first, or start with CELLMARK_DEV=1`);
+    }
+    next = import('next').then(async ({ default: createNext }) => {
+      const app = createNext({ dev, dir: webDir(), hostname: 'localhost', port: env.PORT, httpServer: server });
+      await app.prepare();
+      return { handle: app.getRequestHandler() as NextRequestHandler, close: () => app.close() };
     });
-    next = { handle: app.getRequestHandler() as NextRequestHandler, close: () => app.close() };
+    // a failure answers each page request with an internal error; logged once here
+    next.catch((error: unknown) => logger.error({ err: error }, 'the web UI failed to start'));
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -170,10 +175,10 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
     if (pathname.startsWith('/api/blobs/')) return serveBlob(req, res, pathname);
     const image = reportImagePath(pathname);
     if (image) return reportImage(req, res, image);
-    if (next) {
+    if (next !== null) {
       // server components ask the API back over the connection the page came in on
       req.headers[SELF_ORIGIN_HEADER] = selfOrigin(req.socket);
-      return next.handle(req, res);
+      return (await next).handle(req, res);
     }
     return sendJson(res, 404, { error: { message: `no route for ${pathname}` } });
   }
@@ -245,7 +250,7 @@ export async function startServer(options: AppOptions): Promise<CellmarkServer> 
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await drained;
-      await next?.close().catch(() => {});
+      await next?.then((web) => web.close()).catch(() => {});
     })());
 
   return { server, url, collab, close };
