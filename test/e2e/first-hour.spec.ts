@@ -1,7 +1,7 @@
 // A quick-start user's first hour in the browser: the sign-in page loads without a failing
 // request, signing in lands on the project's runs, the empty runs page says to run a cell in
 // the JupyterLab `npm start` set up, the avatar's initials, the Charts tab's default keys (the
-// user's own, not system/…) and whole-step axis ticks, and a 404 for an unknown project.
+// user's own, not system/…) and whole-step axis ticks, and a 404 for an unknown team, project, run or report.
 import { type Browser, expect, type Page, test } from '@playwright/test';
 import { CellmarkProcess, createWorkspace, freePort } from './support/cellmark.ts';
 
@@ -148,13 +148,28 @@ test("the Charts tab charts the user's own metrics, system metrics listed below,
   await context.close();
 });
 
-test('an unknown project answers HTTP 404; a known one 200', async () => {
+test('an unknown team, project, run or report answers HTTP 404; known ones 200', async () => {
   const get = (path: string) => fetch(`${cellmark.url}${path}`, { headers: { cookie: workspace.cookie }, redirect: 'manual' });
-  expect((await get('/t/local/notebooks')).status).toBe(200);
-  expect((await get('/t/local/no-such-project')).status).toBe(404);
-  expect((await get('/t/no-such-team/notebooks')).status).toBe(404);
-  // slugs no project can have
-  expect((await get('/t/local/Not%20A%20Slug')).status).toBe(404);
-  const page = await (await get('/t/local/no-such-project')).text();
-  expect(page).toContain('Page not found');
+  const { runId } = await cellmark.call<{ runId: string }>(
+    'ingest.startRun',
+    { project: 'local/notebooks', clientKey: 'first-hour-404', notebookPath: 'known.ipynb', startedAt: new Date().toISOString() },
+    { authorization: `Bearer ${workspace.token}` },
+  );
+  const report = await cellmark.call<{ id: string }>('reports.create', { projectId: workspace.project.id, title: 'Known' }, workspace.headers);
+  for (const known of ['/t/local', '/t/local/notebooks', `/t/local/notebooks/runs/${runId}`, `/t/local/notebooks/reports/${report.id}`]) {
+    expect({ known, status: (await get(known)).status }).toEqual({ known, status: 200 });
+  }
+  const unknown = [
+    '/t/no-such-team',
+    '/t/local/no-such-project',
+    '/t/no-such-team/notebooks',
+    '/t/local/Not%20A%20Slug', // slugs no project can have
+    `/t/local/notebooks/runs/${crypto.randomUUID()}`,
+    '/t/local/notebooks/runs/not-a-run-id',
+    `/t/local/vision/runs/${runId}`, // a run of another project
+    `/t/local/notebooks/reports/${crypto.randomUUID()}`,
+    '/t/local/notebooks/reports/not-a-report-id',
+  ];
+  for (const path of unknown) expect({ path, status: (await get(path)).status }).toEqual({ path, status: 404 });
+  expect(await (await get('/t/local/no-such-project')).text()).toContain('Page not found');
 });

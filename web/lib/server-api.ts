@@ -3,6 +3,7 @@
 // address the page request came in on, which the custom server passes in SELF_ORIGIN_HEADER
 // (server/src/http/app.ts, which replaces any value a client sent).
 import { headers } from 'next/headers';
+import { notFound } from 'next/navigation';
 
 /** Both sides spell it: the server sets it on every request it hands to Next. */
 export const SELF_ORIGIN_HEADER = 'x-cellmark-self-origin';
@@ -24,4 +25,14 @@ export async function serverQuery(procedure: string, input?: unknown): Promise<S
   } catch {
     return { ok: false, code: 'UNAVAILABLE' };
   }
+}
+
+/**
+ * The not-found page (HTTP 404) when the API says there is no such thing, or the URL holds an id
+ * or slug nothing can have. Signed out, forbidden or unreachable: the page renders and asks again
+ * in the browser, which then sends the visitor to sign in or says what failed.
+ */
+export function notFoundIfMissing(result: ServerQueryResult): ServerQueryResult {
+  if (!result.ok && (result.code === 'NOT_FOUND' || result.code === 'BAD_REQUEST')) notFound();
+  return result;
 }
