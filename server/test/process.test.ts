@@ -1,56 +1,29 @@
 // The real server process: start-up failures, graceful shutdown with a request in flight.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '@cellmark/db/testing';
 import { describe, expect, it } from 'vitest';
-import { eventually } from './helpers.ts';
-
-const main = path.resolve(import.meta.dirname, '../src/main.ts');
-
-function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: {
-      PATH: process.env.PATH!,
-      HOME: process.env.HOME ?? '/tmp',
-      CELLMARK_NO_WEB: '1',
-      HOST: '127.0.0.1',
-      NODE_ENV: 'development',
-      ...env,
-    } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+import { spawnServerProcess, startServerProcess } from './server-processes.ts';
 
 describe('server process', () => {
   it('exits non-zero with one clear line when DATABASE_URL is unreachable', async () => {
-    const p = startProcess({ DATABASE_URL: 'postgres://cellmark:x@127.0.0.1:9/cellmark', PORT: '0' });
+    const p = await spawnServerProcess({ DATABASE_URL: 'postgres://cellmark:x@127.0.0.1:9/cellmark' });
     expect(await p.exited).toBe(1);
-    expect(p.err().trim().split('\n')).toEqual(['cellmark: cannot connect to Postgres at 127.0.0.1:9/cellmark: connect ECONNREFUSED 127.0.0.1:9']);
+    expect(p.stderr().trim().split('\n')).toEqual(['cellmark: cannot connect to Postgres at 127.0.0.1:9/cellmark: connect ECONNREFUSED 127.0.0.1:9']);
   });
 
   it('rejects an invalid environment in one line', async () => {
-    const p = startProcess({ PORT: 'eighty' });
+    const p = await spawnServerProcess({ PORT: 'eighty' });
     expect(await p.exited).toBe(1);
-    expect(p.err()).toMatch(/^cellmark: invalid environment: PORT: /);
-    expect(p.err().trim().split('\n')).toHaveLength(1);
+    expect(p.stderr()).toMatch(/^cellmark: invalid environment: PORT: /);
+    expect(p.stderr().trim().split('\n')).toHaveLength(1);
   });
 
   it('on SIGTERM finishes the request in flight, closes the database and exits 0', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cellmark-proc-'));
-    const port = String(await freePort());
-    const p = startProcess({ CELLMARK_DATA_DIR: dataDir, PORT: port });
-    const base = `http://127.0.0.1:${port}`;
-    // a fresh PGlite runs every migration first: slow on a busy 2-core machine
-    await eventually(async () => expect((await fetch(`${base}/healthz`)).status, `not healthy yet; server output:\n${p.out()}\n${p.err()}`).toBe(200), 60_000);
+    const p = await startServerProcess({ CELLMARK_DATA_DIR: dataDir });
+    const base = p.url;
 
     // A slow upload: headers now, body later, SIGTERM in between.
     const body = JSON.stringify({ runId: '00000000-0000-4000-8000-000000000000', cells: [] });

@@ -10,10 +10,13 @@ export interface ServerProcess {
   url: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** stdout and stderr as they arrived */
   log: () => string;
+  stderr: () => string;
 }
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts a server process and returns at once (a test of start-up failures waits on `exited`). */
+export async function spawnServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
@@ -30,16 +33,26 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  let stderr = '';
   child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => {
+    log += d;
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${env.PORT ?? port}`, child, exited, log: () => log, stderr: () => stderr };
+}
+
+/** Starts a server process and waits until it is healthy. */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const p = await spawnServerProcess(env);
+  // a fresh PGlite runs every migration first: slow on a busy 2-core machine
   await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`server exited: ${log}`);
-    const res = await fetch(`${url}/healthz`);
+    if (p.child.exitCode !== null) throw new Error(`server exited: ${p.log()}`);
+    const res = await fetch(`${p.url}/healthz`);
     if (res.status !== 200) throw new Error(`healthz ${res.status}`);
   }, 60_000);
-  return { url, child, exited, log: () => log };
+  return p;
 }
 
 /** A throwaway database on the Postgres in DATABASE_URL, by URL (processes open it themselves). */
