@@ -4,7 +4,6 @@
 // report-images.ts) and the run sweeps (../run-sweeps.ts) live in their own modules.
 import { existsSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import net, { type Socket } from 'node:net';
 import path from 'node:path';
 import type { Database } from '@cellmark/db';
@@ -51,7 +50,9 @@ export interface CellmarkServer {
 type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function webDir(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('@cellmark/web/package.json'));
+  // beside server/ in the repository; not a package dependency, or web (which takes the
+  // router's type from here) and server would depend on each other
+  return path.resolve(import.meta.dirname, '../../../web');
 }
 
 export async function startServer(options: AppOptions): Promise<CellmarkServer> {
