@@ -13,6 +13,10 @@ export const MAX_TAG_CHARS = 64;
 export const MAX_NOTES_CHARS = 64 * 1024;
 export const MIN_CLIENT_KEY_CHARS = 8;
 export const MAX_CLIENT_KEY_CHARS = 200;
+/** A metric, summary or config key (checked in domain/metrics/ingest.ts and domain/executions.ts). */
+export const MAX_KEY_CHARS = 250;
+/** A summary's text value. */
+export const MAX_SUMMARY_TEXT = 1000;
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const text = z.string();

@@ -6,7 +6,7 @@
 // package is standard library only, hence this test rather than one shared constant.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startRunInput, updateRunInput } from '@cellmark/server/wire';
+import { MAX_KEY_CHARS, MAX_SUMMARY_TEXT, startRunInput, updateRunInput } from '@cellmark/server/wire';
 import { describe, expect, it } from 'vitest';
 import * as extension from '../../jupyterlab-extension/src/run-input.ts';
 
@@ -17,9 +17,10 @@ const EXTENSION_DIR = path.resolve(import.meta.dirname, '../../jupyterlab-extens
 function pythonLimits(): Record<string, number> {
   const code = [
     'import json',
-    'from cellmark.kernel import api, run_binding',
+    'from cellmark.kernel import api, config_capture, metrics, run_binding',
     'print(json.dumps({"tags": api.MAX_TAGS, "tagChars": api.MAX_TAG_CHARS, "nameChars": api.MAX_NAME_CHARS,',
-    '  "notes": api.MAX_NOTES_BYTES, "keyChars": run_binding.MAX_KEY_CHARS}))',
+    '  "notes": api.MAX_NOTES_BYTES, "keyChars": run_binding.MAX_KEY_CHARS,',
+    '  "metricKeyChars": metrics.MAX_KEY_CHARS, "summaryText": metrics.MAX_SUMMARY_TEXT, "configKeyChars": config_capture.MAX_KEY_CHARS}))',
   ].join('\n');
   const out = execFileSync(process.env.PYTHON ?? 'python3', ['-c', code], { cwd: EXTENSION_DIR, env: { ...process.env, PYTHONPATH: EXTENSION_DIR } });
   return JSON.parse(out.toString());
@@ -59,5 +60,14 @@ describe('client limits are the server schema limits', () => {
     // the kernel counts UTF-8 bytes, the server characters: the same number, stricter for non-ASCII
     expectLimit((notes) => updateAccepts({ notes }), py.notes!);
     expectLimit(startAccepts, py.keyChars!);
+  });
+
+  it('the kernel side: metric, summary and config key length, summary text (checked by the ingest domain, not a schema)', () => {
+    const py = pythonLimits();
+    expect({ metricKeyChars: py.metricKeyChars, configKeyChars: py.configKeyChars, summaryText: py.summaryText }).toEqual({
+      metricKeyChars: MAX_KEY_CHARS,
+      configKeyChars: MAX_KEY_CHARS,
+      summaryText: MAX_SUMMARY_TEXT,
+    });
   });
 });

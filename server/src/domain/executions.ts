@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { and, type Db, eq, inArray, projectConfigKeys, reportImages, resultRows, runBlobs, runCells, runConfig, runs, sql } from '@cellmark/db';
 import type { BlobStore } from '../blobs/store.ts';
+import { MAX_KEY_CHARS } from '../wire.ts';
 import { DomainError } from './errors.ts';
 import { type ExecutionRecord, type MergedExecution, mergeExecution, type Origin } from './execution-merge.ts';
 import { type PendingBlob, planOutputs } from './outputs.ts';
@@ -16,7 +17,7 @@ export interface IngestLimits {
   outputInlineBytes: number;
 }
 
-export const CONFIG_LIMITS = { keyChars: 250, valueBytes: 4096, keysPerExecution: 1000 } as const;
+export const CONFIG_LIMITS = { keyChars: MAX_KEY_CHARS, valueBytes: 4096, keysPerExecution: 1000 } as const;
 
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 3 : 1)} MiB`;

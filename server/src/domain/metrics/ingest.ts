@@ -2,6 +2,7 @@
 // batch inserts nothing twice) and folds exactly the newly inserted points into every
 // rollup level (computed here, see rollup.ts) and the run's summary. A batch is all or nothing.
 import { BinaryCopyEncoder, canCopyIn, copyIntoTable, type Db, eq, metricKeys, resultRows, runs, type SQL, sql, uuidBytes } from '@cellmark/db';
+import { MAX_KEY_CHARS, MAX_SUMMARY_TEXT } from '../../wire.ts';
 import { DomainError } from '../errors.ts';
 import { type Actor, requireRun } from '../policy.ts';
 import { ROLLUP_BASE, ROLLUP_LEVELS } from './levels.ts';
@@ -21,7 +22,6 @@ export interface MetricLimits {
   maxPointsPerBatch: number;
 }
 
-export const MAX_KEY_CHARS = 250;
 const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -428,7 +428,6 @@ async function refreshSummary(db: Db, runId: string, keyIds: number[], firstStep
 }
 
 export type SummaryValue = WireValue | string | boolean | null;
-export const MAX_SUMMARY_TEXT = 1000;
 
 /**
  * Values set by hand (`cellmark.summary["best_acc"] = 0.97`): stored as summary[key].value,
