@@ -143,3 +143,29 @@ describe('role changes', () => {
     expect(attempt).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('what the UI is told it may do', () => {
+  it('is what the server then allows: write, admin and the roles each member may give', async () => {
+    const { owner, teamId, people } = await teamWith(['admin', 'editor', 'viewer']);
+    const all = ['viewer', 'editor', 'admin', 'owner'] as const;
+    for (const member of [owner, ...people]) {
+      const { role, permissions } = await member.api.teams.bySlug.query({ slug: owner.team.slug });
+      const byPath = await member.api.projects.byPath.query({ team: owner.team.slug, project: owner.project.slug });
+      expect(byPath.permissions).toEqual(permissions);
+      expect({ role, write: permissions.write, admin: permissions.admin }).toEqual({
+        role,
+        write: role !== 'viewer',
+        admin: role === 'admin' || role === 'owner',
+      });
+      // each role offered can be given, each other one is refused
+      for (const give of all) {
+        const newcomer = await signUp(server, `${role}-gives-${give}`);
+        const result = await member.api.teams.addMember.mutate({ teamId, email: newcomer.email, role: give }).then(
+          () => 'allowed',
+          (error) => errorOf(error).code,
+        );
+        expect({ role, give, result }).toEqual({ role, give, result: permissions.grantableRoles.includes(give) ? 'allowed' : 'FORBIDDEN' });
+      }
+    }
+  });
+});

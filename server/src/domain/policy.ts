@@ -53,6 +53,15 @@ function grantableRoles(actorRole: Role): Role[] {
   return actorRole === 'owner' ? [...roles] : roles.filter((r) => r !== 'owner');
 }
 
+/**
+ * What a member with `role` may do, for a UI to show only the controls that will work (the
+ * server checks every action again): write (runs, reports, artifacts), admin (members,
+ * invitations, projects), and the roles they may give.
+ */
+export function permissionsOf(role: Role): { write: boolean; admin: boolean; grantableRoles: Role[] } {
+  return { write: roleAllows(role, 'write'), admin: roleAllows(role, 'admin'), grantableRoles: grantableRoles(role) };
+}
+
 /** May a member with `actorRole` give `role` to someone (a membership, an invitation link)? */
 export function mayGrant(actorRole: Role, role: Role): boolean {
   return grantableRoles(actorRole).includes(role);

@@ -1,7 +1,7 @@
 // Teams, memberships and projects.
 import { and, asc, type Db, type DbOrTx, desc, eq, memberships, projects, type Role, runs, sql, teams, users } from '@cellmark/db';
 import { DomainError } from './errors.ts';
-import { type Actor, assertKeepsAnOwner, assertRoleChange, ownerCount, requireTeam } from './policy.ts';
+import { type Actor, assertKeepsAnOwner, assertRoleChange, ownerCount, permissionsOf, requireTeam } from './policy.ts';
 
 export function slugify(name: string): string {
   const slug = name
@@ -47,7 +47,7 @@ export async function getTeamBySlug(db: Db, actor: Actor, slug: string) {
   const [team] = await db.select().from(teams).where(eq(teams.slug, slug));
   if (!team) throw new DomainError('NOT_FOUND', `team "${slug}" does not exist`);
   const role = await requireTeam(db, actor, team.id, 'read');
-  return { ...team, role };
+  return { ...team, role, permissions: permissionsOf(role) };
 }
 
 export async function listMembers(db: Db, actor: Actor, teamId: string) {
@@ -154,5 +154,5 @@ export async function findProjectByPath(db: Db, actor: Actor, projectPath: strin
     .where(and(eq(teams.slug, teamSlug), eq(projects.slug, projectSlug)));
   if (!row) throw new DomainError('NOT_FOUND', `project "${projectPath}" does not exist`);
   const role = await requireTeam(db, actor, row.team.id, 'read');
-  return { ...row, role };
+  return { ...row, role, permissions: permissionsOf(role) };
 }

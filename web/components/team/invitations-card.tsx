@@ -7,8 +7,7 @@ import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
 import { relativeTime } from '@/lib/format.ts';
 import { useTRPC } from '@/lib/trpc.ts';
 
-const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
-type Role = (typeof ROLES)[number];
+type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 const EXPIRY_DAYS = [1, 7, 30] as const;
 
 async function copyText(text: string): Promise<boolean> {
@@ -54,7 +53,8 @@ function state(link: { revokedAt: Date | string | null; expiresAt: Date | string
   return 'active';
 }
 
-export function InvitationsCard({ teamId, myRole }: { teamId: string; myRole: Role }) {
+/** `grantableRoles`: the roles the server says this member may give through a link. */
+export function InvitationsCard({ teamId, grantableRoles }: { teamId: string; grantableRoles: Role[] }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const links = useQuery(trpc.invitations.list.queryOptions({ teamId }));
@@ -62,8 +62,6 @@ export function InvitationsCard({ teamId, myRole }: { teamId: string; myRole: Ro
   const create = useMutation(trpc.invitations.create.mutationOptions({ onSuccess: refresh }));
   const revoke = useMutation(trpc.invitations.revoke.mutationOptions({ onSuccess: refresh }));
   const [created, setCreated] = useState<string | null>(null);
-  // the server decides too; this only keeps the owner role out of an admin's choices
-  const grantable = ROLES.filter((r) => r !== 'owner' || myRole === 'owner');
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -90,7 +88,7 @@ export function InvitationsCard({ teamId, myRole }: { teamId: string; myRole: Ro
           <div className="field">
             <label htmlFor="invite-role">Role</label>
             <select id="invite-role" className="select" name="role" defaultValue="editor">
-              {grantable.map((r) => (
+              {grantableRoles.map((r) => (
                 <option key={r} value={r}>
                   {r}
                 </option>

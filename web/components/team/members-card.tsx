@@ -5,10 +5,10 @@ import type { FormEvent } from 'react';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
 import { useTRPC } from '@/lib/trpc.ts';
 
-const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
-type Role = (typeof ROLES)[number];
+type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
-export function MembersCard({ teamId, myRole }: { teamId: string; myRole: Role }) {
+/** `grantableRoles`: what the server says this member may give (none: not an admin). */
+export function MembersCard({ teamId, grantableRoles }: { teamId: string; grantableRoles: Role[] }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const members = useQuery(trpc.teams.members.queryOptions({ teamId }));
@@ -17,7 +17,7 @@ export function MembersCard({ teamId, myRole }: { teamId: string; myRole: Role }
       onSuccess: () => queryClient.invalidateQueries(trpc.teams.members.queryFilter({ teamId })),
     }),
   );
-  const canManage = myRole === 'admin' || myRole === 'owner';
+  const canManage = grantableRoles.length > 0;
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -62,7 +62,7 @@ export function MembersCard({ teamId, myRole }: { teamId: string; myRole: Role }
           </div>
           <div className="row">
             <select className="select" name="role" defaultValue="editor" aria-label="Role">
-              {ROLES.filter((r) => r !== 'owner' || myRole === 'owner').map((r) => (
+              {grantableRoles.map((r) => (
                 <option key={r} value={r}>
                   {r}
                 </option>

@@ -61,8 +61,8 @@ export const teamsRouter = router({
 export const projectsRouter = router({
   list: sessionProcedure.input(z.object({ teamId: z.uuid() })).query(({ ctx, input }) => listProjects(ctx.db, ctx.actor, input.teamId)),
   byPath: sessionProcedure.input(z.object({ team: slug, project: slug })).query(async ({ ctx, input }) => {
-    const { project, team, role } = await findProjectByPath(ctx.db, ctx.actor, `${input.team}/${input.project}`);
-    return { project, team: { id: team.id, slug: team.slug, name: team.name }, role };
+    const { project, team, role, permissions } = await findProjectByPath(ctx.db, ctx.actor, `${input.team}/${input.project}`);
+    return { project, team: { id: team.id, slug: team.slug, name: team.name }, role, permissions };
   }),
   create: sessionProcedure
     .input(z.object({ teamId: z.uuid(), name, slug: slug.optional(), description: z.string().max(2000).optional() }))

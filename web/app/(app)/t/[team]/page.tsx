@@ -29,7 +29,7 @@ export default function TeamPage() {
         <ErrorBox error={team.error} />
       </main>
     );
-  const canAdmin = team.data.role === 'admin' || team.data.role === 'owner';
+  const { admin: canAdmin, grantableRoles } = team.data.permissions;
 
   return (
     <main className="page">
@@ -85,8 +85,8 @@ export default function TeamPage() {
           ) : null}
         </div>
         <div>
-          <MembersCard teamId={team.data.id} myRole={team.data.role} />
-          {canAdmin ? <InvitationsCard teamId={team.data.id} myRole={team.data.role} /> : null}
+          <MembersCard teamId={team.data.id} grantableRoles={grantableRoles} />
+          {canAdmin ? <InvitationsCard teamId={team.data.id} grantableRoles={grantableRoles} /> : null}
         </div>
       </div>
     </main>

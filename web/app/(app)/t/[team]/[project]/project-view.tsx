@@ -107,7 +107,7 @@ export function ProjectView() {
   if (info.isPending) return <Loading />;
   if (info.isError) return <ErrorBox error={info.error} />;
   const base = `/t/${team}/${project}`;
-  const canWrite = info.data.role !== 'viewer';
+  const canWrite = info.data.permissions.write;
   const select = (next: Tab) => router.replace(next === 'runs' ? pathname : `${pathname}?tab=${next}`, { scroll: false });
   const filtering = hasFilters(filters);
   const users = (members.data ?? []).map((m) => ({ id: m.userId, name: m.name }));
