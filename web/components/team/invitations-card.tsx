@@ -5,9 +5,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
 import { relativeTime } from '@/lib/format.ts';
-import { useTRPC } from '@/lib/trpc.ts';
+import { type Outputs, useTRPC } from '@/lib/trpc.ts';
 
-type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+/** a team role, as the server names them */
+type Role = Outputs['teams']['bySlug']['role'];
 const EXPIRY_DAYS = [1, 7, 30] as const;
 
 async function copyText(text: string): Promise<boolean> {

@@ -3,9 +3,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { FormEvent } from 'react';
 import { ErrorBox, FormError, Loading } from '@/components/query-state.tsx';
-import { useTRPC } from '@/lib/trpc.ts';
+import { type Outputs, useTRPC } from '@/lib/trpc.ts';
 
-type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+/** a team role, as the server names them */
+type Role = Outputs['teams']['bySlug']['role'];
 
 /** `grantableRoles`: what the server says this member may give (none: not an admin). */
 export function MembersCard({ teamId, grantableRoles }: { teamId: string; grantableRoles: Role[] }) {
