@@ -157,6 +157,10 @@ describe('what the UI is told it may do', () => {
         write: role !== 'viewer',
         admin: role === 'admin' || role === 'owner',
       });
+      // listed least first, as a role picker shows them (an owner's list ends with owner)
+      expect(permissions.grantableRoles).toEqual(
+        { owner: ['viewer', 'editor', 'admin', 'owner'], admin: ['viewer', 'editor', 'admin'], editor: [], viewer: [] }[role],
+      );
       // each role offered can be given, each other one is refused
       for (const give of all) {
         const newcomer = await signUp(server, `${role}-gives-${give}`);

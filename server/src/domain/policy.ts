@@ -44,13 +44,16 @@ export async function requireTeam(db: DbOrTx, actor: Actor, teamId: string, perm
   return allowed(await roleIn(db, actor, teamId), permission);
 }
 
+/** Every role, least first: the order a role picker lists them in. */
+const rolesAscending: readonly Role[] = [...roles].sort((a, b) => rank[a] - rank[b]);
+
 /**
- * The roles `actorRole` may give, change or take away. Admins manage everyone below owner
- * (other admins included); only owners touch the owner role.
+ * The roles `actorRole` may give, change or take away, least first. Admins manage everyone
+ * below owner (other admins included); only owners touch the owner role.
  */
 function grantableRoles(actorRole: Role): Role[] {
   if (!roleAllows(actorRole, 'admin')) return [];
-  return actorRole === 'owner' ? [...roles] : roles.filter((r) => r !== 'owner');
+  return rolesAscending.filter((r) => r !== 'owner' || actorRole === 'owner');
 }
 
 /**
